@@ -1,0 +1,1 @@
+module.exports = { displayName: 'build-dimensions', preset: '../../jest.preset.cjs', rootDir: __dirname };

@@ -1,0 +1,1 @@
+module.exports = { displayName: 'build-facts', preset: '../../jest.preset.cjs', rootDir: __dirname };

@@ -1,0 +1,1 @@
+module.exports = { displayName: 'clean-stage', preset: '../../jest.preset.cjs', rootDir: __dirname };

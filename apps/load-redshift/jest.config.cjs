@@ -1,0 +1,1 @@
+module.exports = { displayName: 'load-redshift', preset: '../../jest.preset.cjs', rootDir: __dirname };

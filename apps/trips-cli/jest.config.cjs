@@ -1,0 +1,1 @@
+module.exports = { displayName: 'trips-cli', preset: '../../jest.preset.cjs', rootDir: __dirname };

@@ -1,0 +1,1 @@
+module.exports = { displayName: 'validate-raw', preset: '../../jest.preset.cjs', rootDir: __dirname };

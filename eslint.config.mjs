@@ -1,0 +1,37 @@
+// Lint rules for the whole workspace. The module-boundary rule enforces the arrows of
+// ARCHITECTURE.md: apps depend on libs, libs never on apps, core on nothing of ours.
+import nx from '@nx/eslint-plugin';
+
+export default [
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  { ignores: ['**/dist', '**/node_modules', '**/.state', '**/tmp', '**/.venv'] },
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          banTransitiveDependencies: false,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib'] },
+            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+            { sourceTag: 'scope:core', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'scope:pipeline', onlyDependOnLibsWithTags: ['scope:core'] },
+            { sourceTag: 'scope:storage', onlyDependOnLibsWithTags: ['scope:core'] },
+            { sourceTag: 'scope:models', onlyDependOnLibsWithTags: ['scope:core'] },
+            { sourceTag: 'scope:engine', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage'] },
+            { sourceTag: 'scope:warehouse', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage'] },
+            { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage'] },
+            { sourceTag: 'scope:task', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:engine', 'scope:models', 'scope:warehouse', 'scope:testing'] },
+            { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:warehouse', 'scope:testing'] },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+];

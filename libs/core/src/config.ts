@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { ConfigError } from './errors';
+
+/**
+ * Settings every task shares. Each process parses its config once at start-up with `loadConfig`;
+ * nothing else reads the environment.
+ */
+export const baseSettings = {
+  TRIPS_RAW_BUCKET: z.string().min(3).default('trips-raw'),
+  TRIPS_LAKE_BUCKET: z.string().min(3).default('trips-lake'),
+  AWS_REGION: z.string().min(1).default('eu-central-1'),
+  /** Endpoint of an S3-compatible server; unset on AWS. */
+  AWS_ENDPOINT_URL_S3: z.string().url().optional(),
+  AWS_ENDPOINT_URL: z.string().url().optional(),
+  TRIPS_ENGINE: z.enum(['duckdb', 'athena']).default('duckdb'),
+  TRIPS_WAREHOUSE: z.enum(['postgres', 'redshift']).default('postgres'),
+  /** postgres://user:password@host:port/db of the local warehouse. */
+  TRIPS_PG_URL: z.string().url().optional(),
+  /** Local folder DuckDB copies its inputs to and writes its outputs in before upload. */
+  TRIPS_WORK_DIR: z.string().min(1).default('.state/work'),
+  /** Above this share of rejected rows, validate-raw fails the run. */
+  TRIPS_MAX_REJECT_RATIO: z.coerce.number().min(0).max(1).default(0.05),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+} as const;
+
+export type BaseSettings = z.infer<z.ZodObject<typeof baseSettings>>;
+
+/** Names of settings whose values must never be printed. */
+export const SECRET_SETTINGS = ['TRIPS_PG_URL', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'] as const;
+
+/**
+ * Parses `env` against `shape`; on failure throws a ConfigError naming every bad variable and why,
+ * never echoing a value.
+ */
+export function loadConfig<S extends z.ZodRawShape>(
+  shape: S,
+  env: Record<string, string | undefined> = process.env,
+): z.infer<z.ZodObject<S>> {
+  const blankAsUnset = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = z.object(shape).safeParse(blankAsUnset);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join('.');
+    const what = issue.code === 'invalid_type' && env[name] === undefined ? 'is missing' : `is invalid (${issue.message})`;
+    return `${name} ${what}`;
+  });
+  throw new ConfigError(`configuration error: ${problems.join('; ')}`);
+}

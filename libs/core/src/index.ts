@@ -1,0 +1,6 @@
+export * from './errors';
+export * from './config';
+export * from './logger';
+export * from './dates';
+export * from './manifest';
+export * from './cli';

@@ -1,0 +1,1 @@
+module.exports = { displayName: 'engine', preset: '../../jest.preset.cjs', rootDir: __dirname };

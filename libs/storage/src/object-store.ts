@@ -1,0 +1,167 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  NotFound,
+  S3Client,
+  CreateBucketCommand,
+  HeadBucketCommand,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { ExternalError } from '@trips/core';
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  etag?: string;
+  lastModified?: Date;
+}
+
+export interface StoreSettings {
+  region: string;
+  /** S3-compatible endpoint (local server); unset on AWS. */
+  endpoint?: string;
+}
+
+/** Parts of 8 MiB, 4 in flight: a streamed upload holds at most ~32 MiB whatever the object's size. */
+const PART_SIZE = 8 * 1024 * 1024;
+const QUEUE_SIZE = 4;
+
+/**
+ * The object store: S3 through the AWS SDK v3, or any S3-compatible server at `endpoint`.
+ * Streams both ways; never reads a whole object into memory unless asked to (`getText`).
+ */
+export class ObjectStore {
+  readonly client: S3Client;
+
+  constructor(settings: StoreSettings, client?: S3Client) {
+    this.client =
+      client ??
+      new S3Client({
+        region: settings.region,
+        endpoint: settings.endpoint,
+        // Local servers serve buckets by path, not by virtual host.
+        forcePathStyle: settings.endpoint !== undefined,
+      });
+  }
+
+  /** Every object under the prefix, page by page (1000 keys a request). */
+  async *list(bucket: string, prefix: string): AsyncGenerator<ObjectInfo> {
+    let token: string | undefined;
+    do {
+      const page = await this.call(`list s3://${bucket}/${prefix}`, () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })),
+      );
+      for (const o of page.Contents ?? []) {
+        if (o.Key) yield { key: o.Key, size: o.Size ?? 0, etag: o.ETag, lastModified: o.LastModified };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async listAll(bucket: string, prefix: string): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    for await (const o of this.list(bucket, prefix)) out.push(o);
+    return out.sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  async head(bucket: string, key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const h = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return { key, size: h.ContentLength ?? 0, etag: h.ETag, lastModified: h.LastModified };
+    } catch (e) {
+      if (e instanceof NotFound || e instanceof NoSuchKey || (e as { name?: string }).name === 'NotFound') return undefined;
+      throw new ExternalError(`head s3://${bucket}/${key} failed: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  async getStream(bucket: string, key: string): Promise<Readable> {
+    const out = await this.call(`get s3://${bucket}/${key}`, () => this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
+    return out.Body as Readable;
+  }
+
+  async getText(bucket: string, key: string): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const c of await this.getStream(bucket, key)) chunks.push(Buffer.from(c));
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  async getJson<T>(bucket: string, key: string): Promise<T | undefined> {
+    if (!(await this.head(bucket, key))) return undefined;
+    return JSON.parse(await this.getText(bucket, key)) as T;
+  }
+
+  /** Uploads a body (multipart for large streams); the object appears only when the upload completes. */
+  async put(bucket: string, key: string, body: Readable | Buffer | string, contentType?: string, metadata?: Record<string, string>): Promise<void> {
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType, Metadata: metadata },
+      partSize: PART_SIZE,
+      queueSize: QUEUE_SIZE,
+      leavePartsOnError: false,
+    });
+    await this.call(`put s3://${bucket}/${key}`, () => upload.done());
+  }
+
+  async putJson(bucket: string, key: string, value: unknown): Promise<void> {
+    await this.put(bucket, key, `${JSON.stringify(value, null, 2)}\n`, 'application/json');
+  }
+
+  async download(bucket: string, key: string, path: string): Promise<void> {
+    await mkdir(dirname(path), { recursive: true });
+    await pipeline(await this.getStream(bucket, key), createWriteStream(path));
+  }
+
+  async upload(path: string, bucket: string, key: string, contentType?: string): Promise<number> {
+    const { size } = await stat(path);
+    await this.put(bucket, key, createReadStream(path), contentType);
+    return size;
+  }
+
+  /** Deletes every object under the prefix (1000 a request); returns how many were deleted. */
+  async deletePrefix(bucket: string, prefix: string): Promise<number> {
+    if (!prefix.endsWith('/')) throw new Error(`deletePrefix refuses a prefix that does not end in '/': ${prefix}`);
+    let deleted = 0;
+    let batch: string[] = [];
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const keys = batch;
+      batch = [];
+      const res = await this.call(`delete under s3://${bucket}/${prefix}`, () =>
+        this.client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } })),
+      );
+      if (res.Errors?.length) throw new ExternalError(`delete s3://${bucket}/${res.Errors[0].Key} failed: ${res.Errors[0].Message}`);
+      deleted += keys.length;
+    };
+    // Collect first, then delete: deleting while paginating can skip keys on some servers.
+    for (const o of await this.listAll(bucket, prefix)) {
+      batch.push(o.key);
+      if (batch.length === 1000) await flush();
+    }
+    await flush();
+    return deleted;
+  }
+
+  async ensureBucket(bucket: string): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
+    } catch {
+      await this.call(`create bucket ${bucket}`, () => this.client.send(new CreateBucketCommand({ Bucket: bucket })));
+    }
+  }
+
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw new ExternalError(`${what} failed: ${(e as Error).name}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+}

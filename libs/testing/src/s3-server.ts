@@ -1,0 +1,108 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { S3Client } from '@aws-sdk/client-s3';
+import { ObjectStore } from '@trips/storage';
+
+/** Static credentials the local S3 server accepts (it does not check them). */
+export const LOCAL_AWS_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+export const LOCAL_AWS_REGION = 'us-east-1';
+
+export interface LocalS3 {
+  endpoint: string;
+  port: number;
+  pid: number;
+  directory: string;
+  /** A store on this server with the local credentials. */
+  store(): ObjectStore;
+  /** The environment an app process needs to reach this server through the standard SDK settings. */
+  env(): Record<string, string>;
+  close(): Promise<void>;
+}
+
+/**
+ * The server runs in a child Node process for two reasons: s3rver signs its list continuation
+ * tokens with DES, which OpenSSL 3 only offers with `--openssl-legacy-provider` (a flag we do not
+ * want on our own processes), and `trips local up` needs it standalone anyway.
+ * Signature checks are off: s3rver computes ListObjectsV2 signatures differently from SDK v3, and
+ * a local stand-in with fixed credentials has nothing to protect.
+ */
+const CHILD_SCRIPT = `
+const S3rver = require(process.argv[1]);
+const o = JSON.parse(process.argv[2]);
+const server = new S3rver({ address: '127.0.0.1', port: o.port, directory: o.directory, silent: true,
+  allowMismatchedSignatures: true, configureBuckets: o.buckets.map((name) => ({ name, configs: [] })) });
+server.run().then(({ port }) => console.log(JSON.stringify({ port })), (e) => { console.error(e); process.exit(1); });
+const stop = () => server.close().then(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+`;
+
+/**
+ * Starts an S3-compatible server (s3rver) on 127.0.0.1. With no `directory` the data lives in a
+ * temporary folder removed on close; with one it persists there. `detached` leaves it running after
+ * this process exits (for `trips local up`); stop it by its pid.
+ */
+export async function startS3Server(opts: { directory?: string; port?: number; buckets?: string[]; detached?: boolean } = {}): Promise<LocalS3> {
+  const temporary = opts.directory === undefined;
+  const directory = opts.directory ?? (await mkdtemp(join(tmpdir(), 'trips-s3-')));
+  await mkdir(directory, { recursive: true });
+  const args = ['--openssl-legacy-provider', '-e', CHILD_SCRIPT, require.resolve('@20minutes/s3rver'), JSON.stringify({ port: opts.port ?? 0, directory, buckets: opts.buckets ?? [] })];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false });
+  const port = await readPort(child);
+  if (opts.detached) {
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    child.unref();
+  }
+  const endpoint = `http://127.0.0.1:${port}`;
+  const clients: S3Client[] = [];
+  return {
+    endpoint,
+    port,
+    pid: child.pid as number,
+    directory,
+    store() {
+      const client = new S3Client({ region: LOCAL_AWS_REGION, endpoint, forcePathStyle: true, credentials: LOCAL_AWS_CREDENTIALS });
+      clients.push(client);
+      return new ObjectStore({ region: LOCAL_AWS_REGION, endpoint }, client);
+    },
+    env() {
+      return localS3Env(endpoint);
+    },
+    async close() {
+      clients.forEach((c) => c.destroy());
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      if (temporary) await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The standard AWS SDK settings that point an app at a local S3 server. */
+export function localS3Env(endpoint: string): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_S3: endpoint,
+    AWS_REGION: LOCAL_AWS_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_AWS_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_AWS_CREDENTIALS.secretAccessKey,
+  };
+}
+
+function readPort(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr?.on('data', (d) => (err += d));
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', (line) => {
+      lines.close();
+      resolve((JSON.parse(line) as { port: number }).port);
+    });
+    child.once('exit', (code) => reject(new Error(`local S3 server exited with code ${code}: ${err}`)));
+  });
+}
