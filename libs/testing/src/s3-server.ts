@@ -98,7 +98,7 @@ function readPort(child: ChildProcess): Promise<number> {
   return new Promise((resolve, reject) => {
     let err = '';
     child.stderr?.on('data', (d) => (err += d));
-    const lines = createInterface({ input: child.stdout! });
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     lines.once('line', (line) => {
       lines.close();
       resolve((JSON.parse(line) as { port: number }).port);

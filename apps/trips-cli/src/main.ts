@@ -1,0 +1,42 @@
+import { describeError, exitCodeOf } from '@trips/core';
+import { generateCommand } from './generate';
+import { runCommand } from './run-command';
+import { sqlCommand } from './sql-command';
+
+const HELP = `Usage: trips <command> [options]
+
+Commands:
+  run       run the pipeline on the embedded local stack (trips run --help)
+  generate  write synthetic trips in the input format (trips generate --help)
+  sql       run SQL on the local warehouse (trips sql --help)
+
+Every command takes --help.`;
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  run: runCommand,
+  generate: generateCommand,
+  sql: sqlCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${HELP}\n`);
+    return command === undefined ? 64 : 0;
+  }
+  const handler = COMMANDS[command];
+  if (!handler) {
+    process.stderr.write(`trips: unknown command "${command}"\n\n${HELP}\n`);
+    return 64;
+  }
+  try {
+    return await handler(rest);
+  } catch (e) {
+    process.stderr.write(`trips ${command}: ${describeError(e)}\n`);
+    return exitCodeOf(e);
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,95 @@
+import { join, relative } from 'node:path';
+import { UsageError, dateRange, parseDs } from '@trips/core';
+import { startEmbeddedStack } from './embedded';
+import { helpText, parseFlags, type Flags } from './args';
+import { inputFiles, landBatch, describeBatch } from './land';
+import { formatRun, runJson, taskLine } from './report';
+import { runPipeline, type RunResult } from './runner';
+import { cliSettings } from './settings';
+import { summariseWarehouse } from './warehouse-summary';
+import { workspaceRoot } from './workspace';
+
+const FLAGS: Flags = {
+  ds: { type: 'string', description: 'logical date YYYY-MM-DD of the run' },
+  from: { type: 'string', description: 'first ds of a range (with --to)' },
+  to: { type: 'string', description: 'last ds of a range (with --from)' },
+  input: { type: 'string', description: 'CSV file or folder of CSV files to land as the raw batch first (with a range: each file whose name contains the ds)' },
+  json: { type: 'boolean', description: 'print the run as JSON on stdout' },
+  'max-reject-ratio': { type: 'string', description: 'override the validation gate threshold (0..1) for this run' },
+  bundled: { type: 'boolean', description: 'run the apps\' esbuild bundles (dist/apps/*/main.js) instead of their sources' },
+  verbose: { type: 'boolean', description: 'stream the apps\' logs to stderr' },
+};
+
+export const RUN_HELP = helpText(
+  'trips run (--ds YYYY-MM-DD | --from YYYY-MM-DD --to YYYY-MM-DD) [--input PATH] [--json]',
+  'Runs the pipeline on the embedded local stack (S3 server, DuckDB, PostgreSQL; state under .state/),\neach task as its own process, in the order of the pipeline definition.',
+  FLAGS,
+);
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags('run', FLAGS, argv);
+  if (values.help) {
+    process.stdout.write(`${RUN_HELP}\n`);
+    return 0;
+  }
+  const days = resolveDays(values);
+  const ratio = values['max-reject-ratio'] as string | undefined;
+  if (ratio !== undefined && !(Number(ratio) >= 0 && Number(ratio) <= 1)) throw new UsageError(`--max-reject-ratio must be a number in [0, 1], got "${ratio}"`);
+  const files = typeof values.input === 'string' ? await inputFiles(values.input) : undefined;
+
+  const root = workspaceRoot();
+  const settings = cliSettings(root);
+  const buckets = { raw: settings.TRIPS_RAW_BUCKET, lake: settings.TRIPS_LAKE_BUCKET };
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  say(`trips: starting the embedded stack (state in ${relative(process.cwd(), settings.TRIPS_STATE_DIR) || '.'})`);
+  const stack = await startEmbeddedStack(settings.TRIPS_STATE_DIR, buckets);
+  const runs: RunResult[] = [];
+  try {
+    const store = stack.s3.store();
+    for (const ds of days) {
+      if (files) {
+        const todays = days.length === 1 ? files : files.filter((f) => f.includes(ds));
+        if (todays.length === 0) throw new UsageError(`--input: no file name contains ${ds}`);
+        const keys = await landBatch(store, buckets, ds, todays);
+        say(`trips: landed ${keys.length} file(s) as ${describeBatch(buckets, ds)}`);
+      }
+      say(`trips: running ds=${ds}`);
+      const run = await runPipeline({
+        root,
+        ds,
+        env: stack.env,
+        store,
+        buckets,
+        bundled: values.bundled === true,
+        verbose: values.verbose === true,
+        extraArgs: ratio !== undefined ? { 'validate-raw': ['--max-reject-ratio', ratio] } : undefined,
+        onTaskEnd: (r) => say(taskLine(r)),
+      });
+      runs.push(run);
+      if (!values.json) say(`\n${formatRun(run)}\n`);
+      if (run.status === 'failed') break;
+    }
+    if (!values.json) {
+      say('Outputs:');
+      say(`  raw and lake buckets  ${join(stack.s3.directory)} (S3 server data; s3://${buckets.raw}/, s3://${buckets.lake}/)`);
+      say(`  task manifests        s3://${buckets.lake}/manifests/<task>/ds=<ds>/manifest.json`);
+      say(`  warehouse             PostgreSQL cluster in ${stack.pg.dataDir}, schema trips`);
+      say(await summariseWarehouse(stack.pg.url));
+      say('  query it with: npx trips sql "select * from trips.dim_region" [--json]');
+    }
+  } finally {
+    await stack.stop();
+  }
+  if (values.json) process.stdout.write(`${JSON.stringify(runs.length === 1 && days.length === 1 ? runJson(runs[0]) : runs.map(runJson), null, 2)}\n`);
+  return runs.every((r) => r.status === 'succeeded') && runs.length === days.length ? 0 : 1;
+}
+
+function resolveDays(values: Record<string, string | boolean | undefined>): string[] {
+  const { ds, from, to } = values as Record<string, string | undefined>;
+  if (ds !== undefined) {
+    if (from !== undefined || to !== undefined) throw new UsageError('trips run: give either --ds or --from/--to, not both');
+    return [parseDs(ds)];
+  }
+  if (from === undefined || to === undefined) throw new UsageError('trips run: --ds YYYY-MM-DD (or --from and --to) is required');
+  return dateRange(from, to);
+}

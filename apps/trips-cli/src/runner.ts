@@ -1,0 +1,102 @@
+import { spawn } from 'node:child_process';
+import { PIPELINE, manifestKey, renderArgs, topologicalOrder, type Buckets } from '@trips/pipeline';
+import type { ObjectStore } from '@trips/storage';
+import type { FileAccount, RowCounts, TaskManifest } from '@trips/core';
+import { appCommand } from './workspace';
+
+export interface TaskResult {
+  task: string;
+  app: string;
+  status: 'succeeded' | 'failed' | 'skipped';
+  exitCode?: number;
+  durationMs?: number;
+  error?: string;
+  rows?: RowCounts;
+  rejectedByReason?: Record<string, number>;
+  files?: FileAccount[];
+  outputs?: TaskManifest['outputs'];
+}
+
+export interface RunResult {
+  ds: string;
+  status: 'succeeded' | 'failed';
+  tasks: TaskResult[];
+}
+
+export interface RunOptions {
+  root: string;
+  ds: string;
+  env: Record<string, string>;
+  store: ObjectStore;
+  buckets: Buckets;
+  bundled: boolean;
+  /** Extra arguments per app, e.g. `--max-reject-ratio` for validate-raw. */
+  extraArgs?: Record<string, string[]>;
+  /** Stream the apps' own logs to stderr instead of keeping them for failures only. */
+  verbose?: boolean;
+  onTaskStart?(task: string): void;
+  onTaskEnd?(result: TaskResult): void;
+}
+
+/**
+ * Runs the pipeline's tasks for one ds in definition order, each app in its own process exactly as
+ * Airflow runs it, and stops at the first failure (the rest are reported as skipped).
+ */
+export async function runPipeline(opts: RunOptions): Promise<RunResult> {
+  const results: TaskResult[] = [];
+  let failed = false;
+  for (const task of topologicalOrder(PIPELINE.tasks)) {
+    if (failed) {
+      results.push({ task: task.id, app: task.app, status: 'skipped' });
+      continue;
+    }
+    opts.onTaskStart?.(task.id);
+    const started = Date.now();
+    const { exitCode, log } = await runApp(opts, task.app, [...renderArgs(task, opts.ds), ...(opts.extraArgs?.[task.app] ?? [])]);
+    const manifest = await opts.store.getJson<TaskManifest>(opts.buckets.lake, manifestKey(task.app, opts.ds));
+    // A manifest left by an earlier run must not be taken for this one's.
+    const fresh = manifest && Date.parse(manifest.startedAt) >= started - 1000 ? manifest : undefined;
+    const result: TaskResult = {
+      task: task.id,
+      app: task.app,
+      status: exitCode === 0 ? 'succeeded' : 'failed',
+      exitCode,
+      durationMs: Date.now() - started,
+      rows: fresh?.rows,
+      rejectedByReason: fresh?.rejectedByReason,
+      files: fresh?.files,
+      outputs: fresh?.outputs,
+    };
+    if (exitCode !== 0) {
+      result.error = fresh?.error ?? lastLines(log, 20);
+      failed = true;
+    }
+    results.push(result);
+    opts.onTaskEnd?.(result);
+  }
+  return { ds: opts.ds, status: failed ? 'failed' : 'succeeded', tasks: results };
+}
+
+function runApp(opts: RunOptions, app: string, args: string[]): Promise<{ exitCode: number; log: string }> {
+  const cmd = appCommand(opts.root, app, opts.bundled);
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd.command, [...cmd.args, ...args], {
+      cwd: opts.root,
+      env: { ...process.env, LOG_LEVEL: opts.verbose ? 'info' : 'warn', ...opts.env, ...cmd.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    const keep = (chunk: Buffer) => {
+      if (opts.verbose) process.stderr.write(chunk);
+      log = (log + chunk.toString('utf8')).slice(-64_000);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ exitCode: code ?? (signal ? 128 : 1), log }));
+  });
+}
+
+function lastLines(text: string, n: number): string {
+  return text.trimEnd().split('\n').slice(-n).join('\n');
+}

@@ -1,0 +1,46 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+export const ROOT = join(__dirname, '..', '..', '..');
+export const SAMPLE = join(ROOT, 'libs/testing/fixtures/sample/trips-sample.csv');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `npx trips …` (bin/trips.cjs) as a user would, with its own state folder. */
+export function trips(args: string[], stateDir: string, env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin/trips.cjs'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, TRIPS_STATE_DIR: stateDir, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+export async function tripsJson<T>(args: string[], stateDir: string): Promise<T> {
+  const r = await trips([...args, '--json'], stateDir);
+  if (r.code !== 0) throw new Error(`trips ${args.join(' ')} exited ${r.code}:\n${r.stderr}\n${r.stdout}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+export interface RunJson {
+  ds: string;
+  status: string;
+  tasks: Array<{
+    task: string;
+    status: string;
+    rows: { read: number; passed: number; rejected: number; duplicates: number };
+    rejectedByReason: Record<string, number>;
+    files: Array<{ file: string; status: string; rows: { read: number; passed: number; rejected: number; duplicates: number }; rejectedByReason: Record<string, number> }>;
+  }>;
+}
