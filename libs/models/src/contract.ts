@@ -1,0 +1,147 @@
+import { ContractError } from '@trips/core';
+
+/**
+ * What a model promises about its output. Apps check it after writing, through the same query
+ * engine that wrote it, so a broken promise fails the task instead of reaching the warehouse.
+ */
+export interface ModelContract {
+  model: string;
+  /** What one row is. */
+  grain: string;
+  /** Columns that together identify a row: checked unique and not null. */
+  key: string[];
+  notNull: string[];
+  /** Further column sets that must be unique. */
+  unique?: string[][];
+  /** Every non-null value of `column` exists in `to`.`field` (a model written for the same ds). */
+  relationships?: Array<{ column: string; to: string; field: string }>;
+  acceptedValues?: Array<{ column: string; values: Array<string | number> }>;
+  /** Exact number of rows, for fixed dimensions. */
+  rowCount?: number;
+}
+
+/** Structurally the `{bucket, prefix}` of @trips/pipeline and @trips/engine. */
+export interface ContractLocation {
+  bucket: string;
+  prefix: string;
+}
+
+/** The part of the query engine port a contract check needs. */
+export interface ContractQueryEngine {
+  query<T = Record<string, unknown>>(req: { sql: string; inputs: Array<{ name: string; location: ContractLocation; format: 'parquet' }> }): Promise<T[]>;
+}
+
+export interface ContractOptions {
+  /** Where each model named by a relationship was written (same ds). */
+  related?: Record<string, ContractLocation>;
+  /** Expected columns in file order with their types (`SCHEMAS` of @trips/pipeline). */
+  columns?: ReadonlyArray<{ name: string; type: string }>;
+}
+
+export interface ContractResult {
+  model: string;
+  rows: number;
+  checks: string[];
+}
+
+const SAMPLE = 5;
+const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/**
+ * Runs every check of `contract` against the Parquet at `location`; throws a ContractError naming
+ * the model, each failed check and a sample of the offending values. Returns the checks run.
+ */
+export async function checkContract(
+  engine: ContractQueryEngine,
+  contract: ModelContract,
+  location: ContractLocation,
+  options: ContractOptions = {},
+): Promise<ContractResult> {
+  const m = contract.model;
+  const inputs = [{ name: m, location, format: 'parquet' as const }];
+  for (const r of contract.relationships ?? []) {
+    const at = options.related?.[r.to];
+    if (!at) throw new Error(`contract of ${m}: no location given for ${r.to}, which relationship ${r.column} needs`);
+    inputs.push({ name: r.to, location: at, format: 'parquet' });
+  }
+  const rows = async (sql: string) => engine.query<Record<string, unknown>>({ sql, inputs });
+  const count = async (sql: string) => Number((await rows(sql))[0]?.n ?? 0);
+  const sample = async (sql: string) => (await rows(`${sql} limit ${SAMPLE}`)).map((r) => Object.values(r).map(String).join('|')).join(', ');
+  const failures: string[] = [];
+  const checks: string[] = [];
+  const keyList = contract.key.map(q).join(', ');
+
+  if (options.columns) {
+    checks.push('columns');
+    const problem = await columnProblem(rows, m, options.columns);
+    if (problem) failures.push(problem);
+  }
+
+  const total = await count(`select count(*) as n from ${q(m)}`);
+  if (contract.rowCount !== undefined) {
+    checks.push('row_count');
+    if (total !== contract.rowCount) failures.push(`row_count: expected ${contract.rowCount} rows, found ${total}`);
+  }
+
+  const notNull = [...new Set([...contract.key, ...contract.notNull])];
+  const nullCounts = (await rows(`select ${notNull.map((c, i) => `sum(case when ${q(c)} is null then 1 else 0 end) as c${i}`).join(', ')} from ${q(m)}`))[0] ?? {};
+  for (const [i, c] of notNull.entries()) {
+    checks.push(`not_null(${c})`);
+    const n = Number(nullCounts[`c${i}`] ?? 0);
+    if (n > 0) failures.push(`not_null(${c}): ${n} rows, e.g. ${contract.key.join('|')} = ${await sample(`select ${keyList} from ${q(m)} where ${q(c)} is null`)}`);
+  }
+
+  for (const cols of [contract.key, ...(contract.unique ?? [])]) {
+    checks.push(`unique(${cols.join(', ')})`);
+    const list = cols.map(q).join(', ');
+    const dupes = `select ${list} from ${q(m)} group by ${list} having count(*) > 1`;
+    const n = await count(`select count(*) as n from (${dupes}) d`);
+    if (n > 0) failures.push(`unique(${cols.join(', ')}): ${n} values repeated, e.g. ${await sample(dupes)}`);
+  }
+
+  for (const r of contract.relationships ?? []) {
+    checks.push(`relationship(${r.column} -> ${r.to}.${r.field})`);
+    const missing = `select distinct f.${q(r.column)} from ${q(m)} f left join ${q(r.to)} d on f.${q(r.column)} = d.${q(r.field)} where f.${q(r.column)} is not null and d.${q(r.field)} is null`;
+    const n = await count(`select count(*) as n from (${missing}) x`);
+    if (n > 0) failures.push(`relationship(${r.column} -> ${r.to}.${r.field}): ${n} values missing from ${r.to}, e.g. ${await sample(missing)}`);
+  }
+
+  for (const a of contract.acceptedValues ?? []) {
+    checks.push(`accepted_values(${a.column})`);
+    const allowed = a.values.map((v) => (typeof v === 'number' ? String(v) : `'${v.replace(/'/g, "''")}'`)).join(', ');
+    const bad = `select distinct ${q(a.column)} from ${q(m)} where ${q(a.column)} not in (${allowed})`;
+    const n = await count(`select count(*) as n from (${bad}) x`);
+    if (n > 0) failures.push(`accepted_values(${a.column}): ${n} values outside the list, e.g. ${await sample(bad)}`);
+  }
+
+  if (failures.length > 0) {
+    throw new ContractError(`contract of ${m} failed for s3://${location.bucket}/${location.prefix}: ${failures.join('; ')}`);
+  }
+  return { model: m, rows: total, checks };
+}
+
+/**
+ * Compares the written columns, names in order and types, with the expected ones. The left join on
+ * a one-row table yields a row even when the model is empty, and typeof is static on both engines.
+ */
+async function columnProblem(
+  rows: (sql: string) => Promise<Array<Record<string, unknown>>>,
+  m: string,
+  expected: ReadonlyArray<{ name: string; type: string }>,
+): Promise<string | undefined> {
+  const [row] = await rows(`select t.* from (select 1 as one_row) o left join ${q(m)} t on true limit 1`);
+  const actual = Object.keys(row ?? {});
+  const names = expected.map((c) => c.name);
+  if (actual.join(',') !== names.join(',')) return `columns: expected ${names.join(', ')}; found ${actual.join(', ')}`;
+  const [types] = await rows(`select ${names.map((c, i) => `typeof(t.${q(c)}) as c${i}`).join(', ')} from (select 1 as one_row) o left join ${q(m)} t on true limit 1`);
+  const wrong = expected
+    .map((c, i) => ({ c, found: normaliseType(String(types[`c${i}`])) }))
+    .filter(({ c, found }) => found !== c.type)
+    .map(({ c, found }) => `${c.name} is ${found}, expected ${c.type}`);
+  return wrong.length > 0 ? `column types: ${wrong.join(', ')}` : undefined;
+}
+
+/** 'TIMESTAMP' (DuckDB) and 'timestamp(3)' (Trino) are both 'timestamp'. */
+export function normaliseType(t: string): string {
+  return t.toLowerCase().replace(/\(.*\)$/, '').trim();
+}

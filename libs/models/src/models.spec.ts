@@ -1,0 +1,58 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { DIMENSIONS, MODELS, SQL_DIR, renderModel, type ModelName } from './models';
+import { gridSettings, gridVars } from './settings';
+import { loadConfig } from '@trips/core';
+
+const vars = { cell_size_deg: '0.01', bucket_minutes: 60 };
+
+describe('models', () => {
+  it('keeps one .sql file per model in its layer folder beside this module', () => {
+    expect(SQL_DIR).toBe(join(__dirname, 'sql'));
+    for (const m of Object.values(MODELS)) expect(existsSync(join(SQL_DIR, m.layer, `${m.name}.sql`))).toBe(true);
+  });
+
+  it.each(Object.keys(MODELS) as ModelName[])('renders %s for both dialects with every placeholder expanded', (name) => {
+    for (const dialect of ['duckdb', 'athena'] as const) {
+      const sql = renderModel(name, dialect, vars);
+      expect(sql).not.toContain('{{');
+      expect(sql.trimEnd()).toMatch(/select \* from final$/);
+      for (const input of MODELS[name].inputs) expect(sql).toContain(`from ${input}`);
+    }
+  });
+
+  it('writes dialect functions only for the engine that has them', () => {
+    const duck = renderModel('fact_trips', 'duckdb', vars);
+    const athena = renderModel('fact_trips', 'athena', vars);
+    expect(duck).toContain('md5(concat_ws(');
+    expect(duck).not.toContain('to_hex');
+    expect(athena).toContain('lower(to_hex(md5(to_utf8(concat_ws(');
+    expect(athena).not.toContain('//');
+  });
+
+  it('refuses to render a grid model without the grid variables', () => {
+    expect(() => renderModel('dim_trip_group', 'duckdb', {})).toThrow('model dim_trip_group needs the variables cell_size_deg, bucket_minutes');
+  });
+
+  it('lists the five dimensions, each with a contract naming its grain and key', () => {
+    expect(DIMENSIONS).toEqual(['dim_region', 'dim_datasource', 'dim_date', 'dim_time_of_day', 'dim_trip_group']);
+    for (const m of Object.values(MODELS)) {
+      expect(m.contract.model).toBe(m.name);
+      expect(m.contract.grain).toMatch(/^one row per /);
+      expect(m.contract.key.length).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('grid settings', () => {
+  it('defaults to 0.01 degree cells and 60 minute buckets, keeping the cell size as configured text', () => {
+    expect(gridVars(loadConfig(gridSettings, {}))).toEqual({ cell_size_deg: '0.01', bucket_minutes: 60 });
+    expect(gridVars(loadConfig(gridSettings, { TRIPS_GRID_CELL_DEG: '0.050', TRIPS_TIME_BUCKET_MINUTES: '15' }))).toEqual({ cell_size_deg: '0.050', bucket_minutes: 15 });
+  });
+
+  it('refuses a cell size that is not a positive decimal and a bucket that is not whole minutes of a day', () => {
+    expect(() => loadConfig(gridSettings, { TRIPS_GRID_CELL_DEG: '1e-2' })).toThrow('TRIPS_GRID_CELL_DEG is invalid');
+    expect(() => loadConfig(gridSettings, { TRIPS_GRID_CELL_DEG: '0.000' })).toThrow('TRIPS_GRID_CELL_DEG is invalid');
+    expect(() => loadConfig(gridSettings, { TRIPS_TIME_BUCKET_MINUTES: '7.5' })).toThrow('TRIPS_TIME_BUCKET_MINUTES is invalid');
+  });
+});
