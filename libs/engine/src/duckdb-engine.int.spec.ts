@@ -1,0 +1,153 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { baseSettings, ConfigError, DataError, loadConfig } from '@trips/core';
+import type { ObjectStore } from '@trips/storage';
+import { startS3Server, type LocalS3 } from '@trips/testing';
+import { DuckDbEngine } from './duckdb-engine';
+import { createEngine, engineSettings } from './factory';
+import type { DatasetRef } from './port';
+
+const BUCKET = 'lake';
+const csvInput = (prefix: string, columns?: string[]): DatasetRef => ({ name: 'people', location: { bucket: BUCKET, prefix }, format: 'csv', columns });
+
+describe('DuckDB query engine against a real S3 server', () => {
+  let s3: LocalS3;
+  let store: ObjectStore;
+  let work: string;
+  let engine: DuckDbEngine;
+
+  beforeAll(async () => {
+    s3 = await startS3Server({ buckets: [BUCKET] });
+    store = s3.store();
+  });
+  afterAll(() => s3.close());
+  beforeEach(async () => {
+    work = await mkdtemp(join(tmpdir(), 'trips-engine-'));
+    engine = new DuckDbEngine(store, { workDir: work, memoryLimit: '256MB', threads: 1 });
+  });
+  afterEach(async () => {
+    await engine.close();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('writes a query over CSV objects as Parquet, replacing what was under the target', async () => {
+    await store.put(BUCKET, 'in/a/part1.csv', 'name,age,joined\n"Smith, Ann",41,2018-05-28 09:03:40\nBob,7,2018-12-31 23:59:59\n');
+    await store.put(BUCKET, 'in/a/part2.csv', 'name,age,joined\n');
+    await store.put(BUCKET, 'out/a/stale-file.parquet', 'left by an earlier run');
+
+    const result = await engine.writeParquet({
+      sql: 'select name, cast(age as bigint) as age, cast(joined as timestamp) as joined_ts, cast(joined as date) as joined_date from people -- trailing comment',
+      inputs: [csvInput('in/a/', ['name', 'age', 'joined'])],
+      target: { bucket: BUCKET, prefix: 'out/a/' },
+    });
+
+    expect(result).toEqual({ rows: 2, files: ['out/a/part-00000.parquet'] });
+    expect((await store.listAll(BUCKET, 'out/a/')).map((o) => o.key)).toEqual(['out/a/part-00000.parquet']);
+    const rows = await engine.query({
+      sql: 'select * from written order by age',
+      inputs: [{ name: 'written', location: { bucket: BUCKET, prefix: 'out/a/' }, format: 'parquet' }],
+    });
+    expect(rows).toEqual([
+      { name: 'Bob', age: 7, joined_ts: '2018-12-31 23:59:59.000', joined_date: '2018-12-31' },
+      { name: 'Smith, Ann', age: 41, joined_ts: '2018-05-28 09:03:40.000', joined_date: '2018-05-28' },
+    ]);
+  });
+
+  it('reads every CSV column as text, keeping leading zeros and spaces', async () => {
+    await store.put(BUCKET, 'in/b/x.csv', 'code,label\n007, padded \n');
+    const rows = await engine.query({ sql: 'select code, label, typeof(code) as t from people', inputs: [csvInput('in/b/')] });
+    expect(rows).toEqual([{ code: '007', label: ' padded ', t: 'VARCHAR' }]);
+  });
+
+  it('splits a large result into several files that together hold every row', async () => {
+    await store.put(BUCKET, 'in/c/x.csv', 'n\n1\n');
+    const small = new DuckDbEngine(store, { workDir: work, memoryLimit: '256MB', threads: 1, maxFileBytes: 64 * 1024 });
+    try {
+      const result = await small.writeParquet({
+        sql: "select range as n, md5(cast(range as varchar)) as h from range(200000) where (select count(*) from people) = 1",
+        inputs: [csvInput('in/c/')],
+        target: { bucket: BUCKET, prefix: 'out/c/' },
+      });
+      expect(result.rows).toBe(200000);
+      expect(result.files.length).toBeGreaterThan(1);
+      expect(result.files[1]).toBe('out/c/part-00001.parquet');
+      const [agg] = await engine.query<{ n: number; total: number }>({
+        sql: 'select count(*) as n, sum(n) as total from c',
+        inputs: [{ name: 'c', location: { bucket: BUCKET, prefix: 'out/c/' }, format: 'parquet' }],
+      });
+      expect(agg).toEqual({ n: 200000, total: (199999 * 200000) / 2 });
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('writes a Parquet file with the schema even when the result is empty', async () => {
+    await store.put(BUCKET, 'in/d/x.csv', 'n\n1\n');
+    const result = await engine.writeParquet({ sql: 'select cast(n as integer) as n from people where false', inputs: [csvInput('in/d/')], target: { bucket: BUCKET, prefix: 'out/d/' } });
+    expect(result).toEqual({ rows: 0, files: ['out/d/part-00000.parquet'] });
+    const rows = await engine.query({ sql: 'select typeof(n) as t, count(*) as c from d group by all', inputs: [{ name: 'd', location: { bucket: BUCKET, prefix: 'out/d/' }, format: 'parquet' }] });
+    expect(rows).toEqual([]);
+  });
+
+  it('reads an input again when its objects change between requests', async () => {
+    await store.put(BUCKET, 'in/e/x.csv', 'n\n1\n');
+    const sql = 'select count(*) as c from people';
+    expect(await engine.query({ sql, inputs: [csvInput('in/e/')] })).toEqual([{ c: 1 }]);
+    await store.put(BUCKET, 'in/e/x.csv', 'n\n1\n2\n3\n');
+    expect(await engine.query({ sql, inputs: [csvInput('in/e/')] })).toEqual([{ c: 3 }]);
+  });
+
+  it('returns bigints beyond 2^53 as decimal text and other numbers as numbers', async () => {
+    await store.put(BUCKET, 'in/f/x.csv', 'n\n1\n');
+    const [row] = await engine.query({ sql: 'select 9007199254740993::bigint as big, 42::bigint as small, 1.5::double as d, null as nothing from people', inputs: [csvInput('in/f/')] });
+    expect(row).toEqual({ big: '9007199254740993', small: 42, d: 1.5, nothing: null });
+  });
+
+  it('refuses an input location with no objects, naming it', async () => {
+    const failure = engine.query({ sql: 'select 1', inputs: [csvInput('in/nothing-here/')] });
+    await expect(failure).rejects.toThrow(DataError);
+    await expect(engine.query({ sql: 'select 1', inputs: [csvInput('in/nothing-here/')] })).rejects.toThrow('input people: no objects under s3://lake/in/nothing-here/');
+  });
+
+  it('names the failing SQL and leaves the target untouched when a query fails', async () => {
+    await store.put(BUCKET, 'in/g/x.csv', 'n\nnot-a-number\n');
+    await store.put(BUCKET, 'out/g/keep.parquet', 'earlier output');
+    const failure = engine.writeParquet({ sql: 'select cast(n as integer) as n from people', inputs: [csvInput('in/g/')], target: { bucket: BUCKET, prefix: 'out/g/' } });
+    await expect(failure).rejects.toThrow(/duckdb failed running "select cast\(n as integer\) as n from people": Conversion Error/);
+    expect((await store.listAll(BUCKET, 'out/g/')).map((o) => o.key)).toEqual(['out/g/keep.parquet']);
+  });
+
+  it('keeps its files in a temporary folder under the work dir and removes it on close', async () => {
+    await store.put(BUCKET, 'in/h/x.csv', 'n\n1\n');
+    await engine.query({ sql: 'select * from people', inputs: [csvInput('in/h/')] });
+    const [runDir] = await readdir(work);
+    expect(runDir).toMatch(/^duckdb-/);
+    expect(await readdir(join(work, runDir, 'in'))).toHaveLength(1);
+    await engine.close();
+    expect(await readdir(work)).toEqual([]);
+    await expect(engine.query({ sql: 'select 1', inputs: [] })).rejects.toThrow('query engine is closed');
+  });
+});
+
+describe('createEngine', () => {
+  const config = (env: Record<string, string>) => loadConfig({ ...baseSettings, ...engineSettings }, env);
+
+  it('builds the DuckDB adapter by default, with a memory limit and two threads', async () => {
+    const cfg = config({});
+    expect(cfg.TRIPS_DUCKDB_MEMORY_LIMIT).toBe('512MB');
+    expect(cfg.TRIPS_DUCKDB_THREADS).toBe(2);
+    const engine = createEngine(cfg, {} as ObjectStore);
+    expect(engine.dialect).toBe('duckdb');
+    await engine.close();
+  });
+
+  it('refuses athena with a configuration error until its adapter exists', () => {
+    expect(() => createEngine(config({ TRIPS_ENGINE: 'athena' }), {} as ObjectStore)).toThrow(ConfigError);
+    expect(() => createEngine(config({ TRIPS_ENGINE: 'athena' }), {} as ObjectStore)).toThrow('the Athena adapter is not built yet');
+  });
+
+  it('refuses a malformed memory limit, naming the setting', () => {
+    expect(() => config({ TRIPS_DUCKDB_MEMORY_LIMIT: 'lots' })).toThrow('TRIPS_DUCKDB_MEMORY_LIMIT is invalid');
+  });
+});

@@ -1,0 +1,187 @@
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DataError, ExternalError, type Logger } from '@trips/core';
+import type { ObjectStore } from '@trips/storage';
+import type { DatasetRef, Location, QueryEngine, QueryRequest, WriteRequest, WriteResult } from './port';
+import { plainRows } from './values';
+
+export interface DuckDbEngineOptions {
+  /** Folder for a per-engine temporary subfolder (inputs, outputs, spill files), removed on close. */
+  workDir: string;
+  /** DuckDB memory_limit, e.g. '512MB'; beyond it DuckDB spills to disk. */
+  memoryLimit: string;
+  threads: number;
+  /** Above this size an output is split into several files. */
+  maxFileBytes?: number;
+  logger?: Logger;
+}
+
+interface Staged {
+  /** Keys, sizes and etags of the objects the local files are copies of. */
+  signature: string;
+  files: string[];
+  dir?: string;
+}
+
+const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
+const DOWNLOADS_IN_FLIGHT = 4;
+const PARQUET = 'application/vnd.apache.parquet';
+
+const str = (s: string) => `'${s.replace(/'/g, "''")}'`;
+const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
+const locKey = (l: Location) => `s3://${l.bucket}/${l.prefix}`;
+const firstLine = (sql: string) => sql.trim().replace(/\s+/g, ' ').slice(0, 160);
+
+/**
+ * The local adapter: DuckDB in-process. DuckDB cannot reach S3 here, so inputs are copied from the
+ * object store into a local folder (kept while their objects are unchanged, so a contract check
+ * right after a write reads the files just written) and outputs are written locally, then uploaded.
+ */
+export class DuckDbEngine implements QueryEngine {
+  readonly dialect = 'duckdb' as const;
+  private runDir?: string;
+  private instance?: DuckDBInstance;
+  private con?: DuckDBConnection;
+  private readonly staged = new Map<string, Staged>();
+  private seq = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly options: DuckDbEngineOptions,
+  ) {}
+
+  writeParquet(req: WriteRequest): Promise<WriteResult> {
+    return this.serially(async () => {
+      const con = await this.prepare(req.inputs);
+      const outDir = join(this.runDir as string, 'out', String(++this.seq));
+      await mkdir(join(outDir, '..'), { recursive: true });
+      const started = Date.now();
+      // Newlines around the SQL: a trailing comment must not swallow the closing parenthesis.
+      const copy = `copy (\n${trimSql(req.sql)}\n) to ${str(outDir)} (format parquet, compression snappy, file_size_bytes ${this.options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES}, filename_pattern 'part-{i}')`;
+      const result = await this.run(con, copy, req.sql);
+      const rows = Number(result.getRowsJS()[0]?.[0] ?? 0);
+      const local = (await readdir(outDir)).filter((f) => f.endsWith('.parquet')).sort((a, b) => partNumber(a) - partNumber(b));
+      // Computed and on disk: only now is it safe to replace the old output.
+      await this.store.deletePrefix(req.target.bucket, req.target.prefix);
+      const files: string[] = [];
+      for (const [i, f] of local.entries()) {
+        const key = `${req.target.prefix}part-${String(i).padStart(5, '0')}.parquet`;
+        await this.store.upload(join(outDir, f), req.target.bucket, key, PARQUET);
+        files.push(key);
+      }
+      const written = await this.store.listAll(req.target.bucket, req.target.prefix);
+      const before = this.staged.get(locKey(req.target));
+      if (before?.dir) await rm(before.dir, { recursive: true, force: true });
+      this.staged.set(locKey(req.target), { signature: signatureOf(written), files: local.map((f) => join(outDir, f)), dir: outDir });
+      this.options.logger?.info({ target: locKey(req.target), rows, files: files.length, ms: Date.now() - started }, 'wrote parquet');
+      return { rows, files };
+    });
+  }
+
+  query<T = Record<string, unknown>>(req: QueryRequest): Promise<T[]> {
+    return this.serially(async () => {
+      const con = await this.prepare(req.inputs);
+      return plainRows<T>(await this.run(con, trimSql(req.sql), req.sql));
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue.catch(() => undefined);
+    this.con?.closeSync();
+    this.instance?.closeSync();
+    if (this.runDir) await rm(this.runDir, { recursive: true, force: true });
+  }
+
+  /** Runs one request at a time: views are per connection and each request redefines them. */
+  private serially<R>(fn: () => Promise<R>): Promise<R> {
+    if (this.closed) return Promise.reject(new Error('query engine is closed'));
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async connection(): Promise<DuckDBConnection> {
+    if (this.con) return this.con;
+    const workDir = resolve(this.options.workDir);
+    await mkdir(workDir, { recursive: true });
+    this.runDir = await mkdtemp(join(workDir, 'duckdb-'));
+    this.instance = await DuckDBInstance.create(':memory:', {
+      memory_limit: this.options.memoryLimit,
+      threads: String(this.options.threads),
+      temp_directory: join(this.runDir, 'spill'),
+      // Output row order carries no meaning here; not keeping it lets DuckDB stream with less memory.
+      preserve_insertion_order: 'false',
+      autoinstall_known_extensions: 'false',
+    });
+    this.con = await this.instance.connect();
+    return this.con;
+  }
+
+  /** Copies the inputs to local files (unless already there and unchanged) and defines their views. */
+  private async prepare(inputs: DatasetRef[]): Promise<DuckDBConnection> {
+    const con = await this.connection();
+    const names = new Set<string>();
+    for (const input of inputs) {
+      if (names.has(input.name)) throw new Error(`two inputs named ${input.name} in one request`);
+      names.add(input.name);
+      const files = await this.stage(input);
+      await this.run(con, `create or replace temp view ${ident(input.name)} as select * from ${reader(input, files)}`, `view ${input.name}`);
+    }
+    return con;
+  }
+
+  private async stage(input: DatasetRef): Promise<string[]> {
+    const { bucket, prefix } = input.location;
+    // Markers such as _SUCCESS or .crc files are not data.
+    const objects = (await this.store.listAll(bucket, prefix)).filter((o) => !/(^|\/)[_.][^/]*$/.test(o.key) && !o.key.endsWith('/'));
+    if (objects.length === 0) {
+      throw new DataError(`input ${input.name}: no objects under ${locKey(input.location)}; has the task that writes it run for this date?`);
+    }
+    const signature = signatureOf(objects);
+    const known = this.staged.get(locKey(input.location));
+    if (known?.signature === signature) return known.files;
+    if (known?.dir) await rm(known.dir, { recursive: true, force: true });
+    const dir = join(this.runDir as string, 'in', String(++this.seq));
+    const files = objects.map((o, i) => join(dir, `${String(i).padStart(5, '0')}-${basename(o.key)}`));
+    for (let i = 0; i < objects.length; i += DOWNLOADS_IN_FLIGHT) {
+      await Promise.all(objects.slice(i, i + DOWNLOADS_IN_FLIGHT).map((o, j) => this.store.download(bucket, o.key, files[i + j])));
+    }
+    this.staged.set(locKey(input.location), { signature, files, dir });
+    this.options.logger?.debug({ input: input.name, location: locKey(input.location), files: files.length }, 'staged input');
+    return files;
+  }
+
+  private async run(con: DuckDBConnection, sql: string, what: string) {
+    try {
+      return await con.runAndReadAll(sql);
+    } catch (e) {
+      const message = (e as Error).message;
+      const context = `duckdb failed running "${firstLine(what)}": ${message}`;
+      // Running out of memory or disk is the environment's doing, and worth a retry elsewhere.
+      if (/out of memory|could not allocate|no space left/i.test(message)) throw new ExternalError(context, { cause: e });
+      throw new Error(context, { cause: e });
+    }
+  }
+}
+
+function reader(input: DatasetRef, files: string[]): string {
+  const list = `[${files.map(str).join(', ')}]`;
+  if (input.format === 'parquet') return `read_parquet(${list})`;
+  const columns = input.columns ? `, auto_detect = false, columns = {${input.columns.map((c) => `${str(c)}: 'VARCHAR'`).join(', ')}}` : ', all_varchar = true';
+  return `read_csv(${list}, header = true, delim = ',', quote = '"', escape = '"'${columns})`;
+}
+
+function signatureOf(objects: Array<{ key: string; size: number; etag?: string }>): string {
+  return objects.map((o) => `${o.key} ${o.size} ${o.etag ?? ''}`).join('\n');
+}
+
+function trimSql(sql: string): string {
+  return sql.trim().replace(/;\s*$/, '');
+}
+
+const partNumber = (f: string) => Number(/part-(\d+)/.exec(f)?.[1] ?? 0);

@@ -1,0 +1,69 @@
+/**
+ * The query engine port: SQL text in, Parquet in the object store out. Two adapters: DuckDB
+ * in-process (local) and Athena (AWS). Models name their inputs by plain table name; each adapter
+ * makes the datasets of a request available under those names for that request only.
+ */
+
+/** An S3 location, `{bucket, prefix}` with the prefix ending in '/' (the Location of @trips/pipeline). */
+export interface Location {
+  bucket: string;
+  prefix: string;
+}
+
+/** A dataset a query reads: every object under `location`, visible to the SQL as table `name`. */
+export interface DatasetRef {
+  name: string;
+  location: Location;
+  format: 'parquet' | 'csv';
+  /**
+   * CSV only: the header's column names in order. Every CSV column is read as text (varchar);
+   * the SQL casts. Without it the header of the files decides.
+   */
+  columns?: readonly string[];
+  /**
+   * The Hive partition the location is, e.g. `{ ds: '2018-05-28' }` for `.../ds=2018-05-28/`.
+   * DuckDB reads the location's files directly and ignores it; on Athena, where inputs are Glue
+   * tables, it selects the partition of table `name`.
+   */
+  partition?: Record<string, string>;
+}
+
+export interface WriteRequest {
+  /** One SELECT in the engine's dialect. */
+  sql: string;
+  inputs: DatasetRef[];
+  /** Replaced as a whole: whatever was under it before is gone once the write succeeds. */
+  target: Location;
+}
+
+export interface WriteResult {
+  /** Rows the SELECT produced (and the files hold). */
+  rows: number;
+  /** Object keys written under the target, in order. */
+  files: string[];
+}
+
+export interface QueryRequest {
+  /** One small SELECT in the engine's dialect (results are held in memory). */
+  sql: string;
+  inputs: DatasetRef[];
+}
+
+export type Dialect = 'duckdb' | 'athena';
+
+export interface QueryEngine {
+  readonly dialect: Dialect;
+  /**
+   * Runs a SELECT and replaces the target prefix with its result as Snappy Parquet files (one or
+   * more, named part-NNNNN.parquet). The old objects are deleted only once the result is computed.
+   */
+  writeParquet(req: WriteRequest): Promise<WriteResult>;
+  /**
+   * Runs a small SELECT and returns its rows as plain objects, columns in order: numbers as JS
+   * numbers (bigints too when safe, else decimal text), dates as 'YYYY-MM-DD', timestamps as
+   * 'YYYY-MM-DD HH:MM:SS.mmm' (no zone), text as strings, NULL as null.
+   */
+  query<T = Record<string, unknown>>(req: QueryRequest): Promise<T[]>;
+  /** Releases the engine and removes its local files. Safe to call twice. */
+  close(): Promise<void>;
+}
