@@ -1,0 +1,60 @@
+import type { Logger, TaskManifest } from '@trips/core';
+import type { DatasetRef, QueryEngine } from '@trips/engine';
+import { checkContract, DIMENSIONS, gridVars, MODELS, renderModel, type GridSettings } from '@trips/models';
+import { partition, s3Url, SCHEMAS, type Buckets, type LakeTable } from '@trips/pipeline';
+import type { ObjectStore } from '@trips/storage';
+import { recordTask } from './task-record';
+
+export const TASK = 'build-dimensions';
+
+type Dimension = (typeof DIMENSIONS)[number];
+
+/** Lake table (and schema) of each dimension model. */
+export const DIMENSION_TABLES = {
+  dim_region: 'dimRegion',
+  dim_datasource: 'dimDatasource',
+  dim_date: 'dimDate',
+  dim_time_of_day: 'dimTimeOfDay',
+  dim_trip_group: 'dimTripGroup',
+} as const satisfies Record<Dimension, LakeTable & keyof typeof SCHEMAS>;
+
+export interface BuildDimensionsDeps {
+  store: ObjectStore;
+  buckets: Buckets;
+  /** Opens the query engine; the task closes it when done. */
+  openEngine: () => QueryEngine;
+  grid: GridSettings;
+  logger?: Logger;
+}
+
+/**
+ * Writes the dimension members the day's clean trips use to s3://LAKE/model/<dim>/ds=D/ (one
+ * partition per dimension, replaced; the warehouse merges the days), then checks each contract.
+ * Rows read and passed are the clean rows; the outputs list each dimension's row count.
+ */
+export async function runBuildDimensions(deps: BuildDimensionsDeps, ds: string): Promise<TaskManifest> {
+  return recordTask({ store: deps.store, lake: deps.buckets.lake, task: TASK, ds, logger: deps.logger }, async () => {
+    const engine = deps.openEngine();
+    try {
+      const clean: DatasetRef = { name: 'clean_trips', location: partition(deps.buckets, 'clean', ds), format: 'parquet', partition: { ds } };
+      const vars = gridVars(deps.grid);
+      const outputs = [];
+      for (const dim of DIMENSIONS) {
+        const target = partition(deps.buckets, DIMENSION_TABLES[dim], ds);
+        const inputs = MODELS[dim].inputs.length > 0 ? [clean] : [];
+        const written = await engine.writeParquet({ sql: renderModel(dim, engine.dialect, vars), inputs, target });
+        outputs.push({ location: s3Url(target), rows: written.rows });
+      }
+      const related = { dim_region: partition(deps.buckets, 'dimRegion', ds) };
+      for (const dim of DIMENSIONS) {
+        const table = DIMENSION_TABLES[dim];
+        await checkContract(engine, MODELS[dim].contract, partition(deps.buckets, table, ds), { columns: SCHEMAS[table].columns, related });
+      }
+      const [{ n }] = await engine.query<{ n: number }>({ sql: 'select count(*) as n from clean_trips', inputs: [clean] });
+      const rows = { read: n, passed: n, rejected: 0, duplicates: 0 };
+      return { rows, files: [{ file: s3Url(clean.location), status: 'ok', rows, rejectedByReason: {} }], outputs };
+    } finally {
+      await engine.close();
+    }
+  });
+}
