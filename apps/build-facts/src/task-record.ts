@@ -1,0 +1,42 @@
+import { accountingGap, ContractError, type FileAccount, type Logger, type OutputInfo, type RowCounts, type TaskManifest } from '@trips/core';
+import { manifestKey } from '@trips/pipeline';
+import type { ObjectStore } from '@trips/storage';
+
+export interface TaskOutcome {
+  rows: RowCounts;
+  rejectedByReason?: Record<string, number>;
+  files: FileAccount[];
+  outputs: OutputInfo[];
+}
+
+/**
+ * Runs a task's work and writes its manifest to s3://LAKE/manifests/<task>/ds=D/, on failure too
+ * (status 'failed' and the error) before rethrowing. Fails the task when its accounting does not close.
+ */
+export async function recordTask(
+  opts: { store: ObjectStore; lake: string; task: string; ds: string; logger?: Logger },
+  work: () => Promise<TaskOutcome>,
+): Promise<TaskManifest> {
+  const started = new Date();
+  const finish = (fields: Omit<TaskManifest, 'task' | 'ds' | 'startedAt' | 'finishedAt' | 'durationMs'>): TaskManifest => {
+    const finished = new Date();
+    return { task: opts.task, ds: opts.ds, ...fields, startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs: finished.getTime() - started.getTime() };
+  };
+  let manifest: TaskManifest;
+  let failure: unknown;
+  try {
+    const outcome = await work();
+    const rejectedByReason = outcome.rejectedByReason ?? {};
+    const gap = accountingGap({ rows: outcome.rows, files: outcome.files, rejectedByReason });
+    if (gap) throw new ContractError(`${opts.task} for ds=${opts.ds}: row accounting does not close: ${gap}`);
+    manifest = finish({ status: 'succeeded', rows: outcome.rows, rejectedByReason, files: outcome.files, outputs: outcome.outputs });
+  } catch (e) {
+    failure = e;
+    const zero = { read: 0, passed: 0, rejected: 0, duplicates: 0 };
+    manifest = finish({ status: 'failed', error: (e as Error).message ?? String(e), rows: zero, rejectedByReason: {}, files: [], outputs: [] });
+  }
+  await opts.store.putJson(opts.lake, manifestKey(opts.task, opts.ds), manifest);
+  if (failure !== undefined) throw failure;
+  opts.logger?.info({ ds: opts.ds, rows: manifest.rows, outputs: manifest.outputs }, `${opts.task} succeeded`);
+  return manifest;
+}
