@@ -1,9 +1,8 @@
-import type { Logger, TaskManifest } from '@trips/core';
+import { recordTask, type Logger, type TaskManifest } from '@trips/core';
 import type { DatasetRef, QueryEngine } from '@trips/engine';
 import { checkContract, DIMENSIONS, gridVars, MODELS, renderModel, type GridSettings } from '@trips/models';
-import { partition, s3Url, SCHEMAS, type Buckets, type LakeTable } from '@trips/pipeline';
+import { manifestKey, partition, s3Url, SCHEMAS, type Buckets, type LakeTable } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
-import { recordTask } from './task-record';
 
 export const TASK = 'build-dimensions';
 
@@ -33,7 +32,7 @@ export interface BuildDimensionsDeps {
  * Rows read and passed are the clean rows; the outputs list each dimension's row count.
  */
 export async function runBuildDimensions(deps: BuildDimensionsDeps, ds: string): Promise<TaskManifest> {
-  return recordTask({ store: deps.store, lake: deps.buckets.lake, task: TASK, ds, logger: deps.logger }, async () => {
+  return recordTask({ task: TASK, ds, logger: deps.logger, save: (m) => deps.store.putJson(deps.buckets.lake, manifestKey(TASK, ds), m) }, async () => {
     const engine = deps.openEngine();
     try {
       const clean: DatasetRef = { name: 'clean_trips', location: partition(deps.buckets, 'clean', ds), format: 'parquet', partition: { ds } };

@@ -1,9 +1,8 @@
-import { ContractError, type Logger, type TaskManifest } from '@trips/core';
+import { recordTask, ContractError, type Logger, type TaskManifest } from '@trips/core';
 import type { DatasetRef, QueryEngine } from '@trips/engine';
 import { checkContract, gridVars, MODELS, renderModel, type GridSettings } from '@trips/models';
-import { partition, s3Url, SCHEMAS, type Buckets } from '@trips/pipeline';
+import { manifestKey, partition, s3Url, SCHEMAS, type Buckets } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
-import { recordTask } from './task-record';
 
 export const TASK = 'build-facts';
 
@@ -23,7 +22,7 @@ export interface BuildFactsDeps {
  * Rows read are the clean rows, passed the fact rows: one per clean trip.
  */
 export async function runBuildFacts(deps: BuildFactsDeps, ds: string): Promise<TaskManifest> {
-  return recordTask({ store: deps.store, lake: deps.buckets.lake, task: TASK, ds, logger: deps.logger }, async () => {
+  return recordTask({ task: TASK, ds, logger: deps.logger, save: (m) => deps.store.putJson(deps.buckets.lake, manifestKey(TASK, ds), m) }, async () => {
     const engine = deps.openEngine();
     try {
       const clean: DatasetRef = { name: 'clean_trips', location: partition(deps.buckets, 'clean', ds), format: 'parquet', partition: { ds } };

@@ -1,9 +1,8 @@
-import { ContractError, type FileAccount, type Logger, type TaskManifest } from '@trips/core';
+import { recordTask, ContractError, type FileAccount, type Logger, type TaskManifest } from '@trips/core';
 import type { DatasetRef, QueryEngine } from '@trips/engine';
 import { checkContract, MODELS, renderModel } from '@trips/models';
-import { partition, s3Url, SCHEMAS, VALIDATED_COLUMNS, type Buckets } from '@trips/pipeline';
+import { manifestKey, partition, s3Url, SCHEMAS, VALIDATED_COLUMNS, type Buckets } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
-import { recordTask } from './task-record';
 
 export const TASK = 'clean-stage';
 
@@ -21,7 +20,7 @@ export interface CleanStageDeps {
  * validated rows; passed are the clean rows; the difference are duplicates, counted per source file.
  */
 export async function runCleanStage(deps: CleanStageDeps, ds: string): Promise<TaskManifest> {
-  return recordTask({ store: deps.store, lake: deps.buckets.lake, task: TASK, ds, logger: deps.logger }, async () => {
+  return recordTask({ task: TASK, ds, logger: deps.logger, save: (m) => deps.store.putJson(deps.buckets.lake, manifestKey(TASK, ds), m) }, async () => {
     const engine = deps.openEngine();
     try {
       const validated: DatasetRef = {

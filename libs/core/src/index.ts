@@ -4,3 +4,4 @@ export * from './logger';
 export * from './dates';
 export * from './manifest';
 export * from './cli';
+export * from './task-record';

@@ -1,6 +1,6 @@
-import { accountingGap, ContractError, type FileAccount, type Logger, type OutputInfo, type RowCounts, type TaskManifest } from '@trips/core';
-import { manifestKey } from '@trips/pipeline';
-import type { ObjectStore } from '@trips/storage';
+import { ContractError } from './errors';
+import type { Logger } from './logger';
+import { accountingGap, type FileAccount, type OutputInfo, type RowCounts, type TaskManifest } from './manifest';
 
 export interface TaskOutcome {
   rows: RowCounts;
@@ -10,11 +10,12 @@ export interface TaskOutcome {
 }
 
 /**
- * Runs a task's work and writes its manifest to s3://LAKE/manifests/<task>/ds=D/, on failure too
- * (status 'failed' and the error) before rethrowing. Fails the task when its accounting does not close.
+ * Runs a task's work and saves its manifest, on failure too (status 'failed' and the error) before
+ * rethrowing. Fails the task when its row accounting does not close. `save` decides where the
+ * manifest goes (s3://LAKE/manifests/<task>/ds=D/ for the pipeline's tasks).
  */
 export async function recordTask(
-  opts: { store: ObjectStore; lake: string; task: string; ds: string; logger?: Logger },
+  opts: { task: string; ds: string; save: (manifest: TaskManifest) => Promise<void>; logger?: Logger },
   work: () => Promise<TaskOutcome>,
 ): Promise<TaskManifest> {
   const started = new Date();
@@ -33,9 +34,9 @@ export async function recordTask(
   } catch (e) {
     failure = e;
     const zero = { read: 0, passed: 0, rejected: 0, duplicates: 0 };
-    manifest = finish({ status: 'failed', error: (e as Error).message ?? String(e), rows: zero, rejectedByReason: {}, files: [], outputs: [] });
+    manifest = finish({ status: 'failed', error: e instanceof Error ? e.message : String(e), rows: zero, rejectedByReason: {}, files: [], outputs: [] });
   }
-  await opts.store.putJson(opts.lake, manifestKey(opts.task, opts.ds), manifest);
+  await opts.save(manifest);
   if (failure !== undefined) throw failure;
   opts.logger?.info({ ds: opts.ds, rows: manifest.rows, outputs: manifest.outputs }, `${opts.task} succeeded`);
   return manifest;
