@@ -2,6 +2,26 @@
 // ARCHITECTURE.md: apps depend on libs, libs never on apps, core on nothing of ours.
 import nx from '@nx/eslint-plugin';
 
+// Which scope may import which; tests may also import the local stand-ins of @trips/testing.
+const DEP_CONSTRAINTS = [
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'scope:core', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'scope:pipeline', onlyDependOnLibsWithTags: ['scope:core'] },
+  { sourceTag: 'scope:storage', onlyDependOnLibsWithTags: ['scope:core'] },
+  { sourceTag: 'scope:models', onlyDependOnLibsWithTags: ['scope:core'] },
+  { sourceTag: 'scope:engine', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage'] },
+  { sourceTag: 'scope:warehouse', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage'] },
+  { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage'] },
+  { sourceTag: 'scope:task', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:engine', 'scope:models', 'scope:warehouse'] },
+  { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:warehouse'] },
+];
+
+const TEST_DEP_CONSTRAINTS = DEP_CONSTRAINTS.map((c) =>
+  c.sourceTag.startsWith('scope:') ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'scope:testing'] } : c,
+);
+
 export default [
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
@@ -15,23 +35,16 @@ export default [
           enforceBuildableLibDependency: false,
           banTransitiveDependencies: false,
           allow: [],
-          depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'scope:core', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'scope:pipeline', onlyDependOnLibsWithTags: ['scope:core'] },
-            { sourceTag: 'scope:storage', onlyDependOnLibsWithTags: ['scope:core'] },
-            { sourceTag: 'scope:models', onlyDependOnLibsWithTags: ['scope:core'] },
-            { sourceTag: 'scope:engine', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage'] },
-            { sourceTag: 'scope:warehouse', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage'] },
-            { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage'] },
-            { sourceTag: 'scope:task', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:engine', 'scope:models', 'scope:warehouse', 'scope:testing'] },
-            { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:warehouse', 'scope:testing'] },
-          ],
+          depConstraints: DEP_CONSTRAINTS,
         },
       ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['**/*.spec.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': ['error', { enforceBuildableLibDependency: false, allow: [], depConstraints: TEST_DEP_CONSTRAINTS }],
     },
   },
 ];

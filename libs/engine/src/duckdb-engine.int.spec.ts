@@ -3,8 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { baseSettings, ConfigError, DataError, loadConfig } from '@trips/core';
 import type { ObjectStore } from '@trips/storage';
-// Test-only: the integration test needs the real local S3 server; production code never imports it.
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { startS3Server, type LocalS3 } from '@trips/testing';
 import { DuckDbEngine } from './duckdb-engine';
 import { createEngine, engineSettings } from './factory';
