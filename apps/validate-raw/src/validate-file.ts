@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+import type { FileAccount, Logger } from '@trips/core';
+import { QUARANTINE_COLUMNS, VALIDATED_COLUMNS } from '@trips/pipeline';
+import { CsvRecordReader, toCsvLine, type CsvRecord } from './csv-records';
+import { checkRow, headerMatches, type FileReason } from './rules';
+
+export interface FileResult {
+  account: FileAccount;
+  /** Set when the whole file is refused. */
+  fileReason?: FileReason;
+}
+
+async function write(stream: WriteStream, line: string): Promise<void> {
+  if (!stream.write(`${line}\n`)) await once(stream, 'drain');
+}
+
+async function close(stream: WriteStream): Promise<void> {
+  await new Promise<void>((resolve, reject) => stream.end((e?: Error | null) => (e ? reject(e) : resolve())));
+}
+
+/**
+ * Reads one raw file as a stream and splits its rows into `validatedPath` and `quarantinePath`
+ * (local CSV files, uploaded by the caller only if the file as a whole is accepted). Memory holds
+ * one chunk and one record at a time.
+ */
+export async function validateFile(key: string, body: Readable, validatedPath: string, quarantinePath: string, logger?: Logger): Promise<FileResult> {
+  const hash = createHash('sha256');
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const reader = new CsvRecordReader();
+  const validated = createWriteStream(validatedPath);
+  const quarantine = createWriteStream(quarantinePath);
+  await write(validated, VALIDATED_COLUMNS.join(','));
+  await write(quarantine, QUARANTINE_COLUMNS.join(','));
+  const account: FileAccount = { file: key, status: 'ok', rows: { read: 0, passed: 0, rejected: 0, duplicates: 0 }, rejectedByReason: {}, bytes: 0 };
+  let fileReason: FileReason | undefined;
+  let detail = '';
+  let header: boolean | undefined;
+  let sawText = false;
+
+  const take = async (records: CsvRecord[]) => {
+    for (const r of records) {
+      if (fileReason) return;
+      if (header === undefined) {
+        header = headerMatches(r.fields);
+        if (!header) {
+          fileReason = 'bad_header';
+          detail = `line ${r.line}: expected header "region,origin_coord,destination_coord,datetime,datasource", got ${JSON.stringify(r.raw.slice(0, 200))}`;
+        }
+        continue;
+      }
+      account.rows.read++;
+      const problem = checkRow(r.fields, r.unterminated);
+      if (problem) {
+        account.rows.rejected++;
+        account.rejectedByReason[problem.reason] = (account.rejectedByReason[problem.reason] ?? 0) + 1;
+        await write(quarantine, toCsvLine([key, r.line, problem.reason, problem.detail, r.raw]));
+      } else {
+        account.rows.passed++;
+        await write(validated, toCsvLine([key, r.line, ...r.fields]));
+      }
+      if (account.rows.read % 500_000 === 0) logger?.info({ file: key, rows: account.rows }, `validate-raw: ${key}: ${account.rows.read} rows`);
+    }
+  };
+
+  for await (const chunk of body) {
+    const bytes = chunk as Buffer;
+    hash.update(bytes);
+    account.bytes = (account.bytes ?? 0) + bytes.length;
+    if (fileReason) continue; // keep reading only to hash what was delivered
+    let text: string;
+    try {
+      text = decoder.decode(bytes, { stream: true });
+    } catch {
+      fileReason = 'not_utf8';
+      detail = `invalid UTF-8 byte sequence within bytes ${(account.bytes ?? 0) - bytes.length}..${account.bytes}`;
+      continue;
+    }
+    if (!sawText && text.trim() !== '') sawText = true;
+    await take(reader.push(text));
+  }
+  if (!fileReason) {
+    try {
+      const rest = decoder.decode();
+      if (rest.trim() !== '') sawText = true;
+      await take(reader.push(rest));
+    } catch {
+      fileReason = 'not_utf8';
+      detail = 'the file ends inside a multi-byte UTF-8 sequence';
+    }
+  }
+  if (!fileReason) {
+    if (!sawText) {
+      fileReason = 'empty_file';
+      detail = account.bytes === 0 ? 'the file has no bytes' : 'the file holds only whitespace';
+    } else await take(reader.end());
+  }
+  await Promise.all([close(validated), close(quarantine)]);
+  account.sha256 = hash.digest('hex');
+  if (fileReason) {
+    // The file is refused whole: its rows are not counted as rows, the file is accounted for instead.
+    return { account: { ...account, status: 'quarantined', reason: `${fileReason}: ${detail}`, rows: { read: 0, passed: 0, rejected: 0, duplicates: 0 }, rejectedByReason: {} }, fileReason };
+  }
+  return { account };
+}
