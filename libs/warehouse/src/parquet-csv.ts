@@ -1,0 +1,49 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { Location } from '@trips/pipeline';
+import type { ObjectStore } from '@trips/storage';
+
+export interface StagedCsv {
+  path: string;
+  rows: number;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Turns the Parquet files under `source` into one headerless CSV file with `columns` in order:
+ * the files are downloaded to a scratch folder and read by DuckDB, which streams them to CSV.
+ * Returns undefined when the location holds no Parquet file.
+ */
+export async function parquetToCsv(store: ObjectStore, source: Location, columns: string[], workDir: string, memoryLimit = '512MB'): Promise<StagedCsv | undefined> {
+  const objects = (await store.listAll(source.bucket, source.prefix)).filter((o) => o.key.endsWith('.parquet'));
+  if (objects.length === 0) return undefined;
+  await mkdir(workDir, { recursive: true });
+  const dir = await mkdtemp(join(workDir, 'load-'));
+  const dispose = () => rm(dir, { recursive: true, force: true });
+  try {
+    const files: string[] = [];
+    for (const [i, o] of objects.entries()) {
+      const path = join(dir, `part-${i}.parquet`);
+      await store.download(source.bucket, o.key, path);
+      files.push(path);
+    }
+    const csv = join(dir, 'rows.csv');
+    const db = await DuckDBInstance.create(':memory:', { memory_limit: memoryLimit, threads: '2', temp_directory: join(dir, 'spill') });
+    const con = await db.connect();
+    try {
+      const list = files.map((f) => `'${f.replace(/'/g, "''")}'`).join(', ');
+      const select = columns.map((c) => `"${c}"`).join(', ');
+      await con.run(`copy (select ${select} from read_parquet([${list}])) to '${csv.replace(/'/g, "''")}' (format csv, header false, timestampformat '%Y-%m-%d %H:%M:%S.%f')`);
+      const count = await con.runAndReadAll(`select count(*)::bigint as n from read_parquet([${list}])`);
+      const rows = Number(count.getRowObjects()[0].n);
+      return { path: csv, rows, dispose };
+    } finally {
+      con.closeSync();
+      db.closeSync();
+    }
+  } catch (e) {
+    await dispose();
+    throw e;
+  }
+}

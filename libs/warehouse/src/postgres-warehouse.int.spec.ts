@@ -1,0 +1,110 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { partition } from '@trips/pipeline';
+import type { ObjectStore } from '@trips/storage';
+import { startPostgres, startS3Server, type LocalPostgres, type LocalS3 } from '@trips/testing';
+import { PostgresWarehouse } from './postgres-warehouse';
+import { WAREHOUSE_TABLES } from './port';
+
+const buckets = { raw: 'raw', lake: 'lake' };
+const fact = WAREHOUSE_TABLES.find((t) => t.name === 'fact_trips') as (typeof WAREHOUSE_TABLES)[number];
+const region = WAREHOUSE_TABLES.find((t) => t.name === 'dim_region') as (typeof WAREHOUSE_TABLES)[number];
+const key = (n: number) => n.toString(16).padStart(32, '0');
+
+describe('PostgresWarehouse', () => {
+  let s3: LocalS3;
+  let pg: LocalPostgres;
+  let store: ObjectStore;
+  let work: string;
+  let wh: PostgresWarehouse;
+
+  /** Writes Parquet made by a DuckDB SELECT into a lake partition. */
+  async function lake(table: 'factTrips' | 'dimRegion', ds: string, select: string): Promise<void> {
+    const loc = partition(buckets, table, ds);
+    await store.deletePrefix(loc.bucket, loc.prefix);
+    const db = await DuckDBInstance.create(':memory:');
+    const con = await db.connect();
+    const file = join(work, `${table}-${ds}.parquet`);
+    await con.run(`copy (${select}) to '${file}' (format parquet)`);
+    con.closeSync();
+    db.closeSync();
+    await store.upload(file, loc.bucket, `${loc.prefix}part-00000.parquet`);
+  }
+
+  const trips = (ids: number[]) =>
+    `select * from (values ${ids
+      .map((i) => `('${key(i)}', timestamp '2018-05-28 09:00:00' + interval ${i} minute, 14.4, 50.0, 14.5, 50.1, '${key(1000)}', '${key(2000)}', 20180528, 9, '${key(3000 + i)}', 1440::bigint, 5000::bigint, 1450::bigint, 5010::bigint)`)
+      .join(', ')}) t(trip_id, trip_ts, origin_lon, origin_lat, dest_lon, dest_lat, region_key, datasource_key, date_key, time_of_day_key, trip_group_key, origin_cell_x, origin_cell_y, dest_cell_x, dest_cell_y)`;
+
+  const load = (table: typeof fact, ds: string) => wh.loadTable({ table, ds, source: partition(buckets, table.lake, ds) });
+  const factRows = async () => (await wh.query<{ trip_id: string; ds: string }>(`select trip_id, to_char(ds, 'YYYY-MM-DD') as ds from trips.fact_trips order by trip_id`)).map((r) => `${r.ds}:${r.trip_id.slice(-3)}`);
+
+  beforeAll(async () => {
+    [s3, pg] = await Promise.all([startS3Server({ buckets: ['lake'] }), startPostgres()]);
+    store = s3.store();
+    work = await mkdtemp(join(tmpdir(), 'wh-'));
+  }, 60_000);
+  beforeEach(async () => {
+    wh = new PostgresWarehouse(pg.url, store, work);
+    await wh.query('drop schema if exists trips cascade');
+    await wh.ensureSchema();
+    await wh.ensureSchema();
+  });
+  afterEach(() => wh.close());
+  afterAll(async () => {
+    await Promise.all([s3.close(), pg.stop()]);
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('merges dimension members: new ones inserted, present ones left alone', async () => {
+    await lake('dimRegion', '2018-05-28', `select * from (values ('${key(1)}', 'Prague'), ('${key(2)}', 'Turin')) t(region_key, name)`);
+    expect(await load(region, '2018-05-28')).toEqual({ table: 'dim_region', staged: 2, inserted: 2, deleted: 0, skipped: 0 });
+    await lake('dimRegion', '2018-05-29', `select * from (values ('${key(2)}', 'Turin'), ('${key(3)}', 'Hamburg')) t(region_key, name)`);
+    expect(await load(region, '2018-05-29')).toEqual({ table: 'dim_region', staged: 2, inserted: 1, deleted: 0, skipped: 1 });
+    expect(await load(region, '2018-05-29')).toMatchObject({ inserted: 0, skipped: 2 });
+    expect((await wh.query<{ name: string }>('select name from trips.dim_region order by name')).map((r) => r.name)).toEqual(['Hamburg', 'Prague', 'Turin']);
+  });
+
+  it('replaces a fact partition on rerun and keeps values exactly', async () => {
+    await lake('factTrips', '2018-05-28', trips([1, 2, 3]));
+    expect(await load(fact, '2018-05-28')).toEqual({ table: 'fact_trips', staged: 3, inserted: 3, deleted: 0, skipped: 0 });
+    expect(await load(fact, '2018-05-28')).toEqual({ table: 'fact_trips', staged: 3, inserted: 3, deleted: 3, skipped: 0 });
+    const [row] = await wh.query<Record<string, unknown>>(`select origin_lon, dest_cell_y, to_char(trip_ts, 'YYYY-MM-DD HH24:MI:SS') as ts from trips.fact_trips where trip_id = '${key(2)}'`);
+    expect(row).toEqual({ origin_lon: 14.4, dest_cell_y: '5010', ts: '2018-05-28 09:02:00' });
+    await lake('factTrips', '2018-05-28', trips([1]));
+    await load(fact, '2018-05-28');
+    expect(await factRows()).toEqual([`2018-05-28:${key(1).slice(-3)}`]);
+  });
+
+  it('keeps a trip delivered on two days once, whichever day loads first, and counts the duplicate', async () => {
+    await lake('factTrips', '2018-05-28', trips([1, 2, 3]));
+    await lake('factTrips', '2018-05-29', trips([3, 4]));
+    await load(fact, '2018-05-28');
+    expect(await load(fact, '2018-05-29')).toMatchObject({ staged: 2, inserted: 1, skipped: 1 });
+    const inOrder = await factRows();
+    expect(inOrder).toHaveLength(4);
+
+    await wh.query('truncate trips.fact_trips');
+    await load(fact, '2018-05-29');
+    await load(fact, '2018-05-28');
+    expect((await factRows()).map((r) => r.slice(-3)).sort()).toEqual(inOrder.map((r) => r.slice(-3)).sort());
+  });
+
+  it('rolls a failed load back, leaving the table as it was', async () => {
+    await lake('factTrips', '2018-05-28', trips([1, 2]));
+    await load(fact, '2018-05-28');
+    // A null key violates the table's not-null constraint after the delete has run.
+    await lake('factTrips', '2018-05-28', `select * replace (case when trip_id = '${key(2)}' then null else trip_id end as trip_id) from (${trips([1, 2])})`);
+    await expect(load(fact, '2018-05-28')).rejects.toThrow(/loading trips\.fact_trips for ds=2018-05-28 failed, nothing changed/);
+    expect(await factRows()).toHaveLength(2);
+  });
+
+  it('loads an empty partition as zero rows and deletes the day', async () => {
+    await lake('factTrips', '2018-05-28', trips([1]));
+    await load(fact, '2018-05-28');
+    await store.deletePrefix('lake', partition(buckets, 'factTrips', '2018-05-28').prefix);
+    expect(await load(fact, '2018-05-28')).toEqual({ table: 'fact_trips', staged: 0, inserted: 0, deleted: 1, skipped: 0 });
+  });
+});
