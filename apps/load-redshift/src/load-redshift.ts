@@ -1,0 +1,47 @@
+import { addCounts, DataError, emptyCounts, recordTask, type FileAccount, type Logger, type TaskManifest } from '@trips/core';
+import { manifestKey, partition, s3Url, type Buckets } from '@trips/pipeline';
+import type { ObjectStore } from '@trips/storage';
+import { WAREHOUSE_SCHEMA, WAREHOUSE_TABLES, type Warehouse } from '@trips/warehouse';
+
+export const TASK = 'load-redshift';
+
+export interface LoadDeps {
+  store: ObjectStore;
+  buckets: Buckets;
+  openWarehouse: () => Warehouse;
+  logger?: Logger;
+}
+
+/**
+ * Loads the dimensions and facts of `ds` from the lake into the warehouse, each table in its own
+ * transaction, dimensions first. Per table: read = rows in the lake partition, passed = rows
+ * inserted, duplicates = rows already in the warehouse (dimension members, or trips loaded under
+ * another ds). A rerun replaces the ds's facts and finds every dimension member present.
+ */
+export async function runLoadRedshift(deps: LoadDeps, ds: string): Promise<TaskManifest> {
+  const { store, buckets, logger } = deps;
+  return recordTask({ task: TASK, ds, logger, save: (m) => store.putJson(buckets.lake, manifestKey(TASK, ds), m) }, async () => {
+    for (const t of WAREHOUSE_TABLES) {
+      const loc = partition(buckets, t.lake, ds);
+      const found = (await store.listAll(loc.bucket, loc.prefix)).some((o) => o.key.endsWith('.parquet'));
+      if (!found) throw new DataError(`no Parquet files for ${t.name} under ${s3Url(loc)}: run ${t.mode === 'merge' ? 'build-dimensions' : 'build-facts'} for ds=${ds} first`);
+    }
+    const warehouse = deps.openWarehouse();
+    const files: FileAccount[] = [];
+    try {
+      await warehouse.ensureSchema();
+      for (const table of WAREHOUSE_TABLES) {
+        const r = await warehouse.loadTable({ table, ds, source: partition(buckets, table.lake, ds) });
+        files.push({ file: `${WAREHOUSE_SCHEMA}.${table.name}`, status: 'ok', rows: { read: r.staged, passed: r.inserted, rejected: 0, duplicates: r.skipped }, rejectedByReason: {} });
+        logger?.info(r, `load-redshift: ${table.name} loaded`);
+      }
+    } finally {
+      await warehouse.close();
+    }
+    return {
+      rows: files.reduce((sum, f) => addCounts(sum, f.rows), emptyCounts()),
+      files,
+      outputs: files.map((f) => ({ location: `warehouse:${f.file}`, rows: f.rows.passed })),
+    };
+  });
+}
