@@ -6,7 +6,7 @@ const { join } = require('node:path');
 const { pathToFileURL } = require('node:url');
 
 const root = join(__dirname, '..');
-const result = spawnSync(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, join(root, 'apps/trips-cli/src/main.ts'), ...process.argv.slice(2)], {
+const result = spawnSync(process.execPath, ['--disable-warning=NodeVersionSupportWarning', '--import', pathToFileURL(require.resolve('tsx')).href, join(root, 'apps/trips-cli/src/main.ts'), ...process.argv.slice(2)], {
   stdio: 'inherit',
   env: { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.json') },
 });

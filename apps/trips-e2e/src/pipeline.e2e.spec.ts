@@ -16,6 +16,10 @@ function expectAccountingCloses(run: RunJson): void {
   }
 }
 
+/** Row counts a rerun must repeat: every task's, and the facts loaded (dimension members are found present on a rerun). */
+const repeatable = (run: RunJson) =>
+  run.tasks.map((t) => (t.task === 'load_redshift' ? t.files.find((f) => f.file.endsWith('fact_trips'))?.rows.passed : t.rows));
+
 const task = (run: RunJson, id: string) => {
   const t = run.tasks.find((x) => x.task === id);
   if (!t) throw new Error(`no task ${id} in run`);
@@ -69,7 +73,7 @@ describe('trips run on the embedded stack', () => {
 
     const before = await warehouseSnapshot(state);
     const again = await tripsJson<RunJson>(['run', '--input', SAMPLE, '--ds', '2018-05-28'], state);
-    expect(again.tasks.map((t) => t.rows)).toEqual(run.tasks.map((t) => t.rows));
+    expect(repeatable(again)).toEqual(repeatable(run));
     expect(await warehouseSnapshot(state)).toEqual(before);
   });
 
@@ -89,7 +93,7 @@ describe('trips run on the embedded stack', () => {
 
     const before = await warehouseSnapshot(state);
     const bundled = await tripsJson<RunJson>(['run', '--input', input, '--ds', '2018-06-04', '--bundled'], state);
-    expect(bundled.tasks.map((t) => t.rows)).toEqual(run.tasks.map((t) => t.rows));
+    expect(repeatable(bundled)).toEqual(repeatable(run));
     expect(await warehouseSnapshot(state)).toEqual(before);
   });
 

@@ -9,7 +9,7 @@ interface Graph {
 }
 
 const nx = (args: string[]) =>
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/nx/bin/nx.js'), ...args], {
+  execFileSync(process.execPath, [require.resolve('nx/bin/nx'), ...args], {
     cwd: ROOT,
     env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' },
     encoding: 'utf8',

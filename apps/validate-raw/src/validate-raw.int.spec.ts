@@ -90,6 +90,7 @@ describe('validate-raw on a corpus of good and bad files', () => {
     await expect(run(0.5)).rejects.toThrow(/reject ratio 66\.67% \(12 of 18 rows\) passes the threshold 50\.00%/);
     const m = await store.getJson<TaskManifest>('lake', manifestKey('validate-raw', DS));
     expect(m?.status).toBe('failed');
+    expect(m?.rows).toEqual({ read: 18, passed: 6, rejected: 12, duplicates: 0 });
     expect(m?.error).toContain('top reasons: column_count 2, bad_datetime 2');
   });
 

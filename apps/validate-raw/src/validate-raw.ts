@@ -1,6 +1,6 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { addCounts, addReasons, DataError, emptyCounts, recordTask, type FileAccount, type Logger, type TaskManifest } from '@trips/core';
+import { addCounts, addReasons, DataError, emptyCounts, GateError, recordTask, type FileAccount, type Logger, type TaskManifest } from '@trips/core';
 import { manifestKey, partition, rawBatch, s3Url, type Buckets } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { validateFile } from './validate-file';
@@ -62,18 +62,7 @@ export async function runValidateRaw(deps: ValidateDeps, ds: string): Promise<Ta
 
     const rows = files.reduce((sum, f) => addCounts(sum, f.rows), emptyCounts());
     const rejectedByReason = files.reduce((acc, f) => addReasons(acc, f.rejectedByReason), {} as Record<string, number>);
-    const ratio = rows.read === 0 ? 0 : rows.rejected / rows.read;
-    if (ratio > deps.maxRejectRatio) {
-      const top = Object.entries(rejectedByReason)
-        .sort((a, b) => b[1] - a[1])
-        .slice(0, 3)
-        .map(([k, n]) => `${k} ${n}`)
-        .join(', ');
-      throw new DataError(
-        `reject ratio ${(ratio * 100).toFixed(2)}% (${rows.rejected} of ${rows.read} rows) passes the threshold ${(deps.maxRejectRatio * 100).toFixed(2)}%; top reasons: ${top}; rejected rows are in ${s3Url(quarantine)}rows/`,
-      );
-    }
-    return {
+    const outcome = {
       rows,
       rejectedByReason,
       files,
@@ -82,5 +71,18 @@ export async function runValidateRaw(deps: ValidateDeps, ds: string): Promise<Ta
         { location: s3Url(quarantine), rows: rows.rejected },
       ],
     };
+    const ratio = rows.read === 0 ? 0 : rows.rejected / rows.read;
+    if (ratio > deps.maxRejectRatio) {
+      const top = Object.entries(rejectedByReason)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 3)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ');
+      throw new GateError(
+        `reject ratio ${(ratio * 100).toFixed(2)}% (${rows.rejected} of ${rows.read} rows) passes the threshold ${(deps.maxRejectRatio * 100).toFixed(2)}%; top reasons: ${top}; rejected rows are in ${s3Url(quarantine)}rows/`,
+        outcome,
+      );
+    }
+    return outcome;
   });
 }

@@ -1,6 +1,6 @@
 import { ContractError } from './errors';
 import type { TaskManifest } from './manifest';
-import { recordTask } from './task-record';
+import { GateError, recordTask } from './task-record';
 
 const rows = (read: number, passed: number, rejected: number, duplicates: number) => ({ read, passed, rejected, duplicates });
 
@@ -29,5 +29,12 @@ describe('recordTask', () => {
     const run = recordTask({ task: 't', ds: 'd', save: async (x) => void saved.push(x) }, async () => ({ rows: rows(3, 1, 0, 0), files: [], outputs: [] }));
     await expect(run).rejects.toThrow(ContractError);
     expect(saved[0].error).toContain('read 3 != passed 1 + rejected 0 + duplicates 0');
+  });
+
+  it('keeps the counts of a task that failed its gate after doing its work', async () => {
+    const saved: TaskManifest[] = [];
+    const outcome = { rows: rows(4, 1, 3, 0), rejectedByReason: { bad: 3 }, files: [], outputs: [] };
+    await expect(recordTask({ task: 't', ds: 'd', save: async (x) => void saved.push(x) }, async () => Promise.reject(new GateError('too many', outcome)))).rejects.toThrow('too many');
+    expect(saved[0]).toMatchObject({ status: 'failed', error: 'too many', rows: rows(4, 1, 3, 0), rejectedByReason: { bad: 3 } });
   });
 });

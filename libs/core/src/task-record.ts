@@ -1,4 +1,4 @@
-import { ContractError } from './errors';
+import { ContractError, DataError } from './errors';
 import type { Logger } from './logger';
 import { accountingGap, type FileAccount, type OutputInfo, type RowCounts, type TaskManifest } from './manifest';
 
@@ -7,6 +7,16 @@ export interface TaskOutcome {
   rejectedByReason?: Record<string, number>;
   files: FileAccount[];
   outputs: OutputInfo[];
+}
+
+/** A task refusing its input after doing its work (e.g. a reject-ratio gate): the counts still go into the manifest. */
+export class GateError extends DataError {
+  constructor(
+    message: string,
+    readonly outcome: TaskOutcome,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -33,8 +43,12 @@ export async function recordTask(
     manifest = finish({ status: 'succeeded', rows: outcome.rows, rejectedByReason, files: outcome.files, outputs: outcome.outputs });
   } catch (e) {
     failure = e;
-    const zero = { read: 0, passed: 0, rejected: 0, duplicates: 0 };
-    manifest = finish({ status: 'failed', error: e instanceof Error ? e.message : String(e), rows: zero, rejectedByReason: {}, files: [], outputs: [] });
+    const error = e instanceof Error ? e.message : String(e);
+    if (e instanceof GateError) {
+      manifest = finish({ status: 'failed', error, rows: e.outcome.rows, rejectedByReason: e.outcome.rejectedByReason ?? {}, files: e.outcome.files, outputs: e.outcome.outputs });
+    } else {
+      manifest = finish({ status: 'failed', error, rows: { read: 0, passed: 0, rejected: 0, duplicates: 0 }, rejectedByReason: {}, files: [], outputs: [] });
+    }
   }
   await opts.save(manifest);
   if (failure !== undefined) throw failure;

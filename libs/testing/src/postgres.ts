@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Client } from 'pg';
@@ -46,6 +46,17 @@ function runAs(): { uid: number; gid: number } | undefined {
   }
 }
 
+/**
+ * The `postgres` user must be able to reach its data folder: give "others" search (x) permission on
+ * each ancestor that lacks it, e.g. a 0700 folder made by mkdtemp. Only done when we run as root.
+ */
+async function allowTraversal(dir: string): Promise<void> {
+  for (let d = dir; d !== dirname(d); d = dirname(d)) {
+    const { mode } = await stat(d);
+    if ((mode & 0o001) === 0) await chmod(d, (mode & 0o7777) | 0o001);
+  }
+}
+
 async function waitForServer(url: string, child: ChildProcess, log: () => string): Promise<void> {
   for (let attempt = 0; attempt < 300; attempt++) {
     if (child.exitCode !== null) throw new Error(`postgres exited with code ${child.exitCode}:\n${log()}`);
@@ -79,6 +90,7 @@ export async function startPostgres(opts: { dataDir?: string; port?: number; det
   if (owner) {
     await chown(root, owner.uid, owner.gid);
     await chmod(root, 0o755);
+    await allowTraversal(dirname(root));
   }
   const spawnOpts = { ...(owner ?? {}), env: { ...process.env, LC_ALL: 'C' } };
 
