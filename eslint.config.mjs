@@ -15,7 +15,7 @@ const DEP_CONSTRAINTS = [
   { sourceTag: 'scope:warehouse', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage', 'scope:pipeline'] },
   { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage'] },
   { sourceTag: 'scope:task', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:engine', 'scope:models', 'scope:warehouse'] },
-  { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:warehouse'] },
+  { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:warehouse', 'scope:testing'] },
 ];
 
 const TEST_DEP_CONSTRAINTS = DEP_CONSTRAINTS.map((c) =>

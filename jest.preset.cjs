@@ -9,4 +9,6 @@ module.exports = {
   moduleNameMapper: pathsToModuleNameMapper(),
   testMatch: ['**/?(*.)+(spec).ts'],
   maxWorkers: 2,
+  // Integration tests start real servers; on a loaded 2-core machine that takes seconds.
+  testTimeout: 60_000,
 };
