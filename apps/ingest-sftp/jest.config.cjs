@@ -1,1 +1,0 @@
-module.exports = { displayName: 'ingest-sftp', preset: '../../jest.preset.cjs', rootDir: __dirname };
