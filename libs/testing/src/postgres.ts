@@ -47,8 +47,9 @@ function runAs(): { uid: number; gid: number } | undefined {
 }
 
 /**
- * The `postgres` user must be able to reach its data folder: give "others" search (x) permission on
- * each ancestor that lacks it, e.g. a 0700 folder made by mkdtemp. Only done when we run as root.
+ * The `postgres` user must be able to reach its binaries and data folder: give "others" search (x)
+ * permission on each ancestor that lacks it, e.g. a checkout or temp folder made 0700 by mktemp.
+ * Only done when we run as root.
  */
 async function allowTraversal(dir: string): Promise<void> {
   for (let d = dir; d !== dirname(d); d = dirname(d)) {
@@ -91,6 +92,7 @@ export async function startPostgres(opts: { dataDir?: string; port?: number; det
     await chown(root, owner.uid, owner.gid);
     await chmod(root, 0o755);
     await allowTraversal(dirname(root));
+    await allowTraversal(bin);
   }
   const spawnOpts = { ...(owner ?? {}), env: { ...process.env, LC_ALL: 'C' } };
 
