@@ -1,4 +1,5 @@
 import { SCHEMAS, type Column } from '@trips/pipeline';
+import { aggregateDdl } from './aggregates';
 import { WAREHOUSE_SCHEMA, WAREHOUSE_TABLES, type WarehouseTable } from './port';
 
 export type Dialect = 'postgres' | 'redshift';
@@ -36,6 +37,10 @@ const REDSHIFT_LAYOUT: Record<string, string> = {
 const POSTGRES_INDEXES = [
   `create index if not exists fact_trips_ds_idx on ${WAREHOUSE_SCHEMA}.fact_trips (ds)`,
   `create index if not exists fact_trips_region_date_idx on ${WAREHOUSE_SCHEMA}.fact_trips (region_key, date_key)`,
+  `create index if not exists fact_trips_ts_idx on ${WAREHOUSE_SCHEMA}.fact_trips (trip_ts)`,
+  `create index if not exists fact_trips_origin_cell_idx on ${WAREHOUSE_SCHEMA}.fact_trips (origin_cell_x, origin_cell_y)`,
+  `create index if not exists fact_trips_dest_cell_idx on ${WAREHOUSE_SCHEMA}.fact_trips (dest_cell_x, dest_cell_y)`,
+  `create index if not exists fact_trips_group_idx on ${WAREHOUSE_SCHEMA}.fact_trips (trip_group_key)`,
 ];
 
 /** Idempotent DDL for the warehouse schema, one statement per element. */
@@ -48,6 +53,7 @@ export function schemaDdl(dialect: Dialect): string[] {
     const layout = dialect === 'redshift' ? ` ${REDSHIFT_LAYOUT[t.name] ?? 'diststyle all'}` : '';
     statements.push(`create table if not exists ${WAREHOUSE_SCHEMA}.${t.name} (\n${cols.join(',\n')}\n)${layout}`);
   }
+  statements.push(...aggregateDdl());
   if (dialect === 'postgres') statements.push(...POSTGRES_INDEXES);
   return statements;
 }
