@@ -1,5 +1,6 @@
 import { describeError, exitCodeOf } from '@trips/core';
 import { generateCommand } from './generate';
+import { queryCommand } from './query-command';
 import { runCommand } from './run-command';
 import { sqlCommand } from './sql-command';
 
@@ -9,6 +10,7 @@ Commands:
   run       run the pipeline on the embedded local stack (trips run --help)
   generate  write synthetic trips in the input format (trips generate --help)
   sql       run SQL on the local warehouse (trips sql --help)
+  query     answer the analysts' questions: weekly averages, trip groups, datasources (trips query --help)
 
 Every command takes --help.`;
 
@@ -16,6 +18,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   run: runCommand,
   generate: generateCommand,
   sql: sqlCommand,
+  query: queryCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

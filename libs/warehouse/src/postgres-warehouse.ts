@@ -19,7 +19,8 @@ export class PostgresWarehouse implements Warehouse {
 
   constructor(
     private readonly url: string,
-    private readonly store: ObjectStore,
+    /** Needed for loads only; a warehouse opened to answer queries can do without it. */
+    private readonly store: ObjectStore | undefined,
     private readonly workDir: string,
     private readonly logger?: Logger,
   ) {}
@@ -53,6 +54,7 @@ export class PostgresWarehouse implements Warehouse {
 
   async loadTable(req: LoadRequest): Promise<LoadResult> {
     const { table } = req;
+    if (!this.store) throw new Error('PostgresWarehouse was opened without an object store: it can answer queries but not load');
     const columns = columnsOf(table);
     const staged = await parquetToCsv(this.store, req.source, columns.map((c) => c.name), this.workDir);
     const c = await this.connect();

@@ -1,0 +1,86 @@
+import { UsageError } from '@trips/core';
+import { knownDatasource, knownRegion, largestGroups, latestDatasource, q, regionsOfDatasource, weeklyAverage } from '@trips/warehouse';
+import { helpText, parseFlags, type Flags } from './args';
+import { withLocalWarehouse } from './local-warehouse';
+import { table } from './report';
+
+const FLAGS: Flags = {
+  region: { type: 'string', description: 'weekly-average, groups: a region name (case-insensitive)' },
+  bbox: { type: 'string', description: 'weekly-average: MIN_LON,MIN_LAT,MAX_LON,MAX_LAT' },
+  match: { type: 'string', description: 'weekly-average --bbox: origin (default), destination or both must lie in the box' },
+  from: { type: 'string', description: 'weekly-average: first day YYYY-MM-DD (its ISO week is the first week; default: first week with data)' },
+  to: { type: 'string', description: 'weekly-average: last day YYYY-MM-DD (its ISO week is the last week; default: last week with data)' },
+  top: { type: 'string', description: 'groups: how many groups (default 10)' },
+  'top-regions': { type: 'string', description: 'latest-datasource: how many of the most common regions (default 2)' },
+  datasource: { type: 'string', description: 'regions: the datasource name' },
+  json: { type: 'boolean', description: 'print the answer as JSON on stdout' },
+};
+
+export const QUERY_HELP = helpText(
+  'trips query <weekly-average|groups|latest-datasource|regions> [options]',
+  `Answers the analysts' questions from the local warehouse (through the warehouse port, so the same SQL runs on Redshift):
+  weekly-average (--region NAME | --bbox MIN_LON,MIN_LAT,MAX_LON,MAX_LAT [--match origin|destination|both]) [--from D --to D]
+      average trips per ISO week (Monday, UTC) over the whole weeks of the period; weeks without trips count as zero
+  groups [--region NAME] [--top N]      the largest groups of similar trips (region, origin cell, destination cell, hour bucket)
+  latest-datasource [--top-regions N]   for each of the N most common regions, the datasource that appeared latest
+  regions --datasource NAME             the regions where a datasource appeared`,
+  FLAGS,
+);
+
+
+function positiveInt(v: string | boolean | undefined, name: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a whole number >= 1, got "${v}"`);
+  return n;
+}
+
+export async function queryCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags('query', FLAGS, argv, true);
+  if (values.help || positionals.length === 0) {
+    process.stdout.write(`${QUERY_HELP}\n`);
+    return values.help ? 0 : 64;
+  }
+  const [question, ...extra] = positionals;
+  if (extra.length) throw new UsageError(`trips query: unexpected argument "${extra[0]}"`);
+  const out = (json: unknown, text: string) => process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
+  const rowsTable = (rows: Array<Record<string, unknown>>) => (rows.length ? table([Object.keys(rows[0]), ...rows.map((r) => Object.values(r).map(String))]) : '(no rows)');
+  switch (question) {
+    case 'weekly-average':
+      return withLocalWarehouse(async (wh) => {
+        const a = await weeklyAverage(wh, values);
+        const note = a.totalTrips === 0 ? `\n${a.area} has no trips in this period` : '';
+        out(a, `${rowsTable(a.weeks)}\n${a.area}: ${a.weeklyAverage.toFixed(2)} trips per week on average over ${a.weeks.length} week(s) from ${a.fromWeek} (${a.totalTrips} trips)${note}`);
+        return 0;
+      });
+    case 'groups':
+      return withLocalWarehouse(async (wh) => {
+        let regionKey: string | undefined;
+        if (typeof values.region === 'string') {
+          const found = await q<{ region_key: string }>(wh, knownRegion(values.region));
+          if (!found.length) throw new UsageError(`unknown region "${values.region}"`);
+          regionKey = found[0].region_key;
+        }
+        const rows = await q<Record<string, unknown>>(wh, largestGroups(positiveInt(values.top, 'top', 10), regionKey));
+        out(rows, rowsTable(rows));
+        return 0;
+      });
+    case 'latest-datasource':
+      return withLocalWarehouse(async (wh) => {
+        const rows = await q<Record<string, unknown>>(wh, latestDatasource(positiveInt(values['top-regions'], 'top-regions', 2)));
+        out(rows, rowsTable(rows));
+        return 0;
+      });
+    case 'regions':
+      if (typeof values.datasource !== 'string') throw new UsageError('trips query regions: --datasource NAME is required');
+      return withLocalWarehouse(async (wh) => {
+        const found = await q<{ datasource_key: string }>(wh, knownDatasource(values.datasource as string));
+        if (!found.length) throw new UsageError(`unknown datasource "${values.datasource}"`);
+        const rows = await q<Record<string, unknown>>(wh, regionsOfDatasource(found[0].datasource_key));
+        out(rows, rowsTable(rows));
+        return 0;
+      });
+    default:
+      throw new UsageError(`trips query: unknown question "${question}" (weekly-average, groups, latest-datasource, regions)`);
+  }
+}

@@ -1,0 +1,103 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startPostgres, type LocalPostgres } from '@trips/testing';
+import { PostgresWarehouse, weekStart, weeklyAverage, type WeeklyAnswer } from '@trips/warehouse';
+import { tripsJson, type RunJson } from './trips';
+
+const CITIES = [
+  { name: 'Prague', lon: 14.44, lat: 50.08 },
+  { name: 'Turin', lon: 7.69, lat: 45.07 },
+  { name: 'Hamburg', lon: 9.99, lat: 53.55 },
+];
+
+/** A small seeded PRNG so failures can be replayed. */
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+
+describe('weekly averages on 1 million generated trips equal a brute-force count from fact_trips', () => {
+  let work: string;
+  let pg: LocalPostgres;
+  let wh: PostgresWarehouse;
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'trips-analytics-'));
+    const state = join(work, 'state');
+    const input = join(work, 'trips.csv');
+    await tripsJson(['generate', '--out', input, '--rows', '1000000', '--seed', '99', '--start', '2018-05-23', '--days', '30', '--duplicate-ratio', '0.01'], state);
+    const run = await tripsJson<RunJson>(['run', '--input', input, '--ds', '2018-06-25'], state);
+    expect(run.status).toBe('succeeded');
+    pg = await startPostgres({ dataDir: join(state, 'pg', 'data') });
+    wh = new PostgresWarehouse(pg.url, undefined, join(work, 'work'));
+  }, 900_000);
+  afterAll(async () => {
+    await wh?.close();
+    await pg?.stop();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  /** Counts per week straight from the facts, no aggregate, no grid. */
+  async function bruteForce(where: string, params: unknown[], a: WeeklyAnswer): Promise<Array<{ week_start_date: string; trips: number }>> {
+    const rows = await wh.query<{ w: string; n: string }>(
+      `select to_char(cast(date_trunc('week', trip_ts) as date), 'YYYY-MM-DD') as w, count(*) as n from trips.fact_trips f where ${where} and trip_ts >= cast($${params.length + 1} as date) and trip_ts < cast($${params.length + 1} as date) + ${7 * a.weeks.length} group by 1`,
+      [...params, a.fromWeek],
+    );
+    const byWeek = new Map(rows.map((r) => [r.w, Number(r.n)]));
+    return a.weeks.map((w) => ({ week_start_date: w.week_start_date, trips: byWeek.get(w.week_start_date) ?? 0 }));
+  }
+
+  const period = (rnd: () => number): { from?: string; to?: string } => {
+    if (rnd() < 0.2) return {};
+    const day = (offset: number) => new Date(Date.parse('2018-05-23T00:00:00Z') + offset * 86_400_000).toISOString().slice(0, 10);
+    const a = Math.floor(rnd() * 60) - 15; // reaches weeks before and after the data: empty weeks
+    const b = a + Math.floor(rnd() * 40);
+    return { from: day(a), to: day(b) };
+  };
+
+  it('for regions and periods, including weeks without trips', async () => {
+    const rnd = rng(1);
+    for (let i = 0; i < 12; i++) {
+      const city = CITIES[i % CITIES.length];
+      const p = period(rnd);
+      const answer = await weeklyAverage(wh, { region: i % 2 ? city.name.toUpperCase() : city.name, ...p });
+      const expected = await bruteForce('f.region_key = (select region_key from trips.dim_region where name = $1)', [city.name], answer);
+      expect({ case: i, weeks: answer.weeks }).toEqual({ case: i, weeks: expected });
+      expect(answer.weeklyAverage).toBeCloseTo(expected.reduce((s, w) => s + w.trips, 0) / expected.length, 9);
+    }
+  });
+
+  it('for random boxes matched on origin, destination or both, including boxes on cell edges', async () => {
+    const rnd = rng(2);
+    const matches = ['origin', 'destination', 'both'] as const;
+    let nonEmpty = 0;
+    for (let i = 0; i < 36; i++) {
+      const city = CITIES[i % CITIES.length];
+      const onEdges = i % 4 === 0;
+      const w = 0.005 + rnd() * 0.2;
+      const h = 0.005 + rnd() * 0.12;
+      let minLon = city.lon - 0.1 + rnd() * 0.1;
+      let minLat = city.lat - 0.06 + rnd() * 0.06;
+      let maxLon = minLon + w;
+      let maxLat = minLat + h;
+      if (onEdges) [minLon, minLat, maxLon, maxLat] = [minLon, minLat, maxLon, maxLat].map((v) => Math.round(v * 100) / 100);
+      const match = matches[i % 3];
+      const p = period(rnd);
+      const answer = await weeklyAverage(wh, { bbox: `${minLon},${minLat},${maxLon},${maxLat}`, match, ...p });
+      const inBox = (side: string) => `${side}_lon between $1 and $3 and ${side}_lat between $2 and $4`;
+      const where = match === 'origin' ? inBox('origin') : match === 'destination' ? inBox('dest') : `${inBox('origin')} and ${inBox('dest')}`;
+      const expected = await bruteForce(where, [minLon, minLat, maxLon, maxLat], answer);
+      expect({ case: i, box: [minLon, minLat, maxLon, maxLat], match, weeks: answer.weeks }).toEqual({ case: i, box: [minLon, minLat, maxLon, maxLat], match, weeks: expected });
+      if (answer.totalTrips > 0) nonEmpty++;
+    }
+    expect(nonEmpty).toBeGreaterThan(20);
+  });
+
+  it('tells an unknown region from a region with no trips in the period', async () => {
+    await expect(weeklyAverage(wh, { region: 'Atlantis' })).rejects.toThrow('unknown region "Atlantis"');
+    const empty = await weeklyAverage(wh, { region: 'Prague', from: '2017-01-02', to: '2017-01-15' });
+    expect(empty).toMatchObject({ totalTrips: 0, weeklyAverage: 0, fromWeek: weekStart('2017-01-02') });
+    expect(empty.weeks).toHaveLength(2);
+  });
+});
