@@ -17,6 +17,8 @@ const col = (name: string, type: string) => ({ column: name, expr: `f.${name}`, 
 
 export const AGGREGATES: Aggregate[] = [
   { name: 'agg_weekly_region', groupBy: [WEEK, col('region_key', 'char(32)')] },
+  { name: 'agg_weekly_origin_cell', groupBy: [WEEK, col('origin_cell_x', 'bigint'), col('origin_cell_y', 'bigint')] },
+  { name: 'agg_weekly_dest_cell', groupBy: [WEEK, col('dest_cell_x', 'bigint'), col('dest_cell_y', 'bigint')] },
   {
     name: 'agg_weekly_od_cell',
     groupBy: [WEEK, col('region_key', 'char(32)'), col('origin_cell_x', 'bigint'), col('origin_cell_y', 'bigint'), col('dest_cell_x', 'bigint'), col('dest_cell_y', 'bigint')],

@@ -38,9 +38,13 @@ const POSTGRES_INDEXES = [
   `create index if not exists fact_trips_ds_idx on ${WAREHOUSE_SCHEMA}.fact_trips (ds)`,
   `create index if not exists fact_trips_region_date_idx on ${WAREHOUSE_SCHEMA}.fact_trips (region_key, date_key)`,
   `create index if not exists fact_trips_ts_idx on ${WAREHOUSE_SCHEMA}.fact_trips (trip_ts)`,
+  // Both column orders: the edge strips of a box are narrow in x (left, right) or in y (top, bottom).
   `create index if not exists fact_trips_origin_cell_idx on ${WAREHOUSE_SCHEMA}.fact_trips (origin_cell_x, origin_cell_y)`,
+  `create index if not exists fact_trips_origin_cell_yx_idx on ${WAREHOUSE_SCHEMA}.fact_trips (origin_cell_y, origin_cell_x)`,
   `create index if not exists fact_trips_dest_cell_idx on ${WAREHOUSE_SCHEMA}.fact_trips (dest_cell_x, dest_cell_y)`,
+  `create index if not exists fact_trips_dest_cell_yx_idx on ${WAREHOUSE_SCHEMA}.fact_trips (dest_cell_y, dest_cell_x)`,
   `create index if not exists fact_trips_group_idx on ${WAREHOUSE_SCHEMA}.fact_trips (trip_group_key)`,
+  `create index if not exists dim_trip_group_cell_size_idx on ${WAREHOUSE_SCHEMA}.dim_trip_group (cell_size_deg)`,
 ];
 
 /** Idempotent DDL for the warehouse schema, one statement per element. */

@@ -58,33 +58,50 @@ export function cellRanges(box: Box, cellDeg: number) {
 
 /**
  * Trips per week whose origin, destination or both lie in the box. Whole cells inside the box are
- * counted from agg_weekly_od_cell; trips in the cells on the box's edge are checked one by one, so
- * the answer is exact for any box.
+ * counted from the weekly cell aggregates; trips in the cells on the box's edge are checked one by
+ * one, so the answer is exact for any box. For one side, the edge is cut into four disjoint strips
+ * (left, right, bottom, top) that the (x, y) and (y, x) indexes serve; `both` scans the trips whose
+ * origin cell touches the box, as pairs of cells rarely repeat.
  */
 export function weeklyByBox(box: Box, match: BoxMatch, cellDeg: number, fromWeek: string, toWeek: string): Sql {
   const { x, y } = cellRanges(box, cellDeg);
-  const params: unknown[] = [fromWeek, toWeek];
+  const params: unknown[] = [fromWeek, toWeek, plusDays(toWeek, 7)];
   const p = (v: unknown) => {
     params.push(v);
     return `$${params.length}`;
   };
-  const sides = match === 'both' ? (['origin', 'dest'] as const) : match === 'origin' ? (['origin'] as const) : (['dest'] as const);
-  const inner = (side: string) => `${side}_cell_x between ${p(x.inner[0])} and ${p(x.inner[1])} and ${side}_cell_y between ${p(y.inner[0])} and ${p(y.inner[1])}`;
-  const outer = (side: string) => `${side}_cell_x between ${p(x.outer[0])} and ${p(x.outer[1])} and ${side}_cell_y between ${p(y.outer[0])} and ${p(y.outer[1])}`;
-  const inBox = (side: string) =>
-    `${side}_lon between ${p(box.minLon)} and ${p(box.maxLon)} and ${side}_lat between ${p(box.minLat)} and ${p(box.maxLat)}`;
-  const aggPart = `select week_start_date, sum(trips) as trips from ${S}.agg_weekly_od_cell where week_start_date between cast($1 as date) and cast($2 as date) and ${sides.map(inner).join(' and ')} group by week_start_date`;
-  const edgePart =
-    `select cast(date_trunc('week', trip_ts) as date) as week_start_date, count(*) as trips from ${S}.fact_trips ` +
-    `where trip_ts >= cast($1 as date) and trip_ts < cast(${p(plusDays(toWeek, 7))} as date) and ${sides.map(outer).join(' and ')} ` +
-    `and not (${sides.map(inner).join(' and ')}) and ${sides.map(inBox).join(' and ')} group by 1`;
+  const period = 'trip_ts >= cast($1 as date) and trip_ts < cast($3 as date)';
+  const rect = (side: string, x0: number, x1: number, y0: number, y1: number) =>
+    `${side}_cell_x between ${p(x0)} and ${p(x1)} and ${side}_cell_y between ${p(y0)} and ${p(y1)}`;
+  const inner = (side: string) => rect(side, x.inner[0], x.inner[1], y.inner[0], y.inner[1]);
+  const inBox = (side: string) => `${side}_lon between ${p(box.minLon)} and ${p(box.maxLon)} and ${side}_lat between ${p(box.minLat)} and ${p(box.maxLat)}`;
+  const perWeek = (where: string) => `select cast(date_trunc('week', trip_ts) as date) as week_start_date, count(*) as trips from ${S}.fact_trips where ${period} and ${where} group by 1`;
+  const parts: string[] = [];
+  if (match === 'both') {
+    parts.push(`select week_start_date, sum(trips) as trips from ${S}.agg_weekly_od_cell where week_start_date between cast($1 as date) and cast($2 as date) and ${inner('origin')} and ${inner('dest')} group by week_start_date`);
+    parts.push(perWeek(`${rect('origin', x.outer[0], x.outer[1], y.outer[0], y.outer[1])} and not (${inner('origin')} and ${inner('dest')}) and ${inBox('origin')} and ${inBox('dest')}`));
+  } else {
+    const side = match === 'origin' ? 'origin' : 'dest';
+    parts.push(`select week_start_date, sum(trips) as trips from ${S}.agg_weekly_${side}_cell where week_start_date between cast($1 as date) and cast($2 as date) and ${inner(side)} group by week_start_date`);
+    // The edge ring as four disjoint rectangles; an empty inner range leaves the left strip covering everything.
+    const [ix0, ix1] = x.inner[0] <= x.inner[1] && y.inner[0] <= y.inner[1] ? x.inner : [x.outer[1] + 1, x.outer[1]];
+    const [iy0, iy1] = y.inner;
+    const strips = [
+      [x.outer[0], ix0 - 1, y.outer[0], y.outer[1]],
+      [ix1 + 1, x.outer[1], y.outer[0], y.outer[1]],
+      [ix0, ix1, y.outer[0], iy0 - 1],
+      [ix0, ix1, iy1 + 1, y.outer[1]],
+    ].filter(([a, b, c, d]) => a <= b && c <= d);
+    for (const [a, b, c, d] of strips) parts.push(perWeek(`${rect(side, a, b, c, d)} and ${inBox(side)}`));
+  }
   return {
-    text: `select to_char(week_start_date, 'YYYY-MM-DD') as week_start_date, sum(trips) as trips from (${aggPart} union all ${edgePart}) parts group by week_start_date`,
+    text: `select to_char(week_start_date, 'YYYY-MM-DD') as week_start_date, sum(trips) as trips from (${parts.join(' union all ')}) parts group by week_start_date`,
     params,
   };
 }
 
-export const gridCellSizes = (): Sql => ({ text: `select distinct cell_size_deg from ${S}.dim_trip_group`, params: [] });
+/** The grid cell sizes the trip groups were built with (min and max: one index lookup each on Postgres). */
+export const gridCellSizes = (): Sql => ({ text: `select min(cell_size_deg) as min_deg, max(cell_size_deg) as max_deg from ${S}.dim_trip_group`, params: [] });
 
 /** The largest groups of similar trips, with their cells' centres. */
 export function largestGroups(top: number, regionKey?: string): Sql {

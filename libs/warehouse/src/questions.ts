@@ -56,9 +56,9 @@ export async function weeklyAverage(wh: Warehouse, values: Values): Promise<Week
   if (fromWeek > toWeek) throw new UsageError(`the period ends (${toWeek}) before it starts (${fromWeek})`);
   let rows: Array<{ week_start_date: string; trips: string | number }>;
   if (box) {
-    const sizes = await q<{ cell_size_deg: number }>(wh, gridCellSizes());
-    if (sizes.length > 1) throw new UsageError(`the warehouse holds trip groups for ${sizes.length} grid cell sizes (${sizes.map((s) => s.cell_size_deg).join(', ')}); reload with one TRIPS_GRID_CELL_DEG`);
-    rows = sizes.length === 0 ? [] : await q(wh, weeklyByBox(box, match, Number(sizes[0].cell_size_deg), fromWeek, toWeek));
+    const [sizes] = await q<{ min_deg: number | null; max_deg: number | null }>(wh, gridCellSizes());
+    if (sizes.min_deg !== null && sizes.min_deg !== sizes.max_deg) throw new UsageError(`the warehouse holds trip groups of grid cell sizes ${sizes.min_deg} to ${sizes.max_deg}; reload with one TRIPS_GRID_CELL_DEG`);
+    rows = sizes.min_deg === null ? [] : await q(wh, weeklyByBox(box, match, Number(sizes.min_deg), fromWeek, toWeek));
   } else rows = await q(wh, weeklyByRegion(regionKey as string, fromWeek, toWeek));
   const byWeek = new Map(rows.map((r) => [r.week_start_date, Number(r.trips)]));
   const weeks = weekStarts(fromWeek, toWeek).map((w) => ({ week_start_date: w, trips: byWeek.get(w) ?? 0 }));
