@@ -1,5 +1,6 @@
 import { join, relative } from 'node:path';
 import { UsageError, dateRange, parseDs } from '@trips/core';
+import { PostgresWarehouse } from '@trips/warehouse';
 import { startEmbeddedStack } from './embedded';
 import { helpText, parseFlags, type Flags } from './args';
 import { inputFiles, landBatch, describeBatch } from './land';
@@ -74,7 +75,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       say(`  raw and lake buckets  ${join(stack.s3.directory)} (S3 server data; s3://${buckets.raw}/, s3://${buckets.lake}/)`);
       say(`  task manifests        s3://${buckets.lake}/manifests/<task>/ds=<ds>/manifest.json`);
       say(`  warehouse             PostgreSQL cluster in ${stack.pg.dataDir}, schema trips`);
-      say(await summariseWarehouse(stack.pg.url));
+      const wh = new PostgresWarehouse(stack.pg.url, undefined, stack.env.TRIPS_WORK_DIR);
+      say(await summariseWarehouse(wh).finally(() => wh.close()));
       say('  query it with: npx trips sql "select * from trips.dim_region" [--json]');
     }
   } finally {

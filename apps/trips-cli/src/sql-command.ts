@@ -1,12 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Client } from 'pg';
+import { readFileSync } from 'node:fs';
 import { UsageError } from '@trips/core';
-import { startPostgres } from '@trips/testing';
 import { helpText, parseFlags, type Flags } from './args';
+import { withLocalWarehouse } from './local-warehouse';
 import { table } from './report';
-import { cliSettings } from './settings';
-import { workspaceRoot } from './workspace';
 
 const FLAGS: Flags = {
   file: { type: 'string', description: 'read the statement from a file (e.g. one of sql/*.sql)' },
@@ -23,26 +19,15 @@ export async function sqlCommand(argv: string[]): Promise<number> {
   }
   const statement = typeof values.file === 'string' ? readStatement(values.file) : positionals[0];
   if (statement === undefined || positionals.length > (typeof values.file === 'string' ? 0 : 1)) throw new UsageError('trips sql: give exactly one SQL statement, quoted, or --file PATH');
-  const settings = cliSettings(workspaceRoot());
-  const dataDir = join(settings.TRIPS_STATE_DIR, 'pg', 'data');
-  if (!existsSync(dataDir)) throw new UsageError(`no local warehouse under ${dataDir}: run the pipeline first (npm start, or npx trips run …)`);
-  const pg = await startPostgres({ dataDir });
-  try {
-    const client = new Client({ connectionString: pg.url });
-    await client.connect();
+  await withLocalWarehouse(async (wh) => {
+    let rows: Record<string, unknown>[];
     try {
-      const res = await client.query(statement);
-      const rows = (Array.isArray(res) ? res[res.length - 1] : res).rows as Record<string, unknown>[];
-      if (values.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-      else process.stdout.write(`${formatRows(rows)}\n`);
+      rows = await wh.query(statement);
     } catch (e) {
-      throw new UsageError(`trips sql: ${(e as Error).message}`);
-    } finally {
-      await client.end();
+      throw new UsageError((e as Error).message);
     }
-  } finally {
-    await pg.stop();
-  }
+    process.stdout.write(values.json ? `${JSON.stringify(rows, null, 2)}\n` : `${formatRows(rows)}\n`);
+  });
   return 0;
 }
 

@@ -1,21 +1,13 @@
-import { Client } from 'pg';
-
-const TABLES = ['fact_trips', 'dim_region', 'dim_datasource', 'dim_date', 'dim_time_of_day', 'dim_trip_group'];
+import { WAREHOUSE_SCHEMA, WAREHOUSE_TABLES, type Warehouse } from '@trips/warehouse';
 
 /** Row counts of the warehouse tables, for the end of a run. */
-export async function summariseWarehouse(url: string): Promise<string> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    const parts: string[] = [];
-    for (const t of TABLES) {
-      const exists = await client.query('select to_regclass($1) as t', [`trips.${t}`]);
-      if (!exists.rows[0].t) continue;
-      const { rows } = await client.query(`select count(*)::bigint as n from trips.${t}`);
-      parts.push(`${t} ${Number(rows[0].n).toLocaleString('en-US')}`);
-    }
-    return `  warehouse rows        ${parts.length ? parts.join(', ') : '(no tables yet)'}`;
-  } finally {
-    await client.end();
+export async function summariseWarehouse(wh: Warehouse): Promise<string> {
+  const parts: string[] = [];
+  for (const t of WAREHOUSE_TABLES) {
+    const [exists] = await wh.query<{ t: string | null }>('select to_regclass($1) as t', [`${WAREHOUSE_SCHEMA}.${t.name}`]);
+    if (!exists.t) continue;
+    const [{ n }] = await wh.query<{ n: string }>(`select count(*) as n from ${WAREHOUSE_SCHEMA}.${t.name}`);
+    parts.push(`${t.name} ${Number(n).toLocaleString('en-US')}`);
   }
+  return `  warehouse rows        ${parts.length ? parts.join(', ') : '(no tables yet)'}`;
 }
