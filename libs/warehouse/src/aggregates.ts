@@ -19,10 +19,6 @@ export const AGGREGATES: Aggregate[] = [
   { name: 'agg_weekly_region', groupBy: [WEEK, col('region_key', 'char(32)')] },
   { name: 'agg_weekly_origin_cell', groupBy: [WEEK, col('origin_cell_x', 'bigint'), col('origin_cell_y', 'bigint')] },
   { name: 'agg_weekly_dest_cell', groupBy: [WEEK, col('dest_cell_x', 'bigint'), col('dest_cell_y', 'bigint')] },
-  {
-    name: 'agg_weekly_od_cell',
-    groupBy: [WEEK, col('region_key', 'char(32)'), col('origin_cell_x', 'bigint'), col('origin_cell_y', 'bigint'), col('dest_cell_x', 'bigint'), col('dest_cell_y', 'bigint')],
-  },
   { name: 'agg_trip_group', groupBy: [col('trip_group_key', 'char(32)')] },
 ];
 

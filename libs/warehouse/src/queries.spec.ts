@@ -21,9 +21,12 @@ describe('weekly question helpers', () => {
   it('sends portable SQL with every number as a parameter', () => {
     const sql = weeklyByBox({ minLon: 14.4, minLat: 50, maxLon: 14.5, maxLat: 50.1 }, 'both', 0.01, '2018-05-28', '2018-06-04');
     expect(sql.text).not.toMatch(/generate_series|::|ilike/);
-    expect(sql.text).toContain('from trips.agg_weekly_od_cell where week_start_date between cast($1 as date) and cast($2 as date) and origin_cell_x between');
+    expect(sql.text).toContain('from trips.fact_trips where trip_ts >= cast($1 as date) and trip_ts < cast($3 as date) and origin_lon between');
     expect(sql.text).toContain('and dest_lon between');
+    const origin = weeklyByBox({ minLon: 14.4, minLat: 50, maxLon: 14.5, maxLat: 50.1 }, 'origin', 0.01, '2018-05-28', '2018-06-04');
+    expect(origin.text).toContain('from trips.agg_weekly_origin_cell where week_start_date between cast($1 as date) and cast($2 as date) and origin_cell_x between');
     expect(sql.params.slice(0, 2)).toEqual(['2018-05-28', '2018-06-04']);
     expect(sql.params).toContain('2018-06-11');
+    expect(origin.params).toContain('2018-06-11');
   });
 });
