@@ -12,6 +12,6 @@ void runTaskCli({
     logger.level = cfg.LOG_LEVEL;
     const store = new ObjectStore({ region: cfg.AWS_REGION, endpoint: cfg.AWS_ENDPOINT_URL_S3 ?? cfg.AWS_ENDPOINT_URL });
     const buckets = { raw: cfg.TRIPS_RAW_BUCKET, lake: cfg.TRIPS_LAKE_BUCKET };
-    await runBuildFacts({ store, buckets, openEngine: () => createEngine(cfg, store, logger), grid: cfg, logger }, ds);
+    return await runBuildFacts({ store, buckets, openEngine: () => createEngine(cfg, store, logger), grid: cfg, logger }, ds);
   },
 });

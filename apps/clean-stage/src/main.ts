@@ -10,6 +10,6 @@ void runTaskCli({
     const cfg = loadConfig({ ...baseSettings, ...engineSettings });
     logger.level = cfg.LOG_LEVEL;
     const store = new ObjectStore({ region: cfg.AWS_REGION, endpoint: cfg.AWS_ENDPOINT_URL_S3 ?? cfg.AWS_ENDPOINT_URL });
-    await runCleanStage({ store, buckets: { raw: cfg.TRIPS_RAW_BUCKET, lake: cfg.TRIPS_LAKE_BUCKET }, openEngine: () => createEngine(cfg, store, logger), logger }, ds);
+    return await runCleanStage({ store, buckets: { raw: cfg.TRIPS_RAW_BUCKET, lake: cfg.TRIPS_LAKE_BUCKET }, openEngine: () => createEngine(cfg, store, logger), logger }, ds);
   },
 });

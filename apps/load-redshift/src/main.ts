@@ -12,6 +12,6 @@ void runTaskCli({
     const store = new ObjectStore({ region: cfg.AWS_REGION, endpoint: cfg.AWS_ENDPOINT_URL_S3 ?? cfg.AWS_ENDPOINT_URL });
     // Built before any work so a missing warehouse setting stops the task at once, naming it.
     const warehouse = createWarehouse(cfg, store, logger);
-    await runLoadRedshift({ store, buckets: { raw: cfg.TRIPS_RAW_BUCKET, lake: cfg.TRIPS_LAKE_BUCKET }, openWarehouse: () => warehouse, logger }, ds);
+    return await runLoadRedshift({ store, buckets: { raw: cfg.TRIPS_RAW_BUCKET, lake: cfg.TRIPS_LAKE_BUCKET }, openWarehouse: () => warehouse, logger }, ds);
   },
 });

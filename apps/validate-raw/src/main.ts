@@ -15,6 +15,6 @@ void runTaskCli({
       if (!(maxRejectRatio >= 0 && maxRejectRatio <= 1)) throw new UsageError(`--max-reject-ratio must be a number in [0, 1], got "${options['max-reject-ratio']}"`);
     }
     const store = new ObjectStore({ region: cfg.AWS_REGION, endpoint: cfg.AWS_ENDPOINT_URL_S3 ?? cfg.AWS_ENDPOINT_URL });
-    await runValidateRaw({ store, buckets: { raw: cfg.TRIPS_RAW_BUCKET, lake: cfg.TRIPS_LAKE_BUCKET }, workDir: cfg.TRIPS_WORK_DIR, maxRejectRatio, logger }, ds);
+    return await runValidateRaw({ store, buckets: { raw: cfg.TRIPS_RAW_BUCKET, lake: cfg.TRIPS_LAKE_BUCKET }, workDir: cfg.TRIPS_WORK_DIR, maxRejectRatio, logger }, ds);
   },
 });

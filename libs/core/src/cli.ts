@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDs } from './dates';
 import { UsageError, exitCodeOf, TripsError } from './errors';
 import { createLogger, maskSecrets, type Logger } from './logger';
+import { GateError } from './task-record';
 
 type OptionSpec = { type: 'string' | 'boolean'; description: string; default?: string | boolean };
 
@@ -78,10 +79,23 @@ export async function runTaskCli<R>(spec: TaskCliSpec<R>, argv = process.argv.sl
   }
   const logger = createLogger(spec.name, logLevel);
   try {
-    await spec.run({ ds: parsed.ds as string, options: parsed.options, logger });
+    const result = await spec.run({ ds: parsed.ds as string, options: parsed.options, logger });
+    writeSummary(result);
   } catch (e) {
+    if (e instanceof GateError) writeSummary({ task: spec.name, ds: parsed.ds, status: 'failed', ...e.outcome });
     logger.error({ ds: parsed.ds, exitCode: exitCodeOf(e) }, describeError(e));
     process.stderr.write(`${spec.name} failed for ds=${parsed.ds}: ${describeError(e)}\n`);
     process.exitCode = exitCodeOf(e);
   }
+}
+
+/**
+ * The task's outcome as the last line on stdout, one JSON object (task, ds, status, row counts,
+ * rejects by reason): what Airflow keeps as the task's XCom and puts into its notifications. Only
+ * for results that carry row counts (a task manifest).
+ */
+function writeSummary(result: unknown): void {
+  if (typeof result !== 'object' || result === null || !('rows' in result)) return;
+  const m = result as { task?: string; ds?: string; status?: string; rows: unknown; rejectedByReason?: unknown };
+  process.stdout.write(`${JSON.stringify({ task: m.task, ds: m.ds, status: m.status, rows: m.rows, rejectedByReason: m.rejectedByReason ?? {} })}\n`);
 }
