@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PIPELINE, renderArgs, topologicalOrder, type TaskDefinition } from './definition';
+import { PIPELINE, assertValidPipeline, pipelineProblems, renderArgs, topologicalOrder, type TaskDefinition } from './definition';
 import { manifestKey, partition, rawBatch } from './layout';
 
 const t = (id: string, dependsOn: string[]): TaskDefinition => ({ ...PIPELINE.tasks[0], id, dependsOn });
@@ -32,5 +32,34 @@ describe('lake layout', () => {
     expect(rawBatch(b, '2018-05-28')).toEqual({ bucket: 'r', prefix: 'trips/ingest_date=2018-05-28/' });
     expect(partition(b, 'factTrips', '2018-05-28')).toEqual({ bucket: 'l', prefix: 'model/fact_trips/ds=2018-05-28/' });
     expect(manifestKey('clean-stage', '2018-05-28')).toBe('manifests/clean-stage/ds=2018-05-28/manifest.json');
+  });
+});
+
+describe('pipeline validation', () => {
+  const apps = ['validate-raw', 'clean-stage', 'build-dimensions', 'build-facts', 'load-redshift', 'ingest-sftp'];
+  it('finds nothing wrong with the committed definition', () => {
+    expect(pipelineProblems(PIPELINE, apps)).toEqual([]);
+  });
+
+  it('names each problem: unknown app, missing ds, Fargate size, cycle, bad id', () => {
+    const bad = {
+      ...PIPELINE,
+      tasks: [
+        { ...PIPELINE.tasks[0], id: 'a', app: 'no-such-app', dependsOn: ['b'] },
+        { ...PIPELINE.tasks[0], id: 'b', args: ['--ds', '2018-05-28'], dependsOn: ['a'] },
+        { ...PIPELINE.tasks[0], id: 'c', cpu: 1024, memoryMiB: 1000 },
+        { ...PIPELINE.tasks[0], id: 'Bad-Id', cpu: 300 },
+      ],
+    };
+    const problems = pipelineProblems(bad, apps);
+    expect(problems).toEqual([
+      'task a: app "no-such-app" is not a folder under apps/',
+      'task b: its args never pass the logical date ({{ ds }})',
+      'task c: memory 1000 MiB does not fit cpu 1024 (2048–8192 MiB in steps of 1024)',
+      'task Bad-Id: id must match /^[a-z][a-z0-9_]*$/',
+      'task Bad-Id: cpu 300 is not a Fargate size (256, 512, 1024, 2048, 4096, 8192, 16384)',
+      'cycle through task a',
+    ]);
+    expect(() => assertValidPipeline(bad, apps)).toThrow('is invalid:\n  - task a: app "no-such-app"');
   });
 });

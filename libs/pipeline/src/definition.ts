@@ -5,7 +5,7 @@
 export interface TaskDefinition {
   /** Airflow task id and manifest folder name. */
   id: string;
-  /** Folder under apps/ holding the container app. */
+  /** Folder under apps/ holding the container app; also the ECS container name. */
   app: string;
   description: string;
   /** Arguments after the app's command; `{{ ds }}` is the run's logical date. */
@@ -13,6 +13,7 @@ export interface TaskDefinition {
   dependsOn: string[];
   reads: string[];
   writes: string[];
+  /** Fargate CPU units (1024 = 1 vCPU) and memory; see FARGATE_SIZES. */
   cpu: number;
   memoryMiB: number;
   timeoutMinutes: number;
@@ -20,12 +21,48 @@ export interface TaskDefinition {
   retryDelayMinutes: number;
 }
 
+/** Who hears about task outcomes, and how: SNS on AWS, an HTTP webhook locally. */
+export interface NotificationSettings {
+  onSuccess: boolean;
+  onFailure: boolean;
+  /** Airflow connection id of the local webhook receiver (AIRFLOW_CONN_<ID> in the environment). */
+  webhookConnId: string;
+}
+
+/** Names shared by the ECS task definitions (stacks) and the DAG that runs them. */
+export interface EcsContract {
+  /** Task definition family of an app: `${taskFamilyPrefix}${app}`. */
+  taskFamilyPrefix: string;
+  /** awslogs-stream-prefix of every container; streams are `<prefix>/<app>/<ecs task id>`. */
+  logStreamPrefix: string;
+}
+
+export interface PipelineDefinition {
+  dagId: string;
+  description: string;
+  /** Cron, UTC. A run's logical date is the day it is scheduled for. */
+  schedule: string;
+  startDate: string;
+  /** Missed days are not run automatically: a backfill is a deliberate `airflow backfill`. */
+  catchup: boolean;
+  /** Runs of different days share dimension and aggregate rows in the warehouse, so one at a time. */
+  maxActiveRuns: number;
+  notifications: NotificationSettings;
+  ecs: EcsContract;
+  tasks: TaskDefinition[];
+}
+
 const defaults = { cpu: 1024, memoryMiB: 2048, timeoutMinutes: 60, retries: 2, retryDelayMinutes: 5 } as const;
 
-export const PIPELINE = {
+export const PIPELINE: PipelineDefinition = {
   dagId: 'trips_pipeline',
+  description: 'Vehicle trips: raw CSV batches of a day to validated, clean, modelled data in the warehouse.',
   schedule: '0 3 * * *',
   startDate: '2018-05-01',
+  catchup: false,
+  maxActiveRuns: 1,
+  notifications: { onSuccess: true, onFailure: true, webhookConnId: 'trips_webhook' },
+  ecs: { taskFamilyPrefix: 'trips-', logStreamPrefix: 'trips' },
   tasks: [
     {
       ...defaults,
@@ -77,10 +114,8 @@ export const PIPELINE = {
       reads: ['lake:model/'],
       writes: ['warehouse:trips.*'],
     },
-  ] satisfies TaskDefinition[],
-} as const;
-
-export type PipelineDefinition = typeof PIPELINE;
+  ],
+};
 
 /** Tasks in an order where every task comes after those it depends on; throws on cycles or unknown ids. */
 export function topologicalOrder(tasks: readonly TaskDefinition[]): TaskDefinition[] {
@@ -109,4 +144,61 @@ export function topologicalOrder(tasks: readonly TaskDefinition[]): TaskDefiniti
 /** Replaces `{{ ds }}` in a task's arguments. */
 export function renderArgs(task: TaskDefinition, ds: string): string[] {
   return task.args.map((a) => a.replace(/\{\{\s*ds\s*\}\}/g, ds));
+}
+
+/** CPU units Fargate offers and the memory (MiB) each allows: [min, max, step]. */
+export const FARGATE_SIZES: Record<number, [number, number, number]> = {
+  256: [512, 2048, 512],
+  512: [1024, 4096, 1024],
+  1024: [2048, 8192, 1024],
+  2048: [4096, 16384, 1024],
+  4096: [8192, 30720, 1024],
+  8192: [16384, 61440, 4096],
+  16384: [32768, 122880, 8192],
+};
+
+const ID = /^[a-z][a-z0-9_]*$/;
+const APP = /^[a-z][a-z0-9-]*$/;
+const DS_ARG = /\{\{\s*ds\s*\}\}/;
+
+/**
+ * Everything wrong with a definition, one message per problem (empty when it is sound): ids and app
+ * names usable as Airflow task ids and ECS names, known dependencies, no cycles, the logical date in
+ * every task's arguments, sizes Fargate can run, sane timeouts and retries. `apps`, when given, is the
+ * list of folders under apps/ and every task's app must be one of them.
+ */
+export function pipelineProblems(def: PipelineDefinition, apps?: readonly string[]): string[] {
+  const problems: string[] = [];
+  if (!ID.test(def.dagId)) problems.push(`dagId "${def.dagId}" must match ${ID}`);
+  if (def.schedule.trim().split(/\s+/).length !== 5) problems.push(`schedule "${def.schedule}" must be a five-field cron expression`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(def.startDate)) problems.push(`startDate "${def.startDate}" must be YYYY-MM-DD`);
+  if (!(def.maxActiveRuns >= 1)) problems.push('maxActiveRuns must be at least 1');
+  if (def.tasks.length === 0) problems.push('the pipeline has no tasks');
+  for (const t of def.tasks) {
+    const at = `task ${t.id}`;
+    if (!ID.test(t.id)) problems.push(`${at}: id must match ${ID}`);
+    if (!APP.test(t.app)) problems.push(`${at}: app "${t.app}" must match ${APP}`);
+    else if (apps && !apps.includes(t.app)) problems.push(`${at}: app "${t.app}" is not a folder under apps/`);
+    if (!t.args.some((a) => DS_ARG.test(a))) problems.push(`${at}: its args never pass the logical date ({{ ds }})`);
+    const mem = FARGATE_SIZES[t.cpu];
+    if (!mem) problems.push(`${at}: cpu ${t.cpu} is not a Fargate size (${Object.keys(FARGATE_SIZES).join(', ')})`);
+    else if (t.memoryMiB < mem[0] || t.memoryMiB > mem[1] || (t.memoryMiB - mem[0]) % mem[2] !== 0) {
+      problems.push(`${at}: memory ${t.memoryMiB} MiB does not fit cpu ${t.cpu} (${mem[0]}–${mem[1]} MiB in steps of ${mem[2]})`);
+    }
+    if (!(t.timeoutMinutes > 0)) problems.push(`${at}: timeoutMinutes must be positive`);
+    if (!Number.isInteger(t.retries) || t.retries < 0) problems.push(`${at}: retries must be a whole number ≥ 0`);
+    if (!(t.retryDelayMinutes >= 0)) problems.push(`${at}: retryDelayMinutes must be ≥ 0`);
+  }
+  try {
+    topologicalOrder(def.tasks);
+  } catch (e) {
+    problems.push((e as Error).message.replace(/^pipeline definition: /, ''));
+  }
+  return problems;
+}
+
+/** Throws one error listing every problem of the definition. */
+export function assertValidPipeline(def: PipelineDefinition, apps?: readonly string[]): void {
+  const problems = pipelineProblems(def, apps);
+  if (problems.length > 0) throw new Error(`pipeline definition ${def.dagId} is invalid:\n  - ${problems.join('\n  - ')}`);
 }
