@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startPostgres, startS3Server, type LocalPostgres, type LocalS3 } from '@trips/testing';
+import { localS3Env, startPostgres, startS3Server, type LocalPostgres, type LocalS3 } from '@trips/testing';
+import { isAlive, localStackEnv, localStackStore, readLocalStack, type LocalStackRecord } from './local-stack';
+import { workspaceRoot } from './workspace';
 
 export interface EmbeddedStack {
   s3: LocalS3;
@@ -17,6 +19,8 @@ export interface EmbeddedStack {
  * warehouse can be queried afterwards): an S3 server on `stateDir/s3` and PostgreSQL on `stateDir/pg`.
  */
 export async function startEmbeddedStack(stateDir: string, buckets: { raw: string; lake: string }): Promise<EmbeddedStack> {
+  const standing = readLocalStack(stateDir);
+  if (standing) return attachTo(standing, stateDir);
   const pgData = join(stateDir, 'pg', 'data');
   const pidFile = join(pgData, 'postmaster.pid');
   if (existsSync(pidFile)) {
@@ -53,11 +57,18 @@ export async function startEmbeddedStack(stateDir: string, buckets: { raw: strin
   };
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+/** The standing stack of `trips local up`, used as it is and left running. */
+function attachTo(record: LocalStackRecord, stateDir: string): EmbeddedStack {
+  const env = localStackEnv(record, workspaceRoot());
+  delete env.TRIPS_HOME;
+  return {
+    s3: { ...record.s3, store: () => localStackStore(record), env: () => localS3Env(record.s3.endpoint), close: async () => undefined },
+    pg: { ...record.pg, stop: async () => undefined },
+    buckets: record.buckets,
+    stateDir,
+    env,
+    async stop() {
+      // Left running for the other users of `trips local up`.
+    },
+  };
 }

@@ -1,5 +1,6 @@
 import { describeError, exitCodeOf } from '@trips/core';
 import { generateCommand } from './generate';
+import { localCommand } from './local-command';
 import { queryCommand } from './query-command';
 import { runCommand } from './run-command';
 import { sqlCommand } from './sql-command';
@@ -11,6 +12,7 @@ Commands:
   generate  write synthetic trips in the input format (trips generate --help)
   sql       run SQL on the local warehouse (trips sql --help)
   query     answer the analysts' questions: weekly averages, trip groups, datasources (trips query --help)
+  local     the standing local stack for a local Airflow: up, down, env, land (trips local --help)
 
 Every command takes --help.`;
 
@@ -19,6 +21,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   generate: generateCommand,
   sql: sqlCommand,
   query: queryCommand,
+  local: localCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,76 @@
+import { relative } from 'node:path';
+import { UsageError, parseDs } from '@trips/core';
+import { helpText, parseFlags, type Flags } from './args';
+import { describeBatch, inputFiles, landBatch } from './land';
+import { localDown, localStackEnv, localStackStore, localUp, readLocalStack } from './local-stack';
+import { cliSettings } from './settings';
+import { workspaceRoot } from './workspace';
+
+const FLAGS: Flags = {
+  json: { type: 'boolean', description: 'env: print the environment as one JSON object instead of export lines' },
+  input: { type: 'string', description: 'land: CSV file or folder of CSV files' },
+  ds: { type: 'string', description: 'land: the day (ingest date) to land them as' },
+};
+
+export const LOCAL_HELP = helpText(
+  'trips local (up | down | env | land --input PATH --ds YYYY-MM-DD)',
+  `The standing local stack for the local Airflow (each task its own process): the S3 server and
+PostgreSQL of the embedded mode, on the same state folder, left running in the background.
+  up    start them (no-op when already up); ports and pids go to <state>/local.json
+  down  stop them (the data stays; \`trips run\` and \`trips sql\` use it again)
+  env   print the environment the apps need (eval "$(npx trips local env)")
+  land  put files into the raw bucket as a day's batch, as the SFTP ingestion would`,
+  FLAGS,
+);
+
+export async function localCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags('local', FLAGS, argv, true);
+  if (values.help) {
+    process.stdout.write(`${LOCAL_HELP}\n`);
+    return 0;
+  }
+  const [action, ...extra] = positionals;
+  if (extra.length > 0) throw new UsageError(`trips local: unexpected argument "${extra[0]}"`);
+  const root = workspaceRoot();
+  const settings = cliSettings(root);
+  const stateDir = settings.TRIPS_STATE_DIR;
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const shown = relative(process.cwd(), stateDir) || '.';
+
+  switch (action) {
+    case 'up': {
+      say(`trips local: starting the S3 server and PostgreSQL (state in ${shown})`);
+      const { record, started } = await localUp(stateDir, { raw: settings.TRIPS_RAW_BUCKET, lake: settings.TRIPS_LAKE_BUCKET });
+      say(`trips local: ${started ? 'up' : 'already up'}: S3 ${record.s3.endpoint} (pid ${record.s3.pid}), PostgreSQL port ${record.pg.port}`);
+      say('trips local: eval "$(npx trips local env)" gives a shell (or Airflow) the apps\' environment');
+      return 0;
+    }
+    case 'down': {
+      const stopped = await localDown(stateDir);
+      say(stopped ? 'trips local: stopped' : 'trips local: nothing was running');
+      return 0;
+    }
+    case 'env': {
+      const record = readLocalStack(stateDir);
+      if (!record) throw new UsageError(`trips local env: the local stack is not up under ${shown}; run \`npx trips local up\` first`);
+      const env = localStackEnv(record, root);
+      process.stdout.write(values.json ? `${JSON.stringify(env)}\n` : Object.entries(env).map(([k, v]) => `export ${k}=${shellQuote(v)}\n`).join(''));
+      return 0;
+    }
+    case 'land': {
+      if (typeof values.input !== 'string' || typeof values.ds !== 'string') throw new UsageError('trips local land: --input PATH and --ds YYYY-MM-DD are required');
+      const ds = parseDs(values.ds);
+      const record = readLocalStack(stateDir);
+      if (!record) throw new UsageError(`trips local land: the local stack is not up under ${shown}; run \`npx trips local up\` first`);
+      const keys = await landBatch(localStackStore(record), record.buckets, ds, await inputFiles(values.input));
+      say(`trips local: landed ${keys.length} file(s) as ${describeBatch(record.buckets, ds)}`);
+      return 0;
+    }
+    default:
+      throw new UsageError(action === undefined ? 'trips local: say up, down, env or land' : `trips local: unknown action "${action}" (up, down, env, land)`);
+  }
+}
+
+function shellQuote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'"'"'`)}'`;
+}

@@ -1,0 +1,111 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { ObjectStore } from '@trips/storage';
+import { LOCAL_AWS_CREDENTIALS, LOCAL_AWS_REGION, localS3Env, startPostgres, startS3Server, stopPostgres } from '@trips/testing';
+
+/**
+ * The standing local stack of `trips local up`: the same S3 server and PostgreSQL as the embedded
+ * mode, on the same state folders, but left running in the background so that separate processes
+ * (each Airflow task) can use them. Its ports and process ids are recorded in `<state>/local.json`.
+ */
+export interface LocalStackRecord {
+  s3: { pid: number; port: number; endpoint: string; directory: string };
+  pg: { port: number; url: string; dataDir: string };
+  buckets: { raw: string; lake: string };
+  workDir: string;
+  startedAt: string;
+}
+
+const recordFile = (stateDir: string) => join(stateDir, 'local.json');
+
+/** The running standing stack under `stateDir`, or undefined when it is not up (or died). */
+export function readLocalStack(stateDir: string): LocalStackRecord | undefined {
+  const file = recordFile(stateDir);
+  if (!existsSync(file)) return undefined;
+  const record = JSON.parse(readFileSync(file, 'utf8')) as LocalStackRecord;
+  return isAlive(record.s3.pid) && isAlive(postmasterPid(record.pg.dataDir)) ? record : undefined;
+}
+
+/** Starts the standing stack unless it is already up; returns its record and whether it was started now. */
+export async function localUp(stateDir: string, buckets: { raw: string; lake: string }): Promise<{ record: LocalStackRecord; started: boolean }> {
+  const running = readLocalStack(stateDir);
+  if (running) return { record: running, started: false };
+  await localDown(stateDir); // whatever half of a dead stack is left
+  const dataDir = join(stateDir, 'pg', 'data');
+  const s3 = await startS3Server({ directory: join(stateDir, 's3'), buckets: [buckets.raw, buckets.lake], detached: true });
+  let pg;
+  try {
+    pg = await startPostgres({ dataDir, detached: true });
+  } catch (e) {
+    process.kill(s3.pid, 'SIGTERM');
+    throw e;
+  }
+  const record: LocalStackRecord = {
+    s3: { pid: s3.pid, port: s3.port, endpoint: s3.endpoint, directory: s3.directory },
+    pg: { port: pg.port, url: pg.url, dataDir },
+    buckets,
+    workDir: join(stateDir, 'work'),
+    startedAt: new Date().toISOString(),
+  };
+  await writeFile(recordFile(stateDir), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+  return { record, started: true };
+}
+
+/** Stops the standing stack (PostgreSQL first, then the S3 server); true when something was running. */
+export async function localDown(stateDir: string): Promise<boolean> {
+  const file = recordFile(stateDir);
+  if (!existsSync(file)) return false;
+  const record = JSON.parse(readFileSync(file, 'utf8')) as LocalStackRecord;
+  let stopped = false;
+  if (isAlive(postmasterPid(record.pg.dataDir))) {
+    stopPostgres(record.pg.dataDir);
+    stopped = true;
+  }
+  if (isAlive(record.s3.pid)) {
+    process.kill(record.s3.pid, 'SIGTERM');
+    await waitForExit(record.s3.pid);
+    stopped = true;
+  }
+  await rm(file, { force: true });
+  return stopped;
+}
+
+/** The environment an app needs to run against the standing stack (what the local DAG's tasks get). */
+export function localStackEnv(record: LocalStackRecord, root: string): Record<string, string> {
+  return {
+    ...localS3Env(record.s3.endpoint),
+    TRIPS_RAW_BUCKET: record.buckets.raw,
+    TRIPS_LAKE_BUCKET: record.buckets.lake,
+    TRIPS_ENGINE: 'duckdb',
+    TRIPS_WAREHOUSE: 'postgres',
+    TRIPS_PG_URL: record.pg.url,
+    TRIPS_WORK_DIR: record.workDir,
+    TRIPS_HOME: root,
+  };
+}
+
+export function localStackStore(record: LocalStackRecord): ObjectStore {
+  const settings = { region: LOCAL_AWS_REGION, endpoint: record.s3.endpoint };
+  return new ObjectStore(settings, new S3Client({ ...settings, forcePathStyle: true, credentials: LOCAL_AWS_CREDENTIALS }));
+}
+
+function postmasterPid(dataDir: string): number {
+  const file = join(dataDir, 'postmaster.pid');
+  return existsSync(file) ? Number(readFileSync(file, 'utf8').split('\n')[0]) : 0;
+}
+
+export function isAlive(pid: number): boolean {
+  if (!(pid > 0)) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitForExit(pid: number): Promise<void> {
+  for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+}
