@@ -6,6 +6,7 @@ import nx from '@nx/eslint-plugin';
 const DEP_CONSTRAINTS = [
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
   { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib'] },
   { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
   { sourceTag: 'scope:core', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'scope:pipeline', onlyDependOnLibsWithTags: ['scope:core'] },
@@ -15,6 +16,7 @@ const DEP_CONSTRAINTS = [
   { sourceTag: 'scope:warehouse', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage', 'scope:pipeline'] },
   { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage'] },
   { sourceTag: 'scope:task', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:engine', 'scope:models', 'scope:warehouse'] },
+  { sourceTag: 'scope:dags', onlyDependOnLibsWithTags: ['scope:pipeline'] },
   { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:warehouse', 'scope:testing'] },
 ];
 

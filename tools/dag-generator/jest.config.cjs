@@ -1,0 +1,1 @@
+module.exports = { displayName: 'dag-generator', preset: '../../jest.preset.cjs', rootDir: __dirname };
