@@ -34,8 +34,14 @@ describe('the project graph', () => {
     const projects = Object.keys(graph.nodes);
     expect(projects).toEqual(expect.arrayContaining(['core', 'pipeline', 'storage', 'engine', 'models', 'warehouse', 'testing', 'validate-raw', 'clean-stage', 'build-dimensions', 'build-facts', 'load-redshift', 'trips-cli']));
     for (const p of projects.filter(isLib)) expect({ p, deps: deps(p).filter((d) => !isLib(d)) }).toEqual({ p, deps: [] });
-    for (const p of projects.filter((x) => !isLib(x) && x !== 'trips-e2e')) expect({ p, deps: deps(p).filter((d) => !isLib(d)) }).toEqual({ p, deps: [] });
+    // The end-to-end tests and the DAG tests run the apps themselves, so they depend on them.
+    for (const p of projects.filter((x) => !isLib(x) && x !== 'trips-e2e' && x !== 'dags')) expect({ p, deps: deps(p).filter((d) => !isLib(d)) }).toEqual({ p, deps: [] });
     expect(deps('core')).toEqual([]);
+  });
+
+  it('makes the DAG tests depend on the generator and every task app, found by tag', () => {
+    expect(deps('dags')).toEqual(expect.arrayContaining(['dag-generator', 'validate-raw', 'clean-stage', 'build-dimensions', 'build-facts', 'load-redshift']));
+    expect(deps('dag-generator')).toEqual(['pipeline']);
   });
 
   it('comes from real imports: each task app depends on the libs it imports', () => {
