@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -22,6 +23,8 @@ export interface ObjectInfo {
   size: number;
   etag?: string;
   lastModified?: Date;
+  /** User metadata (x-amz-meta-*, names lower-cased); only `head` reads it. */
+  metadata?: Record<string, string>;
 }
 
 export interface StoreSettings {
@@ -75,7 +78,7 @@ export class ObjectStore {
   async head(bucket: string, key: string): Promise<ObjectInfo | undefined> {
     try {
       const h = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      return { key, size: h.ContentLength ?? 0, etag: h.ETag, lastModified: h.LastModified };
+      return { key, size: h.ContentLength ?? 0, etag: h.ETag, lastModified: h.LastModified, metadata: h.Metadata ?? {} };
     } catch (e) {
       if (e instanceof NotFound || e instanceof NoSuchKey || (e as { name?: string }).name === 'NotFound') return undefined;
       throw new ExternalError(`head s3://${bucket}/${key} failed: ${(e as Error).message}`, { cause: e });
@@ -126,6 +129,11 @@ export class ObjectStore {
   }
 
   /** Deletes every object under the prefix (1000 a request); returns how many were deleted. */
+  /** Deletes one object (no error when it is absent). */
+  async delete(bucket: string, key: string): Promise<void> {
+    await this.call(`delete s3://${bucket}/${key}`, () => this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
+  }
+
   async deletePrefix(bucket: string, prefix: string): Promise<number> {
     if (!prefix.endsWith('/')) throw new Error(`deletePrefix refuses a prefix that does not end in '/': ${prefix}`);
     let deleted = 0;
