@@ -1,3 +1,4 @@
 export * from './ports';
 export * from './s3-server';
 export * from './postgres';
+export * from './sftp-server';
