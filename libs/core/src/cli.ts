@@ -82,7 +82,9 @@ export async function runTaskCli<R>(spec: TaskCliSpec<R>, argv = process.argv.sl
     const result = await spec.run({ ds: parsed.ds as string, options: parsed.options, logger });
     writeSummary(result);
   } catch (e) {
+    // A task that refused its input after doing its work (GateError, or any error carrying the outcome).
     if (e instanceof GateError) writeSummary({ task: spec.name, ds: parsed.ds, status: 'failed', ...e.outcome });
+    else if (typeof e === 'object' && e !== null && 'outcome' in e) writeSummary((e as { outcome: unknown }).outcome);
     logger.error({ ds: parsed.ds, exitCode: exitCodeOf(e) }, describeError(e));
     process.stderr.write(`${spec.name} failed for ds=${parsed.ds}: ${describeError(e)}\n`);
     process.exitCode = exitCodeOf(e);
@@ -90,12 +92,12 @@ export async function runTaskCli<R>(spec: TaskCliSpec<R>, argv = process.argv.sl
 }
 
 /**
- * The task's outcome as the last line on stdout, one JSON object (task, ds, status, row counts,
- * rejects by reason): what Airflow keeps as the task's XCom and puts into its notifications. Only
- * for results that carry row counts (a task manifest).
+ * The task's outcome as the last line on stdout, one JSON object (task, ds, status and its counts):
+ * what Airflow keeps as the task's XCom and puts into its notifications. Only for results that
+ * carry a status (a task manifest, or ingest-sftp's pass manifest).
  */
 function writeSummary(result: unknown): void {
-  if (typeof result !== 'object' || result === null || !('rows' in result)) return;
-  const m = result as { task?: string; ds?: string; status?: string; rows: unknown; rejectedByReason?: unknown };
-  process.stdout.write(`${JSON.stringify({ task: m.task, ds: m.ds, status: m.status, rows: m.rows, rejectedByReason: m.rejectedByReason ?? {} })}\n`);
+  if (typeof result !== 'object' || result === null || !('status' in result)) return;
+  const m = result as { task?: string; ds?: string; status?: string; rows?: unknown; rejectedByReason?: unknown; counts?: unknown };
+  process.stdout.write(`${JSON.stringify({ task: m.task, ds: m.ds, status: m.status, rows: m.rows, rejectedByReason: m.rejectedByReason, counts: m.counts })}\n`);
 }
