@@ -1,0 +1,33 @@
+import { z } from 'zod';
+
+/** ingest-sftp's settings besides baseSettings; parsed once in main.ts. */
+export const ingestSettings = {
+  TRIPS_SFTP_HOST: z.string().min(1),
+  TRIPS_SFTP_PORT: z.coerce.number().int().min(1).max(65535).default(22),
+  TRIPS_SFTP_USER: z.string().min(1),
+  /** Password login; either this or a private key (either may be a KMS ciphertext setting). */
+  TRIPS_SFTP_PASSWORD: z.string().min(1).optional(),
+  /** OpenSSH/PEM private key text. */
+  TRIPS_SFTP_PRIVATE_KEY: z.string().min(1).optional(),
+  /** A file holding the private key (e.g. a mounted secret). */
+  TRIPS_SFTP_PRIVATE_KEY_FILE: z.string().min(1).optional(),
+  TRIPS_SFTP_PRIVATE_KEY_PASSPHRASE: z.string().min(1).optional(),
+  /** The server's host key fingerprint as `ssh-keygen -lf` prints it: SHA256:<base64>. Required: no blind trust. */
+  TRIPS_SFTP_HOST_KEY_SHA256: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'SHA256:<43 base64 characters>, as ssh-keygen -l prints it'),
+  /** Remote folder listed recursively. */
+  TRIPS_SFTP_DIR: z.string().min(1).default('/'),
+  /** Glob on file names (not paths): `*` and `?`, comma-separated alternatives. */
+  TRIPS_SFTP_PATTERN: z.string().min(1).default('*.csv'),
+  /** A file younger than this (by its modification time) is left for a later pass. */
+  TRIPS_SFTP_MIN_AGE_SECONDS: z.coerce.number().min(0).default(60),
+  /** A file's size and mtime must not change over this interval before it is taken. */
+  TRIPS_SFTP_STABLE_SECONDS: z.coerce.number().min(0).default(5),
+  /** What happens to a remote file once its landed copy is verified. */
+  TRIPS_SFTP_AFTER: z.enum(['leave', 'move', 'delete']).default('leave'),
+  /** Where `move` puts landed files (mirroring their path under TRIPS_SFTP_DIR). */
+  TRIPS_SFTP_DONE_DIR: z.string().min(1).optional(),
+  /** Connection attempts per pass (with exponential backoff) before it gives up. */
+  TRIPS_SFTP_CONNECT_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  /** --watch: seconds between passes. */
+  TRIPS_SFTP_POLL_SECONDS: z.coerce.number().min(0.1).default(10),
+} as const;
