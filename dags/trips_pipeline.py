@@ -86,6 +86,30 @@ with DAG(
     max_active_runs=1,
     tags=["trips"],
 ):
+    ingest_sftp = EcsRunTaskOperator(
+        task_id="ingest_sftp",
+        params={"app": "ingest-sftp"},
+        doc_md="Land every new or changed file of the partner's SFTP folder in the raw bucket, exactly once.\n\nReads: sftp:TRIPS_SFTP_DIR. Writes: raw:trips/ingest_date={{ ds }}/.",
+        retries=3,
+        retry_delay=timedelta(minutes=2),
+        execution_timeout=timedelta(minutes=120),
+        task_definition="trips-ingest-sftp",
+        cluster=CONFIG["cluster"],
+        launch_type="FARGATE",
+        overrides={"containerOverrides": [{"name": "ingest-sftp", "command": ["--ds", DS]}]},
+        network_configuration=NETWORK,
+        awslogs_group=CONFIG["log_group"],
+        awslogs_region=CONFIG["region"],
+        awslogs_stream_prefix="trips/ingest-sftp",
+        region_name=CONFIG["region"],
+        propagate_tags="TASK_DEFINITION",
+        reattach=True,
+        wait_for_completion=True,
+        do_xcom_push=True,
+        on_success_callback=SnsNotifier(target_arn=CONFIG["sns_topic_arn"], region_name=CONFIG["region"], subject="trips_pipeline: ingest_sftp succeeded", message=SUCCEEDED),
+        on_failure_callback=SnsNotifier(target_arn=CONFIG["sns_topic_arn"], region_name=CONFIG["region"], subject="trips_pipeline: ingest_sftp failed", message=FAILED),
+    )
+
     validate_raw = EcsRunTaskOperator(
         task_id="validate_raw",
         params={"app": "validate-raw"},
@@ -206,4 +230,4 @@ with DAG(
         on_failure_callback=SnsNotifier(target_arn=CONFIG["sns_topic_arn"], region_name=CONFIG["region"], subject="trips_pipeline: load_redshift failed", message=FAILED),
     )
 
-    chain(validate_raw, clean_stage, build_dimensions, build_facts, load_redshift)
+    chain(ingest_sftp, validate_raw, clean_stage, build_dimensions, build_facts, load_redshift)

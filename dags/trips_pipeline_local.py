@@ -50,6 +50,18 @@ with DAG(
     max_active_runs=1,
     tags=["trips"],
 ):
+    ingest_sftp = BashOperator(
+        task_id="ingest_sftp",
+        params={"app": "ingest-sftp"},
+        doc_md="Land every new or changed file of the partner's SFTP folder in the raw bucket, exactly once.\n\nReads: sftp:TRIPS_SFTP_DIR. Writes: raw:trips/ingest_date={{ ds }}/.",
+        retries=3,
+        retry_delay=timedelta(minutes=2),
+        execution_timeout=timedelta(minutes=120),
+        bash_command='exec node "$TRIPS_HOME/dist/apps/ingest-sftp/main.js" --ds ' + DS,
+        on_success_callback=HttpNotifier(http_conn_id="trips_webhook", method="POST", data=SUCCEEDED, headers=JSON_HEADERS),
+        on_failure_callback=HttpNotifier(http_conn_id="trips_webhook", method="POST", data=FAILED, headers=JSON_HEADERS),
+    )
+
     validate_raw = BashOperator(
         task_id="validate_raw",
         params={"app": "validate-raw"},
@@ -110,4 +122,4 @@ with DAG(
         on_failure_callback=HttpNotifier(http_conn_id="trips_webhook", method="POST", data=FAILED, headers=JSON_HEADERS),
     )
 
-    chain(validate_raw, clean_stage, build_dimensions, build_facts, load_redshift)
+    chain(ingest_sftp, validate_raw, clean_stage, build_dimensions, build_facts, load_redshift)

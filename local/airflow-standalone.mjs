@@ -1,10 +1,10 @@
 // `npm run local:airflow`: the local DAG in a real Airflow to click through. Builds the app bundles,
-// starts the standing local stack (`trips local up`), lands the committed sample as 2018-05-28 if the
-// raw bucket has no batch for it, and runs `airflow standalone` (web UI on http://localhost:8080,
+// starts the standing local stack (`trips local up`), puts the committed sample into its SFTP folder
+// (the DAG's ingest_sftp task lands it), and runs `airflow standalone` (web UI on http://localhost:8080,
 // login printed by Airflow) with AIRFLOW_HOME in .state/airflow and only the local DAG in its folder.
 // Ctrl-C stops Airflow; `npx trips local down` stops the stand-ins.
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, utimesSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureAirflowVenv } from '../dags/venv.mjs';
@@ -20,7 +20,10 @@ if (!bin) {
 execFileSync('npx', ['nx', 'run-many', '-t', 'build', '--projects=tag:scope:task'], { cwd: root, stdio: 'inherit' });
 trips('local', 'up');
 const env = JSON.parse(trips('local', 'env', '--json'));
-trips('local', 'land', '--input', join(root, 'libs', 'testing', 'fixtures', 'sample', 'trips-sample.csv'), '--ds', '2018-05-28');
+// The partner's delivery: the sample in the SFTP folder, for the DAG's ingest_sftp task to land.
+const inbox = join(JSON.parse(readFileSync(join(process.env.TRIPS_STATE_DIR ?? join(root, '.state'), 'local.json'), 'utf8')).sftp.root, 'inbox');
+copyFileSync(join(root, 'libs', 'testing', 'fixtures', 'sample', 'trips-sample.csv'), join(inbox, 'trips-sample.csv'));
+utimesSync(join(inbox, 'trips-sample.csv'), 1_527_465_600, 1_527_465_600);
 
 const home = join(root, '.state', 'airflow');
 const dags = join(home, 'dags');

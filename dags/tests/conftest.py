@@ -116,16 +116,20 @@ def webhook():
 
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory):
-    """`trips local up` on a fresh state folder with the sample landed as SAMPLE_DS; yields the apps' env."""
+    """`trips local up` on a fresh state folder with the sample delivered to its SFTP folder; yields the apps' env."""
     for app in {t["app"] for t in DEFINITION["tasks"]}:
         bundle = REPO / "dist" / "apps" / app / "main.js"
         if not bundle.exists():
             pytest.fail(f"{bundle} is missing: the local DAG runs the bundles; run `npx nx run-many -t build` (nx test dags does)")
-    state = {"TRIPS_STATE_DIR": str(tmp_path_factory.mktemp("trips-state"))}
+    state_dir = tmp_path_factory.mktemp("trips-state")
+    state = {"TRIPS_STATE_DIR": str(state_dir)}
     trips("local", "up", env=state)
     try:
         env = {**state, **json.loads(trips("local", "env", "--json", env=state))}
-        trips("local", "land", "--input", str(SAMPLE), "--ds", SAMPLE_DS, env=state)
+        # The partner delivers the sample to the SFTP folder; the DAG's ingest_sftp task lands it.
+        delivered = state_dir / "sftp" / "inbox" / SAMPLE.name
+        shutil.copy(SAMPLE, delivered)
+        os.utime(delivered, (1_527_465_600, 1_527_465_600))
         yield env
     finally:
         trips("local", "down", env=state)

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from conftest import DEFINITION, SAMPLE_DS, airflow, trips
+from conftest import DEFINITION, SAMPLE, SAMPLE_DS, airflow, trips
 
 LOCAL_DAG_ID = f"{DEFINITION['dagId']}_local"
 ORDER = [t["id"] for t in DEFINITION["tasks"]]
@@ -80,6 +80,9 @@ def test_the_local_dag_runs_the_whole_chain_into_the_warehouse(local_stack, firs
 def test_every_task_pushes_a_success_notice_with_its_counts(first_run):
     notices = first_run["notices"]
     assert [n["task"] for n in notices] == ORDER
+    ingest = json.loads(notices[0]["summary"])
+    assert ingest["counts"] == {"seen": 1, "landed": 1, "skipped": 0, "failed": 0, "bytes": SAMPLE.stat().st_size}
+    notices = notices[1:]
     for n in notices:
         assert n["state"] == "succeeded" and n["ds"] == SAMPLE_DS and n["dag_id"] == LOCAL_DAG_ID
         app = next(t["app"] for t in DEFINITION["tasks"] if t["id"] == n["task"])
@@ -103,8 +106,8 @@ def test_a_middle_task_rerun_alone_leaves_the_warehouse_unchanged(local_stack, w
 
 def test_a_middle_task_rerun_with_its_downstream_tasks_leaves_the_warehouse_unchanged(local_stack, webhook, first_run):
     webhook.received.clear()
-    airflow("dags", "test", LOCAL_DAG_ID, SAMPLE_DS, "--mark-success-pattern", "validate_raw", env=run_env(local_stack, webhook))
-    assert [n["task"] for n in webhook.received] == ORDER[1:]
+    airflow("dags", "test", LOCAL_DAG_ID, SAMPLE_DS, "--mark-success-pattern", "ingest_sftp|validate_raw", env=run_env(local_stack, webhook))
+    assert [n["task"] for n in webhook.received] == ORDER[ORDER.index("clean_stage") :]
     assert all(n["state"] == "succeeded" for n in webhook.received)
     assert fingerprint(local_stack) == first_run["fingerprint"]
 
@@ -116,9 +119,11 @@ def test_a_failing_task_pushes_the_failure_notification(local_stack, webhook, fi
     env = run_env(local_stack, webhook, TRIPS_MAX_REJECT_RATIO="0", TRIPS_TEST_IMMEDIATE_RETRIES="1")
     result = airflow("dags", "test", LOCAL_DAG_ID, SAMPLE_DS, env=env, check=False)
     assert result.returncode != 0
-    [notice] = webhook.received
+    ingested, notice = webhook.received
+    # ingest_sftp finds the sample already landed and lands nothing.
+    assert ingested["task"] == "ingest_sftp" and json.loads(ingested["summary"])["counts"]["landed"] == 0
     assert notice["task"] == "validate_raw" and notice["state"] == "failed" and notice["ds"] == SAMPLE_DS
-    assert notice["try_number"] == DEFINITION["tasks"][0]["retries"] + 1
+    assert notice["try_number"] == next(t["retries"] for t in DEFINITION["tasks"] if t["id"] == "validate_raw") + 1
     assert re.search(r"exit code 65\b", notice["error"])
     assert notice["manifest"] == f"manifests/validate-raw/ds={SAMPLE_DS}/manifest.json"
     # The failed run stopped before the warehouse: it holds what the first run loaded.

@@ -61,6 +61,7 @@ export async function startEmbeddedStack(stateDir: string, buckets: { raw: strin
 function attachTo(record: LocalStackRecord, stateDir: string): EmbeddedStack {
   const env = localStackEnv(record, workspaceRoot());
   delete env.TRIPS_HOME;
+  for (const k of Object.keys(env)) if (k.startsWith('TRIPS_SFTP_')) delete env[k];
   return {
     s3: { ...record.s3, store: () => localStackStore(record), env: () => localS3Env(record.s3.endpoint), close: async () => undefined },
     pg: { ...record.pg, stop: async () => undefined },

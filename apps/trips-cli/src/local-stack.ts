@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ObjectStore } from '@trips/storage';
-import { LOCAL_AWS_CREDENTIALS, LOCAL_AWS_REGION, localS3Env, startPostgres, startS3Server, stopPostgres } from '@trips/testing';
+import { LOCAL_AWS_CREDENTIALS, LOCAL_AWS_REGION, localS3Env, startPostgres, startS3Server, startSftpServerProcess, stopPostgres } from '@trips/testing';
 
 /**
  * The standing local stack of `trips local up`: the same S3 server and PostgreSQL as the embedded
@@ -13,6 +13,8 @@ import { LOCAL_AWS_CREDENTIALS, LOCAL_AWS_REGION, localS3Env, startPostgres, sta
 export interface LocalStackRecord {
   s3: { pid: number; port: number; endpoint: string; directory: string };
   pg: { port: number; url: string; dataDir: string };
+  /** The partner's SFTP server stand-in: files dropped into `<state>/sftp/inbox` are ingest_sftp's input. */
+  sftp: { pid: number; port: number; username: string; password: string; hostKeyFingerprint: string; root: string };
   buckets: { raw: string; lake: string };
   workDir: string;
   startedAt: string;
@@ -25,7 +27,7 @@ export function readLocalStack(stateDir: string): LocalStackRecord | undefined {
   const file = recordFile(stateDir);
   if (!existsSync(file)) return undefined;
   const record = JSON.parse(readFileSync(file, 'utf8')) as LocalStackRecord;
-  return isAlive(record.s3.pid) && isAlive(postmasterPid(record.pg.dataDir)) ? record : undefined;
+  return isAlive(record.s3.pid) && isAlive(postmasterPid(record.pg.dataDir)) && isAlive(record.sftp?.pid) ? record : undefined;
 }
 
 /** Starts the standing stack unless it is already up; returns its record and whether it was started now. */
@@ -36,15 +38,21 @@ export async function localUp(stateDir: string, buckets: { raw: string; lake: st
   const dataDir = join(stateDir, 'pg', 'data');
   const s3 = await startS3Server({ directory: join(stateDir, 's3'), buckets: [buckets.raw, buckets.lake], detached: true });
   let pg;
+  let sftp;
+  const sftpRoot = join(stateDir, 'sftp');
   try {
     pg = await startPostgres({ dataDir, detached: true });
+    await mkdir(join(sftpRoot, 'inbox'), { recursive: true });
+    sftp = await startSftpServerProcess(sftpRoot);
   } catch (e) {
     process.kill(s3.pid, 'SIGTERM');
+    if (pg) stopPostgres(dataDir);
     throw e;
   }
   const record: LocalStackRecord = {
     s3: { pid: s3.pid, port: s3.port, endpoint: s3.endpoint, directory: s3.directory },
     pg: { port: pg.port, url: pg.url, dataDir },
+    sftp: { ...sftp, root: sftpRoot },
     buckets,
     workDir: join(stateDir, 'work'),
     startedAt: new Date().toISOString(),
@@ -63,9 +71,10 @@ export async function localDown(stateDir: string): Promise<boolean> {
     stopPostgres(record.pg.dataDir);
     stopped = true;
   }
-  if (isAlive(record.s3.pid)) {
-    process.kill(record.s3.pid, 'SIGTERM');
-    await waitForExit(record.s3.pid);
+  for (const pid of [record.s3.pid, record.sftp?.pid]) {
+    if (!isAlive(pid)) continue;
+    process.kill(pid, 'SIGTERM');
+    await waitForExit(pid);
     stopped = true;
   }
   await rm(file, { force: true });
@@ -82,6 +91,15 @@ export function localStackEnv(record: LocalStackRecord, root: string): Record<st
     TRIPS_WAREHOUSE: 'postgres',
     TRIPS_PG_URL: record.pg.url,
     TRIPS_WORK_DIR: record.workDir,
+    TRIPS_SFTP_HOST: '127.0.0.1',
+    TRIPS_SFTP_PORT: String(record.sftp.port),
+    TRIPS_SFTP_USER: record.sftp.username,
+    TRIPS_SFTP_PASSWORD: record.sftp.password,
+    TRIPS_SFTP_HOST_KEY_SHA256: record.sftp.hostKeyFingerprint,
+    TRIPS_SFTP_DIR: '/inbox',
+    // A laptop's files are copied in whole: short waits keep a local run quick.
+    TRIPS_SFTP_MIN_AGE_SECONDS: '2',
+    TRIPS_SFTP_STABLE_SECONDS: '1',
     TRIPS_HOME: root,
   };
 }
@@ -96,8 +114,8 @@ function postmasterPid(dataDir: string): number {
   return existsSync(file) ? Number(readFileSync(file, 'utf8').split('\n')[0]) : 0;
 }
 
-export function isAlive(pid: number): boolean {
-  if (!(pid > 0)) return false;
+export function isAlive(pid: number | undefined): boolean {
+  if (pid === undefined || !(pid > 0)) return false;
   try {
     process.kill(pid, 0);
     return true;

@@ -1,4 +1,7 @@
-import { join, relative } from 'node:path';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
+import { PIPELINE } from '@trips/pipeline';
+import { startSftpServer, type LocalSftp } from '@trips/testing';
 import { UsageError, dateRange, parseDs } from '@trips/core';
 import { PostgresWarehouse } from '@trips/warehouse';
 import { startEmbeddedStack } from './embedded';
@@ -15,6 +18,7 @@ const FLAGS: Flags = {
   from: { type: 'string', description: 'first ds of a range (with --to)' },
   to: { type: 'string', description: 'last ds of a range (with --from)' },
   input: { type: 'string', description: 'CSV file or folder of CSV files to land as the raw batch first (with a range: each file whose name contains the ds)' },
+  'from-sftp': { type: 'boolean', description: 'serve the --input files (default: the committed sample) from a local SFTP server and start with the ingest_sftp task, as in production' },
   json: { type: 'boolean', description: 'print the run as JSON on stdout' },
   'max-reject-ratio': { type: 'string', description: 'override the validation gate threshold (0..1) for this run' },
   bundled: { type: 'boolean', description: 'run the apps\' esbuild bundles (dist/apps/*/main.js) instead of their sources' },
@@ -22,7 +26,7 @@ const FLAGS: Flags = {
 };
 
 export const RUN_HELP = helpText(
-  'trips run (--ds YYYY-MM-DD | --from YYYY-MM-DD --to YYYY-MM-DD) [--input PATH] [--json]',
+  'trips run (--ds YYYY-MM-DD | --from YYYY-MM-DD --to YYYY-MM-DD) [--input PATH] [--from-sftp] [--json]',
   'Runs the pipeline on the embedded local stack (S3 server, DuckDB, PostgreSQL; state under .state/),\neach task as its own process, in the order of the pipeline definition.',
   FLAGS,
 );
@@ -36,7 +40,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   const days = resolveDays(values);
   const ratio = values['max-reject-ratio'] as string | undefined;
   if (ratio !== undefined && !(Number(ratio) >= 0 && Number(ratio) <= 1)) throw new UsageError(`--max-reject-ratio must be a number in [0, 1], got "${ratio}"`);
-  const files = typeof values.input === 'string' ? await inputFiles(values.input) : undefined;
+  const fromSftp = values['from-sftp'] === true;
+  if (fromSftp && days.length !== 1) throw new UsageError('trips run --from-sftp takes one --ds, not a range');
+  const files = typeof values.input === 'string' ? await inputFiles(values.input) : fromSftp ? [join(workspaceRoot(), SAMPLE)] : undefined;
 
   const root = workspaceRoot();
   const settings = cliSettings(root);
@@ -45,10 +51,12 @@ export async function runCommand(argv: string[]): Promise<number> {
   say(`trips: starting the embedded stack (state in ${relative(process.cwd(), settings.TRIPS_STATE_DIR) || '.'})`);
   const stack = await startEmbeddedStack(settings.TRIPS_STATE_DIR, buckets);
   const runs: RunResult[] = [];
+  const sftp = fromSftp && files ? await serveOverSftp(files, join(settings.TRIPS_STATE_DIR, 'sftp-run')) : undefined;
   try {
     const store = stack.s3.store();
+    if (sftp) say(`trips: serving ${files?.length} file(s) over SFTP at ${sftp.host}:${sftp.port} (host key ${sftp.hostKeyFingerprint}); ingest_sftp lands them`);
     for (const ds of days) {
-      if (files) {
+      if (files && !sftp) {
         const todays = days.length === 1 ? files : files.filter((f) => f.includes(ds));
         if (todays.length === 0) throw new UsageError(`--input: no file name contains ${ds}`);
         const keys = await landBatch(store, buckets, ds, todays);
@@ -58,7 +66,9 @@ export async function runCommand(argv: string[]): Promise<number> {
       const run = await runPipeline({
         root,
         ds,
-        env: stack.env,
+        env: sftp ? { ...stack.env, ...sftp.env } : stack.env,
+        // Files given with --input are landed here, in place of the ingestion task.
+        omit: sftp ? [] : [PIPELINE.ingestTask],
         store,
         buckets,
         bundled: values.bundled === true,
@@ -80,10 +90,36 @@ export async function runCommand(argv: string[]): Promise<number> {
       say('  query it with: npx trips sql "select * from trips.dim_region" [--json]');
     }
   } finally {
+    await sftp?.close();
     await stack.stop();
   }
   if (values.json) process.stdout.write(`${JSON.stringify(runs.length === 1 && days.length === 1 ? runJson(runs[0]) : runs.map(runJson), null, 2)}\n`);
   return runs.every((r) => r.status === 'succeeded') && runs.length === days.length ? 0 : 1;
+}
+
+/** The committed sample, served by `--from-sftp` when no --input is given. */
+const SAMPLE = 'libs/testing/fixtures/sample/trips-sample.csv';
+
+/** An SFTP server on 127.0.0.1 serving copies of `files` under /inbox, and the settings ingest-sftp needs for it. */
+async function serveOverSftp(files: string[], dir: string): Promise<LocalSftp & { env: Record<string, string> }> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(join(dir, 'inbox'), { recursive: true });
+  for (const f of files) await copyFile(f, join(dir, 'inbox', basename(f)));
+  const server = await startSftpServer({ root: dir });
+  return {
+    ...server,
+    env: {
+      TRIPS_SFTP_HOST: server.host,
+      TRIPS_SFTP_PORT: String(server.port),
+      TRIPS_SFTP_USER: server.username,
+      TRIPS_SFTP_PASSWORD: server.password,
+      TRIPS_SFTP_HOST_KEY_SHA256: server.hostKeyFingerprint,
+      TRIPS_SFTP_DIR: '/inbox',
+      // The copies were just written: no age or stability wait for them.
+      TRIPS_SFTP_MIN_AGE_SECONDS: '0',
+      TRIPS_SFTP_STABLE_SECONDS: '0',
+    },
+  };
 }
 
 function resolveDays(values: Record<string, string | boolean | undefined>): string[] {

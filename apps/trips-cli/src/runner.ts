@@ -30,6 +30,8 @@ export interface RunOptions {
   store: ObjectStore;
   buckets: Buckets;
   bundled: boolean;
+  /** Task ids left out of this run (e.g. the ingestion task when the raw batch was landed directly). */
+  omit?: string[];
   /** Extra arguments per app, e.g. `--max-reject-ratio` for validate-raw. */
   extraArgs?: Record<string, string[]>;
   /** Stream the apps' own logs to stderr instead of keeping them for failures only. */
@@ -45,7 +47,7 @@ export interface RunOptions {
 export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   const results: TaskResult[] = [];
   let failed = false;
-  for (const task of topologicalOrder(PIPELINE.tasks)) {
+  for (const task of topologicalOrder(PIPELINE.tasks).filter((t) => !opts.omit?.includes(t.id))) {
     if (failed) {
       results.push({ task: task.id, app: task.app, status: 'skipped' });
       continue;

@@ -7,7 +7,7 @@ const t = (id: string, dependsOn: string[]): TaskDefinition => ({ ...PIPELINE.ta
 
 describe('pipeline definition', () => {
   it('orders the tasks so each follows what it depends on', () => {
-    expect(topologicalOrder(PIPELINE.tasks).map((x) => x.id)).toEqual(['validate_raw', 'clean_stage', 'build_dimensions', 'build_facts', 'load_redshift']);
+    expect(topologicalOrder(PIPELINE.tasks).map((x) => x.id)).toEqual(['ingest_sftp', 'validate_raw', 'clean_stage', 'build_dimensions', 'build_facts', 'load_redshift']);
     expect(topologicalOrder([t('c', ['b']), t('b', ['a']), t('a', [])]).map((x) => x.id)).toEqual(['a', 'b', 'c']);
   });
 
@@ -22,7 +22,7 @@ describe('pipeline definition', () => {
   });
 
   it('renders the logical date into the arguments', () => {
-    expect(renderArgs(PIPELINE.tasks[0], '2018-05-28')).toEqual(['--ds', '2018-05-28']);
+    expect(renderArgs(PIPELINE.tasks[1], '2018-05-28')).toEqual(['--ds', '2018-05-28']);
   });
 });
 
@@ -53,6 +53,7 @@ describe('pipeline validation', () => {
     };
     const problems = pipelineProblems(bad, apps);
     expect(problems).toEqual([
+      'ingestTask ingest_sftp is not one of the tasks',
       'task a: app "no-such-app" is not a folder under apps/',
       'task b: its args never pass the logical date ({{ ds }})',
       'task c: memory 1000 MiB does not fit cpu 1024 (2048–8192 MiB in steps of 1024)',
@@ -60,6 +61,6 @@ describe('pipeline validation', () => {
       'task Bad-Id: cpu 300 is not a Fargate size (256, 512, 1024, 2048, 4096, 8192, 16384)',
       'cycle through task a',
     ]);
-    expect(() => assertValidPipeline(bad, apps)).toThrow('is invalid:\n  - task a: app "no-such-app"');
+    expect(() => assertValidPipeline(bad, apps)).toThrow('is invalid:\n  - ingestTask ingest_sftp is not one of the tasks\n  - task a: app "no-such-app"');
   });
 });

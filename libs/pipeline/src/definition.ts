@@ -49,6 +49,8 @@ export interface PipelineDefinition {
   maxActiveRuns: number;
   notifications: NotificationSettings;
   ecs: EcsContract;
+  /** The task that lands raw files; `trips run --input` lands them itself and leaves it out. */
+  ingestTask: string;
   tasks: TaskDefinition[];
 }
 
@@ -63,14 +65,30 @@ export const PIPELINE: PipelineDefinition = {
   maxActiveRuns: 1,
   notifications: { onSuccess: true, onFailure: true, webhookConnId: 'trips_webhook' },
   ecs: { taskFamilyPrefix: 'trips-', logStreamPrefix: 'trips' },
+  ingestTask: 'ingest_sftp',
   tasks: [
+    {
+      ...defaults,
+      id: 'ingest_sftp',
+      app: 'ingest-sftp',
+      description: 'Land every new or changed file of the partner\'s SFTP folder in the raw bucket, exactly once.',
+      args: ['--ds', '{{ ds }}'],
+      dependsOn: [],
+      reads: ['sftp:TRIPS_SFTP_DIR'],
+      writes: ['raw:trips/ingest_date={{ ds }}/'],
+      cpu: 512,
+      memoryMiB: 1024,
+      timeoutMinutes: 120,
+      retries: 3,
+      retryDelayMinutes: 2,
+    },
     {
       ...defaults,
       id: 'validate_raw',
       app: 'validate-raw',
       description: 'Check the day\'s raw files; split rows into validated and quarantined.',
       args: ['--ds', '{{ ds }}'],
-      dependsOn: [],
+      dependsOn: ['ingest_sftp'],
       reads: ['raw:trips/ingest_date={{ ds }}/'],
       writes: ['lake:validated/trips/ds={{ ds }}/', 'lake:quarantine/trips/ds={{ ds }}/'],
     },
@@ -174,6 +192,7 @@ export function pipelineProblems(def: PipelineDefinition, apps?: readonly string
   if (!/^\d{4}-\d{2}-\d{2}$/.test(def.startDate)) problems.push(`startDate "${def.startDate}" must be YYYY-MM-DD`);
   if (!(def.maxActiveRuns >= 1)) problems.push('maxActiveRuns must be at least 1');
   if (def.tasks.length === 0) problems.push('the pipeline has no tasks');
+  if (!def.tasks.some((t) => t.id === def.ingestTask)) problems.push(`ingestTask ${def.ingestTask} is not one of the tasks`);
   for (const t of def.tasks) {
     const at = `task ${t.id}`;
     if (!ID.test(t.id)) problems.push(`${at}: id must match ${ID}`);

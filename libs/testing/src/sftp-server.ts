@@ -1,6 +1,9 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, type Stats } from 'node:fs';
 import { join, normalize, relative, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import { Server, utils, type Connection, type SFTPWrapper } from 'ssh2';
 
 const { STATUS_CODE, OPEN_MODE } = utils.sftp;
@@ -239,4 +242,36 @@ function serve(sftp: SFTPWrapper, o: ServeOptions): void {
       fail(reqid, e);
     }
   });
+}
+
+export interface SftpServerProcess {
+  pid: number;
+  port: number;
+  username: string;
+  password: string;
+  hostKeyFingerprint: string;
+}
+
+/**
+ * Starts the SFTP server in a process of its own (sftp-main.ts through tsx), detached so that it
+ * outlives the caller (`trips local up`); stop it by its pid.
+ */
+export async function startSftpServerProcess(root: string): Promise<SftpServerProcess> {
+  mkdirSync(root, { recursive: true });
+  const tsx = pathToFileURL(require.resolve('tsx')).href;
+  const child = spawn(process.execPath, ['--import', tsx, join(__dirname, 'sftp-main.ts'), root], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    env: { ...process.env, TSX_TSCONFIG_PATH: join(__dirname, '..', '..', '..', 'tsconfig.json') },
+  });
+  const info = await new Promise<Omit<SftpServerProcess, 'pid'>>((resolve, reject) => {
+    let err = '';
+    child.stderr?.on('data', (d) => (err += d));
+    child.once('exit', (code) => reject(new Error(`the SFTP server exited (${code}) before it listened: ${err.trim()}`)));
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', (line) => resolve(JSON.parse(line)));
+  });
+  child.stdout?.destroy();
+  child.stderr?.destroy();
+  child.unref();
+  return { pid: child.pid as number, ...info };
 }

@@ -31,7 +31,7 @@ describe('DAG generator', () => {
     expect(local).toContain('    audit_day = BashOperator(\n        task_id="audit_day",');
     expect(local).toContain('bash_command=\'exec node "$TRIPS_HOME/dist/apps/audit-day/main.js" --ds \' + DS,');
     for (const file of [mwaa, local]) {
-      expect(file).toContain('chain(validate_raw, clean_stage, build_dimensions, build_facts, load_redshift, audit_day)');
+      expect(file).toContain('chain(ingest_sftp, validate_raw, clean_stage, build_dimensions, build_facts, load_redshift, audit_day)');
       const block = file.slice(file.indexOf('    audit_day = '));
       expect(block).toContain('retries=4,');
       expect(block).toContain('execution_timeout=timedelta(minutes=15),');
@@ -43,6 +43,7 @@ describe('DAG generator', () => {
     const t = PIPELINE.tasks[0];
     const branching: PipelineDefinition = {
       ...PIPELINE,
+      ingestTask: 'a',
       tasks: [
         { ...t, id: 'a', dependsOn: [] },
         { ...t, id: 'b', dependsOn: ['a'] },
@@ -58,7 +59,7 @@ describe('DAG generator', () => {
     const odd: PipelineDefinition = { ...PIPELINE, tasks: [{ ...PIPELINE.tasks[0], args: ['--ds', '{{ ds }}', '--note', "it's day-{{ds}}"] }] };
     const files = generatedFiles(odd);
     // The shell joins 'it'"'"'s day-' and the date into one word: it's day-2018-05-28.
-    expect(files['dags/trips_pipeline_local.py']).toContain(`bash_command='exec node "$TRIPS_HOME/dist/apps/validate-raw/main.js" --ds ' + DS + " --note 'it'\\"'\\"'s day-'" + DS,`);
+    expect(files['dags/trips_pipeline_local.py']).toContain(`bash_command='exec node "$TRIPS_HOME/dist/apps/ingest-sftp/main.js" --ds ' + DS + " --note 'it'\\"'\\"'s day-'" + DS,`);
     expect(files['dags/trips_pipeline.py']).toContain('"command": ["--ds", DS, "--note", "it\'s day-" + DS]');
   });
 
