@@ -48,6 +48,23 @@ describe('trips run on the embedded stack', () => {
   });
   afterAll(() => rm(work, { recursive: true, force: true }));
 
+  it('runs the whole chain from an SFTP server with --from-sftp, landing the same warehouse as --input', async () => {
+    const viaSftp = join(work, 'from-sftp');
+    const run = await tripsJson<RunJson>(['run', '--from-sftp', '--ds', '2018-05-28'], viaSftp);
+    expect(run.tasks.map((t) => [t.task, t.status])).toEqual([
+      ['ingest_sftp', 'succeeded'],
+      ['validate_raw', 'succeeded'],
+      ['clean_stage', 'succeeded'],
+      ['build_dimensions', 'succeeded'],
+      ['build_facts', 'succeeded'],
+      ['load_redshift', 'succeeded'],
+    ]);
+    expectAccountingCloses({ ...run, tasks: run.tasks.slice(1) });
+    const direct = join(work, 'direct');
+    await tripsJson<RunJson>(['run', '--input', SAMPLE, '--ds', '2018-05-28'], direct);
+    expect(await warehouseSnapshot(viaSftp)).toEqual(await warehouseSnapshot(direct));
+  });
+
   it('runs the sample through every task, closes the accounting and loads the warehouse; a second run changes nothing', async () => {
     const state = join(work, 'sample');
     const run = await tripsJson<RunJson>(['run', '--input', SAMPLE, '--ds', '2018-05-28'], state);
