@@ -41,7 +41,7 @@ export async function runBuildDimensions(deps: BuildDimensionsDeps, ds: string):
       for (const dim of DIMENSIONS) {
         const target = partition(deps.buckets, DIMENSION_TABLES[dim], ds);
         const inputs = MODELS[dim].inputs.length > 0 ? [clean] : [];
-        const written = await engine.writeParquet({ sql: renderModel(dim, engine.dialect, vars), inputs, target });
+        const written = await engine.writeParquet({ sql: renderModel(dim, engine.dialect, vars), inputs, target, table: dim });
         outputs.push({ location: s3Url(target), rows: written.rows });
       }
       const related = { dim_region: partition(deps.buckets, 'dimRegion', ds) };

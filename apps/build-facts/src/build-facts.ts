@@ -27,7 +27,7 @@ export async function runBuildFacts(deps: BuildFactsDeps, ds: string): Promise<T
     try {
       const clean: DatasetRef = { name: 'clean_trips', location: partition(deps.buckets, 'clean', ds), format: 'parquet', partition: { ds } };
       const target = partition(deps.buckets, 'factTrips', ds);
-      const written = await engine.writeParquet({ sql: renderModel('fact_trips', engine.dialect, gridVars(deps.grid)), inputs: [clean], target });
+      const written = await engine.writeParquet({ sql: renderModel('fact_trips', engine.dialect, gridVars(deps.grid)), inputs: [clean], target, table: 'fact_trips' });
       const [{ n }] = await engine.query<{ n: number }>({ sql: 'select count(*) as n from clean_trips', inputs: [clean] });
       if (written.rows !== n) throw new ContractError(`${TASK}: fact_trips has ${written.rows} rows for ds=${ds}, but clean_trips has ${n}; one fact per trip`);
       const related = {

@@ -31,7 +31,7 @@ export async function runCleanStage(deps: CleanStageDeps, ds: string): Promise<T
         partition: { ds },
       };
       const target = partition(deps.buckets, 'clean', ds);
-      const written = await engine.writeParquet({ sql: renderModel('clean_trips', engine.dialect), inputs: [validated], target });
+      const written = await engine.writeParquet({ sql: renderModel('clean_trips', engine.dialect), inputs: [validated], target, table: 'clean_trips' });
       await checkContract(engine, MODELS.clean_trips.contract, target, { columns: SCHEMAS.clean.columns });
 
       const clean: DatasetRef = { name: 'clean_trips', location: target, format: 'parquet', partition: { ds } };

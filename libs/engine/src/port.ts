@@ -34,6 +34,11 @@ export interface WriteRequest {
   inputs: DatasetRef[];
   /** Replaced as a whole: whatever was under it before is gone once the write succeeds. */
   target: Location;
+  /**
+   * The table the target is a partition of (e.g. `clean_trips`). Athena counts the rows written
+   * through it (UNLOAD reports none); DuckDB knows the count anyway.
+   */
+  table?: string;
 }
 
 export interface WriteResult {

@@ -1,0 +1,230 @@
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  StartQueryExecutionCommand,
+  StopQueryExecutionCommand,
+  type ColumnInfo,
+  type QueryExecution,
+} from '@aws-sdk/client-athena';
+import { ExternalError, type Logger } from '@trips/core';
+import type { ObjectStore } from '@trips/storage';
+import type { DatasetRef, QueryEngine, QueryRequest, WriteRequest, WriteResult } from './port';
+
+export interface AthenaEngineOptions {
+  client: AthenaClient;
+  store: ObjectStore;
+  workgroup: string;
+  /** Glue database holding the pipeline's tables (partition projection on ds; never MSCK REPAIR). */
+  database: string;
+  catalog?: string;
+  /** s3:// folder for query results, unless the workgroup enforces its own. */
+  outputLocation?: string;
+  /** First and longest wait between GetQueryExecution polls (doubling in between). */
+  pollInitialMs?: number;
+  pollMaxMs?: number;
+  /** A query still running after this long is stopped and the task fails. */
+  timeoutMs?: number;
+  /** Attempts of an API call that is throttled or fails transiently. */
+  maxAttempts?: number;
+  /** Aborted when the task is interrupted (SIGTERM from ECS or Airflow): the running query is stopped. */
+  signal?: AbortSignal;
+  logger?: Logger;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+/** A query Athena reported FAILED or CANCELLED, or that outlived the timeout. */
+export class AthenaQueryError extends ExternalError {
+  constructor(
+    message: string,
+    readonly queryId: string,
+    readonly state: string,
+  ) {
+    super(message);
+  }
+}
+
+const TRANSIENT = new Set(['ThrottlingException', 'TooManyRequestsException', 'InternalServerException', 'ServiceUnavailableException', 'RequestTimeout', 'TimeoutError']);
+const isTransient = (e: unknown) => TRANSIENT.has((e as { name?: string }).name ?? '') || (e as { $retryable?: unknown }).$retryable !== undefined;
+const str = (s: string) => `'${s.replace(/'/g, "''")}'`;
+const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
+const firstLine = (sql: string) => sql.trim().replace(/\s+/g, ' ').slice(0, 160);
+const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * The AWS adapter of the query-engine port: Athena (Trino SQL) in a workgroup. Inputs are the Glue
+ * tables of the same names, scoped to the request's partition by a CTE per input; outputs are
+ * written with UNLOAD to Parquet (Snappy) after the target prefix is emptied (UNLOAD refuses a
+ * non-empty one and leaves orphans when it fails), so a rerun replaces the partition.
+ */
+export class AthenaEngine implements QueryEngine {
+  readonly dialect = 'athena' as const;
+  private readonly columns = new Map<string, Promise<string[]>>();
+
+  constructor(private readonly o: AthenaEngineOptions) {}
+
+  async writeParquet(req: WriteRequest): Promise<WriteResult> {
+    const target = `s3://${req.target.bucket}/${req.target.prefix}`;
+    // Emptied before every attempt: a failed UNLOAD leaves files behind and the next would be refused.
+    await this.o.store.deletePrefix(req.target.bucket, req.target.prefix);
+    const select = await this.scoped(req.sql, req.inputs);
+    await this.execute(`UNLOAD (\n${select}\n) TO ${str(target)} WITH (format = 'PARQUET', compression = 'SNAPPY')`);
+    const files = (await this.o.store.listAll(req.target.bucket, req.target.prefix)).map((f) => f.key).sort();
+    // UNLOAD reports no row count: count the table over its new partition (Parquet footers only), or
+    // when the target has no table of its own, the SELECT again.
+    const counted = req.table
+      ? await this.query<{ n: number }>({ sql: `select count(*) as n from ${req.table}`, inputs: [{ name: req.table, location: req.target, format: 'parquet' }] })
+      : await this.query<{ n: number }>({ sql: `select count(*) as n from (\n${req.sql}\n)`, inputs: req.inputs });
+    return { rows: Number(counted[0]?.n ?? 0), files };
+  }
+
+  async query<T = Record<string, unknown>>(req: QueryRequest): Promise<T[]> {
+    const id = await this.execute(await this.scoped(req.sql, req.inputs));
+    const rows: T[] = [];
+    let columns: ColumnInfo[] | undefined;
+    let token: string | undefined;
+    let first = true;
+    do {
+      const page = await this.call('GetQueryResults', () => this.o.client.send(new GetQueryResultsCommand({ QueryExecutionId: id, NextToken: token, MaxResults: 1000 })));
+      columns ??= page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? [];
+      const data = page.ResultSet?.Rows ?? [];
+      // The first row of a SELECT's first page repeats the column names.
+      for (const row of first ? data.slice(1) : data) {
+        const out: Record<string, unknown> = {};
+        columns.forEach((c, i) => (out[c.Name as string] = athenaValue(row.Data?.[i]?.VarCharValue, c.Type ?? 'varchar')));
+        rows.push(out as T);
+      }
+      first = false;
+      token = page.NextToken;
+    } while (token);
+    return rows;
+  }
+
+  async close(): Promise<void> {
+    this.columns.clear();
+  }
+
+  /** The SQL with a CTE per input reading its Glue table, limited to the input's ds partition. */
+  private async scoped(sql: string, inputs: DatasetRef[]): Promise<string> {
+    if (inputs.length === 0) return sql.trim();
+    const ctes = await Promise.all(
+      inputs.map(async (input) => {
+        const ds = input.partition?.ds ?? /(?:^|\/)ds=(\d{4}-\d{2}-\d{2})\/$/.exec(input.location.prefix)?.[1];
+        const cols = input.columns ?? (await this.tableColumns(input.name));
+        const where = ds ? ` where ds = ${str(ds)}` : '';
+        return `${ident(input.name)} as (select ${cols.map(ident).join(', ')} from ${ident(this.o.database)}.${ident(input.name)}${where})`;
+      }),
+    );
+    const body = sql.trim();
+    // A model that starts with its own WITH gets the input CTEs prepended to its list.
+    const own = /^with\s/i.exec(body);
+    return own ? `with ${ctes.join(',\n')},\n${body.slice(own[0].length)}` : `with ${ctes.join(',\n')}\n${body}`;
+  }
+
+  /** A table's data columns (not the ds partition column), from information_schema, once per table. */
+  private tableColumns(table: string): Promise<string[]> {
+    let cols = this.columns.get(table);
+    if (!cols) {
+      const sql = `select column_name from information_schema.columns where table_schema = ${str(this.o.database)} and table_name = ${str(table)} and column_name <> 'ds' order by ordinal_position`;
+      cols = this.query<{ column_name: string }>({ sql, inputs: [] }).then((rows) => {
+        if (rows.length === 0) throw new ExternalError(`Athena: table ${this.o.database}.${table} has no columns (is it defined in Glue? the stacks create it)`);
+        return rows.map((r) => r.column_name);
+      });
+      this.columns.set(table, cols);
+    }
+    return cols;
+  }
+
+  /** Starts a query and waits for it; returns its id once SUCCEEDED. */
+  private async execute(sql: string): Promise<string> {
+    if (this.o.signal?.aborted) throw new ExternalError('Athena: the task was interrupted before the query started');
+    const started = await this.call('StartQueryExecution', () =>
+      this.o.client.send(
+        new StartQueryExecutionCommand({
+          QueryString: sql,
+          WorkGroup: this.o.workgroup,
+          QueryExecutionContext: { Database: this.o.database, Catalog: this.o.catalog ?? 'AwsDataCatalog' },
+          ResultConfiguration: this.o.outputLocation ? { OutputLocation: this.o.outputLocation } : undefined,
+        }),
+      ),
+    );
+    const id = started.QueryExecutionId as string;
+    this.o.logger?.info({ queryId: id, sql: firstLine(sql) }, 'athena: query started');
+    const now = this.o.now ?? Date.now;
+    const sleep = this.o.sleep ?? realSleep;
+    const deadline = now() + (this.o.timeoutMs ?? 30 * 60_000);
+    let wait = this.o.pollInitialMs ?? 500;
+    for (;;) {
+      if (this.o.signal?.aborted) {
+        await this.stop(id);
+        throw new AthenaQueryError(`Athena query ${id} stopped: the task was interrupted`, id, 'CANCELLED');
+      }
+      const exec: QueryExecution | undefined = (await this.call('GetQueryExecution', () => this.o.client.send(new GetQueryExecutionCommand({ QueryExecutionId: id })))).QueryExecution;
+      const state = exec?.Status?.State;
+      if (state === 'SUCCEEDED') {
+        this.o.logger?.info({ queryId: id, scannedBytes: exec?.Statistics?.DataScannedInBytes, ms: exec?.Statistics?.TotalExecutionTimeInMillis }, 'athena: query succeeded');
+        return id;
+      }
+      if (state === 'FAILED' || state === 'CANCELLED') {
+        const reason = exec?.Status?.StateChangeReason ?? exec?.Status?.AthenaError?.ErrorMessage ?? 'no reason given';
+        throw new AthenaQueryError(`Athena query ${id} ${state}: ${reason} (query: ${firstLine(sql)})`, id, state);
+      }
+      if (now() >= deadline) {
+        await this.stop(id);
+        throw new AthenaQueryError(`Athena query ${id} still ${state ?? 'QUEUED'} after ${Math.round((this.o.timeoutMs ?? 1_800_000) / 1000)} s: stopped it (query: ${firstLine(sql)})`, id, 'TIMEOUT');
+      }
+      await sleep(wait);
+      wait = Math.min(wait * 2, this.o.pollMaxMs ?? 5000);
+    }
+  }
+
+  private async stop(id: string): Promise<void> {
+    await this.call('StopQueryExecution', () => this.o.client.send(new StopQueryExecutionCommand({ QueryExecutionId: id }))).catch((e) =>
+      this.o.logger?.warn({ queryId: id, err: (e as Error).message }, 'athena: could not stop the query'),
+    );
+  }
+
+  /** One API call, retried with capped exponential backoff on throttling and transient errors only. */
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const sleep = this.o.sleep ?? realSleep;
+    const attempts = this.o.maxAttempts ?? 6;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!isTransient(e) || attempt >= attempts) {
+          if (e instanceof ExternalError) throw e;
+          throw new ExternalError(`Athena ${what} failed: ${(e as Error).message}`, { cause: e });
+        }
+        const delay = Math.min(200 * 2 ** (attempt - 1), 10_000);
+        this.o.logger?.warn({ attempt, delay, err: (e as Error).name }, `athena: ${what} throttled or failed transiently; retrying`);
+        await sleep(delay);
+      }
+    }
+  }
+}
+
+/** An Athena result value (text) as the port promises it: numbers, 'YYYY-MM-DD', 'YYYY-MM-DD HH:MM:SS.mmm', null. */
+export function athenaValue(text: string | undefined, type: string): unknown {
+  if (text === undefined) return null;
+  switch (type.toLowerCase()) {
+    case 'tinyint':
+    case 'smallint':
+    case 'integer':
+    case 'bigint': {
+      const n = Number(text);
+      return Number.isSafeInteger(n) ? n : text;
+    }
+    case 'double':
+    case 'float':
+    case 'real':
+      return Number(text);
+    case 'boolean':
+      return text === 'true';
+    case 'timestamp':
+      return text.length === 19 ? `${text}.000` : text.slice(0, 23);
+    default:
+      return text;
+  }
+}
