@@ -33,9 +33,18 @@ export function ensureAirflowVenv() {
   if (!base) return undefined;
   console.log(`dags: creating ${venv} with the pinned Airflow (once; a few minutes)`);
   execFileSync(base, ['-m', 'venv', '--clear', venv], { stdio: 'inherit' });
-  execFileSync(join(bin, 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', join(dagsDir, 'requirements.txt'), '-c', join(dagsDir, 'constraints.txt')], {
-    stdio: 'inherit',
-  });
+  // Retried: a package index that times out mid-resolution makes pip report a (false) conflict.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      execFileSync(join(bin, 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--retries', '10', '--timeout', '60', '-r', join(dagsDir, 'requirements.txt'), '-c', join(dagsDir, 'constraints.txt')], {
+        stdio: 'inherit',
+      });
+      break;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      console.log(`dags: pip install failed (attempt ${attempt} of 3); trying again`);
+    }
+  }
   writeFileSync(stamp, `${hash}\n`);
   return bin;
 }
