@@ -1,7 +1,8 @@
 export * from './port';
 export { schemaDdl, loadStatements, sqlType } from './ddl';
 export { PostgresWarehouse } from './postgres-warehouse';
-export { createWarehouse, type WarehouseConfig } from './factory';
+export { createWarehouse, warehouseSettings, type WarehouseConfig } from './factory';
+export { RedshiftWarehouse, BATCH_MAX_STATEMENTS, SQL_MAX_BYTES, type RedshiftTarget, type RedshiftWarehouseOptions } from './redshift-warehouse';
 export { AGGREGATES, aggregateFromScratch } from './aggregates';
 export * from './queries';
 export * from './questions';

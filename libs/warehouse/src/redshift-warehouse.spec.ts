@@ -1,0 +1,168 @@
+import {
+  BatchExecuteStatementCommand,
+  CancelStatementCommand,
+  DescribeStatementCommand,
+  ExecuteStatementCommand,
+  GetStatementResultCommand,
+  RedshiftDataClient,
+} from '@aws-sdk/client-redshift-data';
+import { mockClient } from 'aws-sdk-client-mock';
+import { ConfigError } from '@trips/core';
+import { schemaDdl } from './ddl';
+import { createWarehouse } from './factory';
+import { WAREHOUSE_TABLES } from './port';
+import { RedshiftWarehouse } from './redshift-warehouse';
+
+// The Redshift Data API has no local stand-in: it is mocked, and the SQL it is sent is asserted
+// (the Postgres adapter runs the same load statements against a real PostgreSQL).
+const rsd = mockClient(RedshiftDataClient);
+const fact = WAREHOUSE_TABLES.find((t) => t.name === 'fact_trips')!;
+const region = WAREHOUSE_TABLES.find((t) => t.name === 'dim_region')!;
+const source = (table: string) => ({ bucket: 'trips-lake', prefix: `model/${table}/ds=2018-05-28/` });
+const ROLE = 'arn:aws:iam::123456789012:role/trips-redshift-copy';
+const SECRET = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:trips-redshift';
+
+describe('Redshift Data API adapter', () => {
+  let sleeps: number[];
+  let clock: number;
+  const warehouse = (extra: object = {}) =>
+    new RedshiftWarehouse({
+      client: new RedshiftDataClient({ region: 'eu-central-1' }),
+      target: { workgroupName: 'trips', database: 'dev', secretArn: SECRET },
+      copyRoleArn: ROLE,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        clock += ms;
+      },
+      now: () => clock,
+      ...extra,
+    });
+  const batchSqls = () => rsd.commandCalls(BatchExecuteStatementCommand).map((c) => c.args[0].input.Sqls as string[]);
+
+  beforeEach(() => {
+    rsd.reset();
+    sleeps = [];
+    clock = 0;
+  });
+
+  it('loads a day of facts in one batch: stage, COPY the partition, replace the ds, refresh the aggregates', async () => {
+    rsd.on(BatchExecuteStatementCommand).resolves({ Id: 'b-1' });
+    const subs = (n: number) => Array.from({ length: n }, (_, i) => ({ Id: `b-1:${i + 1}`, Status: 'FINISHED' as const, ResultRows: i === 7 ? 1968 : i === 6 ? 1900 : -1 }));
+    rsd.on(DescribeStatementCommand).resolvesOnce({ Id: 'b-1', Status: 'STARTED' }).resolves({ Id: 'b-1', Status: 'FINISHED', SubStatements: subs(15) });
+    rsd.on(GetStatementResultCommand, { Id: 'b-1:4' }).resolves({ ColumnMetadata: [{ name: 'count' }], Records: [[{ longValue: 1970 }]] });
+
+    const result = await warehouse().loadTable({ table: fact, source: source('fact_trips'), ds: '2018-05-28' });
+
+    expect(result).toEqual({ table: 'fact_trips', staged: 1970, inserted: 1968, deleted: 1900, skipped: 2 });
+    const [call] = rsd.commandCalls(BatchExecuteStatementCommand);
+    expect(call.args[0].input).toMatchObject({ WorkgroupName: 'trips', Database: 'dev', SecretArn: SECRET, StatementName: 'trips-load-fact_trips-2018-05-28' });
+    const sqls = call.args[0].input.Sqls as string[];
+    expect(sqls.length).toBeLessThanOrEqual(40);
+    expect(sqls.slice(0, 4)).toEqual([
+      'lock trips.fact_trips',
+      expect.stringMatching(/^create temp table stage \(trip_id char\(32\), /),
+      `copy stage from 's3://trips-lake/model/fact_trips/ds=2018-05-28/' iam_role '${ROLE}' format as parquet`,
+      'select count(*) from stage',
+    ]);
+    // The staging columns are in the files' order: COPY from Parquet maps by position.
+    expect(sqls[1]).not.toContain(' ds ');
+    expect(sqls[4]).toMatch(/^create temp table touched_weeks as select distinct .* where ds = '2018-05-28' union /);
+    expect(sqls[6]).toBe("delete from trips.fact_trips where ds = '2018-05-28'");
+    expect(sqls[7]).toMatch(/^insert into trips\.fact_trips \(.*, ds\) select .*, cast\('2018-05-28' as date\) from stage s where not exists/);
+    expect(sqls.join('\n')).not.toMatch(/\$\d|on commit drop/);
+    expect(sleeps).toEqual([500]);
+  });
+
+  it('merges a dimension without deleting anything', async () => {
+    rsd.on(BatchExecuteStatementCommand).resolves({ Id: 'b-2' });
+    rsd.on(DescribeStatementCommand).resolves({
+      Id: 'b-2',
+      Status: 'FINISHED',
+      SubStatements: [1, 2, 3, 4, 5].map((i) => ({ Id: `b-2:${i}`, Status: 'FINISHED' as const, ResultRows: i === 5 ? 2 : -1 })),
+    });
+    rsd.on(GetStatementResultCommand, { Id: 'b-2:4' }).resolves({ ColumnMetadata: [{ name: 'count' }], Records: [[{ longValue: 5 }]] });
+    expect(await warehouse().loadTable({ table: region, source: source('dim_region'), ds: '2018-05-28' })).toEqual({ table: 'dim_region', staged: 5, inserted: 2, deleted: 0, skipped: 3 });
+    const [sqls] = batchSqls();
+    expect(sqls).toHaveLength(5);
+    expect(sqls[4]).toMatch(/^insert into trips\.dim_region \(region_key, name\) select distinct s\.region_key, s\.name from stage s where not exists/);
+  });
+
+  it('names the failing statement and Redshift\'s message when the batch fails', async () => {
+    rsd.on(BatchExecuteStatementCommand).resolves({ Id: 'b-3' });
+    rsd.on(DescribeStatementCommand).resolves({
+      Id: 'b-3',
+      Status: 'FAILED',
+      Error: 'ERROR: Spectrum Scan Error',
+      SubStatements: [
+        { Id: 'b-3:1', Status: 'FINISHED' },
+        { Id: 'b-3:2', Status: 'FINISHED' },
+        { Id: 'b-3:3', Status: 'FAILED', QueryString: "copy stage from 's3://trips-lake/model/dim_region/ds=2018-05-28/' …", Error: 'ERROR: column 2 has type DOUBLE in the file, VARCHAR in the table' },
+      ],
+    });
+    await expect(warehouse().loadTable({ table: region, source: source('dim_region'), ds: '2018-05-28' })).rejects.toThrow(
+      "Redshift statement b-3 FAILED: statement 3 of 5 (copy stage from 's3://trips-lake/model/dim_region/ds=2018-05-28/' …): ERROR: column 2 has type DOUBLE in the file, VARCHAR in the table; the transaction was rolled back",
+    );
+  });
+
+  it('sends queries with named parameters and reads every page of the result', async () => {
+    rsd.on(ExecuteStatementCommand).resolves({ Id: 'q-1' });
+    rsd.on(DescribeStatementCommand).resolves({ Id: 'q-1', Status: 'FINISHED', HasResultSet: true });
+    rsd
+      .on(GetStatementResultCommand, { Id: 'q-1', NextToken: undefined })
+      .resolves({ ColumnMetadata: [{ name: 'week' }, { name: 'trips' }, { name: 'share' }], Records: [[{ stringValue: '2018-05-28' }, { longValue: 12 }, { doubleValue: 0.5 }]], NextToken: 'n2' })
+      .on(GetStatementResultCommand, { Id: 'q-1', NextToken: 'n2' })
+      .resolves({ Records: [[{ stringValue: '2018-06-04' }, { isNull: true }, { doubleValue: 1 }]] });
+
+    const rows = await warehouse().query('select week, trips, share from trips.x where region_key = $1 and week >= $2 and n > $10', ['abc', '2018-05-28', 5]);
+
+    expect(rows).toEqual([
+      { week: '2018-05-28', trips: 12, share: 0.5 },
+      { week: '2018-06-04', trips: null, share: 1 },
+    ]);
+    expect(rsd.commandCalls(ExecuteStatementCommand)[0].args[0].input).toMatchObject({
+      Sql: 'select week, trips, share from trips.x where region_key = :p1 and week >= :p2 and n > :p10',
+      Parameters: [
+        { name: 'p1', value: 'abc' },
+        { name: 'p2', value: '2018-05-28' },
+        { name: 'p3', value: '5' },
+      ],
+      WorkgroupName: 'trips',
+      Database: 'dev',
+    });
+    await expect(warehouse().query('select $1', [null])).rejects.toThrow('cannot be NULL ($1)');
+  });
+
+  it('retries throttling, cancels a statement past its timeout or on interruption', async () => {
+    rsd.on(ExecuteStatementCommand).rejectsOnce(Object.assign(new Error('slow down'), { name: 'ThrottlingException' })).resolves({ Id: 'q-2' });
+    rsd.on(DescribeStatementCommand).resolves({ Id: 'q-2', Status: 'STARTED' });
+    rsd.on(CancelStatementCommand).resolves({ Status: true });
+    await expect(warehouse({ timeoutMs: 10_000 }).query('select 1')).rejects.toThrow('Redshift statement q-2 still STARTED after 10 s: cancelled it');
+    expect(sleeps).toEqual([200, 500, 1000, 2000, 4000, 5000]);
+    expect(rsd.commandCalls(CancelStatementCommand).map((c) => c.args[0].input)).toEqual([{ Id: 'q-2' }]);
+
+    rsd.reset();
+    const interrupt = new AbortController();
+    rsd.on(ExecuteStatementCommand).resolves({ Id: 'q-3' });
+    rsd.on(DescribeStatementCommand).callsFake(() => {
+      interrupt.abort();
+      return { Id: 'q-3', Status: 'STARTED' };
+    });
+    rsd.on(CancelStatementCommand).resolves({ Status: true });
+    await expect(warehouse({ signal: interrupt.signal }).query('select 1')).rejects.toThrow('Redshift statement q-3 cancelled: the task was interrupted');
+    expect(rsd.commandCalls(CancelStatementCommand).map((c) => c.args[0].input)).toEqual([{ Id: 'q-3' }]);
+  });
+
+  it('creates the schema in one batch of the Redshift DDL', async () => {
+    rsd.on(BatchExecuteStatementCommand).resolves({ Id: 'b-ddl' });
+    rsd.on(DescribeStatementCommand).resolves({ Id: 'b-ddl', Status: 'FINISHED' });
+    await warehouse().ensureSchema();
+    expect(batchSqls()).toEqual([schemaDdl('redshift')]);
+  });
+
+  it('is chosen by TRIPS_WAREHOUSE=redshift and names every missing setting', () => {
+    const base = { TRIPS_WAREHOUSE: 'redshift' as const, TRIPS_WORK_DIR: '/tmp' };
+    expect(() => createWarehouse(base, undefined as never)).toThrow(new ConfigError('TRIPS_WAREHOUSE=redshift needs TRIPS_REDSHIFT_WORKGROUP (or TRIPS_REDSHIFT_CLUSTER), TRIPS_REDSHIFT_COPY_ROLE_ARN (see docs/aws.md)'));
+    expect(() => createWarehouse({ ...base, TRIPS_REDSHIFT_CLUSTER: 'c', TRIPS_REDSHIFT_COPY_ROLE_ARN: ROLE }, undefined as never)).toThrow('TRIPS_REDSHIFT_SECRET_ARN or TRIPS_REDSHIFT_DB_USER (a cluster needs one)');
+    expect(createWarehouse({ ...base, TRIPS_REDSHIFT_WORKGROUP: 'trips', TRIPS_REDSHIFT_COPY_ROLE_ARN: ROLE, AWS_REGION: 'eu-central-1' }, undefined as never).dialect).toBe('redshift');
+  });
+});

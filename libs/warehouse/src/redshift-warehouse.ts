@@ -1,0 +1,212 @@
+import {
+  BatchExecuteStatementCommand,
+  CancelStatementCommand,
+  DescribeStatementCommand,
+  ExecuteStatementCommand,
+  GetStatementResultCommand,
+  RedshiftDataClient,
+  type DescribeStatementCommandOutput,
+  type Field,
+} from '@aws-sdk/client-redshift-data';
+import { ExternalError, type Logger } from '@trips/core';
+import { aggregateRefresh } from './aggregates';
+import { columnsOf, loadStatements, schemaDdl, sqlType } from './ddl';
+import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type Warehouse } from './port';
+
+export interface RedshiftTarget {
+  /** Redshift Serverless workgroup, or … */
+  workgroupName?: string;
+  /** … a provisioned cluster. */
+  clusterIdentifier?: string;
+  database: string;
+  /** Secrets Manager secret with the database credentials; without it IAM authenticates (DbUser on a cluster). */
+  secretArn?: string;
+  dbUser?: string;
+}
+
+export interface RedshiftWarehouseOptions {
+  client: RedshiftDataClient;
+  target: RedshiftTarget;
+  /** IAM role Redshift assumes to read the lake for COPY. */
+  copyRoleArn: string;
+  pollInitialMs?: number;
+  pollMaxMs?: number;
+  timeoutMs?: number;
+  maxAttempts?: number;
+  signal?: AbortSignal;
+  logger?: Logger;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+/** Limits of the Data API this adapter stays within. */
+export const BATCH_MAX_STATEMENTS = 40;
+export const SQL_MAX_BYTES = 100 * 1024;
+
+const TRANSIENT = new Set(['ThrottlingException', 'InternalServerException', 'ServiceUnavailableException', 'ActiveStatementsExceededException', 'TimeoutError']);
+const isTransient = (e: unknown) => TRANSIENT.has((e as { name?: string }).name ?? '');
+const str = (s: string) => `'${s.replace(/'/g, "''")}'`;
+const firstLine = (sql: string) => sql.trim().replace(/\s+/g, ' ').slice(0, 120);
+const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * The AWS adapter of the warehouse port: Redshift through the Data API. Each table load is one
+ * BatchExecuteStatement, which Redshift runs as one transaction: a temp staging table whose columns
+ * are in the files' order (COPY from Parquet maps by position), COPY of the ds partition, then the
+ * same delete/insert and aggregate refresh the Postgres adapter runs, so a rerun is idempotent.
+ */
+export class RedshiftWarehouse implements Warehouse {
+  readonly dialect = 'redshift' as const;
+
+  constructor(private readonly o: RedshiftWarehouseOptions) {}
+
+  async ensureSchema(): Promise<void> {
+    await this.batch(schemaDdl('redshift'), 'trips-ensure-schema');
+  }
+
+  async loadTable(req: LoadRequest): Promise<LoadResult> {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(req.ds)) throw new Error(`not a ds: ${req.ds}`);
+    const { table } = req;
+    const columns = columnsOf(table);
+    const ds = str(req.ds);
+    // BatchExecuteStatement takes no parameters: the ds (checked above) is written in as a literal.
+    const bind = (sql: string) => sql.replace(/\$1\b/g, ds);
+    const redshift = (sql: string) => bind(sql).replace(/ on commit drop/g, '');
+    const load = loadStatements(table);
+    const aggregates = table.mode === 'replace-partition' ? aggregateRefresh() : undefined;
+    const source = `s3://${req.source.bucket}/${req.source.prefix}`;
+    const sqls = [
+      `lock ${WAREHOUSE_SCHEMA}.${table.name}`,
+      `create temp table stage (${columns.map((c) => `${c.name} ${sqlType(c, 'redshift')}`).join(', ')})`,
+      `copy stage from ${str(source)} iam_role ${str(this.o.copyRoleArn)} format as parquet`,
+      'select count(*) from stage',
+      ...(aggregates?.capture ?? []).map(redshift),
+      ...(load.delete ? [bind(load.delete)] : []),
+      bind(load.insert),
+      ...(aggregates?.refresh ?? []).map(redshift),
+    ];
+    const done = await this.batch(sqls, `trips-load-${table.name}-${req.ds}`);
+    const sub = done.SubStatements ?? [];
+    const countId = sub[3]?.Id;
+    const staged = countId ? Number((await this.records(countId)).rows[0]?.[0] ?? 0) : 0;
+    const deleteAt = load.delete ? 4 + (aggregates?.capture.length ?? 0) : -1;
+    const insertAt = 4 + (aggregates?.capture.length ?? 0) + (load.delete ? 1 : 0);
+    const deleted = deleteAt >= 0 ? Math.max(0, sub[deleteAt]?.ResultRows ?? 0) : 0;
+    const inserted = Math.max(0, sub[insertAt]?.ResultRows ?? 0);
+    const result = { table: table.name, staged, inserted, deleted, skipped: staged - inserted };
+    this.o.logger?.info(result, `loaded ${WAREHOUSE_SCHEMA}.${table.name}`);
+    return result;
+  }
+
+  async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    // The Data API names its parameters: $1..$n become :p1..:pn.
+    const text = sql.replace(/\$(\d+)\b/g, (_, n: string) => `:p${n}`);
+    const parameters = params.map((v, i) => {
+      if (v === null || v === undefined) throw new Error(`Redshift Data API parameters cannot be NULL ($${i + 1}); write NULL into the SQL instead`);
+      return { name: `p${i + 1}`, value: v instanceof Date ? v.toISOString() : String(v) };
+    });
+    const started = await this.call('ExecuteStatement', () =>
+      this.o.client.send(new ExecuteStatementCommand({ ...this.where(), Sql: text, Parameters: parameters.length > 0 ? parameters : undefined, StatementName: 'trips-query' })),
+    );
+    const done = await this.wait(started.Id as string, [text]);
+    if (!done.HasResultSet) return [];
+    const { names, rows } = await this.records(started.Id as string);
+    return rows.map((r) => Object.fromEntries(names.map((n, i) => [n, r[i]])) as T);
+  }
+
+  async close(): Promise<void> {
+    // The Data API keeps no connection open.
+  }
+
+  private where() {
+    const t = this.o.target;
+    return {
+      WorkgroupName: t.workgroupName,
+      ClusterIdentifier: t.clusterIdentifier,
+      Database: t.database,
+      SecretArn: t.secretArn,
+      DbUser: t.secretArn ? undefined : t.dbUser,
+    };
+  }
+
+  /** Runs statements as one transaction (one BatchExecuteStatement), within the Data API's limits. */
+  private async batch(sqls: string[], name: string): Promise<DescribeStatementCommandOutput> {
+    if (sqls.length > BATCH_MAX_STATEMENTS) throw new Error(`${name}: ${sqls.length} statements, more than the ${BATCH_MAX_STATEMENTS} one batch takes`);
+    const big = sqls.find((s) => Buffer.byteLength(s) > SQL_MAX_BYTES);
+    if (big) throw new Error(`${name}: a statement is over ${SQL_MAX_BYTES} bytes: ${firstLine(big)}`);
+    const started = await this.call('BatchExecuteStatement', () => this.o.client.send(new BatchExecuteStatementCommand({ ...this.where(), Sqls: sqls, StatementName: name })));
+    return this.wait(started.Id as string, sqls);
+  }
+
+  /** Polls DescribeStatement with capped exponential backoff until FINISHED; errors name the failing statement. */
+  private async wait(id: string, sqls: string[]): Promise<DescribeStatementCommandOutput> {
+    const now = this.o.now ?? Date.now;
+    const sleep = this.o.sleep ?? realSleep;
+    const deadline = now() + (this.o.timeoutMs ?? 60 * 60_000);
+    let wait = this.o.pollInitialMs ?? 500;
+    for (;;) {
+      if (this.o.signal?.aborted) {
+        await this.cancel(id);
+        throw new ExternalError(`Redshift statement ${id} cancelled: the task was interrupted`);
+      }
+      const d = await this.call('DescribeStatement', () => this.o.client.send(new DescribeStatementCommand({ Id: id })));
+      if (d.Status === 'FINISHED') return d;
+      if (d.Status === 'FAILED' || d.Status === 'ABORTED') {
+        const failed = (d.SubStatements ?? []).findIndex((s) => s.Status === 'FAILED' || s.Status === 'ABORTED');
+        const text = failed >= 0 ? d.SubStatements?.[failed]?.QueryString ?? sqls[failed] : sqls[0];
+        const message = (failed >= 0 ? d.SubStatements?.[failed]?.Error : undefined) ?? d.Error ?? d.Status;
+        const which = sqls.length > 1 ? `statement ${failed + 1} of ${sqls.length} ` : '';
+        throw new ExternalError(`Redshift statement ${id} ${d.Status}: ${which}(${firstLine(text ?? '')}): ${message}; the transaction was rolled back`);
+      }
+      if (now() >= deadline) {
+        await this.cancel(id);
+        throw new ExternalError(`Redshift statement ${id} still ${d.Status} after ${Math.round((this.o.timeoutMs ?? 3_600_000) / 1000)} s: cancelled it`);
+      }
+      await sleep(wait);
+      wait = Math.min(wait * 2, this.o.pollMaxMs ?? 5000);
+    }
+  }
+
+  private async records(id: string): Promise<{ names: string[]; rows: unknown[][] }> {
+    const rows: unknown[][] = [];
+    let names: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.call('GetStatementResult', () => this.o.client.send(new GetStatementResultCommand({ Id: id, NextToken: token })));
+      if (page.ColumnMetadata) names = page.ColumnMetadata.map((c) => c.name ?? c.label ?? '');
+      for (const r of page.Records ?? []) rows.push(r.map(fieldValue));
+      token = page.NextToken;
+    } while (token);
+    return { names, rows };
+  }
+
+  private async cancel(id: string): Promise<void> {
+    await this.call('CancelStatement', () => this.o.client.send(new CancelStatementCommand({ Id: id }))).catch((e) =>
+      this.o.logger?.warn({ id, err: (e as Error).message }, 'redshift: could not cancel the statement'),
+    );
+  }
+
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const sleep = this.o.sleep ?? realSleep;
+    const attempts = this.o.maxAttempts ?? 6;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!isTransient(e) || attempt >= attempts) throw new ExternalError(`Redshift Data API ${what} failed: ${(e as Error).message}`, { cause: e });
+        const delay = Math.min(200 * 2 ** (attempt - 1), 10_000);
+        this.o.logger?.warn({ attempt, delay, err: (e as Error).name }, `redshift: ${what} throttled or failed transiently; retrying`);
+        await sleep(delay);
+      }
+    }
+  }
+}
+
+function fieldValue(f: Field): unknown {
+  if (f.isNull) return null;
+  if (f.longValue !== undefined) return f.longValue;
+  if (f.doubleValue !== undefined) return f.doubleValue;
+  if (f.booleanValue !== undefined) return f.booleanValue;
+  if (f.stringValue !== undefined) return f.stringValue;
+  return null;
+}
