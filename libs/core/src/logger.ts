@@ -17,9 +17,21 @@ const REDACT = [
 
 const REDACT_PATHS = REDACT.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
 
-/** Masks the password of any URL-with-credentials inside a string. */
+const registered = new Set<string>();
+
+/**
+ * Declares a value secret (e.g. a setting decrypted from KMS): from now on maskSecrets, hence every
+ * log message and error this process prints, shows it as ***.
+ */
+export function registerSecret(value: string): void {
+  if (value.length >= 4) registered.add(value);
+}
+
+/** Masks registered secrets and the password of any URL-with-credentials inside a string. */
 export function maskSecrets(text: string): string {
-  return text.replace(/(\w+:\/\/[^:/\s@]+:)[^@\s]+@/g, '$1***@');
+  let out = text;
+  for (const secret of registered) out = out.split(secret).join('***');
+  return out.replace(/(\w+:\/\/[^:/\s@]+:)[^@\s]+@/g, '$1***@');
 }
 
 /**
