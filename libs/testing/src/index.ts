@@ -2,3 +2,5 @@ export * from './ports';
 export * from './s3-server';
 export * from './postgres';
 export * from './sftp-server';
+export * from './python';
+export * from './moto';
