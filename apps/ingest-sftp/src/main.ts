@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, baseSettings, loadConfig, runTaskCli } from '@trips/core';
+import { resolveSettings } from '@trips/secrets';
 import { ObjectStore } from '@trips/storage';
 import { runIngestPass, TASK, type IngestManifest, type IngestOptions } from './ingest';
 import { ingestSettings } from './settings';
@@ -12,7 +13,7 @@ void runTaskCli({
     watch: { type: 'boolean', description: 'keep polling until SIGTERM; each pass lands under the UTC day it runs on (--ds names the first)' },
   },
   async run({ ds, options, logger }): Promise<IngestManifest> {
-    const cfg = loadConfig({ ...baseSettings, ...ingestSettings });
+    const cfg = loadConfig({ ...baseSettings, ...ingestSettings }, await resolveSettings());
     logger.level = cfg.LOG_LEVEL;
     const privateKey = cfg.TRIPS_SFTP_PRIVATE_KEY ?? (cfg.TRIPS_SFTP_PRIVATE_KEY_FILE ? readKeyFile(cfg.TRIPS_SFTP_PRIVATE_KEY_FILE) : undefined);
     if (!cfg.TRIPS_SFTP_PASSWORD && !privateKey) throw new ConfigError('TRIPS_SFTP_PASSWORD or TRIPS_SFTP_PRIVATE_KEY (or _FILE) is required');

@@ -1,4 +1,5 @@
 import { baseSettings, loadConfig, runTaskCli, UsageError } from '@trips/core';
+import { resolveSettings } from '@trips/secrets';
 import { ObjectStore } from '@trips/storage';
 import { runValidateRaw, TASK } from './validate-raw';
 
@@ -7,7 +8,7 @@ void runTaskCli({
   description: 'Checks the raw files of a day and splits their rows into validated and quarantined (with reasons).',
   options: { 'max-reject-ratio': { type: 'string', description: 'fail above this share of rejected rows, 0..1 (overrides TRIPS_MAX_REJECT_RATIO)' } },
   async run({ ds, options, logger }) {
-    const cfg = loadConfig(baseSettings);
+    const cfg = loadConfig(baseSettings, await resolveSettings());
     logger.level = cfg.LOG_LEVEL;
     let maxRejectRatio = cfg.TRIPS_MAX_REJECT_RATIO;
     if (options['max-reject-ratio'] !== undefined) {

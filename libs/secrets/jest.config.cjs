@@ -1,0 +1,1 @@
+module.exports = { displayName: 'secrets', preset: '../../jest.preset.cjs', rootDir: __dirname };
