@@ -23,7 +23,7 @@ describe('macro expansion', () => {
     });
     expect(both('{{ ts_text(trip_ts) }}')).toEqual({
       duckdb: "strftime(trip_ts, '%Y-%m-%d %H:%M:%S')",
-      athena: "format_datetime(trip_ts, 'yyyy-MM-dd HH:mm:ss')",
+      athena: "date_format(trip_ts, '%Y-%m-%d %H:%i:%s')",
     });
   });
 
@@ -48,7 +48,7 @@ describe('macro expansion', () => {
   });
 
   it('renders integer division, ISO week parts and integer series per dialect', () => {
-    expect(both('{{ int_div(a, 60) }}')).toEqual({ duckdb: '((a) // (60))', athena: '((a) / (60))' });
+    expect(both('{{ int_div(a, 60) }}')).toEqual({ duckdb: '((a) // (60))', athena: 'cast(truncate(cast(a as double) / (60)) as bigint)' });
     expect(both('{{ iso_year(d) }}/{{ iso_week(d) }}/{{ iso_day_of_week(d) }}')).toEqual({
       duckdb: 'cast(isoyear(d) as integer)/cast(weekofyear(d) as integer)/cast(isodow(d) as integer)',
       athena: 'cast(year_of_week(d) as integer)/cast(week_of_year(d) as integer)/cast(day_of_week(d) as integer)',

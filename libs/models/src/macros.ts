@@ -58,7 +58,8 @@ export const MACROS: Record<string, Macro> = {
   /** Canonical text of a timestamp to the second: 'YYYY-MM-DD HH:MM:SS'. */
   ts_text: one(
     (x) => `strftime(${x}, '%Y-%m-%d %H:%M:%S')`,
-    (x) => `format_datetime(${x}, 'yyyy-MM-dd HH:mm:ss')`,
+    // Trino's MySQL-style date_format (%i minutes, %s seconds), which sqlglot can check and translate.
+    (x) => `date_format(${x}, '%Y-%m-%d %H:%i:%s')`,
   ),
   /** Trims and turns every run of whitespace into one space. */
   collapse_ws: { arity: 1, render: ([x], d) => collapse(x, d) },
@@ -72,7 +73,9 @@ export const MACROS: Record<string, Macro> = {
   /** Canonical text of a WKT point, 'POINT (lon lat)' with the numbers exactly as delivered. */
   wkt_text: { arity: 1, render: ([x]) => `'POINT (' || ${wktPart(x, 1)} || ' ' || ${wktPart(x, 2)} || ')'` },
   /** Integer division (DuckDB's `/` on integers yields a double). */
-  int_div: { arity: 2, render: ([a, b], d) => (d === 'duckdb' ? `((${a}) // (${b}))` : `((${a}) / (${b}))`) },
+  // On Trino `/` of integers already truncates, but spelled out the intent survives translation
+  // (sqlglot cannot know the operands are integers) and reads the same to a person.
+  int_div: { arity: 2, render: ([a, b], d) => (d === 'duckdb' ? `((${a}) // (${b}))` : `cast(truncate(cast(${a} as double) / (${b})) as bigint)`) },
   /** yyyymmdd as an integer. */
   date_key: { arity: 1, render: ([x]) => `cast(year(${x}) * 10000 + month(${x}) * 100 + day(${x}) as integer)` },
   iso_day_of_week: one((x) => `cast(isodow(${x}) as integer)`, (x) => `cast(day_of_week(${x}) as integer)`),

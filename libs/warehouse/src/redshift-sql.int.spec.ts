@@ -1,0 +1,30 @@
+import { awsToolsPython, sqlglot } from '@trips/testing';
+import { aggregateRefresh } from './aggregates';
+import { schemaDdl } from './ddl';
+import { WAREHOUSE_TABLES } from './port';
+import { RedshiftWarehouse } from './redshift-warehouse';
+import { BatchExecuteStatementCommand, DescribeStatementCommand, GetStatementResultCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { mockClient } from 'aws-sdk-client-mock';
+
+// Without a Redshift to run them on, every statement the Redshift adapter sends is at least parsed
+// as Redshift SQL by sqlglot (Python, from .venv/aws).
+describe('the SQL the Redshift adapter sends parses as Redshift SQL', () => {
+  const python = awsToolsPython();
+  const rsd = mockClient(RedshiftDataClient);
+  afterAll(() => rsd.restore());
+
+  it('covers the schema DDL and every table load, facts with their aggregate refresh', async () => {
+    if (!python) return console.warn('skipped (no Python 3.10+)');
+    rsd.on(BatchExecuteStatementCommand).resolves({ Id: 'b' });
+    rsd.on(DescribeStatementCommand).resolves({ Id: 'b', Status: 'FINISHED', SubStatements: [] });
+    rsd.on(GetStatementResultCommand).resolves({ Records: [[{ longValue: 0 }]] });
+    const wh = new RedshiftWarehouse({ client: new RedshiftDataClient({ region: 'eu-central-1' }), target: { workgroupName: 'w', database: 'dev' }, copyRoleArn: 'arn:aws:iam::1:role/r', sleep: async () => undefined });
+    for (const table of WAREHOUSE_TABLES) await wh.loadTable({ table, source: { bucket: 'lake', prefix: `model/${table.name}/ds=2018-05-28/` }, ds: '2018-05-28' });
+    const sent = rsd.commandCalls(BatchExecuteStatementCommand).flatMap((c) => c.args[0].input.Sqls as string[]);
+    expect(sent.length).toBeGreaterThan(WAREHOUSE_TABLES.length * 4 + aggregateRefresh().refresh.length);
+    const statements = [...schemaDdl('redshift'), ...sent];
+    const results = sqlglot(python, statements.map((sql) => ({ op: 'parse' as const, sql, read: 'redshift' })));
+    const failures = results.map((r, i) => (r.ok ? undefined : `${statements[i].slice(0, 100)} → ${r.error}`)).filter(Boolean);
+    expect(failures).toEqual([]);
+  });
+});
