@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PIPELINE, assertValidPipeline, pipelineProblems, renderArgs, topologicalOrder, type TaskDefinition } from './definition';
-import { manifestKey, partition, rawBatch } from './layout';
+import { GLUE_TABLES, manifestKey, partition, partitionProjection, rawBatch, s3Url } from './layout';
 
 const t = (id: string, dependsOn: string[]): TaskDefinition => ({ ...PIPELINE.tasks[0], id, dependsOn });
 
@@ -62,5 +62,15 @@ describe('pipeline validation', () => {
       'cycle through task a',
     ]);
     expect(() => assertValidPipeline(bad, apps)).toThrow('is invalid:\n  - ingestTask ingest_sftp is not one of the tasks\n  - task a: app "no-such-app"');
+  });
+});
+
+describe('Athena partition projection', () => {
+  it('computes the same location as the layout for every lake table', () => {
+    const b = { raw: 'r', lake: 'l' };
+    for (const table of Object.keys(GLUE_TABLES) as Array<keyof typeof GLUE_TABLES>) {
+      const template = partitionProjection(b, table)['storage.location.template'];
+      expect(template.replace('${ds}', '2018-05-28')).toBe(s3Url(partition(b, table, '2018-05-28')));
+    }
   });
 });

@@ -48,3 +48,36 @@ export function manifestKey(task: string, ds: string): string {
 export function s3Url(loc: Location): string {
   return `s3://${loc.bucket}/${loc.prefix}`;
 }
+
+/**
+ * The Glue table over each lake table (Athena reads inputs by these names; they are the model
+ * names the SQL uses). The stacks create them with partitionProjection below.
+ */
+export const GLUE_TABLES: Record<LakeTable, string> = {
+  validated: 'validated_trips',
+  quarantine: 'quarantined_trips',
+  clean: 'clean_trips',
+  dimRegion: 'dim_region',
+  dimDatasource: 'dim_datasource',
+  dimDate: 'dim_date',
+  dimTimeOfDay: 'dim_time_of_day',
+  dimTripGroup: 'dim_trip_group',
+  factTrips: 'fact_trips',
+};
+
+/**
+ * Table properties for Athena partition projection on `ds`: Athena computes the partition's S3
+ * location from the template (the same layout `partition` gives), so no task ever runs MSCK REPAIR
+ * or adds partitions.
+ */
+export function partitionProjection(b: Buckets, table: LakeTable, firstDs = '2018-01-01'): Record<string, string> {
+  return {
+    'projection.enabled': 'true',
+    'projection.ds.type': 'date',
+    'projection.ds.format': 'yyyy-MM-dd',
+    'projection.ds.range': `${firstDs},NOW`,
+    'projection.ds.interval': '1',
+    'projection.ds.interval.unit': 'DAYS',
+    'storage.location.template': `s3://${b.lake}/${TABLES[table]}/ds=\${ds}/`,
+  };
+}
