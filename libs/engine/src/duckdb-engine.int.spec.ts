@@ -142,9 +142,12 @@ describe('createEngine', () => {
     await engine.close();
   });
 
-  it('refuses athena with a configuration error until its adapter exists', () => {
+  it('picks Athena by TRIPS_ENGINE=athena, naming the Athena settings that are missing', async () => {
     expect(() => createEngine(config({ TRIPS_ENGINE: 'athena' }), {} as ObjectStore)).toThrow(ConfigError);
-    expect(() => createEngine(config({ TRIPS_ENGINE: 'athena' }), {} as ObjectStore)).toThrow('the Athena adapter is not built yet');
+    expect(() => createEngine(config({ TRIPS_ENGINE: 'athena', TRIPS_ATHENA_DATABASE: 'lake' }), {} as ObjectStore)).toThrow('TRIPS_ENGINE=athena needs TRIPS_ATHENA_WORKGROUP (see docs/aws.md)');
+    const athena = createEngine(config({ TRIPS_ENGINE: 'athena', TRIPS_ATHENA_WORKGROUP: 'trips', TRIPS_ATHENA_DATABASE: 'lake' }), {} as ObjectStore);
+    expect(athena.dialect).toBe('athena');
+    await athena.close();
   });
 
   it('refuses a malformed memory limit, naming the setting', () => {
