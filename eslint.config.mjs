@@ -15,7 +15,7 @@ const DEP_CONSTRAINTS = [
   { sourceTag: 'scope:models', onlyDependOnLibsWithTags: ['scope:core'] },
   { sourceTag: 'scope:engine', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage'] },
   { sourceTag: 'scope:warehouse', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage', 'scope:pipeline'] },
-  { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage'] },
+  { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage', 'scope:pipeline'] },
   { sourceTag: 'scope:task', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:secrets', 'scope:engine', 'scope:models', 'scope:warehouse'] },
   { sourceTag: 'scope:dags', onlyDependOnLibsWithTags: ['scope:pipeline'] },
   { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:warehouse', 'scope:testing'] },

@@ -1,0 +1,177 @@
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { GLUE_TABLES, SCHEMAS, VALIDATED_COLUMNS, tableRoot, type Buckets, type LakeTable } from '@trips/pipeline';
+import type { ObjectStore } from '@trips/storage';
+import { sqlglot } from './python';
+
+/** A Glue table the fake serves: every object under `root` (Hive-partitioned by ds=…/). */
+export interface FakeGlueTable {
+  name: string;
+  bucket: string;
+  /** Key prefix of the table, ending in '/'. */
+  root: string;
+  format: 'parquet' | 'csv';
+  /** Data columns in order (what information_schema answers; ds is the partition column). */
+  columns: string[];
+}
+
+export interface AthenaFakeOptions {
+  store: ObjectStore;
+  database: string;
+  tables: FakeGlueTable[];
+  /** Python of .venv/aws (sqlglot). */
+  python: string;
+}
+
+interface Execution {
+  state: 'SUCCEEDED' | 'FAILED';
+  reason?: string;
+  columns: Array<{ Name: string; Type: string }>;
+  rows: string[][];
+}
+
+/**
+ * An Athena stand-in for app-level tests: what StartQueryExecution receives is translated from
+ * Trino to DuckDB by sqlglot and run by DuckDB over the Glue tables' objects in the real object
+ * store (UNLOAD writes Parquet back there and, like Athena, refuses a non-empty target). Answers in
+ * the shapes of GetQueryExecution and GetQueryResults. Wire it to aws-sdk-client-mock.
+ */
+export class AthenaFake {
+  private db?: DuckDBInstance;
+  private con?: DuckDBConnection;
+  private dir?: string;
+  private readonly executions = new Map<string, Execution>();
+  private seq = 0;
+  readonly statements: string[] = [];
+
+  constructor(private readonly o: AthenaFakeOptions) {}
+
+  async start(sql: string): Promise<string> {
+    const id = `fake-${++this.seq}`;
+    this.statements.push(sql);
+    try {
+      this.executions.set(id, await this.run(sql));
+    } catch (e) {
+      this.executions.set(id, { state: 'FAILED', reason: (e as Error).message, columns: [], rows: [] });
+    }
+    return id;
+  }
+
+  execution(id: string): { State: 'SUCCEEDED' | 'FAILED'; StateChangeReason?: string } {
+    const e = this.executions.get(id);
+    if (!e) throw new Error(`no query ${id}`);
+    return { State: e.state, StateChangeReason: e.reason };
+  }
+
+  /** A page of results as GetQueryResults returns them (the first page starts with the header row). */
+  results(id: string, token: string | undefined, pageSize = 1000) {
+    const e = this.executions.get(id) as Execution;
+    const all = [e.columns.map((c) => c.Name), ...e.rows];
+    const start = token ? Number(token) : 0;
+    const page = all.slice(start, start + pageSize);
+    const next = start + pageSize < all.length ? String(start + pageSize) : undefined;
+    return {
+      ResultSet: { ResultSetMetadata: { ColumnInfo: e.columns }, Rows: page.map((r) => ({ Data: r.map((v) => (v === null ? {} : { VarCharValue: v })) })) },
+      NextToken: next,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.con?.closeSync();
+    this.db?.closeSync();
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+  }
+
+  private async run(sql: string): Promise<Execution> {
+    const info = /from information_schema\.columns where table_schema = '([^']+)' and table_name = '([^']+)'/.exec(sql);
+    if (info) {
+      const table = this.o.tables.find((t) => t.name === info[2] && info[1] === this.o.database);
+      return { state: 'SUCCEEDED', columns: [{ Name: 'column_name', Type: 'varchar' }], rows: (table?.columns ?? []).map((c) => [c]) };
+    }
+    const unload = /^UNLOAD \(\n([\s\S]*)\n\) TO 's3:\/\/([^/]+)\/([^']*)' WITH \(format = 'PARQUET', compression = 'SNAPPY'\)$/.exec(sql);
+    const select = unload ? unload[1] : sql;
+    const [t] = sqlglot(this.o.python, [{ op: 'transpile', sql: select, read: 'trino', write: 'duckdb' }]);
+    if (!t.ok) throw new Error(`sqlglot: ${t.error}`);
+    const con = await this.connect();
+    await this.sync(con, select);
+    if (unload) {
+      const [, , bucket, prefix] = unload;
+      if ((await this.o.store.listAll(bucket, prefix)).length > 0) throw new Error(`HIVE_PATH_ALREADY_EXISTS: Target directory for UNLOAD is not empty: s3://${bucket}/${prefix}`);
+      const out = join(this.dir as string, 'unload', String(this.seq));
+      await mkdir(out, { recursive: true });
+      await con.run(`copy (${t.sql}) to '${out}' (format parquet, compression snappy, per_thread_output true)`);
+      for (const f of (await readdir(out)).sort()) await this.o.store.upload(join(out, f), bucket, `${prefix}${this.seq}_${f}`);
+      return { state: 'SUCCEEDED', columns: [], rows: [] };
+    }
+    const reader = await con.runAndReadAll(t.sql as string);
+    const names = reader.columnNames();
+    const types = reader.columnTypes().map((ty) => athenaType(ty.toString()));
+    const rows = reader.getRowsJS().map((r) => r.map((v, i) => text(v, types[i])));
+    return { state: 'SUCCEEDED', columns: names.map((n, i) => ({ Name: n, Type: types[i] })), rows: rows as string[][] };
+  }
+
+  private async connect(): Promise<DuckDBConnection> {
+    if (!this.con) {
+      this.dir = await mkdtemp(join(process.env.TMPDIR ?? '/tmp', 'athena-fake-'));
+      this.db = await DuckDBInstance.create(':memory:');
+      this.con = await this.db.connect();
+      await this.con.run(`create schema ${this.o.database}`);
+    }
+    return this.con;
+  }
+
+  /** Copies the objects of the tables `sql` reads locally and (re)defines their views, ds from the Hive path. */
+  private async sync(con: DuckDBConnection, sql: string): Promise<void> {
+    for (const table of this.o.tables.filter((t) => sql.includes(`"${this.o.database}"."${t.name}"`))) {
+      const local = join(this.dir as string, 'tables', table.name);
+      await rm(local, { recursive: true, force: true });
+      const objects = (await this.o.store.listAll(table.bucket, table.root)).filter((o) => !o.key.endsWith('/'));
+      for (const o of objects) await this.o.store.download(table.bucket, o.key, join(local, o.key.slice(table.root.length)));
+      const cols = table.columns.map((c) => `"${c}"`).join(', ');
+      const source =
+        objects.length === 0
+          ? `(select ${table.columns.map((c) => `cast(null as varchar) as "${c}"`).join(', ')}, cast(null as varchar) as ds where false)`
+          : table.format === 'parquet'
+            ? `(select ${cols}, cast(ds as varchar) as ds from read_parquet('${local}/**/*.parquet', hive_partitioning = true, hive_types = {'ds': varchar}))`
+            : `(select ${cols}, cast(ds as varchar) as ds from read_csv('${local}/**/*.csv', header = true, all_varchar = true, hive_partitioning = true, hive_types = {'ds': varchar}))`;
+      await con.run(`create or replace view ${this.o.database}.${table.name} as select * from ${source}`);
+    }
+  }
+}
+
+function athenaType(duck: string): string {
+  const t = duck.toUpperCase();
+  if (t === 'BIGINT' || t === 'HUGEINT' || t === 'UBIGINT') return 'bigint';
+  if (t === 'INTEGER') return 'integer';
+  if (t === 'DOUBLE' || t === 'FLOAT') return 'double';
+  if (t === 'BOOLEAN') return 'boolean';
+  if (t === 'DATE') return 'date';
+  if (t.startsWith('TIMESTAMP')) return 'timestamp';
+  if (t.startsWith('DECIMAL')) return 'decimal';
+  return 'varchar';
+}
+
+/** A value as Athena's result text. */
+function text(v: unknown, type: string): string | null {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Date) {
+    const iso = v.toISOString();
+    return type === 'date' ? iso.slice(0, 10) : `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+  }
+  return String(v);
+}
+
+
+/** The Glue tables of the lake (names, roots and columns from the layout), as the fake serves them. */
+export function lakeGlueTables(buckets: Buckets): FakeGlueTable[] {
+  return (Object.keys(GLUE_TABLES) as LakeTable[])
+    .filter((t): t is Exclude<LakeTable, 'quarantine'> => t !== 'quarantine')
+    .map((t) => ({
+      name: GLUE_TABLES[t],
+      bucket: buckets.lake,
+      root: tableRoot(buckets, t).prefix,
+      format: t === 'validated' ? 'csv' : 'parquet',
+      columns: t === 'validated' ? [...VALIDATED_COLUMNS] : SCHEMAS[t].columns.map((c) => c.name),
+    }));
+}
