@@ -85,7 +85,7 @@ describe('Athena adapter', () => {
     expect(sleeps).toEqual([500, 1000]);
   });
 
-  it('joins a model\'s own WITH list and looks up a Parquet table\'s columns once', async () => {
+  it('joins a model\'s own WITH list (after its comments) and looks up a Parquet table\'s columns once', async () => {
     let n = 0;
     athena.on(StartQueryExecutionCommand).callsFake(() => ({ QueryExecutionId: `q-${++n}` }));
     athena.on(GetQueryExecutionCommand).resolves(state('SUCCEEDED'));
@@ -97,12 +97,12 @@ describe('Athena adapter', () => {
     );
     const clean = { name: 'clean_trips', location: target, format: 'parquet' as const };
     const e = engine();
-    await e.query({ sql: 'with final as (select * from clean_trips) select count(*) as n from final', inputs: [clean] });
+    await e.query({ sql: '-- a model\n/* with its notes */\nwith final as (select * from clean_trips) select count(*) as n from final', inputs: [clean] });
     await e.query({ sql: 'select count(*) as n from clean_trips', inputs: [clean] });
 
     expect(sentSql()).toEqual([
       "select column_name from information_schema.columns where table_schema = 'trips_lake' and table_name = 'clean_trips' and column_name <> 'ds' order by ordinal_position",
-      `with "clean_trips" as (select "trip_id", "region" from "trips_lake"."clean_trips" where ds = '2018-05-28'),\nfinal as (select * from clean_trips) select count(*) as n from final`,
+      `-- a model\n/* with its notes */\nwith "clean_trips" as (select "trip_id", "region" from "trips_lake"."clean_trips" where ds = '2018-05-28'),\nfinal as (select * from clean_trips) select count(*) as n from final`,
       `with "clean_trips" as (select "trip_id", "region" from "trips_lake"."clean_trips" where ds = '2018-05-28')\nselect count(*) as n from clean_trips`,
     ]);
   });

@@ -116,10 +116,13 @@ export class AthenaEngine implements QueryEngine {
         return `${ident(input.name)} as (select ${cols.map(ident).join(', ')} from ${ident(this.o.database)}.${ident(input.name)}${where})`;
       }),
     );
+    // A model that starts (after its leading comments) with its own WITH gets the input CTEs
+    // prepended to its list: Trino allows one WITH per query.
     const body = sql.trim();
-    // A model that starts with its own WITH gets the input CTEs prepended to its list.
-    const own = /^with\s/i.exec(body);
-    return own ? `with ${ctes.join(',\n')},\n${body.slice(own[0].length)}` : `with ${ctes.join(',\n')}\n${body}`;
+    const lead = /^(?:\s*(?:--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/))*\s*/.exec(body)?.[0] ?? '';
+    const rest = body.slice(lead.length);
+    const own = /^with\s/i.exec(rest);
+    return own ? `${lead}with ${ctes.join(',\n')},\n${rest.slice(own[0].length)}` : `with ${ctes.join(',\n')}\n${body}`;
   }
 
   /** A table's data columns (not the ds partition column), from information_schema, once per table. */
