@@ -1,0 +1,80 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
+import { mockClient } from 'aws-sdk-client-mock';
+import { baseSettings, loadConfig, type TaskManifest } from '@trips/core';
+import { AthenaEngine, createEngine, engineSettings, type DatasetRef } from '@trips/engine';
+import { DIMENSIONS, gridSettings, renderModel } from '@trips/models';
+import { partition, VALIDATED_COLUMNS } from '@trips/pipeline';
+import type { ObjectStore } from '@trips/storage';
+import { AthenaFake, awsToolsPython, lakeGlueTables, startS3Server, validatedSampleCsv, type LocalS3 } from '@trips/testing';
+import { runBuildDimensions } from './build-dimensions';
+
+// build-dimensions with TRIPS_ENGINE=athena on the committed sample: the Athena API mocked and
+// answered by a fake that runs each statement through sqlglot (Trino to DuckDB) and DuckDB over the
+// real S3 server. Outputs and accounting must equal the DuckDB engine's.
+const DS = '2018-05-28';
+const buckets = { raw: 'raw', lake: 'lake' };
+const athena = mockClient(AthenaClient);
+
+describe('build-dimensions on Athena (API mocked, statements run through sqlglot and DuckDB)', () => {
+  const python = awsToolsPython();
+  let s3: LocalS3;
+  let store: ObjectStore;
+  let work: string;
+  let fake: AthenaFake | undefined;
+  const config = () => loadConfig({ ...baseSettings, ...engineSettings, ...gridSettings }, { TRIPS_WORK_DIR: work });
+  const duck = () => createEngine(config(), store);
+  const dimensionRows = async () => {
+    const engine = duck();
+    try {
+      const out: Record<string, unknown[]> = {};
+      for (const dim of DIMENSIONS) {
+        out[dim] = await engine.query({ sql: `select * from ${dim} order by 1`, inputs: [{ name: dim, location: partition(buckets, DIM_TABLE[dim], DS), format: 'parquet' }] });
+      }
+      return out;
+    } finally {
+      await engine.close();
+    }
+  };
+
+  beforeAll(async () => {
+    s3 = await startS3Server({ buckets: ['raw', 'lake'] });
+    store = s3.store();
+    work = await mkdtemp(join(tmpdir(), 'trips-dims-athena-'));
+    await store.put('lake', `validated/trips/ds=${DS}/part-00000.csv`, validatedSampleCsv());
+    const validated: DatasetRef = { name: 'validated_trips', location: partition(buckets, 'validated', DS), format: 'csv', columns: VALIDATED_COLUMNS, partition: { ds: DS } };
+    const engine = duck();
+    await engine.writeParquet({ sql: renderModel('clean_trips', 'duckdb'), inputs: [validated], target: partition(buckets, 'clean', DS) });
+    await engine.close();
+  });
+  afterAll(async () => {
+    athena.restore();
+    await fake?.close();
+    await s3.close();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('writes the same dimension members with the same accounting as the DuckDB engine', async () => {
+    if (!python) return console.warn('skipped (no Python 3.10+)');
+    const onDuck = await runBuildDimensions({ store, buckets, openEngine: duck, grid: config() }, DS);
+    const duckRows = await dimensionRows();
+
+    const f = (fake = new AthenaFake({ store, database: 'trips_lake', tables: lakeGlueTables(buckets), python }));
+    athena.on(StartQueryExecutionCommand).callsFake(async (i) => ({ QueryExecutionId: await f.start(i.QueryString as string) }));
+    athena.on(GetQueryExecutionCommand).callsFake((i) => ({ QueryExecution: { Status: f.execution(i.QueryExecutionId as string) } }));
+    athena.on(GetQueryResultsCommand).callsFake((i) => f.results(i.QueryExecutionId as string, i.NextToken as string | undefined));
+    const openEngine = () => new AthenaEngine({ client: new AthenaClient({ region: 'eu-central-1' }), store, workgroup: 'trips', database: 'trips_lake', sleep: async () => undefined });
+
+    const onAthena = await runBuildDimensions({ store, buckets, openEngine, grid: config() }, DS);
+
+    const accounting = (m: TaskManifest) => ({ status: m.status, rows: m.rows, outputs: m.outputs });
+    expect(accounting(onAthena)).toEqual(accounting(onDuck));
+    expect(onAthena.rows.read).toBe(1968);
+    expect(await dimensionRows()).toEqual(duckRows);
+    expect(f.statements.filter((s) => s.startsWith('UNLOAD'))).toHaveLength(DIMENSIONS.length);
+  }, 300_000);
+});
+
+const DIM_TABLE = { dim_region: 'dimRegion', dim_datasource: 'dimDatasource', dim_date: 'dimDate', dim_time_of_day: 'dimTimeOfDay', dim_trip_group: 'dimTripGroup' } as const;
