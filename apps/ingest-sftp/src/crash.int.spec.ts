@@ -13,8 +13,8 @@ const DS = '2018-05-28';
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** The app as ECS or Airflow runs it: its own process, configured by environment variables. */
-function startApp(env: Record<string, string>): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string }> } {
-  const child = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, join(ROOT, 'apps', 'ingest-sftp', 'src', 'main.ts'), '--ds', DS], {
+function startApp(env: Record<string, string>, extra: string[] = []): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string }> } {
+  const child = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, join(ROOT, 'apps', 'ingest-sftp', 'src', 'main.ts'), '--ds', DS, ...extra], {
     env: { ...process.env, ...env, TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -25,7 +25,7 @@ function startApp(env: Record<string, string>): { child: ChildProcess; done: Pro
   return { child, done };
 }
 
-describe('ingest-sftp killed mid-transfer', () => {
+describe('ingest-sftp as a process', () => {
   let s3: LocalS3;
   let store: ObjectStore;
   let root: string;
@@ -90,4 +90,43 @@ describe('ingest-sftp killed mid-transfer', () => {
     const third = await startApp(env).done;
     expect(JSON.parse(third.out.trim().split('\n').at(-1) as string).counts).toMatchObject({ seen: 3, landed: 0, skipped: 3 });
   }, 120_000);
+
+  it('with --watch lands a file within seconds of its arrival and stops cleanly on SIGTERM', async () => {
+    const watched = await startSftpServer({ root: join(root, 'watch') });
+    mkdirSync(join(root, 'watch', 'in'), { recursive: true });
+    const env = {
+      ...s3.env(),
+      TRIPS_RAW_BUCKET: 'raw',
+      TRIPS_LAKE_BUCKET: 'lake',
+      TRIPS_SFTP_HOST: watched.host,
+      TRIPS_SFTP_PORT: String(watched.port),
+      TRIPS_SFTP_USER: watched.username,
+      TRIPS_SFTP_PASSWORD: watched.password,
+      TRIPS_SFTP_HOST_KEY_SHA256: watched.hostKeyFingerprint,
+      TRIPS_SFTP_DIR: '/in',
+      TRIPS_SFTP_MIN_AGE_SECONDS: '0',
+      TRIPS_SFTP_STABLE_SECONDS: '0.5',
+      TRIPS_SFTP_POLL_SECONDS: '0.5',
+    };
+    const app = startApp(env, ['--watch']);
+    try {
+      // The watcher is up and has made a pass over the empty folder before the file arrives.
+      while (watched.connections() < 1) await new Promise((r) => setTimeout(r, 50));
+      const body = randomBytes(50_000);
+      writeFileSync(join(root, 'watch', 'in', 'late.csv'), body);
+      const today = new Date().toISOString().slice(0, 10);
+      const key = `trips/ingest_date=${today > DS ? today : DS}/late.csv`;
+      let landed = await store.head('raw', key);
+      for (let i = 0; i < 200 && !landed; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        landed = await store.head('raw', key);
+      }
+      expect(landed?.size).toBe(body.length);
+    } finally {
+      app.child.kill('SIGTERM');
+    }
+    const stopped = await app.done;
+    expect(stopped.code).toBe(0);
+    await watched.close();
+  }, 60_000);
 });
