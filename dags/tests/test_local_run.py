@@ -57,10 +57,29 @@ def manifest_started(local_stack, app: str) -> str:
     return json.loads(s3.get_object(Bucket=local_stack["TRIPS_LAKE_BUCKET"], Key=key)["Body"].read())["startedAt"]
 
 
+def kms_ciphertext(local_stack, plaintext: str) -> str:
+    """`kms:<base64>` of `plaintext` under a new key of the stack's moto server."""
+    import base64
+
+    import boto3
+
+    kms = boto3.client(
+        "kms",
+        endpoint_url=local_stack["AWS_ENDPOINT_URL"],
+        region_name=local_stack["AWS_REGION"],
+        aws_access_key_id=local_stack["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=local_stack["AWS_SECRET_ACCESS_KEY"],
+    )
+    key = kms.create_key(Description="trips local test")["KeyMetadata"]["KeyId"]
+    return "kms:" + base64.b64encode(kms.encrypt(KeyId=key, Plaintext=plaintext.encode())["CiphertextBlob"]).decode()
+
+
 @pytest.fixture(scope="module")
 def first_run(local_stack, webhook):
     webhook.received.clear()
-    airflow("dags", "test", LOCAL_DAG_ID, SAMPLE_DS, env=run_env(local_stack, webhook))
+    # The SFTP password reaches ingest_sftp as KMS ciphertext, decrypted on the stack's moto server.
+    password = kms_ciphertext(local_stack, local_stack["TRIPS_SFTP_PASSWORD"])
+    airflow("dags", "test", LOCAL_DAG_ID, SAMPLE_DS, env=run_env(local_stack, webhook, TRIPS_SFTP_PASSWORD=password))
     return {"notices": list(webhook.received), "fingerprint": fingerprint(local_stack)}
 
 

@@ -62,6 +62,7 @@ function attachTo(record: LocalStackRecord, stateDir: string): EmbeddedStack {
   const env = localStackEnv(record, workspaceRoot());
   delete env.TRIPS_HOME;
   for (const k of Object.keys(env)) if (k.startsWith('TRIPS_SFTP_')) delete env[k];
+  delete env.AWS_ENDPOINT_URL;
   return {
     s3: { ...record.s3, store: () => localStackStore(record), env: () => localS3Env(record.s3.endpoint), close: async () => undefined },
     pg: { ...record.pg, stop: async () => undefined },

@@ -15,8 +15,9 @@ const FLAGS: Flags = {
 export const LOCAL_HELP = helpText(
   'trips local (up | down | env | land --input PATH --ds YYYY-MM-DD)',
   `The standing local stack for the local Airflow (each task its own process): the S3 server and
-PostgreSQL of the embedded mode, on the same state folder, and an SFTP server serving
-<state>/sftp/inbox as the partner's folder, left running in the background.
+PostgreSQL of the embedded mode, on the same state folder, an SFTP server serving
+<state>/sftp/inbox as the partner's folder, and moto's server (KMS, Secrets Manager, SNS; with
+Python 3.10+), left running in the background.
   up    start them (no-op when already up); ports and pids go to <state>/local.json
   down  stop them (the data stays; \`trips run\` and \`trips sql\` use it again)
   env   print the environment the apps need (eval "$(npx trips local env)")
@@ -40,9 +41,9 @@ export async function localCommand(argv: string[]): Promise<number> {
 
   switch (action) {
     case 'up': {
-      say(`trips local: starting the S3 server and PostgreSQL (state in ${shown})`);
+      say(`trips local: starting the S3 server, PostgreSQL, an SFTP server and moto (state in ${shown}; moto's Python environment is set up on first use)`);
       const { record, started } = await localUp(stateDir, { raw: settings.TRIPS_RAW_BUCKET, lake: settings.TRIPS_LAKE_BUCKET });
-      say(`trips local: ${started ? 'up' : 'already up'}: S3 ${record.s3.endpoint} (pid ${record.s3.pid}), PostgreSQL port ${record.pg.port}, SFTP port ${record.sftp.port}`);
+      say(`trips local: ${started ? 'up' : 'already up'}: S3 ${record.s3.endpoint} (pid ${record.s3.pid}), PostgreSQL port ${record.pg.port}, SFTP port ${record.sftp.port}, ${record.moto ? `moto (KMS, Secrets Manager, SNS) ${record.moto.endpoint}` : 'no moto (needs Python 3.10+)'}`);
       say(`trips local: files dropped into ${relative(process.cwd(), join(record.sftp.root, 'inbox')) || '.'} are what the ingest_sftp task lands`);
       say('trips local: eval "$(npx trips local env)" gives a shell (or Airflow) the apps\' environment');
       return 0;

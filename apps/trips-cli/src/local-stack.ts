@@ -3,7 +3,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ObjectStore } from '@trips/storage';
-import { LOCAL_AWS_CREDENTIALS, LOCAL_AWS_REGION, localS3Env, startPostgres, startS3Server, startSftpServerProcess, stopPostgres } from '@trips/testing';
+import { LOCAL_AWS_CREDENTIALS, LOCAL_AWS_REGION, localS3Env, startPostgres, startS3Server, startMotoProcess, startSftpServerProcess, stopPostgres } from '@trips/testing';
 
 /**
  * The standing local stack of `trips local up`: the same S3 server and PostgreSQL as the embedded
@@ -15,6 +15,8 @@ export interface LocalStackRecord {
   pg: { port: number; url: string; dataDir: string };
   /** The partner's SFTP server stand-in: files dropped into `<state>/sftp/inbox` are ingest_sftp's input. */
   sftp: { pid: number; port: number; username: string; password: string; hostKeyFingerprint: string; root: string };
+  /** moto's server for KMS, Secrets Manager and SNS (absent without Python 3.10+). */
+  moto?: { pid: number; port: number; endpoint: string };
   buckets: { raw: string; lake: string };
   workDir: string;
   startedAt: string;
@@ -39,20 +41,24 @@ export async function localUp(stateDir: string, buckets: { raw: string; lake: st
   const s3 = await startS3Server({ directory: join(stateDir, 's3'), buckets: [buckets.raw, buckets.lake], detached: true });
   let pg;
   let sftp;
+  let moto;
   const sftpRoot = join(stateDir, 'sftp');
   try {
     pg = await startPostgres({ dataDir, detached: true });
     await mkdir(join(sftpRoot, 'inbox'), { recursive: true });
     sftp = await startSftpServerProcess(sftpRoot);
+    moto = await startMotoProcess();
   } catch (e) {
     process.kill(s3.pid, 'SIGTERM');
     if (pg) stopPostgres(dataDir);
+    if (sftp) process.kill(sftp.pid, 'SIGTERM');
     throw e;
   }
   const record: LocalStackRecord = {
     s3: { pid: s3.pid, port: s3.port, endpoint: s3.endpoint, directory: s3.directory },
     pg: { port: pg.port, url: pg.url, dataDir },
     sftp: { ...sftp, root: sftpRoot },
+    moto,
     buckets,
     workDir: join(stateDir, 'work'),
     startedAt: new Date().toISOString(),
@@ -71,8 +77,8 @@ export async function localDown(stateDir: string): Promise<boolean> {
     stopPostgres(record.pg.dataDir);
     stopped = true;
   }
-  for (const pid of [record.s3.pid, record.sftp?.pid]) {
-    if (!isAlive(pid)) continue;
+  for (const pid of [record.s3.pid, record.sftp?.pid, record.moto?.pid]) {
+    if (pid === undefined || !isAlive(pid)) continue;
     process.kill(pid, 'SIGTERM');
     await waitForExit(pid);
     stopped = true;
@@ -85,6 +91,8 @@ export async function localDown(stateDir: string): Promise<boolean> {
 export function localStackEnv(record: LocalStackRecord, root: string): Record<string, string> {
   return {
     ...localS3Env(record.s3.endpoint),
+    // Every other AWS client (KMS, Secrets Manager, SNS) goes to moto; S3 keeps its own endpoint.
+    ...(record.moto ? { AWS_ENDPOINT_URL: record.moto.endpoint } : {}),
     TRIPS_RAW_BUCKET: record.buckets.raw,
     TRIPS_LAKE_BUCKET: record.buckets.lake,
     TRIPS_ENGINE: 'duckdb',

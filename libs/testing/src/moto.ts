@@ -48,3 +48,27 @@ export async function startMoto(): Promise<LocalMoto | undefined> {
     },
   };
 }
+
+/**
+ * moto's server as a background process of its own (for `trips local up`), detached so that it
+ * outlives the caller; stop it by its pid. Undefined without Python 3.10+.
+ */
+export async function startMotoProcess(): Promise<{ pid: number; port: number; endpoint: string } | undefined> {
+  const python = awsToolsPython();
+  if (!python) return undefined;
+  const port = await freePort();
+  const child = spawn(join(python, '..', 'moto_server'), ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore', detached: true });
+  child.unref();
+  const endpoint = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`moto_server exited (${child.exitCode}) before it listened`);
+    try {
+      if ((await fetch(`${endpoint}/moto-api/`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (i > 300) throw new Error(`moto_server did not answer on ${endpoint}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { pid: child.pid as number, port, endpoint };
+}
