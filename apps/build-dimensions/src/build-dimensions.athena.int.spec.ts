@@ -1,14 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
-import { mockClient } from 'aws-sdk-client-mock';
 import { baseSettings, loadConfig, type TaskManifest } from '@trips/core';
 import { AthenaEngine, createEngine, engineSettings, type DatasetRef } from '@trips/engine';
 import { DIMENSIONS, gridSettings, renderModel } from '@trips/models';
 import { partition, VALIDATED_COLUMNS } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
-import { AthenaFake, awsToolsPython, lakeGlueTables, startS3Server, validatedSampleCsv, type LocalS3 } from '@trips/testing';
+import { awsToolsPython, fakeAthenaClient, lakeGlueTables, startS3Server, validatedSampleCsv, type LocalS3 } from '@trips/testing';
 import { runBuildDimensions } from './build-dimensions';
 
 // build-dimensions with TRIPS_ENGINE=athena on the committed sample: the Athena API mocked and
@@ -16,14 +14,13 @@ import { runBuildDimensions } from './build-dimensions';
 // real S3 server. Outputs and accounting must equal the DuckDB engine's.
 const DS = '2018-05-28';
 const buckets = { raw: 'raw', lake: 'lake' };
-const athena = mockClient(AthenaClient);
 
 describe('build-dimensions on Athena (API mocked, statements run through sqlglot and DuckDB)', () => {
   const python = awsToolsPython();
   let s3: LocalS3;
   let store: ObjectStore;
   let work: string;
-  let fake: AthenaFake | undefined;
+  let athena: ReturnType<typeof fakeAthenaClient> | undefined;
   const config = () => loadConfig({ ...baseSettings, ...engineSettings, ...gridSettings }, { TRIPS_WORK_DIR: work });
   const duck = () => createEngine(config(), store);
   const dimensionRows = async () => {
@@ -50,8 +47,7 @@ describe('build-dimensions on Athena (API mocked, statements run through sqlglot
     await engine.close();
   });
   afterAll(async () => {
-    athena.restore();
-    await fake?.close();
+    await athena?.close();
     await s3.close();
     await rm(work, { recursive: true, force: true });
   });
@@ -61,11 +57,9 @@ describe('build-dimensions on Athena (API mocked, statements run through sqlglot
     const onDuck = await runBuildDimensions({ store, buckets, openEngine: duck, grid: config() }, DS);
     const duckRows = await dimensionRows();
 
-    const f = (fake = new AthenaFake({ store, database: 'trips_lake', tables: lakeGlueTables(buckets), python }));
-    athena.on(StartQueryExecutionCommand).callsFake(async (i) => ({ QueryExecutionId: await f.start(i.QueryString as string) }));
-    athena.on(GetQueryExecutionCommand).callsFake((i) => ({ QueryExecution: { Status: f.execution(i.QueryExecutionId as string) } }));
-    athena.on(GetQueryResultsCommand).callsFake((i) => f.results(i.QueryExecutionId as string, i.NextToken as string | undefined));
-    const openEngine = () => new AthenaEngine({ client: new AthenaClient({ region: 'eu-central-1' }), store, workgroup: 'trips', database: 'trips_lake', sleep: async () => undefined });
+    athena = fakeAthenaClient({ store, database: 'trips_lake', tables: lakeGlueTables(buckets), python });
+    const { client, fake: f } = athena;
+    const openEngine = () => new AthenaEngine({ client, store, workgroup: 'trips', database: 'trips_lake', sleep: async () => undefined });
 
     const onAthena = await runBuildDimensions({ store, buckets, openEngine, grid: config() }, DS);
 

@@ -1,13 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
-import { mockClient } from 'aws-sdk-client-mock';
 import { baseSettings, loadConfig, type TaskManifest } from '@trips/core';
 import { AthenaEngine, createEngine, engineSettings } from '@trips/engine';
 import { VALIDATED_COLUMNS } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
-import { AthenaFake, awsToolsPython, lakeGlueTables, startS3Server, type LocalS3 } from '@trips/testing';
+import { awsToolsPython, fakeAthenaClient, lakeGlueTables, startS3Server, type LocalS3 } from '@trips/testing';
 import { runCleanStage } from './clean-stage';
 
 // clean-stage with TRIPS_ENGINE=athena: the Athena API mocked, answered by a fake that translates
@@ -15,14 +13,13 @@ import { runCleanStage } from './clean-stage';
 // run must account for and write exactly what the DuckDB engine does on the same validated rows.
 const DS = '2018-05-28';
 const buckets = { raw: 'raw', lake: 'lake' };
-const athena = mockClient(AthenaClient);
 
 describe('clean-stage on Athena (API mocked, statements run through sqlglot and DuckDB)', () => {
   const python = awsToolsPython();
   let s3: LocalS3;
   let store: ObjectStore;
   let work: string;
-  let fake: AthenaFake;
+  let athena: ReturnType<typeof fakeAthenaClient> | undefined;
 
   beforeAll(async () => {
     s3 = await startS3Server({ buckets: ['raw', 'lake'] });
@@ -40,8 +37,7 @@ describe('clean-stage on Athena (API mocked, statements run through sqlglot and 
     await store.put('lake', `validated/trips/ds=${DS}/part-00000.csv`, [VALIDATED_COLUMNS.join(','), ...rows].join('\n') + '\n');
   });
   afterAll(async () => {
-    athena.restore();
-    await fake?.close();
+    await athena?.close();
     await s3.close();
     await rm(work, { recursive: true, force: true });
   });
@@ -56,11 +52,9 @@ describe('clean-stage on Athena (API mocked, statements run through sqlglot and 
       });
     const duckRows = await readBack();
 
-    fake = new AthenaFake({ store, database: 'trips_lake', tables: lakeGlueTables(buckets), python });
-    athena.on(StartQueryExecutionCommand).callsFake(async (i) => ({ QueryExecutionId: await fake.start(i.QueryString as string) }));
-    athena.on(GetQueryExecutionCommand).callsFake((i) => ({ QueryExecution: { Status: fake.execution(i.QueryExecutionId as string) } }));
-    athena.on(GetQueryResultsCommand).callsFake((i) => fake.results(i.QueryExecutionId as string, i.NextToken as string | undefined));
-    const openEngine = () => new AthenaEngine({ client: new AthenaClient({ region: 'eu-central-1' }), store, workgroup: 'trips', database: 'trips_lake', sleep: async () => undefined });
+    athena = fakeAthenaClient({ store, database: 'trips_lake', tables: lakeGlueTables(buckets), python });
+    const { client, fake: f } = athena;
+    const openEngine = () => new AthenaEngine({ client, store, workgroup: 'trips', database: 'trips_lake', sleep: async () => undefined });
 
     const onAthena = await runCleanStage({ store, buckets, openEngine }, DS);
 
@@ -69,7 +63,7 @@ describe('clean-stage on Athena (API mocked, statements run through sqlglot and 
     expect(onAthena.rows).toEqual({ read: 5, passed: 3, rejected: 0, duplicates: 2 });
     expect(await readBack()).toEqual(duckRows);
     // One WITH list (Trino allows no second): the input's CTE joins the model's own.
-    const unload = fake.statements.find((s) => s.startsWith('UNLOAD')) as string;
+    const unload = f.statements.find((s) => s.startsWith('UNLOAD')) as string;
     expect(unload.match(/^\s*with\s/gim)).toHaveLength(1);
     expect(unload).toContain(`with "validated_trips" as (select "source_file", "line_no", "region", "origin_coord", "destination_coord", "datetime", "datasource" from "trips_lake"."validated_trips" where ds = '2018-05-28'),\nvalidated as (`);
   }, 120_000);

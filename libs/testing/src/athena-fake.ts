@@ -1,4 +1,6 @@
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
+import { mockClient } from 'aws-sdk-client-mock';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { GLUE_TABLES, SCHEMAS, VALIDATED_COLUMNS, tableRoot, type Buckets, type LakeTable } from '@trips/pipeline';
@@ -174,4 +176,24 @@ export function lakeGlueTables(buckets: Buckets): FakeGlueTable[] {
       format: t === 'validated' ? 'csv' : 'parquet',
       columns: t === 'validated' ? [...VALIDATED_COLUMNS] : SCHEMAS[t].columns.map((c) => c.name),
     }));
+}
+
+/**
+ * An AthenaClient whose API calls the fake answers (aws-sdk-client-mock on AthenaClient), for an
+ * Athena adapter under test; `close` restores the real client and drops the fake's files.
+ */
+export function fakeAthenaClient(o: AthenaFakeOptions): { client: AthenaClient; fake: AthenaFake; close(): Promise<void> } {
+  const mock = mockClient(AthenaClient);
+  const fake = new AthenaFake(o);
+  mock.on(StartQueryExecutionCommand).callsFake(async (i) => ({ QueryExecutionId: await fake.start(i.QueryString as string) }));
+  mock.on(GetQueryExecutionCommand).callsFake((i) => ({ QueryExecution: { Status: fake.execution(i.QueryExecutionId as string) } }));
+  mock.on(GetQueryResultsCommand).callsFake((i) => fake.results(i.QueryExecutionId as string, i.NextToken as string | undefined));
+  return {
+    client: new AthenaClient({ region: 'eu-central-1' }),
+    fake,
+    async close() {
+      mock.restore();
+      await fake.close();
+    },
+  };
 }
