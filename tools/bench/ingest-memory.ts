@@ -11,7 +11,7 @@ import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rm
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startS3Server, startSftpServer } from '@trips/testing';
+import { sftpSettings, startS3Server, startSftpServer } from '@trips/testing';
 
 const root = join(__dirname, '..', '..');
 const { values } = parseArgs({ options: { mib: { type: 'string', default: '1024' } } });
@@ -39,12 +39,7 @@ async function main(): Promise<void> {
       ...s3.env(),
       TRIPS_RAW_BUCKET: 'raw',
       TRIPS_LAKE_BUCKET: 'lake',
-      TRIPS_SFTP_HOST: sftp.host,
-      TRIPS_SFTP_PORT: String(sftp.port),
-      TRIPS_SFTP_USER: sftp.username,
-      TRIPS_SFTP_PASSWORD: sftp.password,
-      TRIPS_SFTP_HOST_KEY_SHA256: sftp.hostKeyFingerprint,
-      TRIPS_SFTP_DIR: '/in',
+      ...sftpSettings(sftp, '/in'),
       TRIPS_SFTP_MIN_AGE_SECONDS: '0',
       TRIPS_SFTP_STABLE_SECONDS: '0',
       LOG_LEVEL: 'warn',

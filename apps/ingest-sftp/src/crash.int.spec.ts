@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ObjectStore } from '@trips/storage';
-import { startS3Server, startSftpServer, type LocalS3, type LocalSftp } from '@trips/testing';
+import { sftpSettings, startS3Server, startSftpServer, type LocalS3, type LocalSftp } from '@trips/testing';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const DS = '2018-05-28';
@@ -55,12 +55,7 @@ describe('ingest-sftp as a process', () => {
       ...s3.env(),
       TRIPS_RAW_BUCKET: 'raw',
       TRIPS_LAKE_BUCKET: 'lake',
-      TRIPS_SFTP_HOST: sftp.host,
-      TRIPS_SFTP_PORT: String(sftp.port),
-      TRIPS_SFTP_USER: sftp.username,
-      TRIPS_SFTP_PASSWORD: sftp.password,
-      TRIPS_SFTP_HOST_KEY_SHA256: sftp.hostKeyFingerprint,
-      TRIPS_SFTP_DIR: '/in',
+      ...sftpSettings(sftp, '/in'),
       TRIPS_SFTP_MIN_AGE_SECONDS: '0',
       TRIPS_SFTP_STABLE_SECONDS: '0',
       LOG_LEVEL: 'info',
@@ -98,12 +93,7 @@ describe('ingest-sftp as a process', () => {
       ...s3.env(),
       TRIPS_RAW_BUCKET: 'raw',
       TRIPS_LAKE_BUCKET: 'lake',
-      TRIPS_SFTP_HOST: watched.host,
-      TRIPS_SFTP_PORT: String(watched.port),
-      TRIPS_SFTP_USER: watched.username,
-      TRIPS_SFTP_PASSWORD: watched.password,
-      TRIPS_SFTP_HOST_KEY_SHA256: watched.hostKeyFingerprint,
-      TRIPS_SFTP_DIR: '/in',
+      ...sftpSettings(watched, '/in'),
       TRIPS_SFTP_MIN_AGE_SECONDS: '0',
       TRIPS_SFTP_STABLE_SECONDS: '0.5',
       TRIPS_SFTP_POLL_SECONDS: '0.5',

@@ -3,7 +3,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ObjectStore } from '@trips/storage';
-import { LOCAL_AWS_CREDENTIALS, LOCAL_AWS_REGION, localS3Env, startPostgres, startS3Server, startMotoProcess, startSftpServerProcess, stopPostgres } from '@trips/testing';
+import { LOCAL_AWS_CREDENTIALS, LOCAL_AWS_REGION, localS3Env, startPostgres, startS3Server, sftpSettings, startMotoProcess, startSftpServerProcess, stopPostgres } from '@trips/testing';
 
 /**
  * The standing local stack of `trips local up`: the same S3 server and PostgreSQL as the embedded
@@ -99,12 +99,7 @@ export function localStackEnv(record: LocalStackRecord, root: string): Record<st
     TRIPS_WAREHOUSE: 'postgres',
     TRIPS_PG_URL: record.pg.url,
     TRIPS_WORK_DIR: record.workDir,
-    TRIPS_SFTP_HOST: '127.0.0.1',
-    TRIPS_SFTP_PORT: String(record.sftp.port),
-    TRIPS_SFTP_USER: record.sftp.username,
-    TRIPS_SFTP_PASSWORD: record.sftp.password,
-    TRIPS_SFTP_HOST_KEY_SHA256: record.sftp.hostKeyFingerprint,
-    TRIPS_SFTP_DIR: '/inbox',
+    ...sftpSettings(record.sftp, '/inbox'),
     // A laptop's files are copied in whole: short waits keep a local run quick.
     TRIPS_SFTP_MIN_AGE_SECONDS: '2',
     TRIPS_SFTP_STABLE_SECONDS: '1',

@@ -1,7 +1,7 @@
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { PIPELINE } from '@trips/pipeline';
-import { startSftpServer, type LocalSftp } from '@trips/testing';
+import { sftpSettings, startSftpServer, type LocalSftp } from '@trips/testing';
 import { UsageError, dateRange, parseDs } from '@trips/core';
 import { PostgresWarehouse } from '@trips/warehouse';
 import { startEmbeddedStack } from './embedded';
@@ -109,12 +109,7 @@ async function serveOverSftp(files: string[], dir: string): Promise<LocalSftp & 
   return {
     ...server,
     env: {
-      TRIPS_SFTP_HOST: server.host,
-      TRIPS_SFTP_PORT: String(server.port),
-      TRIPS_SFTP_USER: server.username,
-      TRIPS_SFTP_PASSWORD: server.password,
-      TRIPS_SFTP_HOST_KEY_SHA256: server.hostKeyFingerprint,
-      TRIPS_SFTP_DIR: '/inbox',
+      ...sftpSettings(server, '/inbox'),
       // The copies were just written: no age or stability wait for them.
       TRIPS_SFTP_MIN_AGE_SECONDS: '0',
       TRIPS_SFTP_STABLE_SECONDS: '0',

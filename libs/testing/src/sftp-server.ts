@@ -275,3 +275,15 @@ export async function startSftpServerProcess(root: string): Promise<SftpServerPr
   child.unref();
   return { pid: child.pid as number, ...info };
 }
+
+/** The settings ingest-sftp needs to reach a local SFTP server, the folder it lists being `dir`. */
+export function sftpSettings(s: { host?: string; port: number; username: string; password: string; hostKeyFingerprint: string }, dir: string): Record<string, string> {
+  return {
+    TRIPS_SFTP_HOST: s.host ?? '127.0.0.1',
+    TRIPS_SFTP_PORT: String(s.port),
+    TRIPS_SFTP_USER: s.username,
+    TRIPS_SFTP_PASSWORD: s.password,
+    TRIPS_SFTP_HOST_KEY_SHA256: s.hostKeyFingerprint,
+    TRIPS_SFTP_DIR: dir,
+  };
+}
