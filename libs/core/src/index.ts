@@ -5,3 +5,4 @@ export * from './dates';
 export * from './manifest';
 export * from './cli';
 export * from './task-record';
+export * from './retry';

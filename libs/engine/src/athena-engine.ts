@@ -7,7 +7,7 @@ import {
   type ColumnInfo,
   type QueryExecution,
 } from '@aws-sdk/client-athena';
-import { ExternalError, type Logger } from '@trips/core';
+import { ExternalError, withRetries, type Logger } from '@trips/core';
 import type { ObjectStore } from '@trips/storage';
 import type { DatasetRef, QueryEngine, QueryRequest, WriteRequest, WriteResult } from './port';
 
@@ -190,20 +190,16 @@ export class AthenaEngine implements QueryEngine {
 
   /** One API call, retried with capped exponential backoff on throttling and transient errors only. */
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    const sleep = this.o.sleep ?? realSleep;
-    const attempts = this.o.maxAttempts ?? 6;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (e) {
-        if (!isTransient(e) || attempt >= attempts) {
-          if (e instanceof ExternalError) throw e;
-          throw new ExternalError(`Athena ${what} failed: ${(e as Error).message}`, { cause: e });
-        }
-        const delay = Math.min(200 * 2 ** (attempt - 1), 10_000);
-        this.o.logger?.warn({ attempt, delay, err: (e as Error).name }, `athena: ${what} throttled or failed transiently; retrying`);
-        await sleep(delay);
-      }
+    try {
+      return await withRetries(fn, {
+        attempts: this.o.maxAttempts ?? 6,
+        retryable: isTransient,
+        sleep: this.o.sleep ?? realSleep,
+        onRetry: (attempt, delay, e) => this.o.logger?.warn({ attempt, delay, err: (e as Error).name }, `athena: ${what} throttled or failed transiently; retrying`),
+      });
+    } catch (e) {
+      if (e instanceof ExternalError) throw e;
+      throw new ExternalError(`Athena ${what} failed: ${(e as Error).message}`, { cause: e });
     }
   }
 }

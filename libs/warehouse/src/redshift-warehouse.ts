@@ -8,7 +8,7 @@ import {
   type DescribeStatementCommandOutput,
   type Field,
 } from '@aws-sdk/client-redshift-data';
-import { ExternalError, type Logger } from '@trips/core';
+import { ExternalError, withRetries, type Logger } from '@trips/core';
 import { aggregateRefresh } from './aggregates';
 import { columnsOf, loadStatements, schemaDdl, sqlType } from './ddl';
 import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type Warehouse } from './port';
@@ -187,17 +187,15 @@ export class RedshiftWarehouse implements Warehouse {
   }
 
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    const sleep = this.o.sleep ?? realSleep;
-    const attempts = this.o.maxAttempts ?? 6;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (e) {
-        if (!isTransient(e) || attempt >= attempts) throw new ExternalError(`Redshift Data API ${what} failed: ${(e as Error).message}`, { cause: e });
-        const delay = Math.min(200 * 2 ** (attempt - 1), 10_000);
-        this.o.logger?.warn({ attempt, delay, err: (e as Error).name }, `redshift: ${what} throttled or failed transiently; retrying`);
-        await sleep(delay);
-      }
+    try {
+      return await withRetries(fn, {
+        attempts: this.o.maxAttempts ?? 6,
+        retryable: isTransient,
+        sleep: this.o.sleep ?? realSleep,
+        onRetry: (attempt, delay, e) => this.o.logger?.warn({ attempt, delay, err: (e as Error).name }, `redshift: ${what} throttled or failed transiently; retrying`),
+      });
+    } catch (e) {
+      throw new ExternalError(`Redshift Data API ${what} failed: ${(e as Error).message}`, { cause: e });
     }
   }
 }
