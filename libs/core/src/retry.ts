@@ -17,3 +17,19 @@ export async function withRetries<T>(
     }
   }
 }
+
+/** How an adapter waits on an asynchronous AWS statement (Athena query, Redshift Data API statement). */
+export interface PollingOptions {
+  /** First and longest wait between status polls (doubling in between). */
+  pollInitialMs?: number;
+  pollMaxMs?: number;
+  /** A statement still running after this long is stopped and the task fails. */
+  timeoutMs?: number;
+  /** Attempts of an API call that is throttled or fails transiently. */
+  maxAttempts?: number;
+  /** Aborted when the task is interrupted (SIGTERM from ECS or Airflow): the running statement is stopped. */
+  signal?: AbortSignal;
+  /** Injectable for tests. */
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}

@@ -7,11 +7,11 @@ import {
   type ColumnInfo,
   type QueryExecution,
 } from '@aws-sdk/client-athena';
-import { ExternalError, withRetries, type Logger } from '@trips/core';
+import { ExternalError, withRetries, type Logger, type PollingOptions } from '@trips/core';
 import type { ObjectStore } from '@trips/storage';
 import type { DatasetRef, QueryEngine, QueryRequest, WriteRequest, WriteResult } from './port';
 
-export interface AthenaEngineOptions {
+export interface AthenaEngineOptions extends PollingOptions {
   client: AthenaClient;
   store: ObjectStore;
   workgroup: string;
@@ -20,18 +20,7 @@ export interface AthenaEngineOptions {
   catalog?: string;
   /** s3:// folder for query results, unless the workgroup enforces its own. */
   outputLocation?: string;
-  /** First and longest wait between GetQueryExecution polls (doubling in between). */
-  pollInitialMs?: number;
-  pollMaxMs?: number;
-  /** A query still running after this long is stopped and the task fails. */
-  timeoutMs?: number;
-  /** Attempts of an API call that is throttled or fails transiently. */
-  maxAttempts?: number;
-  /** Aborted when the task is interrupted (SIGTERM from ECS or Airflow): the running query is stopped. */
-  signal?: AbortSignal;
   logger?: Logger;
-  sleep?: (ms: number) => Promise<void>;
-  now?: () => number;
 }
 
 /** A query Athena reported FAILED or CANCELLED, or that outlived the timeout. */

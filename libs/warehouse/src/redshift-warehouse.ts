@@ -8,7 +8,7 @@ import {
   type DescribeStatementCommandOutput,
   type Field,
 } from '@aws-sdk/client-redshift-data';
-import { ExternalError, withRetries, type Logger } from '@trips/core';
+import { ExternalError, withRetries, type Logger, type PollingOptions } from '@trips/core';
 import { aggregateRefresh } from './aggregates';
 import { columnsOf, loadStatements, schemaDdl, sqlType } from './ddl';
 import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type Warehouse } from './port';
@@ -24,19 +24,12 @@ export interface RedshiftTarget {
   dbUser?: string;
 }
 
-export interface RedshiftWarehouseOptions {
+export interface RedshiftWarehouseOptions extends PollingOptions {
   client: RedshiftDataClient;
   target: RedshiftTarget;
   /** IAM role Redshift assumes to read the lake for COPY. */
   copyRoleArn: string;
-  pollInitialMs?: number;
-  pollMaxMs?: number;
-  timeoutMs?: number;
-  maxAttempts?: number;
-  signal?: AbortSignal;
   logger?: Logger;
-  sleep?: (ms: number) => Promise<void>;
-  now?: () => number;
 }
 
 /** Limits of the Data API this adapter stays within. */
