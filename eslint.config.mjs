@@ -2,7 +2,7 @@
 // ARCHITECTURE.md: apps depend on libs, libs never on apps, core on nothing of ours.
 import nx from '@nx/eslint-plugin';
 
-// Which scope may import which; tests may also import the local stand-ins of @trips/testing.
+// Which scope may import which; tests may also import the local stand-ins (@trips/local) and the fakes and fixtures (@trips/testing).
 const DEP_CONSTRAINTS = [
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
   { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib'] },
@@ -15,14 +15,17 @@ const DEP_CONSTRAINTS = [
   { sourceTag: 'scope:models', onlyDependOnLibsWithTags: ['scope:core'] },
   { sourceTag: 'scope:engine', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage'] },
   { sourceTag: 'scope:warehouse', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage', 'scope:pipeline'] },
-  { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage', 'scope:pipeline'] },
+  // The local stand-ins (S3 server, PostgreSQL, SFTP server, moto): what `trips` runs on a laptop.
+  { sourceTag: 'scope:local', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage'] },
+  // Fakes and fixtures for tests only.
+  { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage', 'scope:pipeline', 'scope:local'] },
   { sourceTag: 'scope:task', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:secrets', 'scope:engine', 'scope:models', 'scope:warehouse'] },
   { sourceTag: 'scope:dags', onlyDependOnLibsWithTags: ['scope:pipeline'] },
-  { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:warehouse', 'scope:testing'] },
+  { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:warehouse', 'scope:local'] },
 ];
 
 const TEST_DEP_CONSTRAINTS = DEP_CONSTRAINTS.map((c) =>
-  c.sourceTag.startsWith('scope:') ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'scope:testing'] } : c,
+  c.sourceTag.startsWith('scope:') ? { ...c, onlyDependOnLibsWithTags: [...new Set([...c.onlyDependOnLibsWithTags, 'scope:local', 'scope:testing'])] } : c,
 );
 
 export default [

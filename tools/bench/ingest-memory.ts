@@ -11,7 +11,7 @@ import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rm
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { sftpSettings, startS3Server, startSftpServer } from '@trips/testing';
+import { sftpSettings, startS3Server, startSftpServer } from '@trips/local';
 
 const root = join(__dirname, '..', '..');
 const { values } = parseArgs({ options: { mib: { type: 'string', default: '1024' } } });

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startPostgres } from '@trips/testing';
+import { startPostgres } from '@trips/local';
 import { PostgresWarehouse, weeklyAverage } from '@trips/warehouse';
 
 const root = join(__dirname, '..', '..');

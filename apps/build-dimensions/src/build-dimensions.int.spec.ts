@@ -7,7 +7,7 @@ import { createEngine, engineSettings, type QueryEngine } from '@trips/engine';
 import { gridSettings, renderModel } from '@trips/models';
 import { manifestKey, partition, VALIDATED_COLUMNS } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
-import { startS3Server, type LocalS3 } from '@trips/testing';
+import { startS3Server, type LocalS3 } from '@trips/local';
 import { runBuildDimensions } from './build-dimensions';
 
 const DS = '2018-05-28';

@@ -6,7 +6,8 @@ import { AthenaEngine, createEngine, engineSettings, type DatasetRef } from '@tr
 import { DIMENSIONS, gridSettings, gridVars, MODELS, renderModel } from '@trips/models';
 import { partition, VALIDATED_COLUMNS, type LakeTable } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
-import { awsToolsPython, fakeAthenaClient, lakeGlueTables, startS3Server, validatedSampleCsv, type LocalS3 } from '@trips/testing';
+import { awsToolsPython, startS3Server, type LocalS3 } from '@trips/local';
+import { fakeAthenaClient, lakeGlueTables, validatedSampleCsv } from '@trips/testing';
 import { runBuildFacts } from './build-facts';
 
 // build-facts with TRIPS_ENGINE=athena on the committed sample: the Athena API mocked and answered

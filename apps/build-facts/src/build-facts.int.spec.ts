@@ -7,7 +7,7 @@ import { createEngine, engineSettings, type DatasetRef, type QueryEngine } from 
 import { checkContract, DIMENSIONS, gridSettings, gridVars, MODELS, renderModel } from '@trips/models';
 import { manifestKey, partition, SCHEMAS, VALIDATED_COLUMNS, type LakeTable } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
-import { startS3Server, type LocalS3 } from '@trips/testing';
+import { startS3Server, type LocalS3 } from '@trips/local';
 import { runBuildFacts } from './build-facts';
 
 const DS = '2018-05-28';

@@ -5,7 +5,8 @@ import { baseSettings, loadConfig, type TaskManifest } from '@trips/core';
 import { AthenaEngine, createEngine, engineSettings } from '@trips/engine';
 import { VALIDATED_COLUMNS } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
-import { awsToolsPython, fakeAthenaClient, lakeGlueTables, startS3Server, type LocalS3 } from '@trips/testing';
+import { awsToolsPython, startS3Server, type LocalS3 } from '@trips/local';
+import { fakeAthenaClient, lakeGlueTables } from '@trips/testing';
 import { runCleanStage } from './clean-stage';
 
 // clean-stage with TRIPS_ENGINE=athena: the Athena API mocked, answered by a fake that translates

@@ -6,7 +6,7 @@ import { baseSettings, createLogger, DataError, loadConfig, type TaskManifest } 
 import { createEngine, engineSettings, type QueryEngine } from '@trips/engine';
 import { manifestKey, VALIDATED_COLUMNS } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
-import { startS3Server, type LocalS3 } from '@trips/testing';
+import { startS3Server, type LocalS3 } from '@trips/local';
 import { runCleanStage } from './clean-stage';
 
 const DS = '2018-05-28';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ObjectStore } from '@trips/storage';
-import { sftpSettings, startS3Server, startSftpServer, type LocalS3, type LocalSftp } from '@trips/testing';
+import { sftpSettings, startS3Server, startSftpServer, type LocalS3, type LocalSftp } from '@trips/local';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const DS = '2018-05-28';

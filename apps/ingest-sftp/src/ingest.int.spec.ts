@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ObjectStore } from '@trips/storage';
-import { startS3Server, startSftpServer, type LocalS3, type LocalSftp, type SftpServerOptions } from '@trips/testing';
+import { startS3Server, startSftpServer, type LocalS3, type LocalSftp, type SftpServerOptions } from '@trips/local';
 import { IngestFailedError, runIngestPass, type IngestOptions } from './ingest';
 import { HostKeyMismatchError } from './remote';
 

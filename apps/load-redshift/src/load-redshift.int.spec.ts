@@ -6,7 +6,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { DataError, type TaskManifest } from '@trips/core';
 import { manifestKey, partition, SCHEMAS, type Column } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
-import { startPostgres, startS3Server, type LocalPostgres, type LocalS3 } from '@trips/testing';
+import { startPostgres, startS3Server, type LocalPostgres, type LocalS3 } from '@trips/local';
 import { PostgresWarehouse, WAREHOUSE_TABLES } from '@trips/warehouse';
 import { runLoadRedshift } from './load-redshift';
 

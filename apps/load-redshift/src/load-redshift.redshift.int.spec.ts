@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { TaskManifest } from '@trips/core';
 import { manifestKey } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
-import { startS3Server, type LocalS3 } from '@trips/testing';
+import { startS3Server, type LocalS3 } from '@trips/local';
 import { RedshiftWarehouse, WAREHOUSE_TABLES } from '@trips/warehouse';
 import { runLoadRedshift, TASK } from './load-redshift';
 

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { localS3Env, startPostgres, startS3Server, type LocalPostgres, type LocalS3 } from '@trips/testing';
+import { localS3Env, startPostgres, startS3Server, type LocalPostgres, type LocalS3 } from '@trips/local';
 import { isAlive, localStackEnv, localStackStore, readLocalStack, type LocalStackRecord } from './local-stack';
 import { workspaceRoot } from './workspace';
 

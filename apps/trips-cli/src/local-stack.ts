@@ -3,7 +3,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ObjectStore } from '@trips/storage';
-import { LOCAL_AWS_CREDENTIALS, LOCAL_AWS_REGION, localS3Env, startPostgres, startS3Server, sftpSettings, startMotoProcess, startSftpServerProcess, stopPostgres } from '@trips/testing';
+import { LOCAL_AWS_CREDENTIALS, LOCAL_AWS_REGION, localS3Env, startPostgres, startS3Server, sftpSettings, startMotoProcess, startSftpServerProcess, stopPostgres } from '@trips/local';
 
 /**
  * The standing local stack of `trips local up`: the same S3 server and PostgreSQL as the embedded

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '@trips/core';
-import { startPostgres } from '@trips/testing';
+import { startPostgres } from '@trips/local';
 import { PostgresWarehouse, type Warehouse } from '@trips/warehouse';
 import { readLocalStack } from './local-stack';
 import { cliSettings } from './settings';

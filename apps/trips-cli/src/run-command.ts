@@ -1,7 +1,7 @@
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { PIPELINE } from '@trips/pipeline';
-import { sftpSettings, startSftpServer, type LocalSftp } from '@trips/testing';
+import { sftpSettings, startSftpServer, type LocalSftp } from '@trips/local';
 import { UsageError, dateRange, parseDs } from '@trips/core';
 import { PostgresWarehouse } from '@trips/warehouse';
 import { startEmbeddedStack } from './embedded';

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startPostgres, type LocalPostgres } from '@trips/testing';
+import { startPostgres, type LocalPostgres } from '@trips/local';
 import { PostgresWarehouse, weekStart, weeklyAverage, type WeeklyAnswer } from '@trips/warehouse';
 import { tripsJson, type RunJson } from './trips';
 

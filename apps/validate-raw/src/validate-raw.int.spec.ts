@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { DataError, type TaskManifest } from '@trips/core';
 import { manifestKey } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
-import { startS3Server, type LocalS3 } from '@trips/testing';
+import { startS3Server, type LocalS3 } from '@trips/local';
 import { runValidateRaw } from './validate-raw';
 
 const CORPUS = join(__dirname, '..', 'test-data', 'corpus');

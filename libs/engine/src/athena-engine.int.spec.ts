@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-athena';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { ObjectStore } from '@trips/storage';
-import { startS3Server, type LocalS3 } from '@trips/testing';
+import { startS3Server, type LocalS3 } from '@trips/local';
 import { AthenaEngine, AthenaQueryError, athenaValue } from './athena-engine';
 
 // Athena has no local stand-in: its API is mocked (aws-sdk-client-mock); the object store is a real

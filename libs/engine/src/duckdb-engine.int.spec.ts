@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { baseSettings, ConfigError, DataError, loadConfig } from '@trips/core';
 import type { ObjectStore } from '@trips/storage';
-import { startS3Server, type LocalS3 } from '@trips/testing';
+import { startS3Server, type LocalS3 } from '@trips/local';
 import { DuckDbEngine } from './duckdb-engine';
 import { createEngine, engineSettings } from './factory';
 import type { DatasetRef } from './port';

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { awsToolsPython, sqlglot } from '@trips/testing';
+import { awsToolsPython } from '@trips/local';
+import { sqlglot } from '@trips/testing';
 import { expand } from './macros';
 import { DIMENSIONS, MODELS, renderModel, type ModelName } from './models';
 

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { CreateKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigError, maskSecrets } from '@trips/core';
-import { MOTO_CREDENTIALS, MOTO_REGION, startMoto, type LocalMoto } from '@trips/testing';
+import { MOTO_CREDENTIALS, MOTO_REGION, startMoto, type LocalMoto } from '@trips/local';
 import { resolveSettings } from './resolve';
 
 const ROOT = join(__dirname, '..', '..', '..');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { GLUE_TABLES, SCHEMAS, VALIDATED_COLUMNS, tableRoot, type Buckets, type LakeTable } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
-import { sqlglot } from './python';
+import { sqlglot } from './sqlglot';
 
 /** A Glue table the fake serves: every object under `root` (Hive-partitioned by ds=…/). */
 export interface FakeGlueTable {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { partition } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
-import { startPostgres, startS3Server, type LocalPostgres, type LocalS3 } from '@trips/testing';
+import { startPostgres, startS3Server, type LocalPostgres, type LocalS3 } from '@trips/local';
 import { PostgresWarehouse } from './postgres-warehouse';
 import { AGGREGATES, aggregateFromScratch } from './aggregates';
 import { WAREHOUSE_TABLES } from './port';

@@ -1,4 +1,5 @@
-import { awsToolsPython, sqlglot } from '@trips/testing';
+import { awsToolsPython } from '@trips/local';
+import { sqlglot } from '@trips/testing';
 import { aggregateRefresh } from './aggregates';
 import { schemaDdl } from './ddl';
 import { WAREHOUSE_TABLES } from './port';

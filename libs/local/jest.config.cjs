@@ -1,0 +1,1 @@
+module.exports = { displayName: 'local', preset: '../../jest.preset.cjs', rootDir: __dirname };

@@ -1,0 +1,6 @@
+export * from './ports';
+export * from './s3-server';
+export * from './postgres';
+export * from './sftp-server';
+export * from './python';
+export * from './moto';
