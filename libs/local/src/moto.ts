@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort } from './ports';
+import { stopChild } from './process';
 import { awsToolsPython } from './python';
 
 export interface LocalMoto {
@@ -40,12 +41,7 @@ export async function startMoto(): Promise<LocalMoto | undefined> {
   return {
     endpoint,
     env: () => ({ AWS_ENDPOINT_URL: endpoint, AWS_REGION: MOTO_REGION, AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey }),
-    close: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    },
+    close: () => stopChild(child, 'SIGTERM'),
   };
 }
 

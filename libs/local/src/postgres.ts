@@ -5,12 +5,19 @@ import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Client } from 'pg';
 import { freePort } from './ports';
+import { stopChild } from './process';
 
 export interface LocalPostgres {
   /** postgres://… connection URL (contains the local password; never log it). */
   url: string;
   port: number;
   dataDir: string;
+  /** The postmaster's process id. */
+  pid: number;
+  /** True once the server has ended (stopped, or killed from outside). */
+  exited(): boolean;
+  /** Called once when the server process ends, for whatever reason. */
+  onExit(listener: (code: number | null, signal: NodeJS.Signals | null) => void): void;
   stop(): Promise<void>;
 }
 
@@ -129,12 +136,13 @@ export async function startPostgres(opts: { dataDir?: string; port?: number; det
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`,
     port,
     dataDir,
+    pid: child.pid as number,
+    exited: () => child.exitCode !== null || child.signalCode !== null,
+    onExit(listener) {
+      child.once('exit', (code, signal) => listener(code, signal));
+    },
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGINT'); // fast shutdown: roll back open transactions, then exit
-        await exited;
-      }
+      await stopChild(child, 'SIGINT'); // fast shutdown: roll back open transactions, then exit
       if (temporary) await rm(root, { recursive: true, force: true });
     },
   };

@@ -37,4 +37,30 @@ describe('local S3 server with the object store', () => {
     expect(await store.getJson('b', 'manifests/x/ds=2018-05-28/manifest.json')).toEqual({ rows: { read: 3 } });
     expect(await store.getJson('b', 'manifests/none.json')).toBeUndefined();
   });
+
+  it('applies conditional writes atomically, as S3 does: create-if-absent and replace-if-unchanged', async () => {
+    const store = s3.store();
+    const created = await Promise.all(Array.from({ length: 6 }, (_, i) => store.putIf('b', 'cond/lock.json', `{"n":${i}}`, { ifNoneMatch: '*' })));
+    expect(created.filter((etag) => etag !== undefined)).toHaveLength(1);
+    const current = await store.getVersioned('b', 'cond/lock.json');
+    expect(current?.etag).toBe(created.find((e) => e !== undefined));
+    expect(await store.putIf('b', 'cond/lock.json', '{"n":"stale"}', { ifMatch: '"0123456789abcdef0123456789abcdef"' })).toBeUndefined();
+    const replaced = await store.putIf('b', 'cond/lock.json', '{"n":"next"}', { ifMatch: current!.etag });
+    expect(replaced).toBeDefined();
+    expect(await store.getText('b', 'cond/lock.json')).toBe('{"n":"next"}');
+    expect(await store.putIf('b', 'cond/none.json', '{}', { ifMatch: current!.etag })).toBeUndefined();
+  });
+
+  it('lists, reads and copies keys with characters XML and URLs treat specially', async () => {
+    const store = s3.store();
+    const names = [`it's "q".csv`, 'a&b <c>.csv', 'spaces and+plus.csv', '50% off#1?.csv', '_hidden.csv', '.dot.csv', 'ünïcödé.csv'];
+    for (const n of names) await store.put('b', `odd/${n}`, n);
+    const listed = (await store.listAll('b', 'odd/')).map((o) => o.key.slice(4));
+    expect(listed.sort()).toEqual([...names].sort());
+    for (const n of names) {
+      expect(await store.getText('b', `odd/${n}`)).toBe(n);
+      await store.copy('b', `odd/${n}`, `copied/${n}`);
+      expect(await store.getText('b', `copied/${n}`)).toBe(n);
+    }
+  });
 });

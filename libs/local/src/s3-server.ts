@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ObjectStore } from '@trips/storage';
+import { stopChild } from './process';
 
 /** Static credentials the local S3 server accepts (it does not check them). */
 export const LOCAL_AWS_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -15,6 +16,10 @@ export interface LocalS3 {
   port: number;
   pid: number;
   directory: string;
+  /** True once the server process has ended (stopped, or killed from outside). */
+  exited(): boolean;
+  /** Called once when the server process ends, for whatever reason. */
+  onExit(listener: (code: number | null, signal: NodeJS.Signals | null) => void): void;
   /** A store on this server with the local credentials. */
   store(): ObjectStore;
   /** The environment an app process needs to reach this server through the standard SDK settings. */
@@ -23,22 +28,14 @@ export interface LocalS3 {
 }
 
 /**
- * The server runs in a child Node process for two reasons: s3rver signs its list continuation
- * tokens with DES, which OpenSSL 3 only offers with `--openssl-legacy-provider` (a flag we do not
- * want on our own processes), and `trips local up` needs it standalone anyway.
+ * The server runs in a child Node process (s3-server-child.cjs) for two reasons: s3rver signs its
+ * list continuation tokens with DES, which OpenSSL 3 only offers with `--openssl-legacy-provider`
+ * (a flag we do not want on our own processes), and `trips local up` needs it standalone anyway.
  * Signature checks are off: s3rver computes ListObjectsV2 signatures differently from SDK v3, and
- * a local stand-in with fixed credentials has nothing to protect.
+ * a local stand-in with fixed credentials has nothing to protect. The child adds what the pipeline
+ * needs of S3 that s3rver lacks (conditional writes, S3's XML escaping of keys).
  */
-const CHILD_SCRIPT = `
-const S3rver = require(process.argv[1]);
-const o = JSON.parse(process.argv[2]);
-const server = new S3rver({ address: '127.0.0.1', port: o.port, directory: o.directory, silent: true,
-  allowMismatchedSignatures: true, configureBuckets: o.buckets.map((name) => ({ name, configs: [] })) });
-server.run().then(({ port }) => console.log(JSON.stringify({ port })), (e) => { console.error(e); process.exit(1); });
-const stop = () => server.close().then(() => process.exit(0));
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
-`;
+const CHILD_SCRIPT = join(__dirname, 's3-server-child.cjs');
 
 /**
  * Starts an S3-compatible server (s3rver) on 127.0.0.1. With no `directory` the data lives in a
@@ -49,9 +46,12 @@ export async function startS3Server(opts: { directory?: string; port?: number; b
   const temporary = opts.directory === undefined;
   const directory = opts.directory ?? (await mkdtemp(join(tmpdir(), 'trips-s3-')));
   await mkdir(directory, { recursive: true });
-  const args = ['--openssl-legacy-provider', '-e', CHILD_SCRIPT, require.resolve('@20minutes/s3rver'), JSON.stringify({ port: opts.port ?? 0, directory, buckets: opts.buckets ?? [] })];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false });
+  const args = ['--openssl-legacy-provider', CHILD_SCRIPT, require.resolve('@20minutes/s3rver'), JSON.stringify({ port: opts.port ?? 0, directory, buckets: opts.buckets ?? [] })];
+  // Attached servers get an IPC channel: they stop when this process dies, however it dies.
+  const child = spawn(process.execPath, args, { stdio: opts.detached ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'ipc'], detached: opts.detached ?? false });
   const port = await readPort(child);
+  // The channel only tells the server when we are gone; it must not keep this process alive.
+  child.channel?.unref();
   if (opts.detached) {
     child.stdout?.destroy();
     child.stderr?.destroy();
@@ -72,13 +72,13 @@ export async function startS3Server(opts: { directory?: string; port?: number; b
     env() {
       return localS3Env(endpoint);
     },
+    exited: () => child.exitCode !== null || child.signalCode !== null,
+    onExit(listener) {
+      child.once('exit', (code, signal) => listener(code, signal));
+    },
     async close() {
       clients.forEach((c) => c.destroy());
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await stopChild(child, 'SIGTERM');
       if (temporary) await rm(directory, { recursive: true, force: true });
     },
   };

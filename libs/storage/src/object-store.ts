@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -11,6 +12,7 @@ import {
   ListObjectsV2Command,
   NoSuchKey,
   NotFound,
+  PutObjectCommand,
   S3Client,
   CreateBucketCommand,
   HeadBucketCommand,
@@ -55,15 +57,20 @@ export class ObjectStore {
       });
   }
 
-  /** Every object under the prefix, page by page (1000 keys a request). */
+  /**
+   * Every object under the prefix, page by page (1000 keys a request). Keys are asked for URL-encoded
+   * (EncodingType=url), as S3 recommends for keys with characters XML cannot carry, and decoded when
+   * the server says it encoded them (servers that ignore the parameter send them plain).
+   */
   async *list(bucket: string, prefix: string): AsyncGenerator<ObjectInfo> {
     let token: string | undefined;
     do {
       const page = await this.call(`list s3://${bucket}/${prefix}`, () =>
-        this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })),
+        this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, EncodingType: 'url' })),
       );
+      const decode = page.EncodingType === 'url' ? urlDecodeKey : (k: string) => k;
       for (const o of page.Contents ?? []) {
-        if (o.Key) yield { key: o.Key, size: o.Size ?? 0, etag: o.ETag, lastModified: o.LastModified };
+        if (o.Key) yield { key: decode(o.Key), size: o.Size ?? 0, etag: o.ETag, lastModified: o.LastModified };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -113,6 +120,49 @@ export class ObjectStore {
     await this.call(`put s3://${bucket}/${key}`, () => upload.done());
   }
 
+  /**
+   * Writes a small object only if the condition holds when S3 applies the write (a conditional
+   * write: `ifNoneMatch: '*'` creates it only where there is none, `ifMatch` replaces only the
+   * version with that ETag). Returns the new ETag, or undefined when the condition did not hold.
+   */
+  async putIf(bucket: string, key: string, body: string, condition: { ifNoneMatch: '*' } | { ifMatch: string }): Promise<string | undefined> {
+    try {
+      const out = await this.client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentType: 'application/json',
+          IfNoneMatch: 'ifNoneMatch' in condition ? condition.ifNoneMatch : undefined,
+          IfMatch: 'ifMatch' in condition ? condition.ifMatch : undefined,
+        }),
+      );
+      return out.ETag;
+    } catch (e) {
+      // 412 PreconditionFailed, or 409 ConditionalRequestConflict when another conditional write of the key was in flight.
+      const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 412 || status === 409) return undefined;
+      throw new ExternalError(`conditional put s3://${bucket}/${key} failed: ${(e as Error).name}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /** A small object's text and ETag, or undefined when there is none. */
+  async getVersioned(bucket: string, key: string): Promise<{ text: string; etag: string } | undefined> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return { text: await (out.Body as { transformToString(): Promise<string> }).transformToString(), etag: out.ETag as string };
+    } catch (e) {
+      if (e instanceof NoSuchKey || (e as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw new ExternalError(`get s3://${bucket}/${key} failed: ${(e as Error).name}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /** Copies an object inside S3 (no bytes through this process); objects up to 5 GiB. */
+  async copy(bucket: string, fromKey: string, toKey: string): Promise<void> {
+    const source = `${bucket}/${fromKey}`.split('/').map(encodeURIComponent).join('/');
+    await this.call(`copy s3://${bucket}/${fromKey} to ${toKey}`, () => this.client.send(new CopyObjectCommand({ Bucket: bucket, Key: toKey, CopySource: source })));
+  }
+
   async putJson(bucket: string, key: string, value: unknown): Promise<void> {
     await this.put(bucket, key, `${JSON.stringify(value, null, 2)}\n`, 'application/json');
   }
@@ -128,29 +178,34 @@ export class ObjectStore {
     return size;
   }
 
-  /** Deletes every object under the prefix (1000 a request); returns how many were deleted. */
   /** Deletes one object (no error when it is absent). */
   async delete(bucket: string, key: string): Promise<void> {
     await this.call(`delete s3://${bucket}/${key}`, () => this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
   }
 
+  /** Deletes every object under the prefix (1000 a request); returns how many were deleted. */
   async deletePrefix(bucket: string, prefix: string): Promise<number> {
     if (!prefix.endsWith('/')) throw new Error(`deletePrefix refuses a prefix that does not end in '/': ${prefix}`);
+    return this.deleteKeys(bucket, (await this.listAll(bucket, prefix)).map((o) => o.key), `under s3://${bucket}/${prefix}`);
+  }
+
+  /** Deletes the given keys (1000 a request); returns how many. */
+  async deleteKeys(bucket: string, keys: string[], what = `in s3://${bucket}/`): Promise<number> {
     let deleted = 0;
     let batch: string[] = [];
     const flush = async () => {
       if (batch.length === 0) return;
       const keys = batch;
       batch = [];
-      const res = await this.call(`delete under s3://${bucket}/${prefix}`, () =>
+      const res = await this.call(`delete ${what}`, () =>
         this.client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } })),
       );
       if (res.Errors?.length) throw new ExternalError(`delete s3://${bucket}/${res.Errors[0].Key} failed: ${res.Errors[0].Message}`);
       deleted += keys.length;
     };
-    // Collect first, then delete: deleting while paginating can skip keys on some servers.
-    for (const o of await this.listAll(bucket, prefix)) {
-      batch.push(o.key);
+    // Callers collect first, then delete: deleting while paginating can skip keys on some servers.
+    for (const key of keys) {
+      batch.push(key);
       if (batch.length === 1000) await flush();
     }
     await flush();
@@ -172,4 +227,9 @@ export class ObjectStore {
       throw new ExternalError(`${what} failed: ${(e as Error).name}: ${(e as Error).message}`, { cause: e });
     }
   }
+}
+
+/** A key of a listing made with EncodingType=url: S3 percent-encodes it and writes spaces as '+'. */
+export function urlDecodeKey(key: string): string {
+  return decodeURIComponent(key.replace(/\+/g, ' '));
 }
