@@ -18,6 +18,11 @@ export const baseSettings = {
   TRIPS_PG_URL: z.string().url().optional(),
   /** Local folder DuckDB copies its inputs to and writes its outputs in before upload. */
   TRIPS_WORK_DIR: z.string().min(1).default('.state/work'),
+  /**
+   * How long a run keeps the day's lock without renewing it. Held by a running task it is renewed
+   * every quarter of this; between two tasks of a run (Airflow) it lasts this long.
+   */
+  TRIPS_LOCK_LEASE_SECONDS: z.coerce.number().int().min(5).max(86_400).default(600),
   /** Above this share of rejected rows, validate-raw fails the run. */
   TRIPS_MAX_REJECT_RATIO: z.coerce.number().min(0).max(1).default(0.05),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

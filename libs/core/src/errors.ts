@@ -41,6 +41,13 @@ export class ExternalError extends TripsError {
   }
 }
 
+/** Someone else is working on the same thing (e.g. another run holds the day's lock); try again later (EX_TEMPFAIL). */
+export class BusyError extends TripsError {
+  constructor(message: string) {
+    super(message, 75);
+  }
+}
+
 /** A check on data the task itself wrote failed: a bug, not bad input (EX_SOFTWARE). */
 export class ContractError extends TripsError {
   constructor(message: string) {
