@@ -19,7 +19,9 @@ const DEP_CONSTRAINTS = [
   { sourceTag: 'scope:local', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage'] },
   // Fakes and fixtures for tests only.
   { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage', 'scope:pipeline', 'scope:local'] },
-  { sourceTag: 'scope:task', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:secrets', 'scope:engine', 'scope:models', 'scope:warehouse'] },
+  // What every task app does around its work: settings, secrets, the store, the day's lock.
+  { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:secrets'] },
+  { sourceTag: 'scope:task', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:secrets', 'scope:engine', 'scope:models', 'scope:warehouse', 'scope:runtime'] },
   { sourceTag: 'scope:dags', onlyDependOnLibsWithTags: ['scope:pipeline'] },
   { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:warehouse', 'scope:local'] },
 ];

@@ -45,11 +45,13 @@ CONFIG = json.loads(Path(__file__).with_name("trips_pipeline_config.json").read_
 # The run's date (YYYY-MM-DD): the logical date, or for asset-triggered runs the day of run_after.
 DS_EXPR = "(dag_run.logical_date or dag_run.run_after) | ds"
 DS = "{{ " + DS_EXPR + " }}"
+# The Airflow run: every task of a run passes it, so they share the day's lock.
+RUN_ID = "{{ run_id }}"
 
 # Notification messages (JSON): ds, task, state, the key of the task manifest in the lake bucket, and
 # the app's summary line (row counts) on success or the error on failure.
-SUCCEEDED = '{{ {"dag_id": dag.dag_id, "run_id": run_id, "ds": ' + DS_EXPR + ', "task": ti.task_id, "try_number": ti.try_number, "manifest": "manifests/" ~ params.app ~ "/ds=" ~ (' + DS_EXPR + ') ~ "/manifest.json", "state": "succeeded", "summary": ti.xcom_pull(task_ids=ti.task_id)} | tojson }}'
-FAILED = '{{ {"dag_id": dag.dag_id, "run_id": run_id, "ds": ' + DS_EXPR + ', "task": ti.task_id, "try_number": ti.try_number, "manifest": "manifests/" ~ params.app ~ "/ds=" ~ (' + DS_EXPR + ') ~ "/manifest.json", "state": "failed", "error": exception | string} | tojson }}'
+SUCCEEDED = '{{ {"dag_id": dag.dag_id, "run_id": run_id, "ds": ' + DS_EXPR + ', "task": ti.task_id, "try_number": ti.try_number, "manifest": "manifests/" ~ ti.task_id ~ "/ds=" ~ (' + DS_EXPR + ') ~ "/manifest.json", "state": "succeeded", "summary": ti.xcom_pull(task_ids=ti.task_id)} | tojson }}'
+FAILED = '{{ {"dag_id": dag.dag_id, "run_id": run_id, "ds": ' + DS_EXPR + ', "task": ti.task_id, "try_number": ti.try_number, "manifest": "manifests/" ~ ti.task_id ~ "/ds=" ~ (' + DS_EXPR + ') ~ "/manifest.json", "state": "failed", "error": exception | string} | tojson }}'
 
 NETWORK = {
     "awsvpcConfiguration": {
@@ -96,7 +98,7 @@ with DAG(
         task_definition="trips-ingest-sftp",
         cluster=CONFIG["cluster"],
         launch_type="FARGATE",
-        overrides={"containerOverrides": [{"name": "ingest-sftp", "command": ["--ds", DS]}]},
+        overrides={"containerOverrides": [{"name": "ingest-sftp", "command": ["--ds", DS, "--run-id", RUN_ID]}]},
         network_configuration=NETWORK,
         awslogs_group=CONFIG["log_group"],
         awslogs_region=CONFIG["region"],
@@ -120,7 +122,7 @@ with DAG(
         task_definition="trips-validate-raw",
         cluster=CONFIG["cluster"],
         launch_type="FARGATE",
-        overrides={"containerOverrides": [{"name": "validate-raw", "command": ["--ds", DS]}]},
+        overrides={"containerOverrides": [{"name": "validate-raw", "command": ["--ds", DS, "--run-id", RUN_ID]}]},
         network_configuration=NETWORK,
         awslogs_group=CONFIG["log_group"],
         awslogs_region=CONFIG["region"],
@@ -144,7 +146,7 @@ with DAG(
         task_definition="trips-clean-stage",
         cluster=CONFIG["cluster"],
         launch_type="FARGATE",
-        overrides={"containerOverrides": [{"name": "clean-stage", "command": ["--ds", DS]}]},
+        overrides={"containerOverrides": [{"name": "clean-stage", "command": ["--ds", DS, "--run-id", RUN_ID]}]},
         network_configuration=NETWORK,
         awslogs_group=CONFIG["log_group"],
         awslogs_region=CONFIG["region"],
@@ -168,7 +170,7 @@ with DAG(
         task_definition="trips-build-dimensions",
         cluster=CONFIG["cluster"],
         launch_type="FARGATE",
-        overrides={"containerOverrides": [{"name": "build-dimensions", "command": ["--ds", DS]}]},
+        overrides={"containerOverrides": [{"name": "build-dimensions", "command": ["--ds", DS, "--run-id", RUN_ID]}]},
         network_configuration=NETWORK,
         awslogs_group=CONFIG["log_group"],
         awslogs_region=CONFIG["region"],
@@ -192,7 +194,7 @@ with DAG(
         task_definition="trips-build-facts",
         cluster=CONFIG["cluster"],
         launch_type="FARGATE",
-        overrides={"containerOverrides": [{"name": "build-facts", "command": ["--ds", DS]}]},
+        overrides={"containerOverrides": [{"name": "build-facts", "command": ["--ds", DS, "--run-id", RUN_ID]}]},
         network_configuration=NETWORK,
         awslogs_group=CONFIG["log_group"],
         awslogs_region=CONFIG["region"],
@@ -216,7 +218,7 @@ with DAG(
         task_definition="trips-load-redshift",
         cluster=CONFIG["cluster"],
         launch_type="FARGATE",
-        overrides={"containerOverrides": [{"name": "load-redshift", "command": ["--ds", DS]}]},
+        overrides={"containerOverrides": [{"name": "load-redshift", "command": ["--ds", DS, "--run-id", RUN_ID]}]},
         network_configuration=NETWORK,
         awslogs_group=CONFIG["log_group"],
         awslogs_region=CONFIG["region"],
@@ -230,4 +232,26 @@ with DAG(
         on_failure_callback=SnsNotifier(target_arn=CONFIG["sns_topic_arn"], region_name=CONFIG["region"], subject="trips_pipeline: load_redshift failed", message=FAILED),
     )
 
-    chain(ingest_sftp, validate_raw, clean_stage, build_dimensions, build_facts, load_redshift)
+    release_lock = EcsRunTaskOperator(
+        task_id="release_lock",
+        params={"app": "load-redshift"},
+        doc_md="Free the day's lock at the end of the run, whatever became of its tasks.",
+        retries=3,
+        retry_delay=timedelta(minutes=1),
+        execution_timeout=timedelta(minutes=10),
+        task_definition="trips-load-redshift",
+        cluster=CONFIG["cluster"],
+        launch_type="FARGATE",
+        overrides={"containerOverrides": [{"name": "load-redshift", "command": ["--ds", DS, "--run-id", RUN_ID, "--release-lock"]}]},
+        network_configuration=NETWORK,
+        awslogs_group=CONFIG["log_group"],
+        awslogs_region=CONFIG["region"],
+        awslogs_stream_prefix="trips/load-redshift",
+        region_name=CONFIG["region"],
+        propagate_tags="TASK_DEFINITION",
+        reattach=True,
+        wait_for_completion=True,
+        do_xcom_push=True,
+    )
+
+    chain(ingest_sftp, validate_raw, clean_stage, build_dimensions, build_facts, load_redshift, release_lock.as_teardown())

@@ -33,11 +33,13 @@ DAG_ID = "trips_pipeline_local"
 # The run's date (YYYY-MM-DD): the logical date, or for asset-triggered runs the day of run_after.
 DS_EXPR = "(dag_run.logical_date or dag_run.run_after) | ds"
 DS = "{{ " + DS_EXPR + " }}"
+# The Airflow run: every task of a run passes it, so they share the day's lock.
+RUN_ID = "{{ run_id }}"
 
 # Notification messages (JSON): ds, task, state, the key of the task manifest in the lake bucket, and
 # the app's summary line (row counts) on success or the error on failure.
-SUCCEEDED = '{{ {"dag_id": dag.dag_id, "run_id": run_id, "ds": ' + DS_EXPR + ', "task": ti.task_id, "try_number": ti.try_number, "manifest": "manifests/" ~ params.app ~ "/ds=" ~ (' + DS_EXPR + ') ~ "/manifest.json", "state": "succeeded", "summary": ti.xcom_pull(task_ids=ti.task_id)} | tojson }}'
-FAILED = '{{ {"dag_id": dag.dag_id, "run_id": run_id, "ds": ' + DS_EXPR + ', "task": ti.task_id, "try_number": ti.try_number, "manifest": "manifests/" ~ params.app ~ "/ds=" ~ (' + DS_EXPR + ') ~ "/manifest.json", "state": "failed", "error": exception | string} | tojson }}'
+SUCCEEDED = '{{ {"dag_id": dag.dag_id, "run_id": run_id, "ds": ' + DS_EXPR + ', "task": ti.task_id, "try_number": ti.try_number, "manifest": "manifests/" ~ ti.task_id ~ "/ds=" ~ (' + DS_EXPR + ') ~ "/manifest.json", "state": "succeeded", "summary": ti.xcom_pull(task_ids=ti.task_id)} | tojson }}'
+FAILED = '{{ {"dag_id": dag.dag_id, "run_id": run_id, "ds": ' + DS_EXPR + ', "task": ti.task_id, "try_number": ti.try_number, "manifest": "manifests/" ~ ti.task_id ~ "/ds=" ~ (' + DS_EXPR + ') ~ "/manifest.json", "state": "failed", "error": exception | string} | tojson }}'
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 with DAG(
@@ -57,7 +59,7 @@ with DAG(
         retries=3,
         retry_delay=timedelta(minutes=2),
         execution_timeout=timedelta(minutes=120),
-        bash_command='exec node "$TRIPS_HOME/dist/apps/ingest-sftp/main.js" --ds ' + DS,
+        bash_command='exec node "$TRIPS_HOME/dist/apps/ingest-sftp/main.js" --ds ' + DS + " --run-id " + RUN_ID,
         on_success_callback=HttpNotifier(http_conn_id="trips_webhook", method="POST", data=SUCCEEDED, headers=JSON_HEADERS),
         on_failure_callback=HttpNotifier(http_conn_id="trips_webhook", method="POST", data=FAILED, headers=JSON_HEADERS),
     )
@@ -69,7 +71,7 @@ with DAG(
         retries=2,
         retry_delay=timedelta(minutes=5),
         execution_timeout=timedelta(minutes=60),
-        bash_command='exec node "$TRIPS_HOME/dist/apps/validate-raw/main.js" --ds ' + DS,
+        bash_command='exec node "$TRIPS_HOME/dist/apps/validate-raw/main.js" --ds ' + DS + " --run-id " + RUN_ID,
         on_success_callback=HttpNotifier(http_conn_id="trips_webhook", method="POST", data=SUCCEEDED, headers=JSON_HEADERS),
         on_failure_callback=HttpNotifier(http_conn_id="trips_webhook", method="POST", data=FAILED, headers=JSON_HEADERS),
     )
@@ -81,7 +83,7 @@ with DAG(
         retries=2,
         retry_delay=timedelta(minutes=5),
         execution_timeout=timedelta(minutes=60),
-        bash_command='exec node "$TRIPS_HOME/dist/apps/clean-stage/main.js" --ds ' + DS,
+        bash_command='exec node "$TRIPS_HOME/dist/apps/clean-stage/main.js" --ds ' + DS + " --run-id " + RUN_ID,
         on_success_callback=HttpNotifier(http_conn_id="trips_webhook", method="POST", data=SUCCEEDED, headers=JSON_HEADERS),
         on_failure_callback=HttpNotifier(http_conn_id="trips_webhook", method="POST", data=FAILED, headers=JSON_HEADERS),
     )
@@ -93,7 +95,7 @@ with DAG(
         retries=2,
         retry_delay=timedelta(minutes=5),
         execution_timeout=timedelta(minutes=60),
-        bash_command='exec node "$TRIPS_HOME/dist/apps/build-dimensions/main.js" --ds ' + DS,
+        bash_command='exec node "$TRIPS_HOME/dist/apps/build-dimensions/main.js" --ds ' + DS + " --run-id " + RUN_ID,
         on_success_callback=HttpNotifier(http_conn_id="trips_webhook", method="POST", data=SUCCEEDED, headers=JSON_HEADERS),
         on_failure_callback=HttpNotifier(http_conn_id="trips_webhook", method="POST", data=FAILED, headers=JSON_HEADERS),
     )
@@ -105,7 +107,7 @@ with DAG(
         retries=2,
         retry_delay=timedelta(minutes=5),
         execution_timeout=timedelta(minutes=60),
-        bash_command='exec node "$TRIPS_HOME/dist/apps/build-facts/main.js" --ds ' + DS,
+        bash_command='exec node "$TRIPS_HOME/dist/apps/build-facts/main.js" --ds ' + DS + " --run-id " + RUN_ID,
         on_success_callback=HttpNotifier(http_conn_id="trips_webhook", method="POST", data=SUCCEEDED, headers=JSON_HEADERS),
         on_failure_callback=HttpNotifier(http_conn_id="trips_webhook", method="POST", data=FAILED, headers=JSON_HEADERS),
     )
@@ -117,9 +119,19 @@ with DAG(
         retries=2,
         retry_delay=timedelta(minutes=5),
         execution_timeout=timedelta(minutes=60),
-        bash_command='exec node "$TRIPS_HOME/dist/apps/load-redshift/main.js" --ds ' + DS,
+        bash_command='exec node "$TRIPS_HOME/dist/apps/load-redshift/main.js" --ds ' + DS + " --run-id " + RUN_ID,
         on_success_callback=HttpNotifier(http_conn_id="trips_webhook", method="POST", data=SUCCEEDED, headers=JSON_HEADERS),
         on_failure_callback=HttpNotifier(http_conn_id="trips_webhook", method="POST", data=FAILED, headers=JSON_HEADERS),
     )
 
-    chain(ingest_sftp, validate_raw, clean_stage, build_dimensions, build_facts, load_redshift)
+    release_lock = BashOperator(
+        task_id="release_lock",
+        params={"app": "load-redshift"},
+        doc_md="Free the day's lock at the end of the run, whatever became of its tasks.",
+        retries=3,
+        retry_delay=timedelta(minutes=1),
+        execution_timeout=timedelta(minutes=10),
+        bash_command='exec node "$TRIPS_HOME/dist/apps/load-redshift/main.js" --ds ' + DS + " --run-id " + RUN_ID + " --release-lock",
+    )
+
+    chain(ingest_sftp, validate_raw, clean_stage, build_dimensions, build_facts, load_redshift, release_lock.as_teardown())

@@ -26,7 +26,9 @@ from mwaa_compat import (
 
 DAG_ID = DEFINITION["dagId"]
 LOCAL_DAG_ID = f"{DAG_ID}_local"
-TASKS = {t["id"]: t for t in DEFINITION["tasks"]}
+RELEASE = DEFINITION["lockRelease"]
+# Every task of the definition, and the run's closing step that frees the day's lock.
+TASKS = {t["id"]: t for t in [*DEFINITION["tasks"], RELEASE]}
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +52,13 @@ def test_tasks_dependencies_retries_and_timeouts_follow_the_definition(dagbag, d
         assert task.retry_delay == timedelta(minutes=spec["retryDelayMinutes"])
         assert task.execution_timeout == timedelta(minutes=spec["timeoutMinutes"])
         assert task.params["app"] == spec["app"]
-        assert task.on_success_callback and task.on_failure_callback
+        if task.task_id == RELEASE["id"]:
+            # A teardown: runs whatever became of the others, leaves the run's state to them, notifies nobody.
+            assert task.is_teardown and task.trigger_rule == "all_done_setup_success"
+            assert not task.on_success_callback and not task.on_failure_callback
+        else:
+            assert not task.is_teardown and task.trigger_rule == "all_success"
+            assert task.on_success_callback and task.on_failure_callback
     assert dag.catchup is DEFINITION["catchup"]
     assert dag.max_active_runs == DEFINITION["maxActiveRuns"]
     assert dag.start_date.date().isoformat() == DEFINITION["startDate"]
@@ -74,7 +82,8 @@ def test_the_mwaa_dag_runs_each_app_on_fargate_with_settings_from_the_config(dag
         assert task.launch_type == "FARGATE"
         [container] = task.overrides["containerOverrides"]
         assert container["name"] == app
-        assert container["command"] == ["--ds", "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"]
+        expected = ["--ds", "{{ (dag_run.logical_date or dag_run.run_after) | ds }}", "--run-id", "{{ run_id }}"]
+        assert container["command"] == expected + (["--release-lock"] if task.task_id == RELEASE["id"] else [])
         vpc = task.network_configuration["awsvpcConfiguration"]
         assert vpc["subnets"] == MWAA_CONFIG["subnets"] and vpc["securityGroups"] == MWAA_CONFIG["security_groups"]
         assert task.awslogs_group == MWAA_CONFIG["log_group"]

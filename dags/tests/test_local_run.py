@@ -42,9 +42,8 @@ def fingerprint(local_stack) -> dict[str, tuple[int, str]]:
     return {r["t"]: (int(r["n"]), r["h"]) for r in sql(local_stack, union)}
 
 
-def manifest_started(local_stack, app: str) -> str:
-    key = f"manifests/{app}/ds={SAMPLE_DS}/manifest.json"
-    # Read through the same S3 API the apps use (boto3 comes with the amazon provider).
+def lake_json(local_stack, key: str) -> dict:
+    """A JSON object of the lake bucket, read through the same S3 API the apps use (boto3 comes with the amazon provider)."""
     import boto3
 
     s3 = boto3.client(
@@ -54,7 +53,11 @@ def manifest_started(local_stack, app: str) -> str:
         aws_access_key_id=local_stack["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=local_stack["AWS_SECRET_ACCESS_KEY"],
     )
-    return json.loads(s3.get_object(Bucket=local_stack["TRIPS_LAKE_BUCKET"], Key=key)["Body"].read())["startedAt"]
+    return json.loads(s3.get_object(Bucket=local_stack["TRIPS_LAKE_BUCKET"], Key=key)["Body"].read())
+
+
+def manifest_started(local_stack, task: str) -> str:
+    return lake_json(local_stack, f"manifests/{task}/ds={SAMPLE_DS}/manifest.json")["startedAt"]
 
 
 def kms_ciphertext(local_stack, plaintext: str) -> str:
@@ -104,8 +107,7 @@ def test_every_task_pushes_a_success_notice_with_its_counts(first_run):
     notices = notices[1:]
     for n in notices:
         assert n["state"] == "succeeded" and n["ds"] == SAMPLE_DS and n["dag_id"] == LOCAL_DAG_ID
-        app = next(t["app"] for t in DEFINITION["tasks"] if t["id"] == n["task"])
-        assert n["manifest"] == f"manifests/{app}/ds={SAMPLE_DS}/manifest.json"
+        assert n["manifest"] == f"manifests/{n['task']}/ds={SAMPLE_DS}/manifest.json"
     validate = json.loads(notices[0]["summary"])
     assert validate["rows"] == {"read": SAMPLE_ROWS, "passed": SAMPLE_ROWS - SAMPLE_BAD, "rejected": SAMPLE_BAD, "duplicates": 0}
     assert sum(validate["rejectedByReason"].values()) == SAMPLE_BAD
@@ -114,12 +116,12 @@ def test_every_task_pushes_a_success_notice_with_its_counts(first_run):
 
 
 def test_a_middle_task_rerun_alone_leaves_the_warehouse_unchanged(local_stack, webhook, first_run):
-    before = manifest_started(local_stack, "clean-stage")
+    before = manifest_started(local_stack, "clean_stage")
     webhook.received.clear()
     # Every other task is marked successful without running: clean_stage alone runs, in a real DAG run.
-    airflow("dags", "test", LOCAL_DAG_ID, SAMPLE_DS, "--mark-success-pattern", "(?!clean_stage$).*", env=run_env(local_stack, webhook))
+    airflow("dags", "test", LOCAL_DAG_ID, SAMPLE_DS, "--mark-success-pattern", "(?!clean_stage$|release_lock$).*", env=run_env(local_stack, webhook))
     assert [n["task"] for n in webhook.received] == ["clean_stage"]
-    assert manifest_started(local_stack, "clean-stage") > before
+    assert manifest_started(local_stack, "clean_stage") > before
     assert fingerprint(local_stack) == first_run["fingerprint"]
 
 
@@ -144,6 +146,8 @@ def test_a_failing_task_pushes_the_failure_notification(local_stack, webhook, fi
     assert notice["task"] == "validate_raw" and notice["state"] == "failed" and notice["ds"] == SAMPLE_DS
     assert notice["try_number"] == next(t["retries"] for t in DEFINITION["tasks"] if t["id"] == "validate_raw") + 1
     assert re.search(r"exit code 65\b", notice["error"])
-    assert notice["manifest"] == f"manifests/validate-raw/ds={SAMPLE_DS}/manifest.json"
+    assert notice["manifest"] == f"manifests/validate_raw/ds={SAMPLE_DS}/manifest.json"
     # The failed run stopped before the warehouse: it holds what the first run loaded.
     assert fingerprint(local_stack) == first_run["fingerprint"]
+    # Its closing step freed the day's lock all the same, for the next run.
+    assert lake_json(local_stack, f"locks/ds={SAMPLE_DS}.json")["released"] is True

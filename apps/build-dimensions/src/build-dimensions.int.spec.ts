@@ -90,7 +90,7 @@ describe('build-dimensions against a real S3 server and DuckDB', () => {
     ]);
 
     expect(manifest).toMatchObject({
-      task: 'build-dimensions',
+      task: 'build_dimensions',
       status: 'succeeded',
       rows: { read: 4, passed: 4, rejected: 0, duplicates: 0 },
       files: [{ file: `s3://lake/clean/trips/ds=${DS}/`, status: 'ok', rows: { read: 4, passed: 4, rejected: 0, duplicates: 0 } }],
@@ -102,7 +102,7 @@ describe('build-dimensions against a real S3 server and DuckDB', () => {
         { location: `s3://lake/model/dim_trip_group/ds=${DS}/`, rows: 3 },
       ],
     });
-    expect(await store.getJson<TaskManifest>('lake', manifestKey('build-dimensions', DS))).toEqual(manifest);
+    expect(await store.getJson<TaskManifest>('lake', manifestKey('build_dimensions', DS))).toEqual(manifest);
   });
 
   it('puts the grid settings into the groups, so other settings give other keys', async () => {
@@ -130,7 +130,7 @@ describe('build-dimensions against a real S3 server and DuckDB', () => {
 
   it('fails with a data error naming the clean partition when clean-stage has not run for the day', async () => {
     await expect(runBuildDimensions(deps(), '2018-06-01')).rejects.toThrow(DataError);
-    const manifest = await store.getJson<TaskManifest>('lake', manifestKey('build-dimensions', '2018-06-01'));
+    const manifest = await store.getJson<TaskManifest>('lake', manifestKey('build_dimensions', '2018-06-01'));
     expect(manifest?.status).toBe('failed');
     expect(manifest?.error).toContain('no objects under s3://lake/clean/trips/ds=2018-06-01/');
   });

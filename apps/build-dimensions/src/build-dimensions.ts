@@ -1,10 +1,11 @@
 import { recordTask, type Logger, type TaskManifest } from '@trips/core';
 import type { DatasetRef, QueryEngine } from '@trips/engine';
 import { checkContract, DIMENSIONS, gridVars, MODELS, renderModel, type GridSettings } from '@trips/models';
-import { manifestKey, partition, s3Url, SCHEMAS, type Buckets, type LakeTable } from '@trips/pipeline';
+import { manifestKey, partition, s3Url, SCHEMAS, type Buckets, type LakeTable, taskOfApp } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 
-export const TASK = 'build-dimensions';
+/** This app's task id in the pipeline definition: its manifest folder. */
+export const TASK = taskOfApp('build-dimensions').id;
 
 type Dimension = (typeof DIMENSIONS)[number];
 
@@ -18,6 +19,8 @@ export const DIMENSION_TABLES = {
 } as const satisfies Record<Dimension, LakeTable & keyof typeof SCHEMAS>;
 
 export interface BuildDimensionsDeps {
+  /** The run this task belongs to (recorded in the manifest). */
+  runId?: string;
   store: ObjectStore;
   buckets: Buckets;
   /** Opens the query engine; the task closes it when done. */
@@ -32,7 +35,7 @@ export interface BuildDimensionsDeps {
  * Rows read and passed are the clean rows; the outputs list each dimension's row count.
  */
 export async function runBuildDimensions(deps: BuildDimensionsDeps, ds: string): Promise<TaskManifest> {
-  return recordTask({ task: TASK, ds, logger: deps.logger, save: (m) => deps.store.putJson(deps.buckets.lake, manifestKey(TASK, ds), m) }, async () => {
+  return recordTask({ task: TASK, ds, runId: deps.runId, logger: deps.logger, save: (m) => deps.store.putJson(deps.buckets.lake, manifestKey(TASK, ds), m) }, async () => {
     const engine = deps.openEngine();
     try {
       const clean: DatasetRef = { name: 'clean_trips', location: partition(deps.buckets, 'clean', ds), format: 'parquet', partition: { ds } };

@@ -88,13 +88,13 @@ describe('build-facts against a real S3 server and DuckDB', () => {
     expect(joined).toEqual({ n: 3 });
 
     expect(manifest).toMatchObject({
-      task: 'build-facts',
+      task: 'build_facts',
       status: 'succeeded',
       rows: { read: 3, passed: 3, rejected: 0, duplicates: 0 },
       files: [{ file: `s3://lake/clean/trips/ds=${DS}/`, status: 'ok', rows: { read: 3, passed: 3, rejected: 0, duplicates: 0 } }],
       outputs: [{ location: `s3://lake/model/fact_trips/ds=${DS}/`, rows: 3 }],
     });
-    expect(await store.getJson<TaskManifest>('lake', manifestKey('build-facts', DS))).toEqual(manifest);
+    expect(await store.getJson<TaskManifest>('lake', manifestKey('build_facts', DS))).toEqual(manifest);
   });
 
   it('leaves exactly the state of one run when run twice', async () => {
@@ -113,7 +113,7 @@ describe('build-facts against a real S3 server and DuckDB', () => {
     try {
       const run = runBuildFacts(deps(), DS);
       await expect(run).rejects.toThrow(ContractError);
-      const manifest = await store.getJson<TaskManifest>('lake', manifestKey('build-facts', DS));
+      const manifest = await store.getJson<TaskManifest>('lake', manifestKey('build_facts', DS));
       expect(manifest?.status).toBe('failed');
       expect(manifest?.error).toContain(`contract of fact_trips failed for s3://lake/model/fact_trips/ds=${DS}/: relationship(region_key -> dim_region.region_key): 1 values missing from dim_region, e.g. ${md5('Prague')}`);
     } finally {
@@ -124,7 +124,7 @@ describe('build-facts against a real S3 server and DuckDB', () => {
   it('fails with a data error when build-dimensions has not run for the day', async () => {
     await engine.writeParquet({ sql: 'select * from clean_trips', inputs: [ref('clean_trips')], target: partition(buckets, 'clean', '2018-06-01') });
     await expect(runBuildFacts(deps(), '2018-06-01')).rejects.toThrow(DataError);
-    const manifest = await store.getJson<TaskManifest>('lake', manifestKey('build-facts', '2018-06-01'));
+    const manifest = await store.getJson<TaskManifest>('lake', manifestKey('build_facts', '2018-06-01'));
     expect(manifest?.error).toContain('no objects under s3://lake/model/dim_region/ds=2018-06-01/');
   });
 });

@@ -1,12 +1,15 @@
 import { recordTask, ContractError, type Logger, type TaskManifest } from '@trips/core';
 import type { DatasetRef, QueryEngine } from '@trips/engine';
 import { checkContract, gridVars, MODELS, renderModel, type GridSettings } from '@trips/models';
-import { manifestKey, partition, s3Url, SCHEMAS, type Buckets } from '@trips/pipeline';
+import { manifestKey, partition, s3Url, SCHEMAS, type Buckets, taskOfApp } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 
-export const TASK = 'build-facts';
+/** This app's task id in the pipeline definition: its manifest folder. */
+export const TASK = taskOfApp('build-facts').id;
 
 export interface BuildFactsDeps {
+  /** The run this task belongs to (recorded in the manifest). */
+  runId?: string;
   store: ObjectStore;
   buckets: Buckets;
   /** Opens the query engine; the task closes it when done. */
@@ -22,7 +25,7 @@ export interface BuildFactsDeps {
  * Rows read are the clean rows, passed the fact rows: one per clean trip.
  */
 export async function runBuildFacts(deps: BuildFactsDeps, ds: string): Promise<TaskManifest> {
-  return recordTask({ task: TASK, ds, logger: deps.logger, save: (m) => deps.store.putJson(deps.buckets.lake, manifestKey(TASK, ds), m) }, async () => {
+  return recordTask({ task: TASK, ds, runId: deps.runId, logger: deps.logger, save: (m) => deps.store.putJson(deps.buckets.lake, manifestKey(TASK, ds), m) }, async () => {
     const engine = deps.openEngine();
     try {
       const clean: DatasetRef = { name: 'clean_trips', location: partition(deps.buckets, 'clean', ds), format: 'parquet', partition: { ds } };

@@ -75,7 +75,7 @@ describe('clean-stage against a real S3 server and DuckDB', () => {
     ]);
 
     expect(manifest).toMatchObject({
-      task: 'clean-stage',
+      task: 'clean_stage',
       ds: DS,
       status: 'succeeded',
       rows: { read: 7, passed: 5, rejected: 0, duplicates: 2 },
@@ -86,7 +86,7 @@ describe('clean-stage against a real S3 server and DuckDB', () => {
       ],
       outputs: [{ location: `s3://lake/clean/trips/ds=${DS}/`, rows: 5 }],
     });
-    expect(await store.getJson<TaskManifest>('lake', manifestKey('clean-stage', DS))).toEqual(manifest);
+    expect(await store.getJson<TaskManifest>('lake', manifestKey('clean_stage', DS))).toEqual(manifest);
   });
 
   it('leaves exactly the state of one run when run twice', async () => {
@@ -104,7 +104,7 @@ describe('clean-stage against a real S3 server and DuckDB', () => {
   it('fails with a data error and a failed manifest when the day has no validated rows', async () => {
     const run = runCleanStage(deps(), '2018-05-29');
     await expect(run).rejects.toThrow(DataError);
-    const manifest = await store.getJson<TaskManifest>('lake', manifestKey('clean-stage', '2018-05-29'));
+    const manifest = await store.getJson<TaskManifest>('lake', manifestKey('clean_stage', '2018-05-29'));
     expect(manifest).toMatchObject({ status: 'failed', rows: { read: 0, passed: 0, rejected: 0, duplicates: 0 } });
     expect(manifest?.error).toContain('no objects under s3://lake/validated/trips/ds=2018-05-29/');
   });

@@ -1,12 +1,15 @@
 import { recordTask, ContractError, type FileAccount, type Logger, type TaskManifest } from '@trips/core';
 import type { DatasetRef, QueryEngine } from '@trips/engine';
 import { checkContract, MODELS, renderModel } from '@trips/models';
-import { manifestKey, partition, s3Url, SCHEMAS, VALIDATED_COLUMNS, type Buckets } from '@trips/pipeline';
+import { manifestKey, partition, s3Url, SCHEMAS, VALIDATED_COLUMNS, type Buckets, taskOfApp } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 
-export const TASK = 'clean-stage';
+/** This app's task id in the pipeline definition: its manifest folder. */
+export const TASK = taskOfApp('clean-stage').id;
 
 export interface CleanStageDeps {
+  /** The run this task belongs to (recorded in the manifest). */
+  runId?: string;
   store: ObjectStore;
   buckets: Buckets;
   /** Opens the query engine; the task closes it when done. */
@@ -20,7 +23,7 @@ export interface CleanStageDeps {
  * validated rows; passed are the clean rows; the difference are duplicates, counted per source file.
  */
 export async function runCleanStage(deps: CleanStageDeps, ds: string): Promise<TaskManifest> {
-  return recordTask({ task: TASK, ds, logger: deps.logger, save: (m) => deps.store.putJson(deps.buckets.lake, manifestKey(TASK, ds), m) }, async () => {
+  return recordTask({ task: TASK, ds, runId: deps.runId, logger: deps.logger, save: (m) => deps.store.putJson(deps.buckets.lake, manifestKey(TASK, ds), m) }, async () => {
     const engine = deps.openEngine();
     try {
       const validated: DatasetRef = {

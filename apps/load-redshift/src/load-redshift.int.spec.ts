@@ -82,7 +82,7 @@ describe('load-redshift', () => {
     expect(again.files.find((f) => f.file === 'trips.fact_trips')?.rows).toEqual({ read: 50, passed: 50, rejected: 0, duplicates: 0 });
     expect(again.files.find((f) => f.file === 'trips.dim_region')?.rows).toEqual({ read: 50, passed: 0, rejected: 0, duplicates: 50 });
     expect(await snapshot()).toEqual(first);
-    expect(await store.getJson<TaskManifest>('lake', manifestKey('load-redshift', '2018-05-28'))).toMatchObject({ status: 'succeeded' });
+    expect(await store.getJson<TaskManifest>('lake', manifestKey('load_redshift', '2018-05-28'))).toMatchObject({ status: 'succeeded' });
   });
 
   it('gives the same warehouse whichever order two overlapping days load in', async () => {

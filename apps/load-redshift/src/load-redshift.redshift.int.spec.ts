@@ -32,10 +32,10 @@ describe('load-redshift on Redshift (Data API mocked)', () => {
     rsd.on(BatchExecuteStatementCommand).callsFake(() => ({ Id: `b-${++batch}` }));
     rsd.on(DescribeStatementCommand).callsFake(({ Id }: { Id: string }) => {
       const n = Number(Id.slice(2));
-      // Batch 1 is the DDL; then one per table: 10 staged, 7 inserted (the insert is the last
-      // statement before the aggregate refresh; facts: statement 8).
-      const insertAt = n === WAREHOUSE_TABLES.length + 1 ? 7 : 4;
-      return { Id, Status: 'FINISHED', SubStatements: Array.from({ length: 15 }, (_, i) => ({ Id: `${Id}:${i + 1}`, Status: 'FINISHED', ResultRows: i === insertAt ? 7 : -1 })) };
+      // Batch 1 is the DDL; then one per table: 10 staged, 7 inserted (the insert is statement 5
+      // of a dimension's batch, statement 12 of the facts').
+      const insertAt = n === WAREHOUSE_TABLES.length + 1 ? 11 : 4;
+      return { Id, Status: 'FINISHED', SubStatements: Array.from({ length: 25 }, (_, i) => ({ Id: `${Id}:${i + 1}`, Status: 'FINISHED', ResultRows: i === insertAt ? 7 : -1 })) };
     });
     rsd.on(GetStatementResultCommand).resolves({ Records: [[{ longValue: 10 }]] });
     const openWarehouse = () => new RedshiftWarehouse({ client: new RedshiftDataClient({ region: 'eu-central-1' }), target: { workgroupName: 'trips', database: 'dev' }, copyRoleArn: 'arn:aws:iam::1:role/copy', sleep: async () => undefined });
@@ -44,7 +44,7 @@ describe('load-redshift on Redshift (Data API mocked)', () => {
 
     const batches = rsd.commandCalls(BatchExecuteStatementCommand).map((c) => c.args[0].input.Sqls as string[]);
     expect(batches).toHaveLength(1 + WAREHOUSE_TABLES.length);
-    WAREHOUSE_TABLES.forEach((t, i) => expect(batches[i + 1][2]).toBe(`copy stage from 's3://lake/model/${t.name}/ds=${DS}/' iam_role 'arn:aws:iam::1:role/copy' format as parquet`));
+    WAREHOUSE_TABLES.forEach((t, i) => expect(batches[i + 1][1]).toBe(`copy stage from 's3://lake/model/${t.name}/ds=${DS}/' iam_role 'arn:aws:iam::1:role/copy' format as parquet`));
     expect(manifest.files.map((f) => [f.file, f.rows])).toEqual(WAREHOUSE_TABLES.map((t) => [`trips.${t.name}`, { read: 10, passed: 7, rejected: 0, duplicates: 3 }]));
     expect(await store.getJson<TaskManifest>('lake', manifestKey(TASK, DS))).toMatchObject({ status: 'succeeded', rows: { read: 60, passed: 42, duplicates: 18 } });
   });

@@ -1,11 +1,14 @@
 import { addCounts, DataError, emptyCounts, recordTask, type FileAccount, type Logger, type TaskManifest } from '@trips/core';
-import { manifestKey, partition, s3Url, type Buckets } from '@trips/pipeline';
+import { manifestKey, partition, s3Url, type Buckets, taskOfApp } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { WAREHOUSE_SCHEMA, WAREHOUSE_TABLES, type Warehouse } from '@trips/warehouse';
 
-export const TASK = 'load-redshift';
+/** This app's task id in the pipeline definition: its manifest folder. */
+export const TASK = taskOfApp('load-redshift').id;
 
 export interface LoadDeps {
+  /** The run this task belongs to (recorded in the manifest). */
+  runId?: string;
   store: ObjectStore;
   buckets: Buckets;
   openWarehouse: () => Warehouse;
@@ -20,7 +23,7 @@ export interface LoadDeps {
  */
 export async function runLoadRedshift(deps: LoadDeps, ds: string): Promise<TaskManifest> {
   const { store, buckets, logger } = deps;
-  return recordTask({ task: TASK, ds, logger, save: (m) => store.putJson(buckets.lake, manifestKey(TASK, ds), m) }, async () => {
+  return recordTask({ task: TASK, ds, runId: deps.runId, logger, save: (m) => store.putJson(buckets.lake, manifestKey(TASK, ds), m) }, async () => {
     for (const t of WAREHOUSE_TABLES) {
       const loc = partition(buckets, t.lake, ds);
       const found = (await store.listAll(loc.bucket, loc.prefix)).some((o) => o.key.endsWith('.parquet'));

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDs } from './dates';
 import { UsageError, exitCodeOf, TripsError } from './errors';
@@ -17,13 +18,20 @@ export interface TaskCliSpec<R> {
 
 export interface TaskContext {
   ds: string;
+  /** The run this task belongs to (`--run-id`: Airflow's run_id, or a `trips run` id); a fresh id when run alone. */
+  runId: string;
+  /** True when `--run-id` named a run this task is one step of; false when the task runs on its own. */
+  partOfRun: boolean;
   options: Record<string, string | boolean | undefined>;
   logger: Logger;
 }
 
 export function usage(spec: { name: string; description: string; options?: Record<string, OptionSpec> }, withDs = true): string {
   const opts: Array<[string, string]> = [];
-  if (withDs) opts.push(['--ds YYYY-MM-DD', 'logical date of the run (required)']);
+  if (withDs) {
+    opts.push(['--ds YYYY-MM-DD', 'logical date of the run (required)']);
+    opts.push(['--run-id ID', 'the run this task is part of (Airflow passes its run_id): its tasks share the day\'s lock']);
+  }
   for (const [k, o] of Object.entries(spec.options ?? {})) {
     opts.push([o.type === 'string' ? `--${k} VALUE` : `--${k}`, o.description + (o.default !== undefined ? ` (default ${o.default})` : '')]);
   }
@@ -32,12 +40,15 @@ export function usage(spec: { name: string; description: string; options?: Recor
   return [`Usage: ${spec.name}${withDs ? ' --ds YYYY-MM-DD' : ''} [options]`, '', spec.description, '', 'Options:', ...opts.map(([k, d]) => `  ${k.padEnd(width)}  ${d}`)].join('\n');
 }
 
+/** Run ids as Airflow writes them (`manual__2018-05-28T03:00:00+00:00`) and as `trips run` makes them. */
+const RUN_ID = /^[A-Za-z0-9_.~:+-]{1,250}$/;
+
 /** Parses argv against the spec; throws UsageError naming the bad argument. */
 export function parseTaskArgs(
   spec: { name: string; options?: Record<string, OptionSpec> },
   argv: string[],
-): { help: boolean; ds?: string; options: Record<string, string | boolean | undefined> } {
-  const options: ParseArgsConfig['options'] = { ds: { type: 'string' }, help: { type: 'boolean', short: 'h' } };
+): { help: boolean; ds?: string; runId?: string; options: Record<string, string | boolean | undefined> } {
+  const options: ParseArgsConfig['options'] = { ds: { type: 'string' }, 'run-id': { type: 'string' }, help: { type: 'boolean', short: 'h' } };
   for (const [k, o] of Object.entries(spec.options ?? {})) options[k] = { type: o.type };
   let parsed;
   try {
@@ -49,8 +60,10 @@ export function parseTaskArgs(
   if (values.help) return { help: true, options: values };
   if (typeof values.ds !== 'string') throw new UsageError(`${spec.name}: --ds YYYY-MM-DD is required`);
   const ds = parseDs(values.ds);
+  const runId = values['run-id'];
+  if (runId !== undefined && !RUN_ID.test(String(runId))) throw new UsageError(`${spec.name}: --run-id must be 1 to 250 letters, digits and _.~:+-, got "${runId}"`);
   for (const [k, o] of Object.entries(spec.options ?? {})) if (values[k] === undefined && o.default !== undefined) values[k] = o.default;
-  return { help: false, ds, options: values };
+  return { help: false, ds, runId: runId as string | undefined, options: values };
 }
 
 /** Prints a message for a failure: the message alone for our own errors, the stack for bugs. */
@@ -78,8 +91,10 @@ export async function runTaskCli<R>(spec: TaskCliSpec<R>, argv = process.argv.sl
     return;
   }
   const logger = createLogger(spec.name, logLevel);
+  const done = guardUnfinished(`${spec.name} for ds=${parsed.ds}`);
   try {
-    const result = await spec.run({ ds: parsed.ds as string, options: parsed.options, logger });
+    const runId = parsed.runId ?? `${spec.name}-${parsed.ds}-${randomUUID().slice(0, 8)}`;
+    const result = await spec.run({ ds: parsed.ds as string, runId, partOfRun: parsed.runId !== undefined, options: parsed.options, logger });
     writeSummary(result);
   } catch (e) {
     // A task that refused its input after doing its work (GateError, or any error carrying the outcome).
@@ -88,7 +103,31 @@ export async function runTaskCli<R>(spec: TaskCliSpec<R>, argv = process.argv.sl
     logger.error({ ds: parsed.ds, exitCode: exitCodeOf(e) }, describeError(e));
     process.stderr.write(`${spec.name} failed for ds=${parsed.ds}: ${describeError(e)}\n`);
     process.exitCode = exitCodeOf(e);
+  } finally {
+    done();
   }
+}
+
+/**
+ * Makes a command that stops before it has finished fail loudly. Node exits, with code 0, when
+ * nothing is left to run: a promise that can never settle (say, waiting for the exit of a server
+ * that has already died) ends the process as if it had succeeded. Call at the start; call the
+ * returned function when done. If the process is about to exit before that, it says so on stderr
+ * and exits 70 (EX_SOFTWARE).
+ */
+export function guardUnfinished(what: string): () => void {
+  let finished = false;
+  const onBeforeExit = () => {
+    if (finished) return;
+    finished = true;
+    process.stderr.write(`${what}: stopped before finishing: it was waiting for something that can no longer happen (a stand-in or server that died?); this is a bug, please report it\n`);
+    process.exitCode = 70;
+  };
+  process.once('beforeExit', onBeforeExit);
+  return () => {
+    finished = true;
+    process.removeListener('beforeExit', onBeforeExit);
+  };
 }
 
 /**

@@ -6,3 +6,4 @@ export * from './manifest';
 export * from './cli';
 export * from './task-record';
 export * from './retry';
+export * from './scratch';

@@ -28,8 +28,11 @@ export interface OutputInfo {
 }
 
 export interface TaskManifest {
+  /** The task id of the pipeline definition (the manifest's folder). */
   task: string;
   ds: string;
+  /** The run that wrote it (`--run-id`), so a runner can tell its own outcome from an earlier one. */
+  runId?: string;
   status: 'succeeded' | 'failed';
   error?: string;
   startedAt: string;

@@ -25,13 +25,13 @@ export class GateError extends DataError {
  * manifest goes (s3://LAKE/manifests/<task>/ds=D/ for the pipeline's tasks).
  */
 export async function recordTask(
-  opts: { task: string; ds: string; save: (manifest: TaskManifest) => Promise<void>; logger?: Logger },
+  opts: { task: string; ds: string; runId?: string; save: (manifest: TaskManifest) => Promise<void>; logger?: Logger },
   work: () => Promise<TaskOutcome>,
 ): Promise<TaskManifest> {
   const started = new Date();
-  const finish = (fields: Omit<TaskManifest, 'task' | 'ds' | 'startedAt' | 'finishedAt' | 'durationMs'>): TaskManifest => {
+  const finish = (fields: Omit<TaskManifest, 'task' | 'ds' | 'runId' | 'startedAt' | 'finishedAt' | 'durationMs'>): TaskManifest => {
     const finished = new Date();
-    return { task: opts.task, ds: opts.ds, ...fields, startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs: finished.getTime() - started.getTime() };
+    return { task: opts.task, ds: opts.ds, ...(opts.runId ? { runId: opts.runId } : {}), ...fields, startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs: finished.getTime() - started.getTime() };
   };
   let manifest: TaskManifest;
   let failure: unknown;

@@ -1,7 +1,7 @@
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { DataError, ExternalError, type Logger } from '@trips/core';
+import { DataError, ExternalError, makeScratchDir, type Logger } from '@trips/core';
 import type { ObjectStore } from '@trips/storage';
 import type { DatasetRef, Location, QueryEngine, QueryRequest, WriteRequest, WriteResult } from './port';
 import { plainRows } from './values';
@@ -107,9 +107,7 @@ export class DuckDbEngine implements QueryEngine {
 
   private async connection(): Promise<DuckDBConnection> {
     if (this.con) return this.con;
-    const workDir = resolve(this.options.workDir);
-    await mkdir(workDir, { recursive: true });
-    this.runDir = await mkdtemp(join(workDir, 'duckdb-'));
+    this.runDir = await makeScratchDir(resolve(this.options.workDir), 'duckdb');
     this.instance = await DuckDBInstance.create(':memory:', {
       memory_limit: this.options.memoryLimit,
       threads: String(this.options.threads),
@@ -137,8 +135,14 @@ export class DuckDbEngine implements QueryEngine {
 
   private async stage(input: DatasetRef): Promise<string[]> {
     const { bucket, prefix } = input.location;
-    // Markers such as _SUCCESS or .crc files are not data.
-    const objects = (await this.store.listAll(bucket, prefix)).filter((o) => !/(^|\/)[_.][^/]*$/.test(o.key) && !o.key.endsWith('/'));
+    const objects = (await this.store.listAll(bucket, prefix)).filter((o) => !(o.key.endsWith('/') && o.size === 0));
+    // Athena (like Hive) skips objects whose names start with _ or .; reading them here would make
+    // the engines disagree, skipping them would drop data silently. The pipeline never writes such
+    // names, so one is refused.
+    const hidden = objects.find((o) => /^[_.]/.test(basename(o.key)));
+    if (hidden) {
+      throw new DataError(`input ${input.name}: s3://${bucket}/${hidden.key} has a name Athena skips as hidden (it starts with _ or .); the pipeline writes no such names: remove or rename it`);
+    }
     if (objects.length === 0) {
       throw new DataError(`input ${input.name}: no objects under ${locKey(input.location)}; has the task that writes it run for this date?`);
     }

@@ -22,7 +22,7 @@ describe('pipeline definition', () => {
   });
 
   it('renders the logical date into the arguments', () => {
-    expect(renderArgs(PIPELINE.tasks[1], '2018-05-28')).toEqual(['--ds', '2018-05-28']);
+    expect(renderArgs(PIPELINE.tasks[1], '2018-05-28', 'manual__2018-05-28T03:00:00+00:00')).toEqual(['--ds', '2018-05-28', '--run-id', 'manual__2018-05-28T03:00:00+00:00']);
   });
 });
 
@@ -31,7 +31,7 @@ describe('lake layout', () => {
   it('puts each table partition under ds=D/ and raw batches under ingest_date=D/', () => {
     expect(rawBatch(b, '2018-05-28')).toEqual({ bucket: 'r', prefix: 'trips/ingest_date=2018-05-28/' });
     expect(partition(b, 'factTrips', '2018-05-28')).toEqual({ bucket: 'l', prefix: 'model/fact_trips/ds=2018-05-28/' });
-    expect(manifestKey('clean-stage', '2018-05-28')).toBe('manifests/clean-stage/ds=2018-05-28/manifest.json');
+    expect(manifestKey('clean_stage', '2018-05-28')).toBe('manifests/clean_stage/ds=2018-05-28/manifest.json');
   });
 });
 

@@ -8,7 +8,7 @@ export interface TaskDefinition {
   /** Folder under apps/ holding the container app; also the ECS container name. */
   app: string;
   description: string;
-  /** Arguments after the app's command; `{{ ds }}` is the run's logical date. */
+  /** Arguments after the app's command; `{{ ds }}` is the run's logical date, `{{ run_id }}` the run's id. */
   args: string[];
   dependsOn: string[];
   reads: string[];
@@ -51,8 +51,16 @@ export interface PipelineDefinition {
   ecs: EcsContract;
   /** The task that lands raw files; `trips run --input` lands them itself and leaves it out. */
   ingestTask: string;
+  /**
+   * Id of the task every Airflow run ends with, whatever became of the others (trigger rule
+   * all_done): it frees the day's lock the run's tasks hand to each other (see lockReleaseTask).
+   */
+  releaseLockTask: string;
   tasks: TaskDefinition[];
 }
+
+/** Every task gets the day and the run it belongs to (the run's tasks share the day's lock). */
+const RUN_ARGS = ['--ds', '{{ ds }}', '--run-id', '{{ run_id }}'];
 
 const defaults = { cpu: 1024, memoryMiB: 2048, timeoutMinutes: 60, retries: 2, retryDelayMinutes: 5 } as const;
 
@@ -66,13 +74,14 @@ export const PIPELINE: PipelineDefinition = {
   notifications: { onSuccess: true, onFailure: true, webhookConnId: 'trips_webhook' },
   ecs: { taskFamilyPrefix: 'trips-', logStreamPrefix: 'trips' },
   ingestTask: 'ingest_sftp',
+  releaseLockTask: 'release_lock',
   tasks: [
     {
       ...defaults,
       id: 'ingest_sftp',
       app: 'ingest-sftp',
       description: 'Land every new or changed file of the partner\'s SFTP folder in the raw bucket, exactly once.',
-      args: ['--ds', '{{ ds }}'],
+      args: RUN_ARGS,
       dependsOn: [],
       reads: ['sftp:TRIPS_SFTP_DIR'],
       writes: ['raw:trips/ingest_date={{ ds }}/'],
@@ -87,7 +96,7 @@ export const PIPELINE: PipelineDefinition = {
       id: 'validate_raw',
       app: 'validate-raw',
       description: 'Check the day\'s raw files; split rows into validated and quarantined.',
-      args: ['--ds', '{{ ds }}'],
+      args: RUN_ARGS,
       dependsOn: ['ingest_sftp'],
       reads: ['raw:trips/ingest_date={{ ds }}/'],
       writes: ['lake:validated/trips/ds={{ ds }}/', 'lake:quarantine/trips/ds={{ ds }}/'],
@@ -97,7 +106,7 @@ export const PIPELINE: PipelineDefinition = {
       id: 'clean_stage',
       app: 'clean-stage',
       description: 'Type, normalise and deduplicate validated rows into clean Parquet.',
-      args: ['--ds', '{{ ds }}'],
+      args: RUN_ARGS,
       dependsOn: ['validate_raw'],
       reads: ['lake:validated/trips/ds={{ ds }}/'],
       writes: ['lake:clean/trips/ds={{ ds }}/'],
@@ -107,7 +116,7 @@ export const PIPELINE: PipelineDefinition = {
       id: 'build_dimensions',
       app: 'build-dimensions',
       description: 'Derive the dimension members the day\'s trips need, with deterministic keys.',
-      args: ['--ds', '{{ ds }}'],
+      args: RUN_ARGS,
       dependsOn: ['clean_stage'],
       reads: ['lake:clean/trips/ds={{ ds }}/'],
       writes: ['lake:model/dim_*/ds={{ ds }}/'],
@@ -117,7 +126,7 @@ export const PIPELINE: PipelineDefinition = {
       id: 'build_facts',
       app: 'build-facts',
       description: 'Build fact_trips for the day, keyed to the dimensions.',
-      args: ['--ds', '{{ ds }}'],
+      args: RUN_ARGS,
       dependsOn: ['build_dimensions'],
       reads: ['lake:clean/trips/ds={{ ds }}/'],
       writes: ['lake:model/fact_trips/ds={{ ds }}/'],
@@ -127,7 +136,7 @@ export const PIPELINE: PipelineDefinition = {
       id: 'load_redshift',
       app: 'load-redshift',
       description: 'Load the day\'s dimensions and facts into the warehouse, one transaction per table.',
-      args: ['--ds', '{{ ds }}'],
+      args: RUN_ARGS,
       dependsOn: ['build_facts'],
       reads: ['lake:model/'],
       writes: ['warehouse:trips.*'],
@@ -159,9 +168,44 @@ export function topologicalOrder(tasks: readonly TaskDefinition[]): TaskDefiniti
   return order;
 }
 
-/** Replaces `{{ ds }}` in a task's arguments. */
-export function renderArgs(task: TaskDefinition, ds: string): string[] {
-  return task.args.map((a) => a.replace(/\{\{\s*ds\s*\}\}/g, ds));
+/** The task of the definition an app runs. */
+export function taskOfApp(app: string, def: PipelineDefinition = PIPELINE): TaskDefinition {
+  const task = def.tasks.find((t) => t.app === app);
+  if (!task) throw new Error(`pipeline definition ${def.dagId}: no task runs the app ${app}`);
+  return task;
+}
+
+/** True for a task nothing else depends on: a run ends with it. */
+export function isFinalTask(task: TaskDefinition, def: PipelineDefinition = PIPELINE): boolean {
+  return !def.tasks.some((t) => t.dependsOn.includes(task.id));
+}
+
+/**
+ * The run's closing step in the DAGs: the final task's app with `--release-lock`, after every final
+ * task, run whatever their outcome. A run that fails, or a partial rerun that skips the final task,
+ * would otherwise keep the day locked until the lease runs out. (`trips run` holds and frees the
+ * lock itself.)
+ */
+export function lockReleaseTask(def: PipelineDefinition = PIPELINE): TaskDefinition {
+  const finals = def.tasks.filter((t) => isFinalTask(t, def));
+  const last = finals[finals.length - 1];
+  return {
+    ...last,
+    id: def.releaseLockTask,
+    description: 'Free the day\'s lock at the end of the run, whatever became of its tasks.',
+    args: [...RUN_ARGS, '--release-lock'],
+    dependsOn: finals.map((t) => t.id),
+    reads: [],
+    writes: [],
+    timeoutMinutes: 10,
+    retries: 3,
+    retryDelayMinutes: 1,
+  };
+}
+
+/** Replaces `{{ ds }}` and `{{ run_id }}` in a task's arguments. */
+export function renderArgs(task: TaskDefinition, ds: string, runId: string): string[] {
+  return task.args.map((a) => a.replace(/\{\{\s*ds\s*\}\}/g, ds).replace(/\{\{\s*run_id\s*\}\}/g, runId));
 }
 
 /** CPU units Fargate offers and the memory (MiB) each allows: [min, max, step]. */
@@ -193,6 +237,7 @@ export function pipelineProblems(def: PipelineDefinition, apps?: readonly string
   if (!(def.maxActiveRuns >= 1)) problems.push('maxActiveRuns must be at least 1');
   if (def.tasks.length === 0) problems.push('the pipeline has no tasks');
   if (!def.tasks.some((t) => t.id === def.ingestTask)) problems.push(`ingestTask ${def.ingestTask} is not one of the tasks`);
+  if (!ID.test(def.releaseLockTask) || def.tasks.some((t) => t.id === def.releaseLockTask)) problems.push(`releaseLockTask "${def.releaseLockTask}" must match ${ID} and differ from every task id`);
   for (const t of def.tasks) {
     const at = `task ${t.id}`;
     if (!ID.test(t.id)) problems.push(`${at}: id must match ${ID}`);

@@ -45,6 +45,11 @@ export function manifestKey(task: string, ds: string): string {
   return `manifests/${task}/ds=${ds}/manifest.json`;
 }
 
+/** The lock a run holds on its day (lake bucket): one run of a ds at a time. */
+export function lockKey(ds: string): string {
+  return `locks/ds=${ds}.json`;
+}
+
 export function s3Url(loc: Location): string {
   return `s3://${loc.bucket}/${loc.prefix}`;
 }

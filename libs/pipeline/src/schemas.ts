@@ -24,6 +24,15 @@ const col = (name: string, type: ColumnType, nullable = false): Column => ({ nam
 /** Columns validate-raw writes (CSV with header): the fields exactly as delivered plus where they came from. */
 export const VALIDATED_COLUMNS = ['source_file', 'line_no', 'region', 'origin_coord', 'destination_coord', 'datetime', 'datasource'] as const;
 
+/**
+ * Longest value (UTF-8 bytes) validate-raw accepts per input field. Names are stored in warehouse
+ * columns of NAME_COLUMN_BYTES (Redshift counts varchar lengths in bytes), four times the accepted
+ * length, so that case mapping in clean-stage (which may lengthen a name, e.g. ß to SS) always fits.
+ * The others are far beyond any real value and keep every row well within DuckDB's line limit.
+ */
+export const FIELD_MAX_BYTES = { region: 256, datasource: 256, origin_coord: 128, destination_coord: 128, datetime: 40 } as const;
+export const NAME_COLUMN_BYTES = 4 * FIELD_MAX_BYTES.region;
+
 /** Columns of quarantined rows (CSV with header). */
 export const QUARANTINE_COLUMNS = ['source_file', 'line_no', 'reason', 'detail', 'raw_line'] as const;
 

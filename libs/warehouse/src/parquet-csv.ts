@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
+import { makeScratchDir } from '@trips/core';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Location } from '@trips/pipeline';
@@ -18,8 +19,7 @@ export interface StagedCsv {
 export async function parquetToCsv(store: ObjectStore, source: Location, columns: string[], workDir: string, memoryLimit = '512MB'): Promise<StagedCsv | undefined> {
   const objects = (await store.listAll(source.bucket, source.prefix)).filter((o) => o.key.endsWith('.parquet'));
   if (objects.length === 0) return undefined;
-  await mkdir(workDir, { recursive: true });
-  const dir = await mkdtemp(join(workDir, 'load-'));
+  const dir = await makeScratchDir(workDir, 'load');
   const dispose = () => rm(dir, { recursive: true, force: true });
   try {
     const files: string[] = [];

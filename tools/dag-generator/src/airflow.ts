@@ -11,15 +11,17 @@ import { py } from './python';
  * the task's XCom.
  */
 export function preamble(): string {
-  // The task manifest's key in the lake bucket, from the layout (the app name comes from params).
-  const [a, rest] = manifestKey('@APP@', '@DS@').split('@APP@');
+  // The task manifest's key in the lake bucket, from the layout: the folder is the task's id.
+  const [a, rest] = manifestKey('@TASK@', '@DS@').split('@TASK@');
   const [b, c] = rest.split('@DS@');
-  const manifest = `"${a}" ~ params.app ~ "${b}" ~ (' + DS_EXPR + ') ~ "${c}"`;
+  const manifest = `"${a}" ~ ti.task_id ~ "${b}" ~ (' + DS_EXPR + ') ~ "${c}"`;
   const common = `"dag_id": dag.dag_id, "run_id": run_id, "ds": ' + DS_EXPR + ', "task": ti.task_id, "try_number": ti.try_number, "manifest": ${manifest}`;
   return [
     '# The run\'s date (YYYY-MM-DD): the logical date, or for asset-triggered runs the day of run_after.',
     `DS_EXPR = ${py('(dag_run.logical_date or dag_run.run_after) | ds')}`,
     'DS = "{{ " + DS_EXPR + " }}"',
+    '# The Airflow run: every task of a run passes it, so they share the day\'s lock.',
+    'RUN_ID = "{{ run_id }}"',
     '',
     '# Notification messages (JSON): ds, task, state, the key of the task manifest in the lake bucket, and',
     '# the app\'s summary line (row counts) on success or the error on failure.',
@@ -28,14 +30,26 @@ export function preamble(): string {
   ].join('\n');
 }
 
-/** A task's arguments as a Python list, `{{ ds }}` becoming the DS constant of the DAG file. */
+/** The template variables a task's arguments may hold, and the DAG file's constant each becomes. */
+const VARIABLES: Record<string, string> = { ds: 'DS', run_id: 'RUN_ID' };
+const VARIABLE = /\{\{\s*(\w+)\s*\}\}/g;
+
+/** An argument cut at its variables: literal text and constant names alternate (`pieces[odd]` are constants). */
+function pieces(arg: string): string[] {
+  return arg.split(VARIABLE).map((piece, i) => {
+    if (i % 2 === 0) return piece;
+    const constant = VARIABLES[piece];
+    if (!constant) throw new Error(`argument "${arg}": unknown variable {{ ${piece} }} (known: ${Object.keys(VARIABLES).join(', ')})`);
+    return constant;
+  });
+}
+
+/** A task's arguments as a Python list, `{{ ds }}` and `{{ run_id }}` becoming the DS and RUN_ID constants. */
 export function argsExpression(task: TaskDefinition): string {
   const one = (arg: string): string => {
-    const out: string[] = [];
-    arg.split(/\{\{\s*ds\s*\}\}/).forEach((piece, i) => {
-      if (i > 0) out.push('DS');
-      if (piece !== '') out.push(py(piece));
-    });
+    const out = pieces(arg)
+      .map((piece, i) => (i % 2 === 1 ? piece : piece === '' ? undefined : py(piece)))
+      .filter((p): p is string => p !== undefined);
     return out.length > 0 ? out.join(' + ') : '""';
   };
   return `[${task.args.map(one).join(', ')}]`;
@@ -60,7 +74,7 @@ export function taskArgs(task: TaskDefinition): Array<[string, string]> {
   return [
     ['task_id', py(task.id)],
     ['params', py({ app: task.app })],
-    ['doc_md', py(`${task.description}\n\nReads: ${task.reads.join(', ')}. Writes: ${task.writes.join(', ')}.`)],
+    ['doc_md', py([task.description, [task.reads.length ? `Reads: ${task.reads.join(', ')}.` : '', task.writes.length ? `Writes: ${task.writes.join(', ')}.` : ''].filter(Boolean).join(' ')].filter(Boolean).join('\n\n'))],
     ['retries', py(task.retries)],
     ['retry_delay', `timedelta(minutes=${task.retryDelayMinutes})`],
     ['execution_timeout', `timedelta(minutes=${task.timeoutMinutes})`],
@@ -69,19 +83,20 @@ export function taskArgs(task: TaskDefinition): Array<[string, string]> {
 
 /**
  * A shell command line running `command` with the task's arguments, as a Python expression: literal
- * text quoted for the shell, `{{ ds }}` becoming the DS constant (a date, safe unquoted).
+ * text quoted for the shell, `{{ ds }}` and `{{ run_id }}` becoming the DS and RUN_ID constants
+ * (a date, and an Airflow run id of [A-Za-z0-9_.~:+-]: safe unquoted).
  */
 export function shellCommandExpression(command: string, task: TaskDefinition): string {
   const quote = (text: string) => (/^[\w@%+=:,./-]*$/.test(text) ? text : `'${text.replace(/'/g, `'"'"'`)}'`);
   const parts: string[] = [];
   let literal = command;
   for (const arg of task.args) {
-    arg.split(/\{\{\s*ds\s*\}\}/).forEach((piece, i) => {
+    pieces(arg).forEach((piece, i) => {
       if (i === 0) literal += ` ${quote(piece)}`;
-      else {
-        parts.push(py(literal), 'DS');
-        literal = quote(piece);
-      }
+      else if (i % 2 === 1) {
+        parts.push(py(literal), piece);
+        literal = '';
+      } else literal = quote(piece);
     });
   }
   if (literal !== '') parts.push(py(literal));

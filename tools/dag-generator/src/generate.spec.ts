@@ -27,9 +27,9 @@ describe('DAG generator', () => {
     const local = files['dags/trips_pipeline_local.py'];
     expect(mwaa).toContain('    audit_day = EcsRunTaskOperator(\n        task_id="audit_day",');
     expect(mwaa).toContain('task_definition="trips-audit-day"');
-    expect(mwaa).toContain('overrides={"containerOverrides": [{"name": "audit-day", "command": ["--ds", DS]}]}');
+    expect(mwaa).toContain('overrides={"containerOverrides": [{"name": "audit-day", "command": ["--ds", DS, "--run-id", RUN_ID]}]}');
     expect(local).toContain('    audit_day = BashOperator(\n        task_id="audit_day",');
-    expect(local).toContain('bash_command=\'exec node "$TRIPS_HOME/dist/apps/audit-day/main.js" --ds \' + DS,');
+    expect(local).toContain('bash_command=\'exec node "$TRIPS_HOME/dist/apps/audit-day/main.js" --ds \' + DS + " --run-id " + RUN_ID,');
     for (const file of [mwaa, local]) {
       expect(file).toContain('chain(ingest_sftp, validate_raw, clean_stage, build_dimensions, build_facts, load_redshift, audit_day)');
       const block = file.slice(file.indexOf('    audit_day = '));

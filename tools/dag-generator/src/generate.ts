@@ -1,4 +1,4 @@
-import { assertValidPipeline, type PipelineDefinition } from '@trips/pipeline';
+import { assertValidPipeline, lockReleaseTask, type PipelineDefinition } from '@trips/pipeline';
 import { localDagId, renderLocalDag } from './local';
 import { renderMwaaDag } from './mwaa';
 
@@ -8,7 +8,7 @@ export function generatedFiles(def: PipelineDefinition): Record<string, string> 
   return {
     [`dags/${def.dagId}.py`]: renderMwaaDag(def),
     [`dags/${localDagId(def)}.py`]: renderLocalDag(def),
-    // The definition itself, for the pytest suite to check the DAGs against.
-    [`dags/${def.dagId}.definition.json`]: `${JSON.stringify(def, null, 2)}\n`,
+    // The definition itself, and the closing step it implies, for the pytest suite to check the DAGs against.
+    [`dags/${def.dagId}.definition.json`]: `${JSON.stringify({ ...def, lockRelease: lockReleaseTask(def) }, null, 2)}\n`,
   };
 }

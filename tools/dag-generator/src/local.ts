@@ -1,4 +1,4 @@
-import { topologicalOrder, type PipelineDefinition } from '@trips/pipeline';
+import { lockReleaseTask, topologicalOrder, type PipelineDefinition } from '@trips/pipeline';
 import { dagArgs, shellCommandExpression, orderLines, preamble, taskArgs } from './airflow';
 import { docstring, kwargs, py, pyName } from './python';
 
@@ -12,7 +12,8 @@ export function localDagId(def: PipelineDefinition): string {
  * app's bundled CLI (dist/apps/<app>/main.js) as a subprocess against the local stand-ins.
  */
 export function renderLocalDag(def: PipelineDefinition): string {
-  const tasks = topologicalOrder(def.tasks);
+  const release = lockReleaseTask(def);
+  const tasks = [...topologicalOrder(def.tasks), release];
   const conn = def.notifications.webhookConnId;
   const doc = `### ${localDagId(def)}: the ${def.dagId} DAG on a laptop
 
@@ -38,8 +39,11 @@ summary line or the error) to the Airflow connection \`${conn}\`
     const args: Array<[string, string]> = [...taskArgs(t), ['bash_command', shellCommandExpression(command, t)]];
     const notify = (state: 'succeeded' | 'failed') =>
       `HttpNotifier(http_conn_id=${py(conn)}, method="POST", data=${state === 'succeeded' ? 'SUCCEEDED' : 'FAILED'}, headers=JSON_HEADERS)`;
-    if (def.notifications.onSuccess) args.push(['on_success_callback', notify('succeeded')]);
-    if (def.notifications.onFailure) args.push(['on_failure_callback', notify('failed')]);
+    // The closing step (a teardown: it runs whatever became of the others) is no news for anyone.
+    if (t !== release) {
+      if (def.notifications.onSuccess) args.push(['on_success_callback', notify('succeeded')]);
+      if (def.notifications.onFailure) args.push(['on_failure_callback', notify('failed')]);
+    }
     return `    ${name(t.id)} = BashOperator(\n${kwargs(args, 8)}\n    )`;
   });
 
@@ -65,7 +69,7 @@ ${kwargs(dagArgs(def, 'DAG_ID', `CronTriggerTimetable(${py(def.schedule)}, timez
 ):
 ${operators.join('\n\n')}
 
-${orderLines(tasks, name)
+${orderLines(tasks, (id) => (id === release.id ? `${name(id)}.as_teardown()` : name(id)))
   .map((l) => `    ${l}`)
   .join('\n')}
 `;

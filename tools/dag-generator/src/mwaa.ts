@@ -1,4 +1,4 @@
-import { topologicalOrder, type PipelineDefinition } from '@trips/pipeline';
+import { lockReleaseTask, topologicalOrder, type PipelineDefinition } from '@trips/pipeline';
 import { argsExpression, dagArgs, orderLines, preamble, taskArgs } from './airflow';
 import { docstring, kwargs, py, pyName } from './python';
 
@@ -7,7 +7,8 @@ export const MWAA_CONFIG_KEYS = ['cluster', 'subnets', 'security_groups', 'log_g
 
 /** The Amazon MWAA DAG: one EcsRunTaskOperator (Fargate) per task of the definition. */
 export function renderMwaaDag(def: PipelineDefinition): string {
-  const tasks = topologicalOrder(def.tasks);
+  const release = lockReleaseTask(def);
+  const tasks = [...topologicalOrder(def.tasks), release];
   const doc = `### ${def.dagId} on Amazon MWAA
 
 ${def.description}
@@ -51,8 +52,9 @@ summary line (row counts), on failure the error.`;
       ['wait_for_completion', 'True'],
       ['do_xcom_push', 'True'],
     ];
-    if (def.notifications.onSuccess) args.push(['on_success_callback', `SnsNotifier(target_arn=CONFIG["sns_topic_arn"], region_name=CONFIG["region"], subject=${py(`${def.dagId}: ${t.id} succeeded`)}, message=SUCCEEDED)`]);
-    if (def.notifications.onFailure) args.push(['on_failure_callback', `SnsNotifier(target_arn=CONFIG["sns_topic_arn"], region_name=CONFIG["region"], subject=${py(`${def.dagId}: ${t.id} failed`)}, message=FAILED)`]);
+    // The closing step (a teardown: it runs whatever became of the others) is no news for anyone.
+    if (t !== release && def.notifications.onSuccess) args.push(['on_success_callback', `SnsNotifier(target_arn=CONFIG["sns_topic_arn"], region_name=CONFIG["region"], subject=${py(`${def.dagId}: ${t.id} succeeded`)}, message=SUCCEEDED)`]);
+    if (t !== release && def.notifications.onFailure) args.push(['on_failure_callback', `SnsNotifier(target_arn=CONFIG["sns_topic_arn"], region_name=CONFIG["region"], subject=${py(`${def.dagId}: ${t.id} failed`)}, message=FAILED)`]);
     return `    ${name(t.id)} = EcsRunTaskOperator(\n${kwargs(args, 8)}\n    )`;
   });
 
@@ -107,7 +109,7 @@ ${kwargs(dagArgs(def, 'DAG_ID', 'SCHEDULE'), 4)}
 ):
 ${operators.join('\n\n')}
 
-${orderLines(tasks, name)
+${orderLines(tasks, (id) => (id === release.id ? `${name(id)}.as_teardown()` : name(id)))
   .map((l) => `    ${l}`)
   .join('\n')}
 `;

@@ -1,0 +1,44 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** True when a process of this id runs on this machine. */
+export function isProcessAlive(pid: number | undefined): boolean {
+  if (pid === undefined || !(pid > 0)) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it runs, as another user (e.g. PostgreSQL run as `postgres`).
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const SCRATCH = /^([a-z]+)-(\d+)-[A-Za-z0-9]+$/;
+
+/**
+ * A new scratch folder `<workDir>/<what>-<pid>-<random>` for this process. The pid in the name lets
+ * any later task remove what a killed one left behind (`removeStaleScratch`), which this does first.
+ */
+export async function makeScratchDir(workDir: string, what: string): Promise<string> {
+  if (!/^[a-z]+$/.test(what)) throw new Error(`scratch folder kind must be lowercase letters, got "${what}"`);
+  await mkdir(workDir, { recursive: true });
+  await removeStaleScratch(workDir);
+  return mkdtemp(join(workDir, `${what}-${process.pid}-`));
+}
+
+/**
+ * Removes the scratch folders under `workDir` whose process no longer runs on this machine; returns
+ * how many. Folders not named by `makeScratchDir` are left alone.
+ */
+export async function removeStaleScratch(workDir: string): Promise<number> {
+  if (!existsSync(workDir)) return 0;
+  let removed = 0;
+  for (const name of await readdir(workDir)) {
+    const m = SCRATCH.exec(name);
+    if (!m || isProcessAlive(Number(m[2]))) continue;
+    await rm(join(workDir, name), { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
+}

@@ -1,0 +1,93 @@
+import type { z } from 'zod';
+import { baseSettings, loadConfig, runTaskCli, type BaseSettings, type Logger, type TaskContext } from '@trips/core';
+import { isFinalTask, lockKey, taskOfApp, type Buckets, type TaskDefinition } from '@trips/pipeline';
+import { resolveSettings } from '@trips/secrets';
+import { DsLock, ObjectStore } from '@trips/storage';
+
+type OptionSpec = { type: 'string' | 'boolean'; description: string; default?: string | boolean };
+
+export interface PipelineTaskContext<C> {
+  ds: string;
+  runId: string;
+  /** This app's task in the pipeline definition. */
+  task: TaskDefinition;
+  cfg: C;
+  store: ObjectStore;
+  buckets: Buckets;
+  logger: Logger;
+  options: TaskContext['options'];
+  /**
+   * Runs `work` holding the lock of `day` for this run (apps that manage the lock themselves); then
+   * hands it over to the run's next task, or releases it after the final task or when `release`.
+   */
+  withLock<T>(day: string, work: () => Promise<T>, opts?: { release?: boolean }): Promise<T>;
+}
+
+export interface PipelineTaskSpec<S extends z.ZodRawShape, R, P = undefined> {
+  /** Folder under apps/: the pipeline definition says which task it runs. */
+  app: string;
+  description: string;
+  options?: Record<string, OptionSpec>;
+  /** The app's settings besides baseSettings (zod shape). */
+  settings: S;
+  /**
+   * `run` (default): the task holds the lock of its ds while it works. `self`: the app takes locks
+   * itself through `withLock` (ingest-sftp's --watch lands a day at a time).
+   */
+  lock?: 'run' | 'self';
+  /**
+   * Builds what the work needs from the configuration before the lock is taken, so that a setting
+   * the adapters refuse stops the task at once (exit 78) naming it.
+   */
+  prepare?(ctx: Omit<PipelineTaskContext<BaseSettings & z.infer<z.ZodObject<S>>>, 'withLock'>): P;
+  run(ctx: PipelineTaskContext<BaseSettings & z.infer<z.ZodObject<S>>>, prepared: P): Promise<R>;
+}
+
+/**
+ * Runs a pipeline task's CLI: parses `--ds` and `--run-id`, resolves `kms:` and `secretsmanager:`
+ * settings, parses the configuration once, opens the object store, and runs the work holding the
+ * day's lock with the run's id, so that a second run of the same day is refused (exit 75) rather
+ * than mixed with this one. After the run's final task, or a task run on its own, the lock is
+ * released; after any other task of a run it is handed over, for the run's next task.
+ */
+export function runPipelineTask<S extends z.ZodRawShape, R, P = undefined>(spec: PipelineTaskSpec<S, R, P>): void {
+  const task = taskOfApp(spec.app);
+  void runTaskCli({
+    name: spec.app,
+    description: spec.description,
+    options: { ...spec.options, 'release-lock': { type: 'boolean', description: 'do no work: free the day\'s lock if the run --run-id holds it (the DAG\'s closing step)' } },
+    async run({ ds, runId, partOfRun, options, logger }) {
+      const cfg = loadConfig({ ...baseSettings, ...spec.settings }, await resolveSettings()) as BaseSettings & z.infer<z.ZodObject<S>>;
+      logger.level = cfg.LOG_LEVEL;
+      const store = new ObjectStore({ region: cfg.AWS_REGION, endpoint: cfg.AWS_ENDPOINT_URL_S3 ?? cfg.AWS_ENDPOINT_URL });
+      const buckets = { raw: cfg.TRIPS_RAW_BUCKET, lake: cfg.TRIPS_LAKE_BUCKET };
+      const lockOf = (day: string) =>
+        new DsLock({ store, bucket: buckets.lake, key: lockKey(day), what: `ds=${day}`, owner: runId, task: task.id, leaseMs: cfg.TRIPS_LOCK_LEASE_SECONDS * 1000, logger });
+      if (options['release-lock']) {
+        await lockOf(ds).release();
+        logger.info({ ds, runId }, `freed the lock of ds=${ds} if run ${runId} held it`);
+        return { task: 'release_lock', ds, status: 'succeeded' } as R;
+      }
+      const withLock = async <T>(day: string, work: () => Promise<T>, opts: { release?: boolean } = {}): Promise<T> => {
+        const lock = lockOf(day);
+        await lock.acquire();
+        let result: T;
+        try {
+          result = await work();
+          lock.check();
+        } catch (e) {
+          await lock.handOver().catch(() => undefined);
+          throw e;
+        }
+        // A task run on its own (no --run-id) is a run of its own: nothing follows it.
+        if (opts.release || !partOfRun || isFinalTask(task)) await lock.release();
+        else await lock.handOver();
+        return result;
+      };
+      const base = { ds, runId, task, cfg, store, buckets, logger, options };
+      const prepared = spec.prepare?.(base) as P;
+      const ctx = { ...base, withLock };
+      return spec.lock === 'self' ? spec.run(ctx, prepared) : withLock(ds, () => spec.run(ctx, prepared));
+    },
+  });
+}
