@@ -2,13 +2,13 @@ import { WAREHOUSE_SCHEMA } from './port';
 
 /**
  * Aggregates of fact_trips that make the weekly questions cheap at scale. They live in the warehouse,
- * derived from trips.fact_trips inside the same transaction as each fact load, so they always agree
- * with the facts the warehouse holds (including the cross-batch duplicates it refused). Weeks are
- * ISO weeks, starting Monday, of the trip's UTC timestamp.
+ * kept in step with trips.fact_trips inside the same transaction as each fact load, so they always
+ * agree with the facts the warehouse holds. Weeks are ISO weeks, starting Monday, of the trip's UTC
+ * timestamp.
  */
 export interface Aggregate {
   name: string;
-  /** Grouping columns: warehouse column name and the fact expression it comes from. */
+  /** Grouping columns: warehouse column name and the fact expression it comes from (alias f). */
   groupBy: Array<{ column: string; expr: string; type: string }>;
 }
 
@@ -22,6 +22,9 @@ export const AGGREGATES: Aggregate[] = [
   { name: 'agg_trip_group', groupBy: [col('trip_group_key', 'char(32)')] },
 ];
 
+/** Every grouping column of every aggregate, once: the columns of a load's `fact_delta`. */
+export const DELTA_COLUMNS = [...new Map(AGGREGATES.flatMap((a) => a.groupBy).map((g) => [g.column, g])).values()];
+
 export function aggregateDdl(): string[] {
   return AGGREGATES.map(
     (a) =>
@@ -29,34 +32,31 @@ export function aggregateDdl(): string[] {
   );
 }
 
-/**
- * Statements run in the fact load's transaction. `capture` (before the delete) records which weeks
- * and trip groups the load can change: those of the ds's old rows and of the staged rows. `refresh`
- * (after the insert) recomputes exactly those slices from the fact table.
- */
-export function aggregateRefresh(): { capture: string[]; refresh: string[] } {
-  const fact = `${WAREHOUSE_SCHEMA}.fact_trips`;
-  const capture = [
-    `create temp table touched_weeks on commit drop as select distinct cast(date_trunc('week', trip_ts) as date) as week_start_date from ${fact} where ds = $1 union select distinct cast(date_trunc('week', trip_ts) as date) from stage`,
-    `create temp table touched_groups on commit drop as select distinct trip_group_key from ${fact} where ds = $1 union select distinct trip_group_key from stage`,
-  ];
-  const refresh: string[] = [];
-  for (const a of AGGREGATES) {
-    const target = `${WAREHOUSE_SCHEMA}.${a.name}`;
-    const weekly = a.groupBy[0] === WEEK;
-    const slice = weekly ? 'week_start_date in (select week_start_date from touched_weeks)' : 'trip_group_key in (select trip_group_key from touched_groups)';
-    const factSlice = weekly
-      ? `f.trip_ts >= (select min(week_start_date) from touched_weeks) and f.trip_ts < (select max(week_start_date) from touched_weeks) + 7 and ${WEEK.expr} in (select week_start_date from touched_weeks)`
-      : 'f.trip_group_key in (select trip_group_key from touched_groups)';
-    refresh.push(`delete from ${target} where ${slice}`);
-    refresh.push(
-      `insert into ${target} (${a.groupBy.map((g) => g.column).join(', ')}, trips) select ${a.groupBy.map((g) => g.expr).join(', ')}, count(*) from ${fact} f where ${factSlice} group by ${a.groupBy.map((_, i) => i + 1).join(', ')}`,
-    );
-  }
-  return { capture, refresh };
+/** The SELECT list of fact_delta rows for fact rows aliased `f`, with `delta` (+1 or -1). */
+export function deltaSelect(delta: 1 | -1): string {
+  return `${DELTA_COLUMNS.map((g) => `${g.expr} as ${g.column}`).join(', ')}, ${delta} as delta`;
 }
 
-/** The same aggregates computed from scratch: what every refresh must equal (used by tests and checks). */
+/**
+ * Statements that apply a load's `fact_delta` (one row per fact row removed, -1, or added, +1) to
+ * every aggregate: add the summed deltas to the groups that exist, insert the groups that do not,
+ * drop the groups left with no trips. The work is proportional to the load, not to the warehouse.
+ */
+export function aggregateDeltaStatements(): string[] {
+  const out: string[] = [];
+  for (const a of AGGREGATES) {
+    const target = `${WAREHOUSE_SCHEMA}.${a.name}`;
+    const keys = a.groupBy.map((g) => g.column);
+    const summed = `(select ${keys.join(', ')}, sum(delta) as delta from fact_delta group by ${keys.join(', ')} having sum(delta) <> 0) d`;
+    const same = (left: string) => keys.map((k) => `${left}.${k} = d.${k}`).join(' and ');
+    out.push(`update ${target} as a set trips = a.trips + d.delta from ${summed} where ${same('a')}`);
+    out.push(`insert into ${target} (${keys.join(', ')}, trips) select ${keys.map((k) => `d.${k}`).join(', ')}, d.delta from ${summed} where not exists (select 1 from ${target} a where ${same('a')})`);
+    out.push(`delete from ${target} where trips = 0`);
+  }
+  return out;
+}
+
+/** The same aggregates computed from scratch: what every load must leave (used by tests and checks). */
 export function aggregateFromScratch(a: Aggregate): string {
   return `select ${a.groupBy.map((g) => `${g.expr} as ${g.column}`).join(', ')}, count(*) as trips from ${WAREHOUSE_SCHEMA}.fact_trips f group by ${a.groupBy.map((_, i) => i + 1).join(', ')}`;
 }

@@ -1,4 +1,4 @@
-import { loadStatements, schemaDdl } from './ddl';
+import { loadSteps, schemaDdl } from './ddl';
 import { WAREHOUSE_TABLES } from './port';
 
 const table = (name: string) => WAREHOUSE_TABLES.find((t) => t.name === name) as (typeof WAREHOUSE_TABLES)[number];
@@ -18,12 +18,18 @@ describe('warehouse DDL and load SQL', () => {
     expect(ddl.some((s) => s.startsWith('create index'))).toBe(false);
   });
 
-  it('merges dimensions by key and replaces a fact partition, skipping trips loaded under another ds', () => {
-    expect(loadStatements(table('dim_region'))).toEqual({
-      insert: 'insert into trips.dim_region (region_key, name) select distinct s.region_key, s.name from stage s where not exists (select 1 from trips.dim_region x where x.region_key = s.region_key)',
-    });
-    const fact = loadStatements(table('fact_trips'));
-    expect(fact.delete).toBe('delete from trips.fact_trips where ds = $1');
-    expect(fact.insert).toMatch(/^insert into trips\.fact_trips \(trip_id, trip_ts, .*, dest_cell_y, ds\) select s\.trip_id, .*, cast\(\$1 as date\) from stage s where not exists \(select 1 from trips\.fact_trips x where x\.trip_id = s\.trip_id\)$/);
+  it('merges dimensions by key; replaces a day of facts through its deliveries, leaving other days\' trips', () => {
+    expect(loadSteps(table('dim_region'))).toEqual([
+      {
+        sql: 'insert into trips.dim_region (region_key, name) select distinct s.region_key, s.name from stage s where not exists (select 1 from trips.dim_region x where x.region_key = s.region_key)',
+        count: 'inserted',
+      },
+    ]);
+    const fact = loadSteps(table('fact_trips')).map((s) => s.sql);
+    expect(fact).toContain('delete from trips.trip_delivery where ds = cast($1 as date)');
+    expect(fact.find((s) => s.startsWith('delete from trips.fact_trips'))).toMatch(/where trip_id in \(select t\.trip_id from touched_trips t left join trip_owner o on o\.trip_id = t\.trip_id where o\.trip_id is null or o\.ds = cast\(\$1 as date\)\)$/);
+    expect(fact.find((s) => s.startsWith('insert into trips.fact_trips'))).toMatch(/^insert into trips\.fact_trips \(trip_id, trip_ts, .*, dest_cell_y, ds\) select s\.trip_id, .* from stage s join trip_owner o on o\.trip_id = s\.trip_id where o\.ds = cast\(\$1 as date\)$/);
+    // Nothing a load runs reads the whole fact table: every statement on it is limited to the touched trips.
+    for (const sql of fact.filter((s) => /trips\.fact_trips/.test(s))) expect(sql).toMatch(/touched_trips|trip_owner/);
   });
 });

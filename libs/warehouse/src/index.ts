@@ -1,5 +1,5 @@
 export * from './port';
-export { schemaDdl, loadStatements, sqlType } from './ddl';
+export { schemaDdl, loadSteps, sqlType, type LoadStep } from './ddl';
 export { PostgresWarehouse } from './postgres-warehouse';
 export { createWarehouse, warehouseSettings, type WarehouseConfig } from './factory';
 export { RedshiftWarehouse, BATCH_MAX_STATEMENTS, SQL_MAX_BYTES, type RedshiftTarget, type RedshiftWarehouseOptions } from './redshift-warehouse';

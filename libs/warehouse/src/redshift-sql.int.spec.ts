@@ -1,6 +1,6 @@
 import { awsToolsPython } from '@trips/local';
 import { sqlglot } from '@trips/testing';
-import { aggregateRefresh } from './aggregates';
+import { aggregateDeltaStatements } from './aggregates';
 import { schemaDdl } from './ddl';
 import { WAREHOUSE_TABLES } from './port';
 import { RedshiftWarehouse } from './redshift-warehouse';
@@ -22,7 +22,7 @@ describe('the SQL the Redshift adapter sends parses as Redshift SQL', () => {
     const wh = new RedshiftWarehouse({ client: new RedshiftDataClient({ region: 'eu-central-1' }), target: { workgroupName: 'w', database: 'dev' }, copyRoleArn: 'arn:aws:iam::1:role/r', sleep: async () => undefined });
     for (const table of WAREHOUSE_TABLES) await wh.loadTable({ table, source: { bucket: 'lake', prefix: `model/${table.name}/ds=2018-05-28/` }, ds: '2018-05-28' });
     const sent = rsd.commandCalls(BatchExecuteStatementCommand).flatMap((c) => c.args[0].input.Sqls as string[]);
-    expect(sent.length).toBeGreaterThan(WAREHOUSE_TABLES.length * 4 + aggregateRefresh().refresh.length);
+    expect(sent.length).toBeGreaterThan(WAREHOUSE_TABLES.length * 4 + aggregateDeltaStatements().length);
     const statements = [...schemaDdl('redshift'), ...sent];
     const results = sqlglot(python, statements.map((sql) => ({ op: 'parse' as const, sql, read: 'redshift' })));
     const failures = results.map((r, i) => (r.ok ? undefined : `${statements[i].slice(0, 100)} → ${r.error}`)).filter(Boolean);

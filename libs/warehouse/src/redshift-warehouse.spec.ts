@@ -45,11 +45,12 @@ describe('Redshift Data API adapter', () => {
     clock = 0;
   });
 
-  it('loads a day of facts in one batch: stage, COPY the partition, replace the ds, refresh the aggregates', async () => {
+  it('loads a day of facts in one batch: stage and COPY the partition, then lock, replace the day\'s deliveries and apply the aggregate deltas', async () => {
     rsd.on(BatchExecuteStatementCommand).resolves({ Id: 'b-1' });
-    const subs = (n: number) => Array.from({ length: n }, (_, i) => ({ Id: `b-1:${i + 1}`, Status: 'FINISHED' as const, ResultRows: i === 7 ? 1968 : i === 6 ? 1900 : -1 }));
-    rsd.on(DescribeStatementCommand).resolvesOnce({ Id: 'b-1', Status: 'STARTED' }).resolves({ Id: 'b-1', Status: 'FINISHED', SubStatements: subs(15) });
-    rsd.on(GetStatementResultCommand, { Id: 'b-1:4' }).resolves({ ColumnMetadata: [{ name: 'count' }], Records: [[{ longValue: 1970 }]] });
+    // 4 head statements, then the steps: the fact delete is statement 10, the fact insert statement 12.
+    const subs = (n: number) => Array.from({ length: n }, (_, i) => ({ Id: `b-1:${i + 1}`, Status: 'FINISHED' as const, ResultRows: i === 11 ? 1968 : i === 9 ? 1900 : 5 }));
+    rsd.on(DescribeStatementCommand).resolvesOnce({ Id: 'b-1', Status: 'STARTED' }).resolves({ Id: 'b-1', Status: 'FINISHED', SubStatements: subs(25) });
+    rsd.on(GetStatementResultCommand, { Id: 'b-1:3' }).resolves({ ColumnMetadata: [{ name: 'count' }], Records: [[{ longValue: 1970 }]] });
 
     const result = await warehouse().loadTable({ table: fact, source: source('fact_trips'), ds: '2018-05-28' });
 
@@ -57,19 +58,19 @@ describe('Redshift Data API adapter', () => {
     const [call] = rsd.commandCalls(BatchExecuteStatementCommand);
     expect(call.args[0].input).toMatchObject({ WorkgroupName: 'trips', Database: 'dev', SecretArn: SECRET, StatementName: 'trips-load-fact_trips-2018-05-28' });
     const sqls = call.args[0].input.Sqls as string[];
-    expect(sqls.length).toBeLessThanOrEqual(40);
+    expect(sqls).toHaveLength(25);
     expect(sqls.slice(0, 4)).toEqual([
-      'lock trips.fact_trips',
       expect.stringMatching(/^create temp table stage \(trip_id char\(32\), /),
       `copy stage from 's3://trips-lake/model/fact_trips/ds=2018-05-28/' iam_role '${ROLE}' format as parquet`,
       'select count(*) from stage',
+      'lock trips.fact_trips',
     ]);
     // The staging columns are in the files' order: COPY from Parquet maps by position.
-    expect(sqls[1]).not.toContain(' ds ');
-    expect(sqls[4]).toMatch(/^create temp table touched_weeks as select distinct .* where ds = '2018-05-28' union /);
-    expect(sqls[6]).toBe("delete from trips.fact_trips where ds = '2018-05-28'");
-    expect(sqls[7]).toMatch(/^insert into trips\.fact_trips \(.*, ds\) select .*, cast\('2018-05-28' as date\) from stage s where not exists/);
-    expect(sqls.join('\n')).not.toMatch(/\$\d|on commit drop/);
+    expect(sqls[0]).not.toContain(' ds ');
+    expect(sqls[4]).toBe("create temp table touched_trips as select trip_id from trips.trip_delivery where ds = cast('2018-05-28' as date) union select trip_id from stage");
+    expect(sqls[9]).toMatch(/^delete from trips\.fact_trips where trip_id in \(select t\.trip_id from touched_trips t/);
+    expect(sqls[11]).toMatch(/^insert into trips\.fact_trips \(.*, ds\) select .*, cast\('2018-05-28' as date\) from stage s join trip_owner o/);
+    expect(sqls.join('\n')).not.toMatch(/\$\d|on commit drop|^analyze/m);
     expect(sleeps).toEqual([500]);
   });
 
@@ -80,10 +81,11 @@ describe('Redshift Data API adapter', () => {
       Status: 'FINISHED',
       SubStatements: [1, 2, 3, 4, 5].map((i) => ({ Id: `b-2:${i}`, Status: 'FINISHED' as const, ResultRows: i === 5 ? 2 : -1 })),
     });
-    rsd.on(GetStatementResultCommand, { Id: 'b-2:4' }).resolves({ ColumnMetadata: [{ name: 'count' }], Records: [[{ longValue: 5 }]] });
+    rsd.on(GetStatementResultCommand, { Id: 'b-2:3' }).resolves({ ColumnMetadata: [{ name: 'count' }], Records: [[{ longValue: 5 }]] });
     expect(await warehouse().loadTable({ table: region, source: source('dim_region'), ds: '2018-05-28' })).toEqual({ table: 'dim_region', staged: 5, inserted: 2, deleted: 0, skipped: 3 });
     const [sqls] = batchSqls();
     expect(sqls).toHaveLength(5);
+    expect(sqls[3]).toBe('lock trips.dim_region');
     expect(sqls[4]).toMatch(/^insert into trips\.dim_region \(region_key, name\) select distinct s\.region_key, s\.name from stage s where not exists/);
   });
 
@@ -95,12 +97,11 @@ describe('Redshift Data API adapter', () => {
       Error: 'ERROR: Spectrum Scan Error',
       SubStatements: [
         { Id: 'b-3:1', Status: 'FINISHED' },
-        { Id: 'b-3:2', Status: 'FINISHED' },
-        { Id: 'b-3:3', Status: 'FAILED', QueryString: "copy stage from 's3://trips-lake/model/dim_region/ds=2018-05-28/' …", Error: 'ERROR: column 2 has type DOUBLE in the file, VARCHAR in the table' },
+        { Id: 'b-3:2', Status: 'FAILED', QueryString: "copy stage from 's3://trips-lake/model/dim_region/ds=2018-05-28/' …", Error: 'ERROR: column 2 has type DOUBLE in the file, VARCHAR in the table' },
       ],
     });
     await expect(warehouse().loadTable({ table: region, source: source('dim_region'), ds: '2018-05-28' })).rejects.toThrow(
-      "Redshift statement b-3 FAILED: statement 3 of 5 (copy stage from 's3://trips-lake/model/dim_region/ds=2018-05-28/' …): ERROR: column 2 has type DOUBLE in the file, VARCHAR in the table; the transaction was rolled back",
+      "Redshift statement b-3 FAILED: statement 2 of 5 (copy stage from 's3://trips-lake/model/dim_region/ds=2018-05-28/' …): ERROR: column 2 has type DOUBLE in the file, VARCHAR in the table; the transaction was rolled back",
     );
   });
 

@@ -9,8 +9,7 @@ import {
   type Field,
 } from '@aws-sdk/client-redshift-data';
 import { ExternalError, withRetries, type Logger, type PollingOptions } from '@trips/core';
-import { aggregateRefresh } from './aggregates';
-import { columnsOf, loadStatements, schemaDdl, sqlType } from './ddl';
+import { columnsOf, loadSteps, schemaDdl, sqlType } from './ddl';
 import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type Warehouse } from './port';
 
 export interface RedshiftTarget {
@@ -65,27 +64,24 @@ export class RedshiftWarehouse implements Warehouse {
     // BatchExecuteStatement takes no parameters: the ds (checked above) is written in as a literal.
     const bind = (sql: string) => sql.replace(/\$1\b/g, ds);
     const redshift = (sql: string) => bind(sql).replace(/ on commit drop/g, '');
-    const load = loadStatements(table);
-    const aggregates = table.mode === 'replace-partition' ? aggregateRefresh() : undefined;
+    const steps = loadSteps(table).filter((s) => !s.postgresOnly);
     const source = `s3://${req.source.bucket}/${req.source.prefix}`;
-    const sqls = [
-      `lock ${WAREHOUSE_SCHEMA}.${table.name}`,
+    const head = [
       `create temp table stage (${columns.map((c) => `${c.name} ${sqlType(c, 'redshift')}`).join(', ')})`,
       `copy stage from ${str(source)} iam_role ${str(this.o.copyRoleArn)} format as parquet`,
       'select count(*) from stage',
-      ...(aggregates?.capture ?? []).map(redshift),
-      ...(load.delete ? [bind(load.delete)] : []),
-      bind(load.insert),
-      ...(aggregates?.refresh ?? []).map(redshift),
+      // Staged first, then the lock: readers wait only for the swap, not for the COPY.
+      `lock ${WAREHOUSE_SCHEMA}.${table.name}`,
     ];
+    const sqls = [...head, ...steps.map((s) => redshift(s.sql))];
     const done = await this.batch(sqls, `trips-load-${table.name}-${req.ds}`);
     const sub = done.SubStatements ?? [];
-    const countId = sub[3]?.Id;
+    const countId = sub[2]?.Id;
     const staged = countId ? Number((await this.records(countId)).rows[0]?.[0] ?? 0) : 0;
-    const deleteAt = load.delete ? 4 + (aggregates?.capture.length ?? 0) : -1;
-    const insertAt = 4 + (aggregates?.capture.length ?? 0) + (load.delete ? 1 : 0);
-    const deleted = deleteAt >= 0 ? Math.max(0, sub[deleteAt]?.ResultRows ?? 0) : 0;
-    const inserted = Math.max(0, sub[insertAt]?.ResultRows ?? 0);
+    const rows = (what: 'inserted' | 'deleted') =>
+      steps.reduce((sum, s, i) => (s.count === what ? sum + Math.max(0, sub[head.length + i]?.ResultRows ?? 0) : sum), 0);
+    const inserted = rows('inserted');
+    const deleted = rows('deleted');
     const result = { table: table.name, staged, inserted, deleted, skipped: staged - inserted };
     this.o.logger?.info(result, `loaded ${WAREHOUSE_SCHEMA}.${table.name}`);
     return result;
