@@ -1,4 +1,4 @@
-import { checkRow, headerMatches, validDatetime } from './rules';
+import { checkRow, headerMatches, normaliseField, validDatetime, visibleControls } from './rules';
 
 const good = ['Prague', 'POINT (14.4973794438195 50.00136875782316)', 'POINT (14.43 50.04)', '2018-05-28 09:03:40', 'funny_car'];
 const withField = (i: number, v: string) => good.map((f, j) => (j === i ? v : f));
@@ -6,7 +6,7 @@ const withField = (i: number, v: string) => good.map((f, j) => (j === i ? v : f)
 describe('row rules', () => {
   it('passes a good row, with spacing and case of POINT free', () => {
     expect(checkRow(good, false)).toBeUndefined();
-    expect(checkRow(withField(1, '  point(  -9.1 38.7 ) '), false)).toBeUndefined();
+    expect(checkRow(withField(1, '  point(  -9.1 38.7 ) ').map(normaliseField), false)).toBeUndefined();
   });
 
   it.each([
@@ -23,7 +23,7 @@ describe('row rules', () => {
     [good.slice(0, 4), 'column_count'],
     [[''], 'blank_line'],
   ])('rejects %j as %s', (fields, reason) => {
-    expect(checkRow(fields, false)?.reason).toBe(reason);
+    expect(checkRow(fields.map(normaliseField), false)?.reason).toBe(reason);
   });
 
   it('reports the first broken rule of a row breaking several', () => {
@@ -41,5 +41,53 @@ describe('row rules', () => {
   it('matches the header case-insensitively and exactly by column', () => {
     expect(headerMatches([' Region', 'ORIGIN_COORD', 'destination_coord', 'datetime', 'datasource '])).toBe(true);
     expect(headerMatches(['region', 'origin', 'destination_coord', 'datetime', 'datasource'])).toBe(false);
+  });
+
+  it.each([
+    ['a NUL byte (PostgreSQL COPY refuses it)', withField(0, 'Pra\u0000gue'), 'region holds the control character U+0000 at position 4'],
+    ['a line break inside a quoted field (Athena\'s CSV reader splits the row)', withField(4, 'funny\ncar'), 'datasource holds the control character U+000A'],
+    ['a carriage return', withField(4, 'funny\rcar'), 'U+000D'],
+    ['a C1 control', withField(0, 'Prague\u0085'), 'U+0085'],
+    ['a line separator', withField(0, 'Pra\u2028gue'), 'U+2028'],
+    ['a right-to-left override', withField(0, '\u202EPrague'), 'U+202E'],
+  ])('rejects %s as control_character, naming the field and the character', (_what, fields, detail) => {
+    const problem = checkRow(fields.map(normaliseField), false);
+    expect(problem?.reason).toBe('control_character');
+    expect(problem?.detail).toContain(detail);
+  });
+
+  it('rejects names longer than the warehouse accepts, counted in UTF-8 bytes, and oversized coordinates', () => {
+    expect(checkRow(withField(0, 'a'.repeat(256)), false)).toBeUndefined();
+    expect(checkRow(withField(0, 'é'.repeat(129)), false)).toMatchObject({ reason: 'field_too_long', detail: 'region is 258 bytes long; at most 256 are accepted' });
+    expect(checkRow(withField(4, 'x'.repeat(257)), false)?.reason).toBe('field_too_long');
+    // A two-megabyte coordinate is a valid number, but no reader after this one takes the line.
+    expect(checkRow(withField(1, `POINT (14.${'4'.repeat(2_000_000)} 50)`), false)?.reason).toBe('field_too_long');
+  });
+
+  it('normalises whitespace and invisible characters the same way for every reader, so lookalike names are one name', () => {
+    expect(normaliseField('Prague')).toBe('Prague');
+    expect(normaliseField('Prague\u00a0')).toBe('Prague');
+    expect(normaliseField('\ufeffPrague')).toBe('Prague');
+    expect(normaliseField('Pra\u200bgue')).toBe('Prague');
+    expect(normaliseField('  Hamburg \t\u3000 Altona ')).toBe('Hamburg Altona');
+    // NFC: a composed and a decomposed "á" are one character.
+    expect(normaliseField('Pra\u0301gue')).toBe(normaliseField('Pr\u00e1gue'));
+    // A non-breaking space inside a WKT point: JavaScript's \s matches it, the engines' do not; after normalisation it is a space.
+    const nbsp = withField(1, 'POINT\u00a0(14.4\u00a050.0)').map(normaliseField);
+    expect(nbsp[1]).toBe('POINT (14.4 50.0)');
+    expect(checkRow(nbsp, false)).toBeUndefined();
+  });
+
+  it('refuses trip dates outside the accepted range, which a far-future or ancient date would otherwise stretch every weekly question to', () => {
+    const dates = { min: '2000-01-01', max: '2019-05-28' };
+    expect(checkRow(withField(3, '2018-05-28 09:03:40'), false, dates)).toBeUndefined();
+    expect(checkRow(withField(3, '9999-12-31 23:59:59'), false, dates)).toMatchObject({ reason: 'datetime_out_of_range', detail: expect.stringContaining('2000-01-01 to 2019-05-28') });
+    expect(checkRow(withField(3, '1000-01-01 00:00:00'), false, dates)?.reason).toBe('datetime_out_of_range');
+    expect(checkRow(withField(3, '2019-05-28 23:59:59'), false, dates)).toBeUndefined();
+    expect(checkRow(withField(3, '2019-05-29 00:00:00'), false, dates)?.reason).toBe('datetime_out_of_range');
+  });
+
+  it('makes control characters visible in quarantine text', () => {
+    expect(visibleControls('a\u0000b\nc\u2028')).toBe('a\\u0000b\\u000ac\\u2028');
   });
 });

@@ -1,8 +1,16 @@
-/** Row rules of validate-raw, checked in this order: a row breaking several gets the first (README.md). */
+import { FIELD_MAX_BYTES } from '@trips/pipeline';
+
+/**
+ * Row rules of validate-raw, checked in this order: a row breaking several gets the first (README.md).
+ * They are as strict as every later reader: what passes here, DuckDB and Athena parse the same way,
+ * and PostgreSQL and Redshift store.
+ */
 export const ROW_REASONS = [
   'unterminated_quote',
   'blank_line',
   'column_count',
+  'control_character',
+  'field_too_long',
   'missing_region',
   'missing_datasource',
   'bad_origin_wkt',
@@ -10,6 +18,7 @@ export const ROW_REASONS = [
   'bad_destination_wkt',
   'destination_out_of_range',
   'bad_datetime',
+  'datetime_out_of_range',
 ] as const;
 export type RowReason = (typeof ROW_REASONS)[number];
 
@@ -19,18 +28,50 @@ export type FileReason = (typeof FILE_REASONS)[number];
 export const HEADER = ['region', 'origin_coord', 'destination_coord', 'datetime', 'datasource'] as const;
 
 const NUM = String.raw`[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?`;
-const WKT = new RegExp(String.raw`^\s*point\s*\(\s*(${NUM})\s+(${NUM})\s*\)\s*$`, 'i');
+// After normalisation the only whitespace left is the ASCII space: ' ' here, not \s, so the rule
+// means the same as the engines' regexes (whose \s is ASCII-only).
+const WKT = new RegExp(String.raw`^ *point *\( *(${NUM}) +(${NUM}) *\) *$`, 'i');
 const DATETIME = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?$/;
+
+/**
+ * Whitespace, in the one sense both engines and this validator share: every Unicode space separator
+ * (Zs: the space, no-break space, the en/em/thin spaces, ideographic space…) and the tab. A run of
+ * them becomes one ASCII space; leading and trailing ones go.
+ */
+const HORIZONTAL_SPACE = /[\t\p{Zs}]+/gu;
+/** Invisible characters that only disguise a name (a BOM or zero-width space inside "Prague"): dropped. */
+const INVISIBLE = /[\u00AD\u200B-\u200D\u2060\uFEFF]/gu;
+/** Characters no field may hold: C0 and C1 controls (NUL, line breaks…), line and paragraph separators, and the remaining format characters (bidirectional overrides…). */
+const CONTROL = /[\p{Cc}\p{Zl}\p{Zp}\p{Cf}]/u;
+const PLAIN = /^(?:[\x21-\x7e]+(?: [\x21-\x7e]+)*)?$/;
+
+/**
+ * A field in canonical form: Unicode NFC (so a composed and a decomposed "ü" are one name), invisible
+ * characters dropped, whitespace runs as one ASCII space, trimmed. The common case (printable ASCII
+ * with single inner spaces) is returned as it is.
+ */
+export function normaliseField(text: string): string {
+  if (PLAIN.test(text)) return text;
+  return text.normalize('NFC').replace(INVISIBLE, '').replace(HORIZONTAL_SPACE, ' ').trim();
+}
 
 export interface RowProblem {
   reason: RowReason;
   detail: string;
 }
 
+/** Inclusive range of trip dates accepted, 'YYYY-MM-DD'. */
+export interface DateRange {
+  min: string;
+  max: string;
+}
+
 /** True when the header names the expected columns (case and surrounding spaces ignored). */
 export function headerMatches(fields: string[]): boolean {
-  return fields.length === HEADER.length && fields.every((f, i) => f.trim().toLowerCase() === HEADER[i]);
+  return fields.length === HEADER.length && fields.every((f, i) => normaliseField(f).toLowerCase() === HEADER[i]);
 }
+
+const codePoint = (c: string) => `U+${(c.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}`;
 
 function point(text: string, which: 'origin' | 'destination'): RowProblem | undefined {
   const m = WKT.exec(text);
@@ -45,23 +86,40 @@ function point(text: string, which: 'origin' | 'destination'): RowProblem | unde
 
 /** A real calendar date and time of day, 'YYYY-MM-DD HH:MM:SS' with optional fraction and 'T'. */
 export function validDatetime(text: string): boolean {
-  const m = DATETIME.exec(text.trim());
+  const m = DATETIME.exec(text);
   if (!m) return false;
   const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number);
   const t = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
   return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d && t.getUTCHours() === h && t.getUTCMinutes() === mi && t.getUTCSeconds() === s;
 }
 
-/** The first rule a data row breaks, or undefined when it passes. */
-export function checkRow(fields: string[], unterminated: boolean): RowProblem | undefined {
+/**
+ * The first rule a data row breaks, or undefined when it passes. `fields` are normalised
+ * (normaliseField): a tab has become a space, a line break or NUL is still there to be refused.
+ */
+export function checkRow(fields: string[], unterminated: boolean, dates?: DateRange): RowProblem | undefined {
   if (unterminated) return { reason: 'unterminated_quote', detail: 'a quoted field is still open at the end of the file (truncated file?)' };
   if (fields.length === 1 && fields[0].trim() === '') return { reason: 'blank_line', detail: 'empty line' };
   if (fields.length !== HEADER.length) return { reason: 'column_count', detail: `expected ${HEADER.length} columns, got ${fields.length}` };
+  for (const [i, f] of fields.entries()) {
+    const bad = CONTROL.exec(f);
+    if (bad) return { reason: 'control_character', detail: `${HEADER[i]} holds the control character ${codePoint(bad[0])} at position ${bad.index + 1}` };
+    const bytes = Buffer.byteLength(f);
+    const max = FIELD_MAX_BYTES[HEADER[i]];
+    if (bytes > max) return { reason: 'field_too_long', detail: `${HEADER[i]} is ${bytes} bytes long; at most ${max} are accepted` };
+  }
   const [region, origin, destination, datetime, datasource] = fields;
-  if (region.trim() === '') return { reason: 'missing_region', detail: 'region is blank' };
-  if (datasource.trim() === '') return { reason: 'missing_datasource', detail: 'datasource is blank' };
+  if (region === '') return { reason: 'missing_region', detail: 'region is blank' };
+  if (datasource === '') return { reason: 'missing_datasource', detail: 'datasource is blank' };
   const problem = point(origin, 'origin') ?? point(destination, 'destination');
   if (problem) return problem;
   if (!validDatetime(datetime)) return { reason: 'bad_datetime', detail: `datetime is not a real "YYYY-MM-DD HH:MM:SS": ${JSON.stringify(datetime.slice(0, 40))}` };
+  const day = datetime.slice(0, 10);
+  if (dates && (day < dates.min || day > dates.max)) return { reason: 'datetime_out_of_range', detail: `datetime ${datetime} is outside the accepted trip dates ${dates.min} to ${dates.max}` };
   return undefined;
+}
+
+/** Control characters made visible (`\u0000`), for quarantine text that any CSV reader can read back. */
+export function visibleControls(text: string): string {
+  return text.replace(/[\p{Cc}\p{Zl}\p{Zp}]/gu, (c) => `\\u${(c.codePointAt(0) as number).toString(16).padStart(4, '0')}`);
 }

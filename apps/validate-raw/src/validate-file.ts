@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import type { FileAccount, Logger } from '@trips/core';
 import { QUARANTINE_COLUMNS, VALIDATED_COLUMNS } from '@trips/pipeline';
 import { CsvRecordReader, toCsvLine, type CsvRecord } from './csv-records';
-import { checkRow, headerMatches, type FileReason } from './rules';
+import { checkRow, headerMatches, normaliseField, visibleControls, type DateRange, type FileReason } from './rules';
 
 export interface FileResult {
   account: FileAccount;
@@ -23,10 +23,11 @@ async function close(stream: WriteStream): Promise<void> {
 
 /**
  * Reads one raw file as a stream and splits its rows into `validatedPath` and `quarantinePath`
- * (local CSV files, uploaded by the caller only if the file as a whole is accepted). Memory holds
- * one chunk and one record at a time.
+ * (local CSV files, uploaded by the caller only if the file as a whole is accepted). Accepted rows
+ * are written in canonical form (normaliseField); rejected ones as delivered, control characters
+ * made visible. Memory holds one chunk and one record at a time.
  */
-export async function validateFile(key: string, body: Readable, validatedPath: string, quarantinePath: string, logger?: Logger): Promise<FileResult> {
+export async function validateFile(key: string, body: Readable, validatedPath: string, quarantinePath: string, dates?: DateRange, logger?: Logger): Promise<FileResult> {
   const hash = createHash('sha256');
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const reader = new CsvRecordReader();
@@ -52,14 +53,15 @@ export async function validateFile(key: string, body: Readable, validatedPath: s
         continue;
       }
       account.rows.read++;
-      const problem = checkRow(r.fields, r.unterminated);
+      const fields = r.fields.map(normaliseField);
+      const problem = checkRow(fields, r.unterminated, dates);
       if (problem) {
         account.rows.rejected++;
         account.rejectedByReason[problem.reason] = (account.rejectedByReason[problem.reason] ?? 0) + 1;
-        await write(quarantine, toCsvLine([key, r.line, problem.reason, problem.detail, r.raw]));
+        await write(quarantine, toCsvLine([key, r.line, problem.reason, visibleControls(problem.detail), visibleControls(r.raw)]));
       } else {
         account.rows.passed++;
-        await write(validated, toCsvLine([key, r.line, ...r.fields]));
+        await write(validated, toCsvLine([key, r.line, ...fields]));
       }
       if (account.rows.read % 500_000 === 0) logger?.info({ file: key, rows: account.rows }, `validate-raw: ${key}: ${account.rows.read} rows`);
     }

@@ -7,12 +7,14 @@ import { DataError, type TaskManifest } from '@trips/core';
 import { manifestKey } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { startS3Server, type LocalS3 } from '@trips/local';
-import { runValidateRaw } from './validate-raw';
+import { outputName, runValidateRaw, TASK } from './validate-raw';
 
 const CORPUS = join(__dirname, '..', 'test-data', 'corpus');
 const ROOT = join(__dirname, '..', '..', '..');
 const buckets = { raw: 'raw', lake: 'lake' };
 const DS = '2018-05-28';
+/** The name validate-raw gives the outputs of a raw file of the corpus's batch. */
+const out = (name: string, ds = DS) => outputName(`trips/ingest_date=${ds}/${name}`);
 
 /** Parses a small CSV written by validate-raw (no embedded line breaks in these fixtures). */
 function rowsOf(text: string): string[][] {
@@ -46,7 +48,7 @@ describe('validate-raw on a corpus of good and bad files', () => {
     expect(file('bad_rows.csv')?.rows).toEqual({ read: 15, passed: 3, rejected: 12, duplicates: 0 });
     expect(m.rows).toEqual({ read: 18, passed: 6, rejected: 12, duplicates: 0 });
 
-    const rejects = rowsOf(await store.getText('lake', `quarantine/trips/ds=${DS}/rows/bad_rows.csv`)).map((r) => [r[1], r[2]]);
+    const rejects = rowsOf(await store.getText('lake', `quarantine/trips/ds=${DS}/rows/${out('bad_rows.csv')}.csv`)).map((r) => [r[1], r[2]]);
     expect(rejects).toEqual([
       ['4', 'column_count'],
       ['5', 'column_count'],
@@ -63,18 +65,18 @@ describe('validate-raw on a corpus of good and bad files', () => {
     ]);
     expect(m.rejectedByReason).toEqual({ column_count: 2, missing_region: 1, missing_datasource: 1, bad_origin_wkt: 1, bad_destination_wkt: 1, origin_out_of_range: 1, destination_out_of_range: 1, bad_datetime: 2, blank_line: 1, unterminated_quote: 1 });
 
-    const good = rowsOf(await store.getText('lake', `validated/trips/ds=${DS}/good_bom_crlf_quoted.csv`));
+    const good = rowsOf(await store.getText('lake', `validated/trips/ds=${DS}/${out('good_bom_crlf_quoted.csv')}.csv`));
     expect(good.map((r) => [r[1], r[2], r[6]])).toEqual([
       ['2', 'Prague', 'funny_car'],
       ['3', 'Hamburg', 'cheap_mobile'],
       ['4', 'Prague, Old Town', 'pt_"search"_app'],
     ]);
-    expect(rowsOf(await store.getText('lake', `validated/trips/ds=${DS}/bad_rows.csv`)).map((r) => r[1])).toEqual(['2', '3', '15']);
+    expect(rowsOf(await store.getText('lake', `validated/trips/ds=${DS}/${out('bad_rows.csv')}.csv`)).map((r) => r[1])).toEqual(['2', '3', '15']);
     // Refused files: copied byte for byte, nothing of them in validated.
-    const copied = await store.getText('lake', `quarantine/trips/ds=${DS}/files/not_utf8.csv`);
+    const copied = await store.getText('lake', `quarantine/trips/ds=${DS}/files/${out('not_utf8.csv')}.csv`);
     expect(Buffer.from(copied, 'latin1').length).toBeGreaterThan(0);
-    expect((await store.listAll('lake', `validated/trips/ds=${DS}/`)).map((o) => o.key.split('/').pop())).toEqual(['bad_rows.csv', 'good_bom_crlf_quoted.csv']);
-    expect(await store.getJson<TaskManifest>('lake', manifestKey('validate-raw', DS))).toMatchObject({ status: 'succeeded', rows: m.rows });
+    expect((await store.listAll('lake', `validated/trips/ds=${DS}/`)).map((o) => o.key.split('/').pop()).sort()).toEqual([`${out('bad_rows.csv')}.csv`, `${out('good_bom_crlf_quoted.csv')}.csv`].sort());
+    expect(await store.getJson<TaskManifest>('lake', manifestKey(TASK, DS))).toMatchObject({ status: 'succeeded', rows: m.rows });
   });
 
   it('leaves exactly the same outputs when run twice', async () => {
@@ -87,8 +89,8 @@ describe('validate-raw on a corpus of good and bad files', () => {
 
   it('fails above the reject-ratio threshold after writing its outputs and a failed manifest', async () => {
     await expect(run(0.5)).rejects.toThrow(DataError);
-    await expect(run(0.5)).rejects.toThrow(/reject ratio 66\.67% \(12 of 18 rows\) passes the threshold 50\.00%/);
-    const m = await store.getJson<TaskManifest>('lake', manifestKey('validate-raw', DS));
+    await expect(run(0.5)).rejects.toThrow(/reject ratio 66\.67% \(12 of 18 rows\) exceeds the threshold 50\.00%/);
+    const m = await store.getJson<TaskManifest>('lake', manifestKey(TASK, DS));
     expect(m?.status).toBe('failed');
     expect(m?.rows).toEqual({ read: 18, passed: 6, rejected: 12, duplicates: 0 });
     expect(m?.error).toContain('top reasons: column_count 2, bad_datetime 2');
@@ -113,6 +115,66 @@ describe('validate-raw on a corpus of good and bad files', () => {
     expect(badSetting.stderr).toContain('TRIPS_MAX_REJECT_RATIO is invalid');
     const gate = cli(['--ds', DS, '--max-reject-ratio', '0.1']);
     expect(gate.status).toBe(65);
-    expect(gate.stderr).toContain('passes the threshold 10.00%');
+    expect(gate.stderr).toContain('exceeds the threshold 10.00%');
   }, 60_000);
+
+  describe('names, refused files and rows no later reader could take', () => {
+    const HEADER = 'region,origin_coord,destination_coord,datetime,datasource';
+    const row = (region: string, hour: number) => `${region},POINT (14.4 50.0),POINT (14.5 50.1),2018-06-26 ${String(hour).padStart(2, '0')}:00:00,funny_car`;
+    const land = async (ds: string, files: Record<string, string | Buffer>) => {
+      for (const [name, body] of Object.entries(files)) await store.put('raw', `trips/ingest_date=${ds}/${name}`, body);
+    };
+
+    it('processes every object of the batch, whatever its name: hidden-looking names, case-only differences and the same name in two folders never collide', async () => {
+      const ds = '2018-06-26';
+      const names = ['_b.csv', '.c.csv', 'x.csv', 'x.CSV', 'north/trips.csv', 'south/trips.csv', `it's "q" & <x>.csv`];
+      await land(ds, Object.fromEntries(names.map((n, i) => [n, `${HEADER}\n${row('Prague', i)}\n${row('Turin', i)}\n`])));
+      const m = await runValidateRaw({ store, buckets, workDir: work, maxRejectRatio: 0 }, ds);
+      expect(m.files.map((f) => [f.file.slice(`trips/ingest_date=${ds}/`.length), f.rows.passed]).sort()).toEqual(names.map((n) => [n, 2]).sort());
+      const written = await store.listAll('lake', `validated/trips/ds=${ds}/`);
+      expect(written).toHaveLength(names.length);
+      expect(written.map((o) => o.key.split('/').pop()).filter((n) => /^[_.]/.test(n ?? ''))).toEqual([]);
+      const rows = (await Promise.all(written.map(async (o) => rowsOf(await store.getText('lake', o.key))))).flat();
+      expect(rows).toHaveLength(2 * names.length);
+      expect(new Set(rows.map((r) => r[0]))).toEqual(new Set(names.map((n) => `trips/ingest_date=${ds}/${n}`)));
+    });
+
+    it('counts files refused whole in the gate, and fails saying so when every file is refused', async () => {
+      const gzip = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xff, 0xfe, 0x80, 0x81, ...Buffer.alloc(600, 0x9c)]);
+      await land('2018-06-27', { 'good.csv': `${HEADER}\n${row('Prague', 1)}\n`, 'trips.csv.gz.csv': gzip });
+      await expect(runValidateRaw({ store, buckets, workDir: work, maxRejectRatio: 0.05 }, '2018-06-27')).rejects.toThrow(
+        /files refused whole hold \d+\.\d+% of the batch's bytes \(1 of 2 files: trips\/ingest_date=2018-06-27\/trips\.csv\.gz\.csv\), more than the threshold 5\.00%/,
+      );
+      await land('2018-06-28', { 'only.csv': gzip, 'empty.csv': '' });
+      await expect(runValidateRaw({ store, buckets, workDir: work, maxRejectRatio: 1 }, '2018-06-28')).rejects.toThrow(/every file of the batch was refused whole .*only\.csv: not_utf8.*nothing to load for ds=2018-06-28/);
+      expect((await store.getJson<TaskManifest>('lake', manifestKey(TASK, '2018-06-28')))?.status).toBe('failed');
+    });
+
+    it('rejects, with a reason, every row a later reader would fail on, and writes the rest in canonical form', async () => {
+      const ds = '2018-06-29';
+      const lines = [
+        HEADER,
+        row('Pra\u0000gue', 1),
+        row('P'.repeat(300), 2),
+        `Prague,POINT (14.${'4'.repeat(2_100_000)} 50.0),POINT (14.5 50.1),2018-06-26 03:00:00,funny_car`,
+        '"Prague\nOld Town",POINT (14.4 50.0),POINT (14.5 50.1),2018-06-26 04:00:00,funny_car',
+        row('Prague', 5).replace('POINT (14.4 50.0)', 'POINT\u00a0(14.4\u00a050.0)'),
+        row('\ufeffPrague\u00a0', 6),
+        row('Prague', 7).replace('2018-06-26', '9999-12-31'),
+      ];
+      await land(ds, { 'hard.csv': `${lines.join('\n')}\n` });
+      const m = await runValidateRaw({ store, buckets, workDir: work, maxRejectRatio: 1, tripDates: { min: '2000-01-01', max: '2019-06-29' } }, ds);
+      expect(m.rejectedByReason).toEqual({ control_character: 2, field_too_long: 2, datetime_out_of_range: 1 });
+      expect(m.rows).toEqual({ read: 7, passed: 2, rejected: 5, duplicates: 0 });
+      const kept = rowsOf(await store.getText('lake', `validated/trips/ds=${ds}/${out('hard.csv', ds)}.csv`));
+      expect(kept.map((r) => [r[1], r[2], r[3]])).toEqual([
+        // Line 5 holds a quoted line break: the row after it starts on line 7.
+        ['7', 'Prague', 'POINT (14.4 50.0)'],
+        ['8', 'Prague', 'POINT (14.4 50.0)'],
+      ]);
+      const rejects = await store.getText('lake', `quarantine/trips/ds=${ds}/rows/${out('hard.csv', ds)}.csv`);
+      expect(rejects).toContain('Pra\\u0000gue');
+      expect(rejects).not.toContain('\u0000');
+    });
+  });
 });
