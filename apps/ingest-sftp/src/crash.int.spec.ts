@@ -73,7 +73,7 @@ describe('ingest-sftp as a process', () => {
     const second = await startApp(env).done;
     expect({ code: second.code, out: second.code === 0 ? '' : second.out }).toEqual({ code: 0, out: '' });
     const summary = JSON.parse(second.out.trim().split('\n').at(-1) as string);
-    expect(summary).toMatchObject({ task: 'ingest-sftp', ds: DS, status: 'succeeded' });
+    expect(summary).toMatchObject({ task: 'ingest_sftp', ds: DS, status: 'succeeded' });
 
     const objects = await store.listAll('raw', 'trips/');
     expect(objects.map((o) => o.key).sort()).toEqual(Object.keys(files).map((rel) => `trips/ingest_date=${DS}/${rel}`).sort());

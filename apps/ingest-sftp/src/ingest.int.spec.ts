@@ -82,7 +82,7 @@ describe('ingest-sftp against a real SFTP server and S3 server', () => {
     expect(second.counts).toEqual({ seen: 2, landed: 0, skipped: 2, failed: 0, bytes: 0 });
     expect(second.skippedByReason).toEqual({ unchanged: 2 });
     expect(await rawKeys()).toHaveLength(2);
-    expect(await store.getJson('lake', 'manifests/ingest-sftp/ds=2018-05-29/manifest.json')).toMatchObject({ counts: { landed: 0, skipped: 2 } });
+    expect(await store.getJson('lake', 'manifests/ingest_sftp/ds=2018-05-29/manifest.json')).toMatchObject({ counts: { landed: 0, skipped: 2 } });
   });
 
   it('lands a changed file again as a new version and keeps the earlier one', async () => {
@@ -120,7 +120,7 @@ describe('ingest-sftp against a real SFTP server and S3 server', () => {
     expect(error.message).toContain('1 file(s) not landed (permission_denied 1); 1 landed');
     expect((error as IngestFailedError).outcome.files.find((f) => f.path === '/inbox/secret.csv')).toMatchObject({ outcome: 'failed', reason: 'permission_denied' });
     expect(await rawKeys()).toEqual([`trips/ingest_date=${DS}/ok.csv`]);
-    expect(await store.getJson('lake', `manifests/ingest-sftp/ds=${DS}/manifest.json`)).toMatchObject({ status: 'failed', failedByReason: { permission_denied: 1 } });
+    expect(await store.getJson('lake', `manifests/ingest_sftp/ds=${DS}/manifest.json`)).toMatchObject({ status: 'failed', failedByReason: { permission_denied: 1 } });
   });
 
   it('reconnects after the connection drops mid-file and lands it whole, leaving no partial object', async () => {

@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { ExternalError, type Logger } from '@trips/core';
-import { manifestKey, type Buckets } from '@trips/pipeline';
+import { manifestKey, type Buckets, taskOfApp } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
-import { HostKeyMismatchError, PermissionDeniedError, Remote, namePattern, type ConnectOptions, type RemoteFile } from './remote';
+import { HostKeyMismatchError, PermissionDeniedError, Remote, StalledError, namePattern, type ConnectOptions, type RemoteFile } from './remote';
 import { landingKey, loadState, sameVersion, saveState, type IngestState } from './state';
 
-export const TASK = 'ingest-sftp';
+/** This app's task id in the pipeline definition: its manifest folder. */
+export const TASK = taskOfApp('ingest-sftp').id;
 
 export interface IngestOptions {
   connect: ConnectOptions;
@@ -21,6 +22,8 @@ export interface IngestOptions {
 }
 
 export interface IngestDeps {
+  /** The run this pass belongs to (recorded in the manifest). */
+  runId?: string;
   store: ObjectStore;
   buckets: Buckets;
   logger?: Logger;
@@ -46,6 +49,7 @@ export interface FileReport {
 export interface IngestManifest {
   task: string;
   ds: string;
+  runId?: string;
   status: 'succeeded' | 'failed';
   source: string;
   startedAt: string;
@@ -144,7 +148,7 @@ export async function runIngestPass(deps: IngestDeps, o: IngestOptions, ds: stri
           }
           logger?.warn({ file: f.path, attempt, err: (e as Error).message }, `ingest-sftp: ${f.path}: transfer failed (${(e as Error).message})`);
           if (attempt >= o.connectAttempts) {
-            report(f, 'failed', { reason: 'transfer_error' });
+            report(f, 'failed', { reason: e instanceof StalledError ? 'stalled' : 'transfer_error' });
             break;
           }
           await reconnect();
@@ -155,7 +159,7 @@ export async function runIngestPass(deps: IngestDeps, o: IngestOptions, ds: stri
     remote.close();
   }
 
-  const manifest = summarise(ds, source, started, reports);
+  const manifest = { ...summarise(ds, source, started, reports), ...(deps.runId ? { runId: deps.runId } : {}) };
   await store.putJson(buckets.lake, manifestKey(TASK, ds), manifest);
   await store.putJson(buckets.lake, manifestKey(TASK, ds).replace(/manifest\.json$/, `passes/${started.toISOString()}.json`), manifest);
   const c = manifest.counts;

@@ -1,24 +1,23 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, baseSettings, loadConfig, runTaskCli } from '@trips/core';
-import { resolveSettings } from '@trips/secrets';
-import { ObjectStore } from '@trips/storage';
-import { runIngestPass, TASK, type IngestManifest, type IngestOptions } from './ingest';
+import { ConfigError } from '@trips/core';
+import { runPipelineTask } from '@trips/runtime';
+import { runIngestPass, type IngestManifest, type IngestOptions } from './ingest';
 import { ingestSettings } from './settings';
 
-void runTaskCli({
-  name: TASK,
+runPipelineTask({
+  app: 'ingest-sftp',
+  settings: ingestSettings,
+  // Each pass holds the lock of the day it lands (with --watch, the day changes).
+  lock: 'self',
   description:
     'Lands every new or changed file of the SFTP folder in s3://RAW/trips/ingest_date=<ds>/ exactly once, verified by SHA-256. One pass, or with --watch a pass every TRIPS_SFTP_POLL_SECONDS until SIGTERM.',
   options: {
     watch: { type: 'boolean', description: 'keep polling until SIGTERM; each pass lands under the UTC day it runs on (--ds names the first)' },
   },
-  async run({ ds, options, logger }): Promise<IngestManifest> {
-    const cfg = loadConfig({ ...baseSettings, ...ingestSettings }, await resolveSettings());
-    logger.level = cfg.LOG_LEVEL;
+  async run({ ds, runId, cfg, store, buckets, options, logger, withLock }): Promise<IngestManifest> {
     const privateKey = cfg.TRIPS_SFTP_PRIVATE_KEY ?? (cfg.TRIPS_SFTP_PRIVATE_KEY_FILE ? readKeyFile(cfg.TRIPS_SFTP_PRIVATE_KEY_FILE) : undefined);
     if (!cfg.TRIPS_SFTP_PASSWORD && !privateKey) throw new ConfigError('TRIPS_SFTP_PASSWORD or TRIPS_SFTP_PRIVATE_KEY (or _FILE) is required');
     if (cfg.TRIPS_SFTP_AFTER === 'move' && !cfg.TRIPS_SFTP_DONE_DIR) throw new ConfigError('TRIPS_SFTP_DONE_DIR is required when TRIPS_SFTP_AFTER=move');
-    const store = new ObjectStore({ region: cfg.AWS_REGION, endpoint: cfg.AWS_ENDPOINT_URL_S3 ?? cfg.AWS_ENDPOINT_URL });
     const opts: IngestOptions = {
       connect: {
         host: cfg.TRIPS_SFTP_HOST,
@@ -28,6 +27,7 @@ void runTaskCli({
         privateKey,
         passphrase: cfg.TRIPS_SFTP_PRIVATE_KEY_PASSPHRASE,
         hostKeySha256: cfg.TRIPS_SFTP_HOST_KEY_SHA256,
+        operationTimeoutMs: cfg.TRIPS_SFTP_TIMEOUT_SECONDS * 1000,
       },
       dir: cfg.TRIPS_SFTP_DIR,
       pattern: cfg.TRIPS_SFTP_PATTERN,
@@ -37,8 +37,8 @@ void runTaskCli({
       doneDir: cfg.TRIPS_SFTP_DONE_DIR,
       connectAttempts: cfg.TRIPS_SFTP_CONNECT_ATTEMPTS,
     };
-    const deps = { store, buckets: { raw: cfg.TRIPS_RAW_BUCKET, lake: cfg.TRIPS_LAKE_BUCKET }, logger };
-    if (!options.watch) return runIngestPass(deps, opts, ds);
+    const deps = { store, buckets, runId, logger };
+    if (!options.watch) return withLock(ds, () => runIngestPass(deps, opts, ds));
 
     let stopping = false;
     const stop = () => {
@@ -51,7 +51,9 @@ void runTaskCli({
     while (!stopping) {
       try {
         const today = new Date().toISOString().slice(0, 10);
-        last = await runIngestPass({ ...deps, stopping: () => stopping }, opts, today > ds ? today : ds);
+        const day = today > ds ? today : ds;
+        // A watching process is no run of the pipeline: it frees the day after each pass.
+        last = await withLock(day, () => runIngestPass({ ...deps, stopping: () => stopping }, opts, day), { release: true });
       } catch (e) {
         // A failed pass is reported in its manifest; watching goes on.
         logger.error({ err: (e as Error).message }, `ingest-sftp: pass failed: ${(e as Error).message}`);

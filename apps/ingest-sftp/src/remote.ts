@@ -24,7 +24,16 @@ export interface ConnectOptions {
   /** `SHA256:<base64>` the server's host key must have. */
   hostKeySha256: string;
   readyTimeoutMs?: number;
+  /**
+   * How long any one SFTP request (list, stat, open, rename…) or a pause in a file's data may take
+   * before the server is taken as stalled: the request fails naming its path, the connection is
+   * closed.
+   */
+  operationTimeoutMs?: number;
 }
+
+/** The server did not answer a request in time (or the connection ended with requests unanswered). */
+export class StalledError extends ExternalError {}
 
 /** The server's host key did not match the configured fingerprint: nothing was sent or read. */
 export class HostKeyMismatchError extends ExternalError {}
@@ -40,10 +49,23 @@ const STATUS_PERMISSION_DENIED = 3;
  * connection before any credential or file request is sent).
  */
 export class Remote {
+  /** Requests waiting for an answer, failed all at once when the connection ends. */
+  private readonly pending = new Set<(e: Error) => void>();
+  private closedBecause?: string;
+
   private constructor(
     private readonly client: Client,
     private readonly sftp: SFTPWrapper,
-  ) {}
+    private readonly where: string,
+    private readonly timeoutMs: number,
+  ) {
+    const ended = (why: string) => () => {
+      this.closedBecause ??= why;
+      for (const fail of [...this.pending]) fail(new StalledError(`${this.where}: the connection ${why} with a request unanswered`));
+    };
+    client.on('close', ended('closed'));
+    client.on('end', ended('ended'));
+  }
 
   static async connect(o: ConnectOptions): Promise<Remote> {
     const client = new Client();
@@ -77,7 +99,7 @@ export class Remote {
       client.connect(config);
     });
     const sftp = await new Promise<SFTPWrapper>((resolve, reject) => client.sftp((e, s) => (e ? reject(new ExternalError(`${where}: no SFTP subsystem: ${e.message}`)) : resolve(s))));
-    return new Remote(client, sftp);
+    return new Remote(client, sftp, where, o.operationTimeoutMs ?? 60_000);
   }
 
   /** Every regular file under `root` (recursively) whose name `matches`, sorted by path. */
@@ -108,7 +130,21 @@ export class Remote {
    */
   async read(path: string): Promise<Readable> {
     const handle = await this.call<Buffer>(`open ${path}`, (cb) => this.sftp.open(path, 'r', cb));
-    return this.sftp.createReadStream(path, { handle, highWaterMark: 256 * 1024, autoClose: true });
+    const stream = this.sftp.createReadStream(path, { handle, highWaterMark: 256 * 1024, autoClose: true });
+    // A transfer that stops moving fails, naming the file, instead of waiting forever.
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        stream.destroy(new StalledError(`${this.where}: reading ${path}: no data for ${Math.round(this.timeoutMs / 1000)} s; the server stopped answering`));
+        this.client.end();
+      }, this.timeoutMs);
+    };
+    arm();
+    stream.on('data', arm);
+    // ssh2 fails the stream itself when the connection ends; either way it closes.
+    stream.once('close', () => clearTimeout(timer));
+    return stream;
   }
 
   async rename(from: string, to: string): Promise<void> {
@@ -139,15 +175,35 @@ export class Remote {
     this.client.end();
   }
 
+  /**
+   * One SFTP request, answered or failed within the operation timeout; a request the server leaves
+   * unanswered fails naming it and closes the connection (a later attempt reconnects).
+   */
   private call<T>(what: string, fn: (cb: (err: Error | null | undefined, value: T) => void) => void): Promise<T> {
-    return new Promise((resolve, reject) =>
+    if (this.closedBecause) return Promise.reject(new StalledError(`${this.where}: ${what}: the connection ${this.closedBecause}`));
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const finish = (e: Error | undefined, value?: T) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.pending.delete(fail);
+        if (e) reject(e);
+        else resolve(value as T);
+      };
+      const fail = (e: Error) => finish(e);
+      this.pending.add(fail);
+      const timer = setTimeout(() => {
+        finish(new StalledError(`${this.where}: ${what}: no answer within ${Math.round(this.timeoutMs / 1000)} s; the server stopped answering`));
+        this.client.end();
+      }, this.timeoutMs);
       fn((err, value) => {
-        if (!err) return resolve(value);
+        if (!err) return finish(undefined, value);
         const code = (err as { code?: number }).code;
-        if (code === STATUS_PERMISSION_DENIED) reject(new PermissionDeniedError(`${what}: permission denied`));
-        else reject(new ExternalError(`${what}: ${err.message}`, { cause: err }));
-      }),
-    );
+        if (code === STATUS_PERMISSION_DENIED) finish(new PermissionDeniedError(`${what}: permission denied`));
+        else finish(new ExternalError(`${what}: ${err.message}`, { cause: err }));
+      });
+    });
   }
 }
 

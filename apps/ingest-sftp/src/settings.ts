@@ -28,6 +28,8 @@ export const ingestSettings = {
   TRIPS_SFTP_DONE_DIR: z.string().min(1).optional(),
   /** Connection attempts per pass (with exponential backoff) before it gives up. */
   TRIPS_SFTP_CONNECT_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  /** Longest wait for any one SFTP request, or for more data of a file, before the server counts as stalled. */
+  TRIPS_SFTP_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(3600).default(60),
   /** --watch: seconds between passes. */
   TRIPS_SFTP_POLL_SECONDS: z.coerce.number().min(0.1).default(10),
 } as const;

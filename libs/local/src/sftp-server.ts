@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, type Stats } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, type Stats } from 'node:fs';
 import { join, normalize, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
@@ -22,6 +22,8 @@ export interface SftpServerOptions {
   bytesPerSecond?: number;
   /** Drop the client's connection once this many bytes have been read on it (once per server). */
   dropAfterBytes?: number;
+  /** Remote paths ('/inbox/slow') whose requests are never answered: a server that hangs. */
+  stall?: string[];
 }
 
 export interface LocalSftp {
@@ -44,15 +46,26 @@ export function sshFingerprint(publicKeyBlob: Buffer): string {
 }
 
 /**
+ * A fresh ed25519 host key. ssh2 now and then cannot parse back a key it just generated
+ * ("Malformed OpenSSH public key"): such a key is thrown away and another made.
+ */
+function newHostKey() {
+  for (let attempt = 1; ; attempt++) {
+    const hostKey = utils.generateKeyPairSync('ed25519');
+    const parsedHostKey = utils.parseKey(hostKey.public);
+    if (!(parsedHostKey instanceof Error)) return { hostKey, parsedHostKey };
+    if (attempt >= 10) throw parsedHostKey;
+  }
+}
+
+/**
  * A real SFTP server (ssh2's server mode) serving a local folder, for tests and the local stack:
  * password or public-key login, listing, stat, reading, rename, remove and mkdir; a fresh ed25519
  * host key per server. Options make it refuse chosen files, serve slowly, or drop a connection
  * mid-transfer.
  */
 export async function startSftpServer(opts: SftpServerOptions): Promise<LocalSftp> {
-  const hostKey = utils.generateKeyPairSync('ed25519');
-  const parsedHostKey = utils.parseKey(hostKey.public);
-  if (parsedHostKey instanceof Error) throw parsedHostKey;
+  const { hostKey, parsedHostKey } = newHostKey();
   const fingerprint = sshFingerprint(parsedHostKey.getPublicSSH());
   const authorized = opts.authorizedKey ? utils.parseKey(opts.authorizedKey) : undefined;
   if (authorized instanceof Error) throw authorized;
@@ -85,6 +98,7 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<LocalSft
           serve(acceptSftp(), {
             root,
             deny: new Set(opts.deny ?? []),
+            stall: new Set(opts.stall ?? []),
             onRead: async (bytes) => {
               served += bytes;
               readOnConnection += bytes;
@@ -125,6 +139,7 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<LocalSft
 interface ServeOptions {
   root: string;
   deny: Set<string>;
+  stall: Set<string>;
   /** Called after each READ with its size; false means the connection was dropped. */
   onRead(bytes: number): Promise<boolean>;
 }
@@ -154,7 +169,9 @@ function serve(sftp: SFTPWrapper, o: ServeOptions): void {
     const p = normalize(`/${path}`).replace(/\/+$/, '') || '/';
     sftp.name(reqid, [{ filename: p, longname: p, attrs: {} as never }]);
   });
+  const stalled = (path: string) => o.stall.has(normalize(`/${path}`).replace(/\/+$/, '') || '/');
   const stat = (reqid: number, path: string) => {
+    if (stalled(path)) return;
     try {
       sftp.attrs(reqid, attrs(statSync(local(path))));
     } catch (e) {
@@ -174,6 +191,7 @@ function serve(sftp: SFTPWrapper, o: ServeOptions): void {
     }
   });
   sftp.on('OPENDIR', (reqid, path) => {
+    if (stalled(path)) return;
     try {
       if (!statSync(local(path)).isDirectory()) return sftp.status(reqid, STATUS_CODE.FAILURE, 'not a directory');
       sftp.handle(reqid, newHandle({ dir: local(path) }));
@@ -186,14 +204,17 @@ function serve(sftp: SFTPWrapper, o: ServeOptions): void {
     if (!h?.dir) return sftp.status(reqid, STATUS_CODE.FAILURE);
     if (h.listed) return sftp.status(reqid, STATUS_CODE.EOF);
     h.listed = true;
+    // lstat, as OpenSSH's server does: a symlink (even a looping one) is listed as a link, not followed.
     const names = readdirSync(h.dir).map((name) => {
-      const st = statSync(join(h.dir as string, name));
-      return { filename: name, longname: `${st.isDirectory() ? 'd' : '-'}rw-r--r-- 1 trips trips ${st.size} Jan 1 00:00 ${name}`, attrs: attrs(st) };
+      const st = lstatSync(join(h.dir as string, name));
+      const kind = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : '-';
+      return { filename: name, longname: `${kind}rw-r--r-- 1 trips trips ${st.size} Jan 1 00:00 ${name}`, attrs: attrs(st) };
     });
     sftp.name(reqid, names as never);
   });
   sftp.on('OPEN', (reqid, filename, flags) => {
     const remote = normalize(`/${filename}`);
+    if (stalled(remote)) return;
     if (o.deny.has(remote)) return sftp.status(reqid, STATUS_CODE.PERMISSION_DENIED, `permission denied: ${remote}`);
     try {
       const mode = flags & OPEN_MODE.WRITE ? (flags & OPEN_MODE.APPEND ? 'a' : 'w') : 'r';
