@@ -21,7 +21,7 @@ execFileSync('npx', ['nx', 'run-many', '-t', 'build', '--projects=tag:scope:task
 trips('local', 'up');
 const env = JSON.parse(trips('local', 'env', '--json'));
 // The partner's delivery: the sample in the SFTP folder, for the DAG's ingest_sftp task to land.
-const inbox = join(JSON.parse(readFileSync(join(process.env.TRIPS_STATE_DIR ?? join(root, '.state'), 'local.json'), 'utf8')).sftp.root, 'inbox');
+const inbox = join(JSON.parse(readFileSync(join(process.env.TRIPS_STATE_DIR ?? join(root, '.state'), 'stack.json'), 'utf8')).sftp.root, 'inbox');
 copyFileSync(join(root, 'libs', 'testing', 'fixtures', 'sample', 'trips-sample.csv'), join(inbox, 'trips-sample.csv'));
 utimesSync(join(inbox, 'trips-sample.csv'), 1_527_465_600, 1_527_465_600);
 

@@ -1,8 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { join, relative } from 'node:path';
 import { UsageError, parseDs } from '@trips/core';
+import { readStandingStack, stackEnv, stackStore, startStandingStack, stopStack } from '@trips/local';
+import { lockKey } from '@trips/pipeline';
+import { DsLock } from '@trips/storage';
 import { helpText, parseFlags, type Flags } from './args';
 import { describeBatch, inputFiles, landBatch } from './land';
-import { localDown, localStackEnv, localStackStore, localUp, readLocalStack } from './local-stack';
 import { cliSettings } from './settings';
 import { workspaceRoot } from './workspace';
 
@@ -18,8 +21,8 @@ export const LOCAL_HELP = helpText(
 PostgreSQL of the embedded mode, on the same state folder, an SFTP server serving
 <state>/sftp/inbox as the partner's folder, and moto's server (KMS, Secrets Manager, SNS; with
 Python 3.10+), left running in the background.
-  up    start them (no-op when already up); ports and pids go to <state>/local.json
-  down  stop them (the data stays; \`trips run\` and \`trips sql\` use it again)
+  up    start them (no-op when already up); ports and pids go to <state>/stack.json
+  down  stop them, and any stand-in a killed trips command left running (the data stays)
   env   print the environment the apps need (eval "$(npx trips local env)")
   land  put files into the raw bucket as a day's batch, as the SFTP ingestion would`,
   FLAGS,
@@ -42,30 +45,37 @@ export async function localCommand(argv: string[]): Promise<number> {
   switch (action) {
     case 'up': {
       say(`trips local: starting the S3 server, PostgreSQL, an SFTP server and moto (state in ${shown}; moto's Python environment is set up on first use)`);
-      const { record, started } = await localUp(stateDir, { raw: settings.TRIPS_RAW_BUCKET, lake: settings.TRIPS_LAKE_BUCKET });
-      say(`trips local: ${started ? 'up' : 'already up'}: S3 ${record.s3.endpoint} (pid ${record.s3.pid}), PostgreSQL port ${record.pg.port}, SFTP port ${record.sftp.port}, ${record.moto ? `moto (KMS, Secrets Manager, SNS) ${record.moto.endpoint}` : 'no moto (needs Python 3.10+)'}`);
-      say(`trips local: files dropped into ${relative(process.cwd(), join(record.sftp.root, 'inbox')) || '.'} are what the ingest_sftp task lands`);
+      const { record, started } = await startStandingStack(stateDir, { raw: settings.TRIPS_RAW_BUCKET, lake: settings.TRIPS_LAKE_BUCKET });
+      const sftp = record.sftp as NonNullable<typeof record.sftp>;
+      say(`trips local: ${started ? 'up' : 'already up'}: S3 ${record.s3.endpoint} (pid ${record.s3.pid}), PostgreSQL port ${record.pg.port}, SFTP port ${sftp.port}, ${record.moto ? `moto (KMS, Secrets Manager, SNS) ${record.moto.endpoint}` : 'no moto (needs Python 3.10+)'}`);
+      say(`trips local: files dropped into ${relative(process.cwd(), join(sftp.root, 'inbox')) || '.'} are what the ingest_sftp task lands`);
       say('trips local: eval "$(npx trips local env)" gives a shell (or Airflow) the apps\' environment');
       return 0;
     }
     case 'down': {
-      const stopped = await localDown(stateDir);
-      say(stopped ? 'trips local: stopped' : 'trips local: nothing was running');
+      const stopped = await stopStack(stateDir);
+      say(stopped.length > 0 ? `trips local: stopped ${stopped.join(', ')}` : 'trips local: nothing was running');
       return 0;
     }
     case 'env': {
-      const record = readLocalStack(stateDir);
+      const record = readStandingStack(stateDir);
       if (!record) throw new UsageError(`trips local env: the local stack is not up under ${shown}; run \`npx trips local up\` first`);
-      const env = localStackEnv(record, root);
+      const env = stackEnv(record, { home: root });
       process.stdout.write(values.json ? `${JSON.stringify(env)}\n` : Object.entries(env).map(([k, v]) => `export ${k}=${shellQuote(v)}\n`).join(''));
       return 0;
     }
     case 'land': {
       if (typeof values.input !== 'string' || typeof values.ds !== 'string') throw new UsageError('trips local land: --input PATH and --ds YYYY-MM-DD are required');
       const ds = parseDs(values.ds);
-      const record = readLocalStack(stateDir);
+      const record = readStandingStack(stateDir);
       if (!record) throw new UsageError(`trips local land: the local stack is not up under ${shown}; run \`npx trips local up\` first`);
-      const keys = await landBatch(localStackStore(record), record.buckets, ds, await inputFiles(values.input));
+      const files = await inputFiles(values.input);
+      const store = stackStore(record);
+      const runId = `trips-local-land-${randomUUID().slice(0, 8)}`;
+      // Landing replaces the day's batch: not while a run of that day (say, the local DAG's) reads it.
+      const lock = new DsLock({ store, bucket: record.buckets.lake, key: lockKey(ds), what: `ds=${ds}`, owner: runId, task: 'trips local land', leaseMs: settings.TRIPS_LOCK_LEASE_SECONDS * 1000 });
+      await lock.acquire();
+      const keys = await landBatch(store, record.buckets, ds, files, runId).finally(() => lock.release());
       say(`trips local: landed ${keys.length} file(s) as ${describeBatch(record.buckets, ds)}`);
       return 0;
     }

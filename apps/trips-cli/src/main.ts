@@ -1,4 +1,4 @@
-import { describeError, exitCodeOf } from '@trips/core';
+import { describeError, exitCodeOf, guardUnfinished } from '@trips/core';
 import { generateCommand } from './generate';
 import { localCommand } from './local-command';
 import { queryCommand } from './query-command';
@@ -35,11 +35,14 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`trips: unknown command "${command}"\n\n${HELP}\n`);
     return 64;
   }
+  const done = guardUnfinished(`trips ${command}`);
   try {
     return await handler(rest);
   } catch (e) {
     process.stderr.write(`trips ${command}: ${describeError(e)}\n`);
     return exitCodeOf(e);
+  } finally {
+    done();
   }
 }
 

@@ -28,6 +28,9 @@ export const QUERY_HELP = helpText(
 );
 
 
+/** Periods longer than this (two years) list only the weeks that have trips. */
+const LIST_ALL_WEEKS = 104;
+
 function positiveInt(v: string | boolean | undefined, name: string, fallback: number): number {
   if (v === undefined) return fallback;
   const n = Number(v);
@@ -50,7 +53,11 @@ export async function queryCommand(argv: string[]): Promise<number> {
       return withLocalWarehouse(async (wh) => {
         const a = await weeklyAverage(wh, values);
         const note = a.totalTrips === 0 ? `\n${a.area} has no trips in this period` : '';
-        out(a, `${rowsTable(a.weeks)}\n${a.area}: ${a.weeklyAverage.toFixed(2)} trips per week on average over ${a.weeks.length} week(s) from ${a.fromWeek} (${a.totalTrips} trips)${note}`);
+        // A long period (the warehouse may hold a stray far-off date) lists the weeks with trips only.
+        const shown = a.weeks.length > LIST_ALL_WEEKS ? a.weeks.filter((w) => w.trips > 0) : a.weeks;
+        const hidden = a.weeks.length - shown.length;
+        const listed = `${rowsTable(shown)}${hidden > 0 ? `\n(${hidden} weeks without trips not listed)` : ''}`;
+        out(a, `${listed}\n${a.area}: ${a.weeklyAverage.toFixed(2)} trips per week on average over ${a.weeks.length} week(s) from ${a.fromWeek} to ${a.toWeek} (${a.totalTrips} trips)${note}`);
         return 0;
       });
     case 'groups':

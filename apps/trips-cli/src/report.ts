@@ -2,9 +2,9 @@ import type { RunResult, TaskResult } from './runner';
 
 const fmt = (n: number | undefined) => (n === undefined ? '-' : n.toLocaleString('en-US'));
 
-/** A plain aligned table; the first row is the header. */
+/** A plain aligned table; the first row is the header. Any number of rows (no argument spreading). */
 export function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  const widths = rows[0].map((_, i) => rows.reduce((w, r) => Math.max(w, (r[i] ?? '').length), 0));
   return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd()).join('\n');
 }
 
@@ -17,7 +17,8 @@ export function taskLine(r: TaskResult): string {
 
 /** The per-task accounting of one run, for people. */
 export function formatRun(run: RunResult): string {
-  const lines = [`ds=${run.ds}: ${run.status}`];
+  const lines = [`ds=${run.ds}: ${run.status}${run.error ? `: ${run.error}` : ''}`];
+  if (run.tasks.length === 0) return lines.join('\n');
   lines.push(
     table([
       ['task', 'status', 'read', 'passed', 'rejected', 'duplicates', 'seconds'],
@@ -48,7 +49,9 @@ export function formatRun(run: RunResult): string {
 export function runJson(run: RunResult): object {
   return {
     ds: run.ds,
+    runId: run.runId,
     status: run.status,
+    ...(run.error ? { error: run.error } : {}),
     tasks: run.tasks.map((t) => ({
       task: t.task,
       app: t.app,

@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
-import { PIPELINE } from '@trips/pipeline';
-import { sftpSettings, startSftpServer, type LocalSftp } from '@trips/local';
-import { UsageError, dateRange, parseDs } from '@trips/core';
+import { BusyError, UsageError, dateRange, parseDs } from '@trips/core';
+import { openStack, sftpSettings, startSftpServer, type LocalSftp } from '@trips/local';
+import { PIPELINE, lockKey } from '@trips/pipeline';
+import { DsLock, type ObjectStore } from '@trips/storage';
 import { PostgresWarehouse } from '@trips/warehouse';
-import { startEmbeddedStack } from './embedded';
 import { helpText, parseFlags, type Flags } from './args';
 import { inputFiles, landBatch, describeBatch } from './land';
 import { formatRun, runJson, taskLine } from './report';
@@ -44,48 +45,68 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (fromSftp && days.length !== 1) throw new UsageError('trips run --from-sftp takes one --ds, not a range');
   const files = typeof values.input === 'string' ? await inputFiles(values.input) : fromSftp ? [join(workspaceRoot(), SAMPLE)] : undefined;
 
+  // Every day's input is known before anything starts: a range must not stop half-way on a missing file.
+  const perDay = new Map<string, string[]>();
+  if (files && !fromSftp) {
+    for (const ds of days) {
+      const todays = days.length === 1 ? files : files.filter((f) => basename(f).includes(ds));
+      if (todays.length === 0) throw new UsageError(`--input: no file name contains ${ds} (with --from/--to, each day's files must have the day in their names)`);
+      perDay.set(ds, todays);
+    }
+  }
+
   const root = workspaceRoot();
   const settings = cliSettings(root);
   const buckets = { raw: settings.TRIPS_RAW_BUCKET, lake: settings.TRIPS_LAKE_BUCKET };
   const say = (line: string) => process.stderr.write(`${line}\n`);
-  say(`trips: starting the embedded stack (state in ${relative(process.cwd(), settings.TRIPS_STATE_DIR) || '.'})`);
-  const stack = await startEmbeddedStack(settings.TRIPS_STATE_DIR, buckets);
+  const runId = `trips-run-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`;
+  say(`trips: starting the local stack (state in ${relative(process.cwd(), settings.TRIPS_STATE_DIR) || '.'}); run ${runId}`);
+  const stack = await openStack(settings.TRIPS_STATE_DIR, buckets, say);
+  const lost = new AbortController();
+  stack.watch((why) => {
+    say(`trips: ${why}`);
+    lost.abort(new Error(why));
+  });
   const runs: RunResult[] = [];
-  const sftp = fromSftp && files ? await serveOverSftp(files, join(settings.TRIPS_STATE_DIR, 'sftp-run')) : undefined;
+  let sftp: Awaited<ReturnType<typeof serveOverSftp>> | undefined;
   try {
-    const store = stack.s3.store();
+    sftp = fromSftp && files ? await serveOverSftp(files, join(settings.TRIPS_STATE_DIR, 'sftp-run')) : undefined;
+    const store = stack.store();
     if (sftp) say(`trips: serving ${files?.length} file(s) over SFTP at ${sftp.host}:${sftp.port} (host key ${sftp.hostKeyFingerprint}); ingest_sftp lands them`);
     for (const ds of days) {
-      if (files && !sftp) {
-        const todays = days.length === 1 ? files : files.filter((f) => f.includes(ds));
-        if (todays.length === 0) throw new UsageError(`--input: no file name contains ${ds}`);
-        const keys = await landBatch(store, buckets, ds, todays);
-        say(`trips: landed ${keys.length} file(s) as ${describeBatch(buckets, ds)}`);
-      }
-      say(`trips: running ds=${ds}`);
-      const run = await runPipeline({
-        root,
-        ds,
-        env: sftp ? { ...stack.env, ...sftp.env } : stack.env,
-        // Files given with --input are landed here, in place of the ingestion task.
-        omit: sftp ? [] : [PIPELINE.ingestTask],
-        store,
-        buckets,
-        bundled: values.bundled === true,
-        verbose: values.verbose === true,
-        extraArgs: ratio !== undefined ? { 'validate-raw': ['--max-reject-ratio', ratio] } : undefined,
-        onTaskEnd: (r) => say(taskLine(r)),
+      const run = await runDay({ ds, runId, store, buckets, leaseMs: settings.TRIPS_LOCK_LEASE_SECONDS * 1000, say }, async () => {
+        const todays = perDay.get(ds);
+        if (todays) {
+          const keys = await landBatch(store, buckets, ds, todays, runId);
+          say(`trips: landed ${keys.length} file(s) as ${describeBatch(buckets, ds)}`);
+        }
+        say(`trips: running ds=${ds}`);
+        return runPipeline({
+          root,
+          ds,
+          runId,
+          env: sftp ? { ...stack.env, ...sftp.env } : stack.env,
+          // Files given with --input are landed here, in place of the ingestion task.
+          omit: sftp ? [] : [PIPELINE.ingestTask],
+          store,
+          buckets,
+          bundled: values.bundled === true,
+          verbose: values.verbose === true,
+          extraArgs: ratio !== undefined ? { 'validate-raw': ['--max-reject-ratio', ratio] } : undefined,
+          signal: lost.signal,
+          onTaskEnd: (r) => say(taskLine(r)),
+        });
       });
       runs.push(run);
       if (!values.json) say(`\n${formatRun(run)}\n`);
-      if (run.status === 'failed') break;
+      if (run.status !== 'succeeded' || lost.signal.aborted) break;
     }
-    if (!values.json) {
+    if (!values.json && !lost.signal.aborted) {
       say('Outputs:');
-      say(`  raw and lake buckets  ${join(stack.s3.directory)} (S3 server data; s3://${buckets.raw}/, s3://${buckets.lake}/)`);
+      say(`  raw and lake buckets  ${stack.record.s3.directory} (S3 server data; s3://${buckets.raw}/, s3://${buckets.lake}/)`);
       say(`  task manifests        s3://${buckets.lake}/manifests/<task>/ds=<ds>/manifest.json`);
-      say(`  warehouse             PostgreSQL cluster in ${stack.pg.dataDir}, schema trips`);
-      const wh = new PostgresWarehouse(stack.pg.url, undefined, stack.env.TRIPS_WORK_DIR);
+      say(`  warehouse             PostgreSQL cluster in ${stack.record.pg.dataDir}, schema trips`);
+      const wh = new PostgresWarehouse(stack.record.pg.url, undefined, stack.record.workDir);
       say(await summariseWarehouse(wh).finally(() => wh.close()));
       say('  query it with: npx trips sql "select * from trips.dim_region" [--json]');
     }
@@ -94,7 +115,32 @@ export async function runCommand(argv: string[]): Promise<number> {
     await stack.stop();
   }
   if (values.json) process.stdout.write(`${JSON.stringify(runs.length === 1 && days.length === 1 ? runJson(runs[0]) : runs.map(runJson), null, 2)}\n`);
-  return runs.every((r) => r.status === 'succeeded') && runs.length === days.length ? 0 : 1;
+  if (runs.some((r) => r.status === 'refused')) return 75;
+  return runs.every((r) => r.status === 'succeeded') && runs.length === days.length && !lost.signal.aborted ? 0 : 1;
+}
+
+/**
+ * One day of a run, holding the day's lock for the whole of it (landing and every task): a second
+ * `trips run`, or an Airflow run, of the same day is refused until this one is done. A day whose
+ * lock another run holds is reported as refused, with who holds it.
+ */
+async function runDay(
+  o: { ds: string; runId: string; store: ObjectStore; buckets: { lake: string }; leaseMs: number; say: (line: string) => void },
+  work: () => Promise<RunResult>,
+): Promise<RunResult> {
+  const lock = new DsLock({ store: o.store, bucket: o.buckets.lake, key: lockKey(o.ds), what: `ds=${o.ds}`, owner: o.runId, task: 'trips run', leaseMs: o.leaseMs });
+  try {
+    await lock.acquire();
+  } catch (e) {
+    if (!(e instanceof BusyError)) throw e;
+    o.say(`trips: ${e.message}`);
+    return { ds: o.ds, runId: o.runId, status: 'refused', error: e.message, tasks: [] };
+  }
+  try {
+    return await work();
+  } finally {
+    await lock.release().catch((e) => o.say(`trips: could not release the lock of ds=${o.ds}: ${(e as Error).message}`));
+  }
 }
 
 /** The committed sample, served by `--from-sftp` when no --input is given. */

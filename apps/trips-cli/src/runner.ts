@@ -19,13 +19,18 @@ export interface TaskResult {
 
 export interface RunResult {
   ds: string;
-  status: 'succeeded' | 'failed';
+  runId?: string;
+  /** `refused`: another run held the day's lock, nothing was done. */
+  status: 'succeeded' | 'failed' | 'refused';
+  error?: string;
   tasks: TaskResult[];
 }
 
 export interface RunOptions {
   root: string;
   ds: string;
+  /** The run's id: every task gets it (`--run-id`) and so joins the day's lock the run holds. */
+  runId: string;
   env: Record<string, string>;
   store: ObjectStore;
   buckets: Buckets;
@@ -36,13 +41,16 @@ export interface RunOptions {
   extraArgs?: Record<string, string[]>;
   /** Stream the apps' own logs to stderr instead of keeping them for failures only. */
   verbose?: boolean;
+  /** Aborted when the run cannot go on (a stand-in died): the running task is stopped and fails, with the reason. */
+  signal?: AbortSignal;
   onTaskStart?(task: string): void;
   onTaskEnd?(result: TaskResult): void;
 }
 
 /**
  * Runs the pipeline's tasks for one ds in definition order, each app in its own process exactly as
- * Airflow runs it, and stops at the first failure (the rest are reported as skipped).
+ * Airflow runs it, and stops at the first failure (the rest are reported as skipped). A task's
+ * counts come from the manifest it wrote in this run (its run id), never from an earlier one.
  */
 export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   const results: TaskResult[] = [];
@@ -54,29 +62,29 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     }
     opts.onTaskStart?.(task.id);
     const started = Date.now();
-    const { exitCode, log } = await runApp(opts, task.app, [...renderArgs(task, opts.ds), ...(opts.extraArgs?.[task.app] ?? [])]);
-    const manifest = await opts.store.getJson<TaskManifest>(opts.buckets.lake, manifestKey(task.app, opts.ds));
-    // A manifest left by an earlier run must not be taken for this one's.
-    const fresh = manifest && Date.parse(manifest.startedAt) >= started - 1000 ? manifest : undefined;
+    const { exitCode, log } = await runApp(opts, task.app, [...renderArgs(task, opts.ds, opts.runId), ...(opts.extraArgs?.[task.app] ?? [])]);
+    const lost = opts.signal?.aborted ? String((opts.signal.reason as Error)?.message ?? opts.signal.reason) : undefined;
+    const manifest = lost ? undefined : await opts.store.getJson<TaskManifest>(opts.buckets.lake, manifestKey(task.id, opts.ds)).catch(() => undefined);
+    const mine = manifest?.runId === opts.runId ? manifest : undefined;
     const result: TaskResult = {
       task: task.id,
       app: task.app,
-      status: exitCode === 0 ? 'succeeded' : 'failed',
+      status: exitCode === 0 && !lost ? 'succeeded' : 'failed',
       exitCode,
       durationMs: Date.now() - started,
-      rows: fresh?.rows,
-      rejectedByReason: fresh?.rejectedByReason,
-      files: fresh?.files,
-      outputs: fresh?.outputs,
+      rows: mine?.rows,
+      rejectedByReason: mine?.rejectedByReason,
+      files: mine?.files,
+      outputs: mine?.outputs,
     };
-    if (exitCode !== 0) {
-      result.error = fresh?.error ?? lastLines(log, 20);
+    if (result.status === 'failed') {
+      result.error = lost ? `${lost} while ${task.id} was running; the run cannot go on` : (mine?.error ?? lastLines(log, 20));
       failed = true;
     }
     results.push(result);
     opts.onTaskEnd?.(result);
   }
-  return { ds: opts.ds, status: failed ? 'failed' : 'succeeded', tasks: results };
+  return { ds: opts.ds, runId: opts.runId, status: failed ? 'failed' : 'succeeded', tasks: results };
 }
 
 function runApp(opts: RunOptions, app: string, args: string[]): Promise<{ exitCode: number; log: string }> {
@@ -87,6 +95,8 @@ function runApp(opts: RunOptions, app: string, args: string[]): Promise<{ exitCo
       env: { ...process.env, LOG_LEVEL: opts.verbose ? 'info' : 'warn', ...opts.env, ...cmd.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const stop = () => child.kill('SIGTERM');
+    opts.signal?.addEventListener('abort', stop, { once: true });
     let log = '';
     const keep = (chunk: Buffer) => {
       if (opts.verbose) process.stderr.write(chunk);
@@ -95,7 +105,10 @@ function runApp(opts: RunOptions, app: string, args: string[]): Promise<{ exitCo
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ exitCode: code ?? (signal ? 128 : 1), log }));
+    child.on('close', (code, signal) => {
+      opts.signal?.removeEventListener('abort', stop);
+      resolve({ exitCode: code ?? (signal ? 128 : 1), log });
+    });
   });
 }
 

@@ -1,13 +1,15 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { baseSettings, loadConfig } from '@trips/core';
 import { z } from 'zod';
 
 /** trips-cli's settings, parsed once per command. */
 export function cliSettings(root: string) {
-  return loadConfig({
+  const cfg = loadConfig({
     TRIPS_RAW_BUCKET: baseSettings.TRIPS_RAW_BUCKET,
     TRIPS_LAKE_BUCKET: baseSettings.TRIPS_LAKE_BUCKET,
-    /** Where the embedded stack keeps its S3 objects, warehouse and scratch files. */
+    TRIPS_LOCK_LEASE_SECONDS: baseSettings.TRIPS_LOCK_LEASE_SECONDS,
+    /** Where the local stack keeps its S3 objects, warehouse and scratch files. */
     TRIPS_STATE_DIR: z.string().min(1).default(join(root, '.state')),
   });
+  return { ...cfg, TRIPS_STATE_DIR: resolve(cfg.TRIPS_STATE_DIR) };
 }

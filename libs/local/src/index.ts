@@ -4,3 +4,5 @@ export * from './postgres';
 export * from './sftp-server';
 export * from './python';
 export * from './moto';
+export * from './process';
+export * from './stack';
