@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ObjectStore } from '@trips/storage';
 import { startS3Server, startSftpServer, type LocalS3, type LocalSftp, type SftpServerOptions } from '@trips/local';
 import { IngestFailedError, runIngestPass, type IngestOptions } from './ingest';
-import { HostKeyMismatchError } from './remote';
+import { HostKeyMismatchError, StalledError } from './remote';
 
 const buckets = { raw: 'raw', lake: 'lake' };
 const DS = '2018-05-28';
@@ -171,4 +171,28 @@ describe('ingest-sftp against a real SFTP server and S3 server', () => {
     expect(pass.counts.bytes).toBe(chunk.length * 200);
     expect(pass.files[0].sha256).toBe(hash.digest('hex'));
   }, 180_000);
+
+  it('fails a pass whose server stops answering, naming the path, instead of waiting forever (or exiting 0 with nothing landed)', async () => {
+    put('a.csv', csv(3, 'a'));
+    put('stuck/b.csv', csv(3, 'b'));
+    // A symlink loop in the partner's folder: listed as a link (not followed), so it stalls nothing by itself.
+    symlinkSync('loop', join(root, 'inbox', 'loop'));
+    const s = await server({ stall: ['/inbox/stuck'] });
+    const started = Date.now();
+    const pass = runIngestPass(deps(), { ...options(s, { connectAttempts: 1 }), connect: { ...options(s).connect, operationTimeoutMs: 800 } }, DS);
+    await expect(pass).rejects.toThrow(StalledError);
+    await expect(pass).rejects.toThrow(/list \/inbox\/stuck: no answer within 1 s; the server stopped answering/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('fails a file the server stops serving, and lands the others', async () => {
+    put('a.csv', csv(3, 'a'));
+    put('slow.csv', csv(3, 'slow'));
+    const s = await server({ stall: ['/inbox/slow.csv'] });
+    const pass = runIngestPass(deps(), { ...options(s, { connectAttempts: 2 }), connect: { ...options(s).connect, operationTimeoutMs: 500 } }, DS);
+    await expect(pass).rejects.toThrow(IngestFailedError);
+    const manifest = (await pass.catch((e: IngestFailedError) => e.outcome)) as Awaited<ReturnType<typeof runIngestPass>>;
+    expect(manifest.failedByReason).toEqual({ stalled: 1 });
+    expect(await rawKeys()).toEqual([`trips/ingest_date=${DS}/a.csv`]);
+  });
 });

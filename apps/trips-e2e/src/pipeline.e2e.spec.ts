@@ -6,6 +6,13 @@ import { SAMPLE, trips, tripsJson, type RunJson } from './trips';
 const TABLES = ['fact_trips', 'dim_region', 'dim_datasource', 'dim_date', 'dim_time_of_day', 'dim_trip_group'];
 
 function expectAccountingCloses(run: RunJson): void {
+  // Across tasks: what validate-raw passed of each file is what clean-stage read of it.
+  const validate = run.tasks.find((t) => t.task === 'validate_raw');
+  const clean = run.tasks.find((t) => t.task === 'clean_stage');
+  if (validate && clean) {
+    const passed = Object.fromEntries(validate.files.filter((f) => f.status === 'ok').map((f) => [f.file, f.rows.passed]));
+    expect(Object.fromEntries(clean.files.map((f) => [f.file, f.rows.read]))).toEqual(passed);
+  }
   for (const t of run.tasks) {
     const r = t.rows;
     expect({ task: t.task, read: r.read }).toEqual({ task: t.task, read: r.passed + r.rejected + r.duplicates });

@@ -110,6 +110,14 @@ describe('DuckDB query engine against a real S3 server', () => {
     await expect(engine.query({ sql: 'select 1', inputs: [csvInput('in/nothing-here/')] })).rejects.toThrow('input people: no objects under s3://lake/in/nothing-here/');
   });
 
+  it('refuses an input holding an object Athena would skip as hidden (_ or . first), instead of reading or dropping it silently', async () => {
+    await store.put(BUCKET, 'in/hidden/a.csv', 'n\n1\n');
+    await store.put(BUCKET, 'in/hidden/_b.csv', 'n\n2\n');
+    await expect(engine.query({ sql: 'select count(*) as n from people', inputs: [csvInput('in/hidden/')] })).rejects.toThrow(
+      "input people: s3://lake/in/hidden/_b.csv has a name Athena skips as hidden (it starts with _ or .); the pipeline writes no such names: remove or rename it",
+    );
+  });
+
   it('names the failing SQL and leaves the target untouched when a query fails', async () => {
     await store.put(BUCKET, 'in/g/x.csv', 'n\nnot-a-number\n');
     await store.put(BUCKET, 'out/g/keep.parquet', 'earlier output');
