@@ -7,7 +7,8 @@ Generated from the pipeline definition (libs/pipeline) by `npx nx run dag-genera
 Do not edit: a test fails when this file differs from what the generator writes.
 
 Each task runs one app as an ECS Fargate task (task definition `trips-<app>`,
-container `<app>`) with `--ds <date>`; its CloudWatch log streams (`trips/<app>/<ECS task id>`)
+container `<app>`) with `--ds <date> --run-id <run_id>` (the run's tasks share the day's lock;
+`release_lock`, a teardown, frees it at the end of every run); its CloudWatch log streams (`trips/<app>/<ECS task id>`)
 show in the Airflow task log. `reattach` makes a retried Airflow task wait for an ECS task still
 running instead of starting a second one; a retry after the ECS task ended runs the app again,
 which is safe because every app replaces its outputs for the ds.

@@ -7,11 +7,12 @@ Generated from the pipeline definition (libs/pipeline) by `npx nx run dag-genera
 Do not edit: a test fails when this file differs from what the generator writes.
 
 The same tasks, ids, order, retries and timeouts as the MWAA DAG (`trips_pipeline`); each task runs
-the app's bundled CLI (`node $TRIPS_HOME/dist/apps/<app>/main.js --ds <date>`, built by
-`npm run build`) against the local stand-ins. Start those and get their environment with
+the app's bundled CLI (`node $TRIPS_HOME/dist/apps/<app>/main.js --ds <date> --run-id <run_id>`,
+built by `npm run build`) against the local stand-ins. Start those and get their environment with
 `npx trips local up` and `eval "$(npx trips local env)"` before starting Airflow
 (`npm run local:airflow` does all of it). Every app is idempotent per ds, so any task can be cleared
-and rerun alone.
+and rerun alone. The run's tasks share the day's lock; `release_lock`, a teardown, frees it
+at the end of every run.
 
 Notifications: a POST of a JSON object (dag, run, ds, task, state, manifest key, and the app's
 summary line or the error) to the Airflow connection `trips_webhook`

@@ -31,7 +31,7 @@ describe('DAG generator', () => {
     expect(local).toContain('    audit_day = BashOperator(\n        task_id="audit_day",');
     expect(local).toContain('bash_command=\'exec node "$TRIPS_HOME/dist/apps/audit-day/main.js" --ds \' + DS + " --run-id " + RUN_ID,');
     for (const file of [mwaa, local]) {
-      expect(file).toContain('chain(ingest_sftp, validate_raw, clean_stage, build_dimensions, build_facts, load_redshift, audit_day)');
+      expect(file).toContain('chain(ingest_sftp, validate_raw, clean_stage, build_dimensions, build_facts, load_redshift, audit_day, release_lock.as_teardown())');
       const block = file.slice(file.indexOf('    audit_day = '));
       expect(block).toContain('retries=4,');
       expect(block).toContain('execution_timeout=timedelta(minutes=15),');
