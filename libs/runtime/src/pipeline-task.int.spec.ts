@@ -1,0 +1,68 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { startS3Server, type LocalS3 } from '@trips/local';
+import { lockKey } from '@trips/pipeline';
+import { DsLock, type LockState, type ObjectStore } from '@trips/storage';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const DS = '2018-05-28';
+
+describe('runPipelineTask: settings, the store and the day\'s lock around a task\'s work', () => {
+  let s3: LocalS3;
+  let store: ObjectStore;
+  beforeAll(async () => {
+    s3 = await startS3Server({ buckets: ['raw', 'lake'] });
+    store = s3.store();
+  });
+  afterAll(() => s3.close());
+  afterEach(() => store.deletePrefix('lake', 'locks/'));
+
+  const probe = (args: string[], env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, ['--import', require.resolve('tsx'), join(__dirname, 'fixtures', 'probe-task.ts'), '--ds', DS, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...s3.env(), TRIPS_RAW_BUCKET: 'raw', TRIPS_LAKE_BUCKET: 'lake', TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json'), ...env },
+      encoding: 'utf8',
+    });
+  const lock = async () => JSON.parse((await store.getVersioned('lake', lockKey(DS)))?.text ?? 'null') as LockState | null;
+
+  it('hands the lock on to the run\'s next task when the task is a step of a run (--run-id)', async () => {
+    const r = probe(['--run-id', 'run-a']);
+    expect(r.status).toBe(0);
+    expect(await store.getJson('lake', `probe/ds=${DS}.json`)).toEqual({ runId: 'run-a', prepared: 'prepared' });
+    expect(await lock()).toMatchObject({ owner: 'run-a' });
+    expect((await lock())?.released).toBeUndefined();
+    expect((await lock())?.pid).toBeUndefined();
+    // Another run is refused; the same run's next task goes on; the run's closing step frees the day.
+    const other = probe(['--run-id', 'run-b']);
+    expect(other.status).toBe(75);
+    expect(other.stderr).toContain(`ds=${DS} is locked by run run-a`);
+    expect(probe(['--run-id', 'run-a']).status).toBe(0);
+    expect(probe(['--run-id', 'run-a', '--release-lock']).status).toBe(0);
+    expect(await lock()).toMatchObject({ owner: 'run-a', released: true });
+    expect(probe(['--run-id', 'run-b']).status).toBe(0);
+  });
+
+  it('frees the lock when done when the task runs on its own, and keeps it for the run\'s retry when the work fails', async () => {
+    expect(probe([]).status).toBe(0);
+    expect(await lock()).toMatchObject({ released: true });
+    const failed = probe(['--run-id', 'run-c'], { PROBE_FAIL: '1' });
+    expect(failed.status).toBe(65);
+    expect(await lock()).toMatchObject({ owner: 'run-c' });
+    expect((await lock())?.released).toBeUndefined();
+  });
+
+  it('refuses a bad setting before taking the lock', async () => {
+    const r = probe(['--run-id', 'run-d'], { PROBE_PREPARE_FAIL: '1' });
+    expect(r.status).toBe(78);
+    expect(r.stderr).toContain('PROBE_PREPARE_FAIL is set');
+    expect(await lock()).toBeNull();
+  });
+
+  it('waits for nobody when the lock\'s holder on this machine died', async () => {
+    const held = new DsLock({ store, bucket: 'lake', key: lockKey(DS), what: `ds=${DS}`, owner: 'killed', leaseMs: 3_600_000 });
+    await held.acquire();
+    await store.putJson('lake', lockKey(DS), { ...(await lock()), pid: 999_999_999 });
+    expect(probe(['--run-id', 'run-e']).status).toBe(0);
+    await held.release();
+  });
+});
