@@ -12,7 +12,7 @@ const DEP_CONSTRAINTS = [
   { sourceTag: 'scope:pipeline', onlyDependOnLibsWithTags: ['scope:core'] },
   { sourceTag: 'scope:storage', onlyDependOnLibsWithTags: ['scope:core'] },
   { sourceTag: 'scope:secrets', onlyDependOnLibsWithTags: ['scope:core'] },
-  { sourceTag: 'scope:models', onlyDependOnLibsWithTags: ['scope:core'] },
+  { sourceTag: 'scope:models', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline'] },
   { sourceTag: 'scope:engine', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage'] },
   { sourceTag: 'scope:warehouse', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage', 'scope:pipeline'] },
   // The local stand-ins (S3 server, PostgreSQL, SFTP server, moto): what `trips` runs on a laptop.
@@ -20,7 +20,7 @@ const DEP_CONSTRAINTS = [
   // Fakes and fixtures for tests only.
   { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage', 'scope:pipeline', 'scope:local'] },
   // What every task app does around its work: settings, secrets, the store, the day's lock.
-  { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:secrets'] },
+  { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:secrets', 'scope:engine', 'scope:models'] },
   { sourceTag: 'scope:task', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:secrets', 'scope:engine', 'scope:models', 'scope:warehouse', 'scope:runtime'] },
   { sourceTag: 'scope:dags', onlyDependOnLibsWithTags: ['scope:pipeline'] },
   { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:warehouse', 'scope:local'] },

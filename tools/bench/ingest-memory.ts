@@ -28,8 +28,8 @@ async function main(): Promise<void> {
     const line = 'Prague,POINT (14.4973794438195 50.00136875782316),POINT (14.43109483523328 50.04052930943246),2018-05-28 09:03:40,funny_car\n';
     const chunk = Buffer.from(line.repeat(Math.floor((1 << 20) / line.length)));
     const out = createWriteStream(file);
-    for (let written = 0; written < mib * 2 ** 20; written += chunk.length) if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
-    await new Promise((r) => out.end(r));
+    for (let written = 0; written < mib * 2 ** 20; written += chunk.length) if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+    await new Promise<void>((r) => out.end(() => r()));
     utimesSync(file, 1_527_000_000, 1_527_000_000);
 
     const s3 = await startS3Server({ buckets: ['raw', 'lake'] });

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startPostgres } from '@trips/local';
-import { PostgresWarehouse, weeklyAverage } from '@trips/warehouse';
+import { PostgresQueries, weeklyAverage, type WeeklyRequest } from '@trips/warehouse';
 
 const root = join(__dirname, '..', '..');
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '20000000' }, state: { type: 'string', default: join(root, '.state', 'bench-20m') }, runs: { type: 'string', default: '5' } } });
@@ -43,17 +43,18 @@ async function main(): Promise<void> {
     trips(['run', '--input', input, '--ds', '2018-06-25']);
   }
   const pg = await startPostgres({ dataDir: join(state, 'pg', 'data') });
-  const wh = new PostgresWarehouse(pg.url, undefined, join(state, 'work'));
+  const wh = new PostgresQueries(pg.url);
   const runs = Number(values.runs);
   try {
     const [{ n }] = await wh.query<{ n: string }>('select count(*) as n from trips.fact_trips');
     console.log(`fact_trips: ${Number(n).toLocaleString('en-US')} trips; median of ${runs} runs each\n`);
-    const cases = [
-      { label: 'region Prague', request: { region: 'Prague' }, brute: "f.region_key = (select region_key from trips.dim_region where name = 'Prague')" },
-      { label: 'box over Prague (origin)', request: { bbox: '14.22,49.94,14.71,50.18' }, brute: 'origin_lon between 14.22 and 14.71 and origin_lat between 49.94 and 50.18' },
+    const box = { minLon: 14.22, minLat: 49.94, maxLon: 14.71, maxLat: 50.18 };
+    const cases: Array<{ label: string; request: WeeklyRequest; brute: string }> = [
+      { label: 'region Prague', request: { area: { region: 'Prague' } }, brute: "f.region_key = (select region_key from trips.dim_region where name = 'Prague')" },
+      { label: 'box over Prague (origin)', request: { area: { box, match: 'origin' } }, brute: 'origin_lon between 14.22 and 14.71 and origin_lat between 49.94 and 50.18' },
       {
         label: 'box over Prague (both)',
-        request: { bbox: '14.22,49.94,14.71,50.18', match: 'both' },
+        request: { area: { box, match: 'both' } },
         brute: 'origin_lon between 14.22 and 14.71 and origin_lat between 49.94 and 50.18 and dest_lon between 14.22 and 14.71 and dest_lat between 49.94 and 50.18',
       },
     ];

@@ -2,9 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { baseSettings, loadConfig, type TaskManifest } from '@trips/core';
-import { AthenaEngine, createEngine, engineSettings, type DatasetRef } from '@trips/engine';
-import { DIMENSIONS, gridSettings, renderModel } from '@trips/models';
-import { partition, VALIDATED_COLUMNS } from '@trips/pipeline';
+import { AthenaEngine, createEngine, engineSettings } from '@trips/engine';
+import { gridSettings } from '@trips/models';
+import { partition, tablesOf } from '@trips/pipeline';
+import { buildLayer } from '@trips/runtime';
 import type { ObjectStore } from '@trips/storage';
 import { awsToolsPython, startS3Server, type LocalS3 } from '@trips/local';
 import { fakeAthenaClient, lakeGlueTables, validatedSampleCsv } from '@trips/testing';
@@ -28,8 +29,8 @@ describe('build-dimensions on Athena (API mocked, statements run through sqlglot
     const engine = duck();
     try {
       const out: Record<string, unknown[]> = {};
-      for (const dim of DIMENSIONS) {
-        out[dim] = await engine.query({ sql: `select * from ${dim} order by 1`, inputs: [{ name: dim, location: partition(buckets, DIM_TABLE[dim], DS), format: 'parquet' }] });
+      for (const dim of tablesOf('dimensions')) {
+        out[dim.id] = await engine.query({ sql: `select * from ${dim.id} order by 1`, inputs: [{ name: dim.id, location: partition(buckets, dim, DS), format: 'parquet' }] });
       }
       return out;
     } finally {
@@ -42,10 +43,8 @@ describe('build-dimensions on Athena (API mocked, statements run through sqlglot
     store = s3.store();
     work = await mkdtemp(join(tmpdir(), 'trips-dims-athena-'));
     await store.put('lake', `validated/trips/ds=${DS}/part-00000.csv`, validatedSampleCsv());
-    const validated: DatasetRef = { name: 'validated_trips', location: partition(buckets, 'validated', DS), format: 'csv', columns: VALIDATED_COLUMNS, partition: { ds: DS } };
-    const engine = duck();
-    await engine.writeParquet({ sql: renderModel('clean_trips', 'duckdb'), inputs: [validated], target: partition(buckets, 'clean', DS) });
-    await engine.close();
+    // The layer it reads, built on DuckDB.
+    await buildLayer({ store, buckets, openEngine: duck, task: 'setup' }, 'staging', DS);
   });
   afterAll(async () => {
     await athena?.close();
@@ -68,8 +67,7 @@ describe('build-dimensions on Athena (API mocked, statements run through sqlglot
     expect(accounting(onAthena)).toEqual(accounting(onDuck));
     expect(onAthena.rows.read).toBe(1968);
     expect(await dimensionRows()).toEqual(duckRows);
-    expect(f.statements.filter((s) => s.startsWith('UNLOAD'))).toHaveLength(DIMENSIONS.length);
+    expect(f.statements.filter((s) => s.startsWith('UNLOAD'))).toHaveLength(tablesOf('dimensions').length);
   }, 300_000);
 });
 
-const DIM_TABLE = { dim_region: 'dimRegion', dim_datasource: 'dimDatasource', dim_date: 'dimDate', dim_time_of_day: 'dimTimeOfDay', dim_trip_group: 'dimTripGroup' } as const;

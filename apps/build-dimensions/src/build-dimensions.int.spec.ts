@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { baseSettings, createLogger, DataError, loadConfig, type TaskManifest } from '@trips/core';
 import { createEngine, engineSettings, type QueryEngine } from '@trips/engine';
 import { gridSettings, renderModel } from '@trips/models';
-import { manifestKey, partition, VALIDATED_COLUMNS } from '@trips/pipeline';
+import { manifestKey, partition, columnNames, table } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { startS3Server, type LocalS3 } from '@trips/local';
 import { runBuildDimensions } from './build-dimensions';
@@ -44,12 +44,12 @@ describe('build-dimensions against a real S3 server and DuckDB', () => {
     store = s3.store();
     work = await mkdtemp(join(tmpdir(), 'trips-dims-'));
     reader = createEngine(config(), store);
-    const validated = partition(buckets, 'validated', DS);
-    await store.put('lake', `${validated.prefix}part-00000.csv`, [VALIDATED_COLUMNS.join(','), ...VALIDATED.map((r) => r.join(','))].join('\n') + '\n');
+    const validated = partition(buckets, 'validated_trips', DS);
+    await store.put('lake', `${validated.prefix}part-00000.csv`, [columnNames(table('validated_trips')).join(','), ...VALIDATED.map((r) => r.join(','))].join('\n') + '\n');
     await reader.writeParquet({
       sql: renderModel('clean_trips', 'duckdb'),
-      inputs: [{ name: 'validated_trips', location: validated, format: 'csv', columns: VALIDATED_COLUMNS }],
-      target: partition(buckets, 'clean', DS),
+      inputs: [{ name: 'validated_trips', location: validated, format: 'csv', columns: columnNames(table('validated_trips')) }],
+      target: partition(buckets, 'clean_trips', DS),
     });
   });
   afterAll(async () => {

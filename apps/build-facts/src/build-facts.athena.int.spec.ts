@@ -2,9 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { baseSettings, loadConfig, type TaskManifest } from '@trips/core';
-import { AthenaEngine, createEngine, engineSettings, type DatasetRef } from '@trips/engine';
-import { DIMENSIONS, gridSettings, gridVars, MODELS, renderModel } from '@trips/models';
-import { partition, VALIDATED_COLUMNS, type LakeTable } from '@trips/pipeline';
+import { AthenaEngine, createEngine, engineSettings } from '@trips/engine';
+import { gridSettings, gridVars } from '@trips/models';
+import { partition } from '@trips/pipeline';
+import { buildLayer } from '@trips/runtime';
 import type { ObjectStore } from '@trips/storage';
 import { awsToolsPython, startS3Server, type LocalS3 } from '@trips/local';
 import { fakeAthenaClient, lakeGlueTables, validatedSampleCsv } from '@trips/testing';
@@ -16,7 +17,6 @@ import { runBuildFacts } from './build-facts';
 // relationship checks run against the day's dimensions.
 const DS = '2018-05-28';
 const buckets = { raw: 'raw', lake: 'lake' };
-const DIM_TABLE: Record<(typeof DIMENSIONS)[number], LakeTable> = { dim_region: 'dimRegion', dim_datasource: 'dimDatasource', dim_date: 'dimDate', dim_time_of_day: 'dimTimeOfDay', dim_trip_group: 'dimTripGroup' };
 
 describe('build-facts on Athena (API mocked, statements run through sqlglot and DuckDB)', () => {
   const python = awsToolsPython();
@@ -29,7 +29,7 @@ describe('build-facts on Athena (API mocked, statements run through sqlglot and 
   const factRows = async () => {
     const engine = duck();
     try {
-      return await engine.query({ sql: 'select * from fact_trips order by trip_id', inputs: [{ name: 'fact_trips', location: partition(buckets, 'factTrips', DS), format: 'parquet' }] });
+      return await engine.query({ sql: 'select * from fact_trips order by trip_id', inputs: [{ name: 'fact_trips', location: partition(buckets, 'fact_trips', DS), format: 'parquet' }] });
     } finally {
       await engine.close();
     }
@@ -40,14 +40,8 @@ describe('build-facts on Athena (API mocked, statements run through sqlglot and 
     store = s3.store();
     work = await mkdtemp(join(tmpdir(), 'trips-facts-athena-'));
     await store.put('lake', `validated/trips/ds=${DS}/part-00000.csv`, validatedSampleCsv());
-    const validated: DatasetRef = { name: 'validated_trips', location: partition(buckets, 'validated', DS), format: 'csv', columns: VALIDATED_COLUMNS, partition: { ds: DS } };
-    const clean: DatasetRef = { name: 'clean_trips', location: partition(buckets, 'clean', DS), format: 'parquet', partition: { ds: DS } };
-    const engine = duck();
-    await engine.writeParquet({ sql: renderModel('clean_trips', 'duckdb'), inputs: [validated], target: clean.location });
-    for (const dim of DIMENSIONS) {
-      await engine.writeParquet({ sql: renderModel(dim, 'duckdb', gridVars(config())), inputs: MODELS[dim].inputs.length > 0 ? [clean] : [], target: partition(buckets, DIM_TABLE[dim], DS) });
-    }
-    await engine.close();
+    // The layers it reads, built on DuckDB.
+    for (const layer of ['staging', 'dimensions'] as const) await buildLayer({ store, buckets, openEngine: duck, vars: gridVars(config()), task: 'setup' }, layer, DS);
   });
   afterAll(async () => {
     await athena?.close();

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { baseSettings, ContractError, createLogger, DataError, loadConfig, type TaskManifest } from '@trips/core';
 import { createEngine, engineSettings, type DatasetRef, type QueryEngine } from '@trips/engine';
-import { checkContract, DIMENSIONS, gridSettings, gridVars, MODELS, renderModel } from '@trips/models';
-import { manifestKey, partition, SCHEMAS, VALIDATED_COLUMNS, type LakeTable } from '@trips/pipeline';
+import { checkContract, contractOf, gridSettings, gridVars, renderModel } from '@trips/models';
+import { manifestKey, partition, columnNames, table, tablesOf } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { startS3Server, type LocalS3 } from '@trips/local';
 import { runBuildFacts } from './build-facts';
@@ -19,10 +19,7 @@ const VALIDATED = [
   [F, '3', 'Prague', 'POINT (14.491 50.005)', 'POINT (14.439 50.049)', '2018-05-28 09:59:00', 'cheap_mobile'],
   [F, '4', 'Hamburg', 'POINT (10.07299025213017 53.62044974829032)', 'POINT (9.787478215489936 53.536544276834)', '2018-05-27 18:15:00', 'cheap_mobile'],
 ];
-const TABLE: Record<string, LakeTable> = {
-  dim_region: 'dimRegion', dim_datasource: 'dimDatasource', dim_date: 'dimDate', dim_time_of_day: 'dimTimeOfDay', dim_trip_group: 'dimTripGroup', fact_trips: 'factTrips',
-};
-const ref = (name: string, ds = DS): DatasetRef => ({ name, location: partition(buckets, TABLE[name] ?? 'clean', ds), format: 'parquet' });
+const ref = (name: string, ds = DS): DatasetRef => ({ name, location: partition(buckets, name, ds), format: 'parquet' });
 
 describe('build-facts against a real S3 server and DuckDB', () => {
   let s3: LocalS3;
@@ -33,9 +30,9 @@ describe('build-facts against a real S3 server and DuckDB', () => {
   const deps = () => ({ store, buckets, openEngine: () => createEngine(config(), store), grid: config(), logger: createLogger('build-facts', 'silent') });
   const facts = () => engine.query({ sql: 'select * from fact_trips order by trip_ts', inputs: [ref('fact_trips')] });
   const writeDimensions = async () => {
-    for (const dim of DIMENSIONS) {
-      const inputs = MODELS[dim].inputs.length > 0 ? [ref('clean_trips')] : [];
-      await engine.writeParquet({ sql: renderModel(dim, 'duckdb', gridVars(config())), inputs, target: ref(dim).location });
+    for (const dim of tablesOf('dimensions')) {
+      const inputs = (dim.model?.inputs.length ?? 0) > 0 ? [ref('clean_trips')] : [];
+      await engine.writeParquet({ sql: renderModel(dim, 'duckdb', gridVars(config())), inputs, target: ref(dim.id).location });
     }
   };
 
@@ -44,12 +41,12 @@ describe('build-facts against a real S3 server and DuckDB', () => {
     store = s3.store();
     work = await mkdtemp(join(tmpdir(), 'trips-facts-'));
     engine = createEngine(config(), store);
-    const validated = partition(buckets, 'validated', DS);
-    await store.put('lake', `${validated.prefix}part-00000.csv`, [VALIDATED_COLUMNS.join(','), ...VALIDATED.map((r) => r.join(','))].join('\n') + '\n');
+    const validated = partition(buckets, 'validated_trips', DS);
+    await store.put('lake', `${validated.prefix}part-00000.csv`, [columnNames(table('validated_trips')).join(','), ...VALIDATED.map((r) => r.join(','))].join('\n') + '\n');
     await engine.writeParquet({
       sql: renderModel('clean_trips', 'duckdb'),
-      inputs: [{ name: 'validated_trips', location: validated, format: 'csv', columns: VALIDATED_COLUMNS }],
-      target: partition(buckets, 'clean', DS),
+      inputs: [{ name: 'validated_trips', location: validated, format: 'csv', columns: columnNames(table('validated_trips')) }],
+      target: partition(buckets, 'clean_trips', DS),
     });
     await writeDimensions();
   });
@@ -122,7 +119,7 @@ describe('build-facts against a real S3 server and DuckDB', () => {
   });
 
   it('fails with a data error when build-dimensions has not run for the day', async () => {
-    await engine.writeParquet({ sql: 'select * from clean_trips', inputs: [ref('clean_trips')], target: partition(buckets, 'clean', '2018-06-01') });
+    await engine.writeParquet({ sql: 'select * from clean_trips', inputs: [ref('clean_trips')], target: partition(buckets, 'clean_trips', '2018-06-01') });
     await expect(runBuildFacts(deps(), '2018-06-01')).rejects.toThrow(DataError);
     const manifest = await store.getJson<TaskManifest>('lake', manifestKey('build_facts', '2018-06-01'));
     expect(manifest?.error).toContain('no objects under s3://lake/model/dim_region/ds=2018-06-01/');
@@ -153,7 +150,7 @@ describe('contract checks through the engine', () => {
 
   it('names repeated keys, null columns and values outside the accepted list, with samples', async () => {
     await write('bad/tod/', `select * from (values (1, 1, 'a', 'night'), (1, 1, 'b', 'brunch'), (2, 2, null, 'night')) t(time_of_day_key, hour_of_day, label, day_part)`);
-    const check = checkContract(engine, MODELS.dim_time_of_day.contract, at('bad/tod/'));
+    const check = checkContract(engine, contractOf(table('dim_time_of_day')), at('bad/tod/'));
     await expect(check).rejects.toThrow(ContractError);
     const message = await check.catch((e: Error) => e.message);
     expect(message).toContain('contract of dim_time_of_day failed for s3://lake/bad/tod/');
@@ -165,18 +162,18 @@ describe('contract checks through the engine', () => {
 
   it('names columns out of order and columns of the wrong type, even on an empty output', async () => {
     await write('bad/region-order/', "select 'Prague' as name, 'k' as region_key");
-    await expect(checkContract(engine, MODELS.dim_region.contract, at('bad/region-order/'), { columns: SCHEMAS.dimRegion.columns })).rejects.toThrow(
+    await expect(checkContract(engine, contractOf(table('dim_region')), at('bad/region-order/'))).rejects.toThrow(
       'columns: expected region_key, name; found name, region_key',
     );
     await write('bad/region-type/', 'select cast(1 as bigint) as region_key, name from (select 1 as name) where false');
-    await expect(checkContract(engine, MODELS.dim_region.contract, at('bad/region-type/'), { columns: SCHEMAS.dimRegion.columns })).rejects.toThrow(
+    await expect(checkContract(engine, contractOf(table('dim_region')), at('bad/region-type/'))).rejects.toThrow(
       'column types: region_key is bigint, expected varchar, name is integer, expected varchar',
     );
   });
 
   it('passes a model that keeps its promises and reports the checks it ran', async () => {
     await write('good/region/', "select 'k1' as region_key, 'Prague' as name union all select 'k2', 'Turin'");
-    const result = await checkContract(engine, MODELS.dim_region.contract, at('good/region/'), { columns: SCHEMAS.dimRegion.columns });
+    const result = await checkContract(engine, contractOf(table('dim_region')), at('good/region/'));
     expect(result).toEqual({
       model: 'dim_region',
       rows: 2,

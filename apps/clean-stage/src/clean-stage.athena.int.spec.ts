@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { baseSettings, loadConfig, type TaskManifest } from '@trips/core';
 import { AthenaEngine, createEngine, engineSettings } from '@trips/engine';
-import { VALIDATED_COLUMNS } from '@trips/pipeline';
+import { columnNames, table } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { awsToolsPython, startS3Server, type LocalS3 } from '@trips/local';
 import { fakeAthenaClient, lakeGlueTables } from '@trips/testing';
@@ -35,7 +35,7 @@ describe('clean-stage on Athena (API mocked, statements run through sqlglot and 
       row('trips/ingest_date=2018-05-28/b.csv', 2, 'Prague', '2018-05-28 09:03:40', 'funny_car'),
       row('trips/ingest_date=2018-05-28/b.csv', 3, 'hamburg', '2018-05-27 00:00:00', 'cheap_mobile'),
     ];
-    await store.put('lake', `validated/trips/ds=${DS}/part-00000.csv`, [VALIDATED_COLUMNS.join(','), ...rows].join('\n') + '\n');
+    await store.put('lake', `validated/trips/ds=${DS}/part-00000.csv`, [columnNames(table('validated_trips')).join(','), ...rows].join('\n') + '\n');
   });
   afterAll(async () => {
     await athena?.close();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { baseSettings, createLogger, DataError, loadConfig, type TaskManifest } from '@trips/core';
 import { createEngine, engineSettings, type QueryEngine } from '@trips/engine';
-import { manifestKey, VALIDATED_COLUMNS } from '@trips/pipeline';
+import { manifestKey, columnNames, table } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { startS3Server, type LocalS3 } from '@trips/local';
 import { runCleanStage } from './clean-stage';
@@ -16,7 +16,7 @@ const B = 'trips/ingest_date=2018-05-28/b.csv';
 const PRAGUE_O = 'POINT (14.4973794438195 50.00136875782316)';
 const PRAGUE_D = 'POINT (14.43109483523328 50.04052930943246)';
 
-const csv = (rows: string[][]) => [VALIDATED_COLUMNS.join(','), ...rows.map((r) => r.map((v) => (/[",]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v)).join(','))].join('\n') + '\n';
+const csv = (rows: string[][]) => [columnNames(table('validated_trips')).join(','), ...rows.map((r) => r.map((v) => (/[",]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v)).join(','))].join('\n') + '\n';
 const md5 = (s: string) => createHash('md5').update(s, 'utf8').digest('hex');
 
 describe('clean-stage against a real S3 server and DuckDB', () => {

@@ -4,11 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DataError, type TaskManifest } from '@trips/core';
-import { manifestKey, partition, SCHEMAS, type Column } from '@trips/pipeline';
+import { manifestKey, partition, type Column, warehouseTables } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { startPostgres, startS3Server, type LocalPostgres, type LocalS3 } from '@trips/local';
-import { PostgresWarehouse, WAREHOUSE_TABLES } from '@trips/warehouse';
+import { PostgresWarehouse } from '@trips/warehouse';
 import { runLoadRedshift } from './load-redshift';
+
+const WAREHOUSE_TABLES = warehouseTables();
 
 const ROOT = join(__dirname, '..', '..', '..');
 const buckets = { raw: 'raw', lake: 'lake' };
@@ -41,10 +43,10 @@ describe('load-redshift', () => {
     const db = await DuckDBInstance.create(':memory:');
     const con = await db.connect();
     for (const t of WAREHOUSE_TABLES) {
-      const cols = SCHEMAS[t.schema].columns.map((c) => `${value(c, 'i')} as ${c.name}`).join(', ');
-      const file = join(work, `${t.name}-${ds}.parquet`);
+      const cols = t.columns.map((c) => `${value(c, 'i')} as ${c.name}`).join(', ');
+      const file = join(work, `${t.id}-${ds}.parquet`);
       await con.run(`copy (select ${cols} from range(${from}, ${from + rows}) r(i)) to '${file}' (format parquet)`);
-      const loc = partition(buckets, t.lake, ds);
+      const loc = partition(buckets, t, ds);
       await store.deletePrefix(loc.bucket, loc.prefix);
       await store.upload(file, loc.bucket, `${loc.prefix}part-00000.parquet`);
     }
@@ -56,8 +58,8 @@ describe('load-redshift', () => {
     const wh = new PostgresWarehouse(pg.url, store, work);
     const out: Record<string, string> = {};
     for (const t of WAREHOUSE_TABLES) {
-      const [r] = await wh.query<{ n: string; h: string }>(`select count(*) as n, md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as h from trips.${t.name} x`);
-      out[t.name] = `${r.n}:${r.h}`;
+      const [r] = await wh.query<{ n: string; h: string }>(`select count(*) as n, md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as h from trips.${t.id} x`);
+      out[t.id] = `${r.n}:${r.h}`;
     }
     await wh.close();
     return out;
@@ -76,7 +78,7 @@ describe('load-redshift', () => {
   it('loads every table, counts rows per table, and a rerun leaves the warehouse identical', async () => {
     await writeLake('2018-05-28', 0, 50);
     const m = await run('2018-05-28');
-    expect(m.files.map((f) => [f.file, f.rows.read, f.rows.passed, f.rows.duplicates])).toEqual(WAREHOUSE_TABLES.map((t) => [`trips.${t.name}`, 50, 50, 0]));
+    expect(m.files.map((f) => [f.file, f.rows.read, f.rows.passed, f.rows.duplicates])).toEqual(WAREHOUSE_TABLES.map((t) => [`trips.${t.id}`, 50, 50, 0]));
     const first = await snapshot();
     const again = await run('2018-05-28');
     expect(again.files.find((f) => f.file === 'trips.fact_trips')?.rows).toEqual({ read: 50, passed: 50, rejected: 0, duplicates: 0 });
@@ -97,7 +99,7 @@ describe('load-redshift', () => {
 
   it('refuses a day whose facts were not built, naming the task to run', async () => {
     await writeLake('2018-05-30', 0, 5);
-    await store.deletePrefix('lake', partition(buckets, 'factTrips', '2018-05-30').prefix);
+    await store.deletePrefix('lake', partition(buckets, 'fact_trips', '2018-05-30').prefix);
     await expect(run('2018-05-30')).rejects.toThrow(DataError);
     await expect(run('2018-05-30')).rejects.toThrow('no Parquet files for fact_trips under s3://lake/model/fact_trips/ds=2018-05-30/: run build-facts for ds=2018-05-30 first');
   });

@@ -1,15 +1,17 @@
 import { BatchExecuteStatementCommand, DescribeStatementCommand, GetStatementResultCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { TaskManifest } from '@trips/core';
-import { manifestKey } from '@trips/pipeline';
+import { manifestKey, warehouseTables } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { startS3Server, type LocalS3 } from '@trips/local';
-import { RedshiftWarehouse, WAREHOUSE_TABLES } from '@trips/warehouse';
+import { RedshiftWarehouse } from '@trips/warehouse';
 import { runLoadRedshift, TASK } from './load-redshift';
 
 // load-redshift with TRIPS_WAREHOUSE=redshift: the Data API mocked (no stand-in exists), the lake a
 // real S3 server. Shows the app sends one batch per table, COPYing that table's partition of the day,
 // and accounts each table's rows from what Redshift reports.
+const WAREHOUSE_TABLES = warehouseTables();
+
 const rsd = mockClient(RedshiftDataClient);
 const buckets = { raw: 'raw', lake: 'lake' };
 const DS = '2018-05-28';
@@ -20,7 +22,7 @@ describe('load-redshift on Redshift (Data API mocked)', () => {
   beforeAll(async () => {
     s3 = await startS3Server({ buckets: ['raw', 'lake'] });
     store = s3.store();
-    for (const t of WAREHOUSE_TABLES) await store.put('lake', `model/${t.name}/ds=${DS}/part-00000.parquet`, 'PAR1');
+    for (const t of WAREHOUSE_TABLES) await store.put('lake', `model/${t.id}/ds=${DS}/part-00000.parquet`, 'PAR1');
   });
   afterAll(async () => {
     rsd.restore();
@@ -44,8 +46,8 @@ describe('load-redshift on Redshift (Data API mocked)', () => {
 
     const batches = rsd.commandCalls(BatchExecuteStatementCommand).map((c) => c.args[0].input.Sqls as string[]);
     expect(batches).toHaveLength(1 + WAREHOUSE_TABLES.length);
-    WAREHOUSE_TABLES.forEach((t, i) => expect(batches[i + 1][1]).toBe(`copy stage from 's3://lake/model/${t.name}/ds=${DS}/' iam_role 'arn:aws:iam::1:role/copy' format as parquet`));
-    expect(manifest.files.map((f) => [f.file, f.rows])).toEqual(WAREHOUSE_TABLES.map((t) => [`trips.${t.name}`, { read: 10, passed: 7, rejected: 0, duplicates: 3 }]));
+    WAREHOUSE_TABLES.forEach((t, i) => expect(batches[i + 1][1]).toBe(`copy stage from 's3://lake/model/${t.id}/ds=${DS}/' iam_role 'arn:aws:iam::1:role/copy' format as parquet`));
+    expect(manifest.files.map((f) => [f.file, f.rows])).toEqual(WAREHOUSE_TABLES.map((t) => [`trips.${t.id}`, { read: 10, passed: 7, rejected: 0, duplicates: 3 }]));
     expect(await store.getJson<TaskManifest>('lake', manifestKey(TASK, DS))).toMatchObject({ status: 'succeeded', rows: { read: 60, passed: 42, duplicates: 18 } });
   });
 });

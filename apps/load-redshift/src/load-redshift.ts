@@ -1,7 +1,7 @@
-import { addCounts, DataError, emptyCounts, recordTask, type FileAccount, type Logger, type TaskManifest } from '@trips/core';
-import { manifestKey, partition, s3Url, type Buckets, taskOfApp } from '@trips/pipeline';
+import { addCounts, DataError, emptyCounts, recordTask, s3Url, type FileAccount, type Logger, type TaskManifest } from '@trips/core';
+import { manifestKey, partition, taskBuilding, taskOfApp, warehouseTables, type Buckets } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
-import { WAREHOUSE_SCHEMA, WAREHOUSE_TABLES, type Warehouse } from '@trips/warehouse';
+import { WAREHOUSE_SCHEMA, type WarehouseLoader } from '@trips/warehouse';
 
 /** This app's task id in the pipeline definition: its manifest folder. */
 export const TASK = taskOfApp('load-redshift').id;
@@ -11,7 +11,7 @@ export interface LoadDeps {
   runId?: string;
   store: ObjectStore;
   buckets: Buckets;
-  openWarehouse: () => Warehouse;
+  openWarehouse: () => WarehouseLoader;
   logger?: Logger;
 }
 
@@ -24,19 +24,20 @@ export interface LoadDeps {
 export async function runLoadRedshift(deps: LoadDeps, ds: string): Promise<TaskManifest> {
   const { store, buckets, logger } = deps;
   return recordTask({ task: TASK, ds, runId: deps.runId, logger, save: (m) => store.putJson(buckets.lake, manifestKey(TASK, ds), m) }, async () => {
-    for (const t of WAREHOUSE_TABLES) {
-      const loc = partition(buckets, t.lake, ds);
+    const tables = warehouseTables();
+    for (const t of tables) {
+      const loc = partition(buckets, t, ds);
       const found = (await store.listAll(loc.bucket, loc.prefix)).some((o) => o.key.endsWith('.parquet'));
-      if (!found) throw new DataError(`no Parquet files for ${t.name} under ${s3Url(loc)}: run ${t.mode === 'merge' ? 'build-dimensions' : 'build-facts'} for ds=${ds} first`);
+      if (!found) throw new DataError(`no Parquet files for ${t.id} under ${s3Url(loc)}: run ${taskBuilding(t.layer)?.app ?? 'the task that writes it'} for ds=${ds} first`);
     }
     const warehouse = deps.openWarehouse();
     const files: FileAccount[] = [];
     try {
       await warehouse.ensureSchema();
-      for (const table of WAREHOUSE_TABLES) {
-        const r = await warehouse.loadTable({ table, ds, source: partition(buckets, table.lake, ds) });
-        files.push({ file: `${WAREHOUSE_SCHEMA}.${table.name}`, status: 'ok', rows: { read: r.staged, passed: r.inserted, rejected: 0, duplicates: r.skipped }, rejectedByReason: {} });
-        logger?.info(r, `load-redshift: ${table.name} loaded`);
+      for (const table of tables) {
+        const r = await warehouse.loadTable({ table, ds, source: partition(buckets, table, ds) });
+        files.push({ file: `${WAREHOUSE_SCHEMA}.${table.id}`, status: 'ok', rows: { read: r.staged, passed: r.inserted, rejected: 0, duplicates: r.skipped }, rejectedByReason: {} });
+        logger?.info(r, `load-redshift: ${table.id} loaded`);
       }
     } finally {
       await warehouse.close();

@@ -7,6 +7,6 @@ runPipelineTask({
   description: 'Loads the dimensions and facts of --ds from the lake into the warehouse, one transaction per table.',
   settings: warehouseSettings,
   // Built before any work so a missing warehouse setting stops the task at once, naming it.
-  prepare: ({ cfg, store, logger }) => createWarehouse(cfg, store, logger),
+  prepare: ({ cfg, store, logger, signal }) => createWarehouse(cfg, store, logger, signal),
   run: ({ ds, runId, store, buckets, logger }, warehouse) => runLoadRedshift({ store, buckets, runId, openWarehouse: () => warehouse, logger }, ds),
 });

@@ -1,8 +1,8 @@
 import { constants, createReadStream } from 'node:fs';
 import { access, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { ExternalError, UsageError } from '@trips/core';
-import { rawBatch, s3Url, type Buckets } from '@trips/pipeline';
+import { ExternalError, UsageError, s3Url } from '@trips/core';
+import { rawBatch, type Buckets } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 
 const inputError = (path: string, e: unknown) => new UsageError(`--input ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);

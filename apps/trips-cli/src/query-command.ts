@@ -1,5 +1,5 @@
 import { UsageError } from '@trips/core';
-import { knownDatasource, knownRegion, largestGroups, latestDatasource, q, regionsOfDatasource, weeklyAverage } from '@trips/warehouse';
+import { knownDatasource, knownRegion, largestGroups, latestDatasource, q, regionsOfDatasource, weeklyAverage, type Box, type BoxMatch, type WeeklyRequest } from '@trips/warehouse';
 import { helpText, parseFlags, type Flags } from './args';
 import { withLocalWarehouse } from './local-warehouse';
 import { table } from './report';
@@ -28,6 +28,24 @@ export const QUERY_HELP = helpText(
 );
 
 
+/** `--bbox MIN_LON,MIN_LAT,MAX_LON,MAX_LAT` as a box (its corners are checked by the question). */
+export function parseBox(text: string): Box {
+  const parts = text.split(',').map((p) => p.trim());
+  const nums = parts.map(Number);
+  if (parts.length !== 4 || parts.some((p) => p === '') || nums.some((n) => !Number.isFinite(n))) throw new UsageError(`--bbox must be MIN_LON,MIN_LAT,MAX_LON,MAX_LAT (four numbers), got "${text}"`);
+  const [minLon, minLat, maxLon, maxLat] = nums;
+  return { minLon, minLat, maxLon, maxLat };
+}
+
+/** The weekly-average question the flags ask. */
+function weeklyRequest(values: Record<string, string | boolean | undefined>): WeeklyRequest {
+  const { region, bbox, match, from, to } = values as Record<string, string | undefined>;
+  if ((region === undefined) === (bbox === undefined)) throw new UsageError('trips query weekly-average: give exactly one of --region NAME or --bbox MIN_LON,MIN_LAT,MAX_LON,MAX_LAT');
+  if (match !== undefined && bbox === undefined) throw new UsageError('--match goes with --bbox');
+  const area = region !== undefined ? { region } : { box: parseBox(bbox as string), match: (match ?? 'origin') as BoxMatch };
+  return { area, from, to };
+}
+
 /** Periods longer than this (two years) list only the weeks that have trips. */
 const LIST_ALL_WEEKS = 104;
 
@@ -49,9 +67,10 @@ export async function queryCommand(argv: string[]): Promise<number> {
   const out = (json: unknown, text: string) => process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
   const rowsTable = (rows: Array<Record<string, unknown>>) => (rows.length ? table([Object.keys(rows[0]), ...rows.map((r) => Object.values(r).map(String))]) : '(no rows)');
   switch (question) {
-    case 'weekly-average':
+    case 'weekly-average': {
+      const request = weeklyRequest(values);
       return withLocalWarehouse(async (wh) => {
-        const a = await weeklyAverage(wh, values);
+        const a = await weeklyAverage(wh, request);
         const note = a.totalTrips === 0 ? `\n${a.area} has no trips in this period` : '';
         // A long period (the warehouse may hold a stray far-off date) lists the weeks with trips only.
         const shown = a.weeks.length > LIST_ALL_WEEKS ? a.weeks.filter((w) => w.trips > 0) : a.weeks;
@@ -60,6 +79,7 @@ export async function queryCommand(argv: string[]): Promise<number> {
         out(a, `${listed}\n${a.area}: ${a.weeklyAverage.toFixed(2)} trips per week on average over ${a.weeks.length} week(s) from ${a.fromWeek} to ${a.toWeek} (${a.totalTrips} trips)${note}`);
         return 0;
       });
+    }
     case 'groups':
       return withLocalWarehouse(async (wh) => {
         let regionKey: string | undefined;

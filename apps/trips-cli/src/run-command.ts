@@ -5,7 +5,7 @@ import { BusyError, UsageError, dateRange, parseDs } from '@trips/core';
 import { openStack, sftpSettings, startSftpServer, type LocalSftp } from '@trips/local';
 import { PIPELINE, lockKey } from '@trips/pipeline';
 import { DsLock, type ObjectStore } from '@trips/storage';
-import { PostgresWarehouse } from '@trips/warehouse';
+import { PostgresQueries } from '@trips/warehouse';
 import { helpText, parseFlags, type Flags } from './args';
 import { inputFiles, landBatch, describeBatch } from './land';
 import { formatRun, runJson, taskLine } from './report';
@@ -106,7 +106,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       say(`  raw and lake buckets  ${stack.record.s3.directory} (S3 server data; s3://${buckets.raw}/, s3://${buckets.lake}/)`);
       say(`  task manifests        s3://${buckets.lake}/manifests/<task>/ds=<ds>/manifest.json`);
       say(`  warehouse             PostgreSQL cluster in ${stack.record.pg.dataDir}, schema trips`);
-      const wh = new PostgresWarehouse(stack.record.pg.url, undefined, stack.record.workDir);
+      const wh = new PostgresQueries(stack.record.pg.url);
       say(await summariseWarehouse(wh).finally(() => wh.close()));
       say('  query it with: npx trips sql "select * from trips.dim_region" [--json]');
     }

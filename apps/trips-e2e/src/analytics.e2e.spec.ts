@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPostgres, type LocalPostgres } from '@trips/local';
-import { PostgresWarehouse, weekStart, weeklyAverage, type WeeklyAnswer } from '@trips/warehouse';
+import { PostgresQueries, weekStart, weeklyAverage, type WeeklyAnswer } from '@trips/warehouse';
 import { tripsJson, type RunJson } from './trips';
 
 const CITIES = [
@@ -20,7 +20,7 @@ function rng(seed: number) {
 describe('weekly averages on 1 million generated trips equal a brute-force count from fact_trips', () => {
   let work: string;
   let pg: LocalPostgres;
-  let wh: PostgresWarehouse;
+  let wh: PostgresQueries;
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'trips-analytics-'));
@@ -30,7 +30,7 @@ describe('weekly averages on 1 million generated trips equal a brute-force count
     const run = await tripsJson<RunJson>(['run', '--input', input, '--ds', '2018-06-25'], state);
     expect(run.status).toBe('succeeded');
     pg = await startPostgres({ dataDir: join(state, 'pg', 'data') });
-    wh = new PostgresWarehouse(pg.url, undefined, join(work, 'work'));
+    wh = new PostgresQueries(pg.url);
   }, 900_000);
   afterAll(async () => {
     await wh?.close();
@@ -61,7 +61,7 @@ describe('weekly averages on 1 million generated trips equal a brute-force count
     for (let i = 0; i < 12; i++) {
       const city = CITIES[i % CITIES.length];
       const p = period(rnd);
-      const answer = await weeklyAverage(wh, { region: i % 2 ? city.name.toUpperCase() : city.name, ...p });
+      const answer = await weeklyAverage(wh, { area: { region: i % 2 ? city.name.toUpperCase() : city.name }, ...p });
       const expected = await bruteForce('f.region_key = (select region_key from trips.dim_region where name = $1)', [city.name], answer);
       expect({ case: i, weeks: answer.weeks }).toEqual({ case: i, weeks: expected });
       expect(answer.weeklyAverage).toBeCloseTo(expected.reduce((s, w) => s + w.trips, 0) / expected.length, 9);
@@ -84,7 +84,7 @@ describe('weekly averages on 1 million generated trips equal a brute-force count
       if (onEdges) [minLon, minLat, maxLon, maxLat] = [minLon, minLat, maxLon, maxLat].map((v) => Math.round(v * 100) / 100);
       const match = matches[i % 3];
       const p = period(rnd);
-      const answer = await weeklyAverage(wh, { bbox: `${minLon},${minLat},${maxLon},${maxLat}`, match, ...p });
+      const answer = await weeklyAverage(wh, { area: { box: { minLon, minLat, maxLon, maxLat }, match }, ...p });
       const inBox = (side: string) => `${side}_lon between $1 and $3 and ${side}_lat between $2 and $4`;
       const where = match === 'origin' ? inBox('origin') : match === 'destination' ? inBox('dest') : `${inBox('origin')} and ${inBox('dest')}`;
       const expected = await bruteForce(where, [minLon, minLat, maxLon, maxLat], answer);
@@ -95,8 +95,8 @@ describe('weekly averages on 1 million generated trips equal a brute-force count
   });
 
   it('tells an unknown region from a region with no trips in the period', async () => {
-    await expect(weeklyAverage(wh, { region: 'Atlantis' })).rejects.toThrow('unknown region "Atlantis"');
-    const empty = await weeklyAverage(wh, { region: 'Prague', from: '2017-01-02', to: '2017-01-15' });
+    await expect(weeklyAverage(wh, { area: { region: 'Atlantis' } })).rejects.toThrow('unknown region "Atlantis"');
+    const empty = await weeklyAverage(wh, { area: { region: 'Prague' }, from: '2017-01-02', to: '2017-01-15' });
     expect(empty).toMatchObject({ totalTrips: 0, weeklyAverage: 0, fromWeek: weekStart('2017-01-02') });
     expect(empty.weeks).toHaveLength(2);
   });

@@ -1,4 +1,4 @@
-import { FIELD_MAX_BYTES } from '@trips/pipeline';
+import { tableOfLayer } from '@trips/pipeline';
 
 /**
  * Row rules of validate-raw, checked in this order: a row breaking several gets the first (README.md).
@@ -25,7 +25,14 @@ export type RowReason = (typeof ROW_REASONS)[number];
 export const FILE_REASONS = ['empty_file', 'bad_header', 'not_utf8'] as const;
 export type FileReason = (typeof FILE_REASONS)[number];
 
-export const HEADER = ['region', 'origin_coord', 'destination_coord', 'datetime', 'datasource'] as const;
+/**
+ * The delivered columns, in order: the validated table's columns but its key (where a row came
+ * from: the file and line), with the longest value each accepts in UTF-8 bytes.
+ */
+const VALIDATED = tableOfLayer('validated');
+const INPUT = VALIDATED.columns.filter((c) => !VALIDATED.key.includes(c.name));
+export const HEADER = INPUT.map((c) => c.name);
+const FIELD_MAX_BYTES: Record<string, number> = Object.fromEntries(INPUT.map((c) => [c.name, c.maxBytes as number]));
 
 const NUM = String.raw`[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?`;
 // After normalisation the only whitespace left is the ASCII space: ' ' here, not \s, so the rule

@@ -3,7 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { FileAccount, Logger } from '@trips/core';
-import { QUARANTINE_COLUMNS, VALIDATED_COLUMNS } from '@trips/pipeline';
+import { columnNames, tableOfLayer } from '@trips/pipeline';
 import { CsvRecordReader, toCsvLine, type CsvRecord } from './csv-records';
 import { checkRow, headerMatches, normaliseField, visibleControls, type DateRange, type FileReason } from './rules';
 
@@ -33,8 +33,9 @@ export async function validateFile(key: string, body: Readable, validatedPath: s
   const reader = new CsvRecordReader();
   const validated = createWriteStream(validatedPath);
   const quarantine = createWriteStream(quarantinePath);
-  await write(validated, VALIDATED_COLUMNS.join(','));
-  await write(quarantine, QUARANTINE_COLUMNS.join(','));
+  // The header of each: the catalog's columns of the validated rows and of the quarantine.
+  await write(validated, columnNames(tableOfLayer('validated')).join(','));
+  await write(quarantine, columnNames(tableOfLayer('quarantine')).join(','));
   const account: FileAccount = { file: key, status: 'ok', rows: { read: 0, passed: 0, rejected: 0, duplicates: 0 }, rejectedByReason: {}, bytes: 0 };
   let fileReason: FileReason | undefined;
   let detail = '';

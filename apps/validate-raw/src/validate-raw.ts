@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { addCounts, addReasons, DataError, emptyCounts, GateError, makeScratchDir, recordTask, type FileAccount, type Logger, type TaskManifest } from '@trips/core';
-import { manifestKey, partition, rawBatch, s3Url, taskOfApp, type Buckets } from '@trips/pipeline';
+import { addCounts, addReasons, DataError, emptyCounts, GateError, makeScratchDir, recordTask, s3Url, type FileAccount, type Logger, type TaskManifest } from '@trips/core';
+import { manifestKey, partition, rawBatch, tableOfLayer, taskOfApp, type Buckets } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import type { DateRange } from './rules';
 import { validateFile } from './validate-file';
@@ -52,10 +52,11 @@ export async function runValidateRaw(deps: ValidateDeps, ds: string): Promise<Ta
     const raw = rawBatch(buckets, ds);
     const inputs = (await store.listAll(raw.bucket, raw.prefix)).filter((o) => !(o.key.endsWith('/') && o.size === 0));
     if (inputs.length === 0) throw new DataError(`no raw files under ${s3Url(raw)}: nothing was delivered for ds=${ds} (land files first)`);
-    const validated = partition(buckets, 'validated', ds);
-    const quarantine = partition(buckets, 'quarantine', ds);
+    const validated = partition(buckets, tableOfLayer('validated'), ds);
+    const quarantine = partition(buckets, tableOfLayer('quarantine'), ds);
     await store.deletePrefix(validated.bucket, validated.prefix);
     await store.deletePrefix(quarantine.bucket, quarantine.prefix);
+    const rowsOfQuarantine = tableOfLayer('quarantine').rowsFolder ?? '';
 
     const scratch = await makeScratchDir(deps.workDir, 'validate');
     const files: FileAccount[] = [];
@@ -74,7 +75,7 @@ export async function runValidateRaw(deps: ValidateDeps, ds: string): Promise<Ta
           continue;
         }
         await store.upload(okPath, validated.bucket, `${validated.prefix}${name}.csv`, 'text/csv');
-        if (result.account.rows.rejected > 0) await store.upload(badPath, quarantine.bucket, `${quarantine.prefix}rows/${name}.csv`, 'text/csv');
+        if (result.account.rows.rejected > 0) await store.upload(badPath, quarantine.bucket, `${quarantine.prefix}${rowsOfQuarantine}${name}.csv`, 'text/csv');
         logger?.info({ file: input.key, rows: result.account.rows }, `validate-raw: ${input.key} done`);
       }
     } finally {
@@ -97,7 +98,7 @@ export async function runValidateRaw(deps: ValidateDeps, ds: string): Promise<Ta
       throw new GateError(`every file of the batch was refused whole (${refused.map((f) => `${f.file}: ${f.reason?.split(':')[0]}`).join('; ')}); nothing to load for ds=${ds}; the files are in ${s3Url(quarantine)}files/`, outcome);
     }
     const gate = gateProblem(files, rows, rejectedByReason, deps.maxRejectRatio);
-    if (gate) throw new GateError(`${gate}; rejected rows are in ${s3Url(quarantine)}rows/, refused files in ${s3Url(quarantine)}files/`, outcome);
+    if (gate) throw new GateError(`${gate}; rejected rows are in ${s3Url(quarantine)}${rowsOfQuarantine}, refused files in ${s3Url(quarantine)}files/`, outcome);
     return outcome;
   });
 }

@@ -6,4 +6,5 @@ export * from './manifest';
 export * from './cli';
 export * from './task-record';
 export * from './retry';
+export * from './vocabulary';
 export * from './scratch';

@@ -33,8 +33,11 @@ export type EngineSettings = z.infer<z.ZodObject<typeof engineSettings>>;
 export type AthenaSettings = z.infer<z.ZodObject<typeof athenaSettings>>;
 export type EngineConfig = Pick<BaseSettings, 'TRIPS_ENGINE' | 'TRIPS_WORK_DIR' | 'AWS_REGION'> & EngineSettings;
 
-/** The query engine TRIPS_ENGINE names, reading and writing through `store`. */
-export function createEngine(config: EngineConfig, store: ObjectStore, logger?: Logger): QueryEngine {
+/**
+ * The query engine TRIPS_ENGINE names, reading and writing through `store`. `signal` is aborted
+ * when the task is told to stop (SIGTERM from ECS or Airflow): the running Athena query is stopped.
+ */
+export function createEngine(config: EngineConfig, store: ObjectStore, logger?: Logger, signal?: AbortSignal): QueryEngine {
   switch (config.TRIPS_ENGINE) {
     case 'duckdb':
       return new DuckDbEngine(store, {
@@ -46,17 +49,14 @@ export function createEngine(config: EngineConfig, store: ObjectStore, logger?: 
     case 'athena': {
       const missing = (['TRIPS_ATHENA_WORKGROUP', 'TRIPS_ATHENA_DATABASE'] as const).filter((k) => !config[k]);
       if (missing.length > 0) throw new ConfigError(`TRIPS_ENGINE=athena needs ${missing.join(' and ')} (see docs/aws.md)`);
-      // ECS and Airflow stop a task with SIGTERM: the running query is stopped with it.
-      const interrupted = new AbortController();
-      process.once('SIGTERM', () => interrupted.abort());
       return new AthenaEngine({
         client: new AthenaClient({ region: config.AWS_REGION }),
         store,
         workgroup: config.TRIPS_ATHENA_WORKGROUP as string,
         database: config.TRIPS_ATHENA_DATABASE as string,
         outputLocation: config.TRIPS_ATHENA_OUTPUT,
-        timeoutMs: (config.TRIPS_ATHENA_TIMEOUT_SECONDS ?? 1800) * 1000,
-        signal: interrupted.signal,
+        timeoutMs: config.TRIPS_ATHENA_TIMEOUT_SECONDS * 1000,
+        signal,
         logger,
       });
     }

@@ -4,11 +4,9 @@
  * makes the datasets of a request available under those names for that request only.
  */
 
-/** An S3 location, `{bucket, prefix}` with the prefix ending in '/' (the Location of @trips/pipeline). */
-export interface Location {
-  bucket: string;
-  prefix: string;
-}
+import type { Location, QueryDialect } from '@trips/core';
+
+export type { Location };
 
 /** A dataset a query reads: every object under `location`, visible to the SQL as table `name`. */
 export interface DatasetRef {
@@ -54,10 +52,8 @@ export interface QueryRequest {
   inputs: DatasetRef[];
 }
 
-export type Dialect = 'duckdb' | 'athena';
-
 export interface QueryEngine {
-  readonly dialect: Dialect;
+  readonly dialect: QueryDialect;
   /**
    * Runs a SELECT and replaces the target prefix with its result as Snappy Parquet files (one or
    * more, named part-NNNNN.parquet). The old objects are deleted only once the result is computed.

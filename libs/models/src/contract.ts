@@ -1,41 +1,53 @@
-import { ContractError } from '@trips/core';
+import { ContractError, type Location } from '@trips/core';
+import type { TableDef } from '@trips/pipeline';
 
 /**
- * What a model promises about its output. Apps check it after writing, through the same query
- * engine that wrote it, so a broken promise fails the task instead of reaching the warehouse.
+ * What a model promises about its output, read from its catalog entry: columns (names, order,
+ * types), the key unique and not null, not-null columns, and the entry's tests. Apps check it
+ * after writing, through the same query engine that wrote it, so a broken promise fails the task
+ * instead of reaching the warehouse.
  */
 export interface ModelContract {
   model: string;
   /** What one row is. */
   grain: string;
   /** Columns that together identify a row: checked unique and not null. */
-  key: string[];
-  notNull: string[];
+  key: readonly string[];
+  notNull: readonly string[];
+  /** Expected columns in file order with their types. */
+  columns: ReadonlyArray<{ name: string; type: string }>;
   /** Further column sets that must be unique. */
-  unique?: string[][];
+  unique?: readonly (readonly string[])[];
   /** Every non-null value of `column` exists in `to`.`field` (a model written for the same ds). */
-  relationships?: Array<{ column: string; to: string; field: string }>;
-  acceptedValues?: Array<{ column: string; values: Array<string | number> }>;
+  relationships?: ReadonlyArray<{ column: string; to: string; field: string }>;
+  acceptedValues?: ReadonlyArray<{ column: string; values: ReadonlyArray<string | number> }>;
   /** Exact number of rows, for fixed dimensions. */
   rowCount?: number;
 }
 
-/** Structurally the `{bucket, prefix}` of @trips/pipeline and @trips/engine. */
-export interface ContractLocation {
-  bucket: string;
-  prefix: string;
+/** The contract of a catalog table. */
+export function contractOf(t: TableDef): ModelContract {
+  return {
+    model: t.id,
+    grain: t.grain,
+    key: t.key,
+    notNull: t.columns.filter((c) => !c.nullable).map((c) => c.name),
+    columns: t.columns,
+    unique: t.tests?.unique,
+    relationships: t.tests?.relationships,
+    acceptedValues: t.tests?.acceptedValues,
+    rowCount: t.tests?.rowCount,
+  };
 }
 
 /** The part of the query engine port a contract check needs. */
 export interface ContractQueryEngine {
-  query<T = Record<string, unknown>>(req: { sql: string; inputs: Array<{ name: string; location: ContractLocation; format: 'parquet' }> }): Promise<T[]>;
+  query<T = Record<string, unknown>>(req: { sql: string; inputs: Array<{ name: string; location: Location; format: 'parquet' }> }): Promise<T[]>;
 }
 
 export interface ContractOptions {
-  /** Where each model named by a relationship was written (same ds). */
-  related?: Record<string, ContractLocation>;
-  /** Expected columns in file order with their types (`SCHEMAS` of @trips/pipeline). */
-  columns?: ReadonlyArray<{ name: string; type: string }>;
+  /** Where each table named by a relationship was written (same ds). */
+  related?: Record<string, Location>;
 }
 
 export interface ContractResult {
@@ -54,7 +66,7 @@ const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
 export async function checkContract(
   engine: ContractQueryEngine,
   contract: ModelContract,
-  location: ContractLocation,
+  location: Location,
   options: ContractOptions = {},
 ): Promise<ContractResult> {
   const m = contract.model;
@@ -71,11 +83,9 @@ export async function checkContract(
   const checks: string[] = [];
   const keyList = contract.key.map(q).join(', ');
 
-  if (options.columns) {
-    checks.push('columns');
-    const problem = await columnProblem(rows, m, options.columns);
-    if (problem) failures.push(problem);
-  }
+  checks.push('columns');
+  const problem = await columnProblem(rows, m, contract.columns);
+  if (problem) failures.push(problem);
 
   const total = await count(`select count(*) as n from ${q(m)}`);
   if (contract.rowCount !== undefined) {

@@ -3,7 +3,8 @@
  * and `{{ var }}` placeholders; `expand` replaces them with the text each engine understands.
  * Anything that feeds a key stays a string or an integer: double-to-text differs between engines.
  */
-export type Dialect = 'duckdb' | 'athena';
+import type { QueryDialect as Dialect } from '@trips/core';
+
 export type VarValue = string | number;
 export type Vars = Record<string, VarValue>;
 

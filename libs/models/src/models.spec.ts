@@ -1,23 +1,27 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DIMENSIONS, MODELS, SQL_DIR, renderModel, type ModelName } from './models';
+import { tablesOf } from '@trips/pipeline';
+import { contractOf } from './contract';
+import { modelTables, SQL_DIR, renderModel, sqlPath } from './models';
 import { gridSettings, gridVars } from './settings';
 import { loadConfig } from '@trips/core';
 
 const vars = { cell_size_deg: '0.01', bucket_minutes: 60 };
 
 describe('models', () => {
-  it('keeps one .sql file per model in its layer folder beside this module', () => {
+  it('keeps one .sql file per model of the catalog in its layer folder beside this module', () => {
     expect(SQL_DIR).toBe(join(__dirname, 'sql'));
-    for (const m of Object.values(MODELS)) expect(existsSync(join(SQL_DIR, m.layer, `${m.name}.sql`))).toBe(true);
+    for (const t of modelTables()) expect(sqlPath(t)).toBe(join(SQL_DIR, t.layer, `${t.id}.sql`));
+    for (const t of modelTables()) expect(existsSync(sqlPath(t))).toBe(true);
   });
 
-  it.each(Object.keys(MODELS) as ModelName[])('renders %s for both dialects with every placeholder expanded', (name) => {
+  it.each(modelTables().map((t) => t.id))('renders %s for both dialects with every placeholder expanded', (name) => {
+    const t = modelTables().find((m) => m.id === name)!;
     for (const dialect of ['duckdb', 'athena'] as const) {
-      const sql = renderModel(name, dialect, vars);
+      const sql = renderModel(t, dialect, vars);
       expect(sql).not.toContain('{{');
       expect(sql.trimEnd()).toMatch(/select \* from final$/);
-      for (const input of MODELS[name].inputs) expect(sql).toContain(`from ${input}`);
+      for (const input of t.model.inputs) expect(sql).toContain(`from ${input}`);
     }
   });
 
@@ -34,12 +38,14 @@ describe('models', () => {
     expect(() => renderModel('dim_trip_group', 'duckdb', {})).toThrow('model dim_trip_group needs the variables cell_size_deg, bucket_minutes');
   });
 
-  it('lists the five dimensions, each with a contract naming its grain and key', () => {
-    expect(DIMENSIONS).toEqual(['dim_region', 'dim_datasource', 'dim_date', 'dim_time_of_day', 'dim_trip_group']);
-    for (const m of Object.values(MODELS)) {
-      expect(m.contract.model).toBe(m.name);
-      expect(m.contract.grain).toMatch(/^one row per /);
-      expect(m.contract.key.length).toBeGreaterThan(0);
+  it('lists the five dimensions, each with a contract from its catalog entry naming its grain, key and columns', () => {
+    expect(tablesOf('dimensions').map((t) => t.id)).toEqual(['dim_region', 'dim_datasource', 'dim_date', 'dim_time_of_day', 'dim_trip_group']);
+    for (const t of modelTables()) {
+      const c = contractOf(t);
+      expect(c.model).toBe(t.id);
+      expect(c.grain).toMatch(/^one row per /);
+      expect(c.key.length).toBeGreaterThan(0);
+      expect(c.columns.map((x) => x.name)).toEqual(t.columns.map((x) => x.name));
     }
   });
 });

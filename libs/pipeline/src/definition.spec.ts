@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PIPELINE, assertValidPipeline, pipelineProblems, renderArgs, topologicalOrder, type TaskDefinition } from './definition';
-import { GLUE_TABLES, manifestKey, partition, partitionProjection, rawBatch, s3Url } from './layout';
+import { s3Url } from '@trips/core';
+import { CATALOG, catalogProblems, type TableDef } from './catalog';
+import { manifestKey, partition, partitionProjection, rawBatch, rowsLocation } from './layout';
 
 const t = (id: string, dependsOn: string[]): TaskDefinition => ({ ...PIPELINE.tasks[0], id, dependsOn });
 
@@ -30,7 +32,7 @@ describe('lake layout', () => {
   const b = { raw: 'r', lake: 'l' };
   it('puts each table partition under ds=D/ and raw batches under ingest_date=D/', () => {
     expect(rawBatch(b, '2018-05-28')).toEqual({ bucket: 'r', prefix: 'trips/ingest_date=2018-05-28/' });
-    expect(partition(b, 'factTrips', '2018-05-28')).toEqual({ bucket: 'l', prefix: 'model/fact_trips/ds=2018-05-28/' });
+    expect(partition(b, 'fact_trips', '2018-05-28')).toEqual({ bucket: 'l', prefix: 'model/fact_trips/ds=2018-05-28/' });
     expect(manifestKey('clean_stage', '2018-05-28')).toBe('manifests/clean_stage/ds=2018-05-28/manifest.json');
   });
 });
@@ -66,11 +68,34 @@ describe('pipeline validation', () => {
 });
 
 describe('Athena partition projection', () => {
-  it('computes the same location as the layout for every lake table', () => {
+  it('computes the same location as the layout for every lake table, the quarantine pointing at its rows only', () => {
     const b = { raw: 'r', lake: 'l' };
-    for (const table of Object.keys(GLUE_TABLES) as Array<keyof typeof GLUE_TABLES>) {
+    for (const table of CATALOG) {
       const template = partitionProjection(b, table)['storage.location.template'];
-      expect(template.replace('${ds}', '2018-05-28')).toBe(s3Url(partition(b, table, '2018-05-28')));
+      expect(template.replace('${ds}', '2018-05-28')).toBe(s3Url(rowsLocation(b, table, '2018-05-28')));
     }
+    expect(s3Url(rowsLocation(b, 'quarantined_trips', '2018-05-28'))).toBe('s3://l/quarantine/trips/ds=2018-05-28/rows/');
+  });
+});
+
+describe('the table catalog', () => {
+  it('is sound: unique ids and paths, keys, tests and relationships naming real columns and earlier tables', () => {
+    expect(catalogProblems()).toEqual([]);
+  });
+
+  it('names every problem of a broken entry', () => {
+    const fact = CATALOG.find((t) => t.id === 'fact_trips') as TableDef;
+    const broken: TableDef[] = [
+      ...CATALOG,
+      { ...fact, id: 'Bad', path: 'model/fact_trips', key: ['nope'], tests: { relationships: [{ column: 'region_key', to: 'dim_nowhere', field: 'x' }] }, model: { inputs: ['ghost'], accounting: 'members' } },
+    ];
+    expect(catalogProblems(broken)).toEqual([
+      'table fact_trips: path model/fact_trips is another table\'s too',
+      'table Bad: id must be lowercase letters, digits and _',
+      'table Bad: path model/fact_trips is another table\'s too',
+      'table Bad: the key names nope, which is not one of its columns',
+      'table Bad: relationship to dim_nowhere, which is not a table defined before it',
+      'table Bad: its model reads ghost, which is not in the catalog',
+    ]);
   });
 });

@@ -1,3 +1,5 @@
+import type { Layer } from './catalog';
+
 /**
  * The pipeline definition: the one source the local runner, the DAG generator and the ECS task
  * definitions read. Every default is declared here once.
@@ -13,6 +15,8 @@ export interface TaskDefinition {
   dependsOn: string[];
   reads: string[];
   writes: string[];
+  /** The layer of the catalog's models the task writes (model tasks only). */
+  builds?: Layer;
   /** Fargate CPU units (1024 = 1 vCPU) and memory; see FARGATE_SIZES. */
   cpu: number;
   memoryMiB: number;
@@ -105,6 +109,7 @@ export const PIPELINE: PipelineDefinition = {
       ...defaults,
       id: 'clean_stage',
       app: 'clean-stage',
+      builds: 'staging',
       description: 'Type, normalise and deduplicate validated rows into clean Parquet.',
       args: RUN_ARGS,
       dependsOn: ['validate_raw'],
@@ -115,6 +120,7 @@ export const PIPELINE: PipelineDefinition = {
       ...defaults,
       id: 'build_dimensions',
       app: 'build-dimensions',
+      builds: 'dimensions',
       description: 'Derive the dimension members the day\'s trips need, with deterministic keys.',
       args: RUN_ARGS,
       dependsOn: ['clean_stage'],
@@ -125,6 +131,7 @@ export const PIPELINE: PipelineDefinition = {
       ...defaults,
       id: 'build_facts',
       app: 'build-facts',
+      builds: 'facts',
       description: 'Build fact_trips for the day, keyed to the dimensions.',
       args: RUN_ARGS,
       dependsOn: ['build_dimensions'],
@@ -173,6 +180,11 @@ export function taskOfApp(app: string, def: PipelineDefinition = PIPELINE): Task
   const task = def.tasks.find((t) => t.app === app);
   if (!task) throw new Error(`pipeline definition ${def.dagId}: no task runs the app ${app}`);
   return task;
+}
+
+/** The task that writes the models of a layer. */
+export function taskBuilding(layer: Layer, def: PipelineDefinition = PIPELINE): TaskDefinition | undefined {
+  return def.tasks.find((t) => t.builds === layer);
 }
 
 /** True for a task nothing else depends on: a run ends with it. */

@@ -1,3 +1,3 @@
+export * from './catalog';
 export * from './layout';
 export * from './definition';
-export * from './schemas';

@@ -1,1 +1,3 @@
 export * from './pipeline-task';
+export * from './build-layer';
+export * from './model-task';

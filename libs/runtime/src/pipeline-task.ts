@@ -16,6 +16,8 @@ export interface PipelineTaskContext<C> {
   buckets: Buckets;
   logger: Logger;
   options: TaskContext['options'];
+  /** Aborted when the task is told to stop (SIGTERM from ECS or Airflow): adapters stop their running statements. */
+  signal: AbortSignal;
   /**
    * Runs `work` holding the lock of `day` for this run (apps that manage the lock themselves); then
    * hands it over to the run's next task, or releases it after the final task or when `release`.
@@ -84,7 +86,10 @@ export function runPipelineTask<S extends z.ZodRawShape, R, P = undefined>(spec:
         else await lock.handOver();
         return result;
       };
-      const base = { ds, runId, task, cfg, store, buckets, logger, options };
+      // ECS and Airflow stop a task with SIGTERM: the running Athena query or Redshift statement is stopped with it.
+      const stop = new AbortController();
+      process.once('SIGTERM', () => stop.abort());
+      const base = { ds, runId, task, cfg, store, buckets, logger, options, signal: stop.signal };
       const prepared = spec.prepare?.(base) as P;
       const ctx = { ...base, withLock };
       return spec.lock === 'self' ? spec.run(ctx, prepared) : withLock(ds, () => spec.run(ctx, prepared));

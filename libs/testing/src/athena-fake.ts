@@ -3,7 +3,7 @@ import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQu
 import { mockClient } from 'aws-sdk-client-mock';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { GLUE_TABLES, SCHEMAS, VALIDATED_COLUMNS, tableRoot, type Buckets, type LakeTable } from '@trips/pipeline';
+import { CATALOG, columnNames, tableRoot, type Buckets } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { sqlglot } from './sqlglot';
 
@@ -165,17 +165,15 @@ function text(v: unknown, type: string): string | null {
 }
 
 
-/** The Glue tables of the lake (names, roots and columns from the layout), as the fake serves them. */
+/** The Glue tables of the lake (names, roots and columns from the catalog), as the fake serves them. */
 export function lakeGlueTables(buckets: Buckets): FakeGlueTable[] {
-  return (Object.keys(GLUE_TABLES) as LakeTable[])
-    .filter((t): t is Exclude<LakeTable, 'quarantine'> => t !== 'quarantine')
-    .map((t) => ({
-      name: GLUE_TABLES[t],
-      bucket: buckets.lake,
-      root: tableRoot(buckets, t).prefix,
-      format: t === 'validated' ? 'csv' : 'parquet',
-      columns: t === 'validated' ? [...VALIDATED_COLUMNS] : SCHEMAS[t].columns.map((c) => c.name),
-    }));
+  return CATALOG.filter((t) => t.layer !== 'quarantine').map((t) => ({
+    name: t.id,
+    bucket: buckets.lake,
+    root: tableRoot(buckets, t).prefix,
+    format: t.format,
+    columns: columnNames(t),
+  }));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { VALIDATED_COLUMNS } from '@trips/pipeline';
+import { columnNames, table } from '@trips/pipeline';
 
 /** The committed 2,000-row sample (fixtures/sample/README.md). */
 export const SAMPLE_CSV = join(__dirname, '..', 'fixtures', 'sample', 'trips-sample.csv');
@@ -15,7 +15,7 @@ const TS = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d
  */
 export function validatedSampleCsv(sourceFile = 'trips/ingest_date=2018-05-28/trips-sample.csv'): string {
   const lines = readFileSync(SAMPLE_CSV, 'utf8').split('\n');
-  const out = [VALIDATED_COLUMNS.join(',')];
+  const out = [columnNames(table('validated_trips')).join(',')];
   lines.slice(1).forEach((line, i) => {
     const f = line.split(',');
     if (f.length !== 5 || !f[0].trim() || !f[4].trim() || !POINT.test(f[1]) || !POINT.test(f[2]) || !TS.test(f[3])) return;

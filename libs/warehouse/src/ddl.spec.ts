@@ -1,14 +1,16 @@
 import { loadSteps, schemaDdl } from './ddl';
-import { WAREHOUSE_TABLES } from './port';
+import { warehouseTables } from '@trips/pipeline';
 
-const table = (name: string) => WAREHOUSE_TABLES.find((t) => t.name === name) as (typeof WAREHOUSE_TABLES)[number];
+const WAREHOUSE_TABLES = warehouseTables();
+
+const table = (name: string) => WAREHOUSE_TABLES.find((t) => t.id === name) as (typeof WAREHOUSE_TABLES)[number];
 
 describe('warehouse DDL and load SQL', () => {
   it('creates fact_trips with the lake columns in order, a ds column and its key', () => {
     const fact = schemaDdl('postgres').find((s) => s.includes('trips.fact_trips (')) as string;
     expect(fact).toContain('create table if not exists trips.fact_trips (\n  trip_id char(32) not null,\n  trip_ts timestamp not null,\n  origin_lon double precision not null');
     expect(fact).toContain('  ds date not null,\n  primary key (trip_id)\n)');
-    expect(schemaDdl('postgres')).toContain('create index if not exists fact_trips_region_date_idx on trips.fact_trips (region_key, date_key)');
+    expect(schemaDdl('postgres')).toContain('create index if not exists fact_trips_region_key_date_key_idx on trips.fact_trips (region_key, date_key)');
   });
 
   it('gives Redshift distribution and sort keys instead of indexes', () => {

@@ -1,14 +1,14 @@
-import { NAME_COLUMN_BYTES, SCHEMAS, type Column } from '@trips/pipeline';
+import type { WarehouseDialect as Dialect } from '@trips/core';
+import { CATALOG, warehouseTables, type Column, type TableDef } from '@trips/pipeline';
 import { aggregateDdl, aggregateDeltaStatements, deltaSelect } from './aggregates';
-import { WAREHOUSE_SCHEMA, WAREHOUSE_TABLES, type WarehouseTable } from './port';
+import { WAREHOUSE_SCHEMA, type WarehouseTable } from './port';
 
-export type Dialect = 'postgres' | 'redshift';
-
-/** Warehouse type of a lake column: keys are md5 hex, 32 characters. */
+/** Warehouse type of a catalog column: text of the column's width in bytes, fixed-width keys as char. */
 export function sqlType(c: Column, dialect: Dialect): string {
   switch (c.type) {
     case 'varchar':
-      return c.name.endsWith('_key') || c.name === 'trip_id' ? 'char(32)' : `varchar(${NAME_COLUMN_BYTES})`;
+      if (c.maxBytes === undefined) throw new Error(`column ${c.name} has no maxBytes: the warehouse needs a width`);
+      return c.fixed ? `char(${c.maxBytes})` : `varchar(${c.maxBytes})`;
     case 'double':
       return 'double precision';
     case 'timestamp':
@@ -24,49 +24,40 @@ export function sqlType(c: Column, dialect: Dialect): string {
   }
 }
 
-export function columnsOf(t: WarehouseTable): Column[] {
-  return SCHEMAS[t.schema].columns;
-}
-
 const S = WAREHOUSE_SCHEMA;
 
-/** Physical design per dialect (docs/warehouse.md explains the choices). */
-const REDSHIFT_LAYOUT: Record<string, string> = {
-  fact_trips: 'diststyle key distkey (trip_id) compound sortkey (ds, region_key)',
-  trip_delivery: 'diststyle key distkey (trip_id) compound sortkey (ds, trip_id)',
-  dim_trip_group: 'diststyle all sortkey (region_key)',
-};
+/** Redshift's distribution and sort key clause of a table (docs/warehouse.md explains the choices). */
+function redshiftLayout(r: WarehouseTable['warehouse']['redshift']): string {
+  const dist = r.diststyle === 'key' ? `diststyle key distkey (${r.distKey})` : `diststyle ${r.diststyle}`;
+  const sort = r.sortKey?.length ? ` ${r.sortKey.length > 1 ? 'compound ' : ''}sortkey (${r.sortKey.join(', ')})` : '';
+  return ` ${dist}${sort}`;
+}
 
-const POSTGRES_INDEXES = [
-  `create index if not exists fact_trips_ds_idx on ${S}.fact_trips (ds)`,
-  `create index if not exists fact_trips_region_date_idx on ${S}.fact_trips (region_key, date_key)`,
-  `create index if not exists fact_trips_ts_idx on ${S}.fact_trips (trip_ts)`,
-  // Both column orders: the edge strips of a box are narrow in x (left, right) or in y (top, bottom).
-  `create index if not exists fact_trips_origin_cell_idx on ${S}.fact_trips (origin_cell_x, origin_cell_y)`,
-  `create index if not exists fact_trips_origin_cell_yx_idx on ${S}.fact_trips (origin_cell_y, origin_cell_x)`,
-  `create index if not exists fact_trips_dest_cell_idx on ${S}.fact_trips (dest_cell_x, dest_cell_y)`,
-  `create index if not exists fact_trips_dest_cell_yx_idx on ${S}.fact_trips (dest_cell_y, dest_cell_x)`,
-  `create index if not exists fact_trips_group_idx on ${S}.fact_trips (trip_group_key)`,
-  `create index if not exists trip_delivery_trip_idx on ${S}.trip_delivery (trip_id)`,
-  `create index if not exists dim_trip_group_cell_size_idx on ${S}.dim_trip_group (cell_size_deg)`,
-];
+/** PostgreSQL's secondary indexes of a table. */
+function postgresIndexes(t: WarehouseTable): string[] {
+  return (t.warehouse.postgresIndexes ?? []).map((cols) => `create index if not exists ${t.id}_${cols.join('_')}_idx on ${S}.${t.id} (${cols.join(', ')})`);
+}
 
-/** Idempotent DDL for the warehouse schema, one statement per element. */
-export function schemaDdl(dialect: Dialect): string[] {
-  const layout = (table: string) => (dialect === 'redshift' ? ` ${REDSHIFT_LAYOUT[table] ?? 'diststyle all'}` : '');
+/** Idempotent DDL for the warehouse schema, one statement per element, for the tables of the catalog. */
+export function schemaDdl(dialect: Dialect, catalog: readonly TableDef[] = CATALOG): string[] {
   const statements = [`create schema if not exists ${S}`];
-  for (const t of WAREHOUSE_TABLES) {
-    const cols = columnsOf(t).map((c) => `  ${c.name} ${sqlType(c, dialect)}${c.nullable ? '' : ' not null'}`);
-    if (t.mode === 'replace-partition') cols.push('  ds date not null');
-    cols.push(`  primary key (${SCHEMAS[t.schema].key.join(', ')})`);
-    statements.push(`create table if not exists ${S}.${t.name} (\n${cols.join(',\n')}\n)${layout(t.name)}`);
+  const tables = warehouseTables(catalog);
+  for (const t of tables) {
+    const cols = t.columns.map((c) => `  ${c.name} ${sqlType(c, dialect)}${c.nullable ? '' : ' not null'}`);
+    if (t.warehouse.load === 'replace-partition') cols.push('  ds date not null');
+    cols.push(`  primary key (${t.key.join(', ')})`);
+    statements.push(`create table if not exists ${S}.${t.id} (\n${cols.join(',\n')}\n)${dialect === 'redshift' ? redshiftLayout(t.warehouse.redshift) : ''}`);
   }
   // Which day delivered which trip: the facts hold each delivered trip once, under its earliest day.
-  statements.push(`create table if not exists ${S}.trip_delivery (\n  ds date not null,\n  trip_id char(32) not null,\n  primary key (ds, trip_id)\n)${layout('trip_delivery')}`);
+  const delivery = dialect === 'redshift' ? redshiftLayout({ diststyle: 'key', distKey: 'trip_id', sortKey: ['ds', 'trip_id'] }) : '';
+  statements.push(`create table if not exists ${S}.trip_delivery (\n  ds date not null,\n  trip_id char(32) not null,\n  primary key (ds, trip_id)\n)${delivery}`);
   // A warehouse from before trip_delivery existed: its facts are the deliveries it knows of.
   statements.push(`insert into ${S}.trip_delivery (ds, trip_id) select ds, trip_id from ${S}.fact_trips where not exists (select 1 from ${S}.trip_delivery)`);
   statements.push(...aggregateDdl());
-  if (dialect === 'postgres') statements.push(...POSTGRES_INDEXES);
+  if (dialect === 'postgres') {
+    for (const t of tables) statements.push(...postgresIndexes(t));
+    statements.push(`create index if not exists trip_delivery_trip_id_idx on ${S}.trip_delivery (trip_id)`);
+  }
   return statements;
 }
 
@@ -94,10 +85,10 @@ export interface LoadStep {
  * difference (rows removed, rows added), so the work is the size of the batch.
  */
 export function loadSteps(t: WarehouseTable): LoadStep[] {
-  const target = `${S}.${t.name}`;
-  const cols = columnsOf(t).map((c) => c.name);
-  const key = SCHEMAS[t.schema].key;
-  if (t.mode === 'merge') {
+  const target = `${S}.${t.id}`;
+  const cols = t.columns.map((c) => c.name);
+  const key = t.key;
+  if (t.warehouse.load === 'merge') {
     const notLoaded = `not exists (select 1 from ${target} x where ${key.map((k) => `x.${k} = s.${k}`).join(' and ')})`;
     return [{ sql: `insert into ${target} (${cols.join(', ')}) select distinct ${cols.map((c) => `s.${c}`).join(', ')} from stage s where ${notLoaded}`, count: 'inserted' }];
   }

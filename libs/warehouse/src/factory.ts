@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ConfigError, type Logger } from '@trips/core';
 import type { ObjectStore } from '@trips/storage';
 import { PostgresWarehouse } from './postgres-warehouse';
-import type { Warehouse } from './port';
+import type { WarehouseLoader } from './port';
 import { RedshiftWarehouse } from './redshift-warehouse';
 
 /** Settings of the Redshift Data API adapter (TRIPS_WAREHOUSE=redshift); see docs/aws.md. */
@@ -22,7 +22,7 @@ export const warehouseSettings = {
 } as const;
 
 /** The settings the adapters read: TRIPS_WAREHOUSE, TRIPS_PG_URL and TRIPS_WORK_DIR from baseSettings, the rest above. */
-export interface WarehouseConfig extends Partial<z.infer<z.ZodObject<typeof warehouseSettings>>> {
+export interface WarehouseConfig extends z.infer<z.ZodObject<typeof warehouseSettings>> {
   TRIPS_WAREHOUSE: 'postgres' | 'redshift';
   TRIPS_PG_URL?: string;
   TRIPS_WORK_DIR: string;
@@ -30,7 +30,7 @@ export interface WarehouseConfig extends Partial<z.infer<z.ZodObject<typeof ware
 }
 
 /** The warehouse adapter the configuration names; fails naming the settings that are missing. */
-export function createWarehouse(cfg: WarehouseConfig, store: ObjectStore, logger?: Logger): Warehouse {
+export function createWarehouse(cfg: WarehouseConfig, store: ObjectStore, logger?: Logger, signal?: AbortSignal): WarehouseLoader {
   if (cfg.TRIPS_WAREHOUSE === 'redshift') {
     const missing: string[] = [];
     if (!cfg.TRIPS_REDSHIFT_WORKGROUP && !cfg.TRIPS_REDSHIFT_CLUSTER) missing.push('TRIPS_REDSHIFT_WORKGROUP (or TRIPS_REDSHIFT_CLUSTER)');
@@ -38,20 +38,18 @@ export function createWarehouse(cfg: WarehouseConfig, store: ObjectStore, logger
     if (cfg.TRIPS_REDSHIFT_CLUSTER && !cfg.TRIPS_REDSHIFT_SECRET_ARN && !cfg.TRIPS_REDSHIFT_DB_USER) missing.push('TRIPS_REDSHIFT_SECRET_ARN or TRIPS_REDSHIFT_DB_USER (a cluster needs one)');
     if (!cfg.TRIPS_REDSHIFT_COPY_ROLE_ARN) missing.push('TRIPS_REDSHIFT_COPY_ROLE_ARN');
     if (missing.length > 0) throw new ConfigError(`TRIPS_WAREHOUSE=redshift needs ${missing.join(', ')} (see docs/aws.md)`);
-    const interrupted = new AbortController();
-    process.once('SIGTERM', () => interrupted.abort());
     return new RedshiftWarehouse({
       client: new RedshiftDataClient({ region: cfg.AWS_REGION }),
       target: {
         workgroupName: cfg.TRIPS_REDSHIFT_WORKGROUP,
         clusterIdentifier: cfg.TRIPS_REDSHIFT_CLUSTER,
-        database: cfg.TRIPS_REDSHIFT_DATABASE ?? 'dev',
+        database: cfg.TRIPS_REDSHIFT_DATABASE,
         secretArn: cfg.TRIPS_REDSHIFT_SECRET_ARN,
         dbUser: cfg.TRIPS_REDSHIFT_DB_USER,
       },
       copyRoleArn: cfg.TRIPS_REDSHIFT_COPY_ROLE_ARN as string,
-      timeoutMs: (cfg.TRIPS_REDSHIFT_TIMEOUT_SECONDS ?? 3600) * 1000,
-      signal: interrupted.signal,
+      timeoutMs: cfg.TRIPS_REDSHIFT_TIMEOUT_SECONDS * 1000,
+      signal,
       logger,
     });
   }

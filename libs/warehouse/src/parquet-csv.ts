@@ -1,8 +1,7 @@
 import { rm } from 'node:fs/promises';
-import { makeScratchDir } from '@trips/core';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import type { Location } from '@trips/pipeline';
+import { makeScratchDir, type Location } from '@trips/core';
 import type { ObjectStore } from '@trips/storage';
 
 export interface StagedCsv {

@@ -7,11 +7,13 @@ import type { ObjectStore } from '@trips/storage';
 import { startPostgres, startS3Server, type LocalPostgres, type LocalS3 } from '@trips/local';
 import { PostgresWarehouse } from './postgres-warehouse';
 import { AGGREGATES, aggregateFromScratch } from './aggregates';
-import { WAREHOUSE_TABLES } from './port';
+import { warehouseTables } from '@trips/pipeline';
+
+const WAREHOUSE_TABLES = warehouseTables();
 
 const buckets = { raw: 'raw', lake: 'lake' };
-const fact = WAREHOUSE_TABLES.find((t) => t.name === 'fact_trips') as (typeof WAREHOUSE_TABLES)[number];
-const region = WAREHOUSE_TABLES.find((t) => t.name === 'dim_region') as (typeof WAREHOUSE_TABLES)[number];
+const fact = WAREHOUSE_TABLES.find((t) => t.id === 'fact_trips') as (typeof WAREHOUSE_TABLES)[number];
+const region = WAREHOUSE_TABLES.find((t) => t.id === 'dim_region') as (typeof WAREHOUSE_TABLES)[number];
 const key = (n: number) => n.toString(16).padStart(32, '0');
 
 describe('PostgresWarehouse', () => {
@@ -22,7 +24,7 @@ describe('PostgresWarehouse', () => {
   let wh: PostgresWarehouse;
 
   /** Writes Parquet made by a DuckDB SELECT into a lake partition. */
-  async function lake(table: 'factTrips' | 'dimRegion', ds: string, select: string): Promise<void> {
+  async function lake(table: 'fact_trips' | 'dim_region', ds: string, select: string): Promise<void> {
     const loc = partition(buckets, table, ds);
     await store.deletePrefix(loc.bucket, loc.prefix);
     const db = await DuckDBInstance.create(':memory:');
@@ -40,7 +42,7 @@ describe('PostgresWarehouse', () => {
       .map((i) => `('${key(i)}', timestamp '2018-05-28 09:00:00' + interval ${i} ${spreadDays ? 'day' : 'minute'}, 14.4, 50.0, 14.5, 50.1, '${key(1000 + (i % 2))}', '${key(2000)}', 20180528, 9, '${key(3000 + (i % 3))}', ${1440 + (i % 4)}::bigint, 5000::bigint, 1450::bigint, 5010::bigint)`)
       .join(', ')}) t(trip_id, trip_ts, origin_lon, origin_lat, dest_lon, dest_lat, region_key, datasource_key, date_key, time_of_day_key, trip_group_key, origin_cell_x, origin_cell_y, dest_cell_x, dest_cell_y)`;
 
-  const load = (table: typeof fact, ds: string) => wh.loadTable({ table, ds, source: partition(buckets, table.lake, ds) });
+  const load = (table: typeof fact, ds: string) => wh.loadTable({ table, ds, source: partition(buckets, table, ds) });
   const factRows = async () => (await wh.query<{ trip_id: string; ds: string }>(`select trip_id, to_char(ds, 'YYYY-MM-DD') as ds from trips.fact_trips order by trip_id`)).map((r) => `${r.ds}:${r.trip_id.slice(-3)}`);
 
   beforeAll(async () => {
@@ -61,21 +63,21 @@ describe('PostgresWarehouse', () => {
   });
 
   it('merges dimension members: new ones inserted, present ones left alone', async () => {
-    await lake('dimRegion', '2018-05-28', `select * from (values ('${key(1)}', 'Prague'), ('${key(2)}', 'Turin')) t(region_key, name)`);
+    await lake('dim_region', '2018-05-28', `select * from (values ('${key(1)}', 'Prague'), ('${key(2)}', 'Turin')) t(region_key, name)`);
     expect(await load(region, '2018-05-28')).toEqual({ table: 'dim_region', staged: 2, inserted: 2, deleted: 0, skipped: 0 });
-    await lake('dimRegion', '2018-05-29', `select * from (values ('${key(2)}', 'Turin'), ('${key(3)}', 'Hamburg')) t(region_key, name)`);
+    await lake('dim_region', '2018-05-29', `select * from (values ('${key(2)}', 'Turin'), ('${key(3)}', 'Hamburg')) t(region_key, name)`);
     expect(await load(region, '2018-05-29')).toEqual({ table: 'dim_region', staged: 2, inserted: 1, deleted: 0, skipped: 1 });
     expect(await load(region, '2018-05-29')).toMatchObject({ inserted: 0, skipped: 2 });
     expect((await wh.query<{ name: string }>('select name from trips.dim_region order by name')).map((r) => r.name)).toEqual(['Hamburg', 'Prague', 'Turin']);
   });
 
   it('replaces a fact partition on rerun and keeps values exactly', async () => {
-    await lake('factTrips', '2018-05-28', trips([1, 2, 3]));
+    await lake('fact_trips', '2018-05-28', trips([1, 2, 3]));
     expect(await load(fact, '2018-05-28')).toEqual({ table: 'fact_trips', staged: 3, inserted: 3, deleted: 0, skipped: 0 });
     expect(await load(fact, '2018-05-28')).toEqual({ table: 'fact_trips', staged: 3, inserted: 3, deleted: 3, skipped: 0 });
     const [row] = await wh.query<Record<string, unknown>>(`select origin_lon, dest_cell_y, to_char(trip_ts, 'YYYY-MM-DD HH24:MI:SS') as ts from trips.fact_trips where trip_id = '${key(2)}'`);
     expect(row).toEqual({ origin_lon: 14.4, dest_cell_y: '5010', ts: '2018-05-28 09:02:00' });
-    await lake('factTrips', '2018-05-28', trips([1]));
+    await lake('fact_trips', '2018-05-28', trips([1]));
     await load(fact, '2018-05-28');
     expect(await factRows()).toEqual([`2018-05-28:${key(1).slice(-3)}`]);
   });
@@ -94,8 +96,8 @@ describe('PostgresWarehouse', () => {
   };
 
   it('keeps a trip delivered on two days once, under the earliest day, whichever day loads first, and counts the duplicate', async () => {
-    await lake('factTrips', '2018-05-28', trips([1, 2, 3]));
-    await lake('factTrips', '2018-05-29', trips([3, 4]));
+    await lake('fact_trips', '2018-05-28', trips([1, 2, 3]));
+    await lake('fact_trips', '2018-05-29', trips([3, 4]));
     await load(fact, '2018-05-28');
     expect(await load(fact, '2018-05-29')).toMatchObject({ staged: 2, inserted: 1, skipped: 1 });
     const inOrder = await factRows();
@@ -108,35 +110,35 @@ describe('PostgresWarehouse', () => {
   });
 
   it('keeps the trips another day delivers when a rerun drops them from its own batch', async () => {
-    await lake('factTrips', '2018-05-28', trips([1, 2, 3, 4, 5]));
-    await lake('factTrips', '2018-05-29', trips([4, 5, 6]));
+    await lake('fact_trips', '2018-05-28', trips([1, 2, 3, 4, 5]));
+    await lake('fact_trips', '2018-05-29', trips([4, 5, 6]));
     await load(fact, '2018-05-28');
     expect(await load(fact, '2018-05-29')).toMatchObject({ staged: 3, inserted: 1, skipped: 2 });
-    await lake('factTrips', '2018-05-28', trips([1, 2, 3]));
+    await lake('fact_trips', '2018-05-28', trips([1, 2, 3]));
     await load(fact, '2018-05-28');
     const id = (ds: string, i: number) => `${ds}:${key(i).slice(-3)}`;
     expect(await factRows()).toEqual([id('2018-05-28', 1), id('2018-05-28', 2), id('2018-05-28', 3), id('2018-05-29', 4), id('2018-05-29', 5), id('2018-05-29', 6)]);
   });
 
   it('rolls a failed load back, leaving the table as it was', async () => {
-    await lake('factTrips', '2018-05-28', trips([1, 2]));
+    await lake('fact_trips', '2018-05-28', trips([1, 2]));
     await load(fact, '2018-05-28');
     // A null key violates the table's not-null constraint after the delete has run.
-    await lake('factTrips', '2018-05-28', `select * replace (case when trip_id = '${key(2)}' then null else trip_id end as trip_id) from (${trips([1, 2])})`);
+    await lake('fact_trips', '2018-05-28', `select * replace (case when trip_id = '${key(2)}' then null else trip_id end as trip_id) from (${trips([1, 2])})`);
     await expect(load(fact, '2018-05-28')).rejects.toThrow(/loading trips\.fact_trips for ds=2018-05-28 failed, nothing changed/);
     expect(await factRows()).toHaveLength(2);
   });
 
   it('loads an empty partition as zero rows and deletes the day', async () => {
-    await lake('factTrips', '2018-05-28', trips([1]));
+    await lake('fact_trips', '2018-05-28', trips([1]));
     await load(fact, '2018-05-28');
-    await store.deletePrefix('lake', partition(buckets, 'factTrips', '2018-05-28').prefix);
+    await store.deletePrefix('lake', partition(buckets, 'fact_trips', '2018-05-28').prefix);
     expect(await load(fact, '2018-05-28')).toEqual({ table: 'fact_trips', staged: 0, inserted: 0, deleted: 1, skipped: 0 });
   });
 
   it('keeps every aggregate equal to a full recomputation through reruns, out-of-order days and cross-batch duplicates', async () => {
-    await lake('factTrips', '2018-06-10', trips([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], true));
-    await lake('factTrips', '2018-06-03', trips([8, 9, 10, 11, 12, 20], true));
+    await lake('fact_trips', '2018-06-10', trips([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], true));
+    await lake('fact_trips', '2018-06-03', trips([8, 9, 10, 11, 12, 20], true));
     await load(fact, '2018-06-10');
     await agree();
     await load(fact, '2018-06-03');
@@ -144,7 +146,7 @@ describe('PostgresWarehouse', () => {
     await load(fact, '2018-06-10');
     await agree();
     // The day shrinks on a rerun: weeks and groups it no longer touches must drop to what remains.
-    await lake('factTrips', '2018-06-10', trips([1], true));
+    await lake('fact_trips', '2018-06-10', trips([1], true));
     await load(fact, '2018-06-10');
     await agree();
     const weeks = await wh.query<{ n: string }>('select count(distinct week_start_date) as n from trips.agg_weekly_region');
@@ -185,8 +187,8 @@ describe('PostgresWarehouse', () => {
       model.set(ds, ids);
       if ([...model.entries()].some(([d, other]) => d !== ds && [...ids].some((i) => other.has(i)))) shared++;
       const rows = [...ids].sort((a, b) => a - b);
-      if (rows.length > 0) await lake('factTrips', ds, trips(rows, true));
-      else await store.deletePrefix('lake', partition(buckets, 'factTrips', ds).prefix);
+      if (rows.length > 0) await lake('fact_trips', ds, trips(rows, true));
+      else await store.deletePrefix('lake', partition(buckets, 'fact_trips', ds).prefix);
       await load(fact, ds);
       expect({ seed, step, ds, facts: (await factRows()).sort() }).toEqual({ seed, step, ds, facts: expected() });
       await agree();

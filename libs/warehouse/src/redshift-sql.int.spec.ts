@@ -2,7 +2,9 @@ import { awsToolsPython } from '@trips/local';
 import { sqlglot } from '@trips/testing';
 import { aggregateDeltaStatements } from './aggregates';
 import { schemaDdl } from './ddl';
-import { WAREHOUSE_TABLES } from './port';
+import { warehouseTables } from '@trips/pipeline';
+
+const WAREHOUSE_TABLES = warehouseTables();
 import { RedshiftWarehouse } from './redshift-warehouse';
 import { BatchExecuteStatementCommand, DescribeStatementCommand, GetStatementResultCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -20,7 +22,7 @@ describe('the SQL the Redshift adapter sends parses as Redshift SQL', () => {
     rsd.on(DescribeStatementCommand).resolves({ Id: 'b', Status: 'FINISHED', SubStatements: [] });
     rsd.on(GetStatementResultCommand).resolves({ Records: [[{ longValue: 0 }]] });
     const wh = new RedshiftWarehouse({ client: new RedshiftDataClient({ region: 'eu-central-1' }), target: { workgroupName: 'w', database: 'dev' }, copyRoleArn: 'arn:aws:iam::1:role/r', sleep: async () => undefined });
-    for (const table of WAREHOUSE_TABLES) await wh.loadTable({ table, source: { bucket: 'lake', prefix: `model/${table.name}/ds=2018-05-28/` }, ds: '2018-05-28' });
+    for (const table of WAREHOUSE_TABLES) await wh.loadTable({ table, source: { bucket: 'lake', prefix: `model/${table.id}/ds=2018-05-28/` }, ds: '2018-05-28' });
     const sent = rsd.commandCalls(BatchExecuteStatementCommand).flatMap((c) => c.args[0].input.Sqls as string[]);
     expect(sent.length).toBeGreaterThan(WAREHOUSE_TABLES.length * 4 + aggregateDeltaStatements().length);
     const statements = [...schemaDdl('redshift'), ...sent];

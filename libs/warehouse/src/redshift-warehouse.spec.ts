@@ -7,17 +7,19 @@ import {
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ConfigError } from '@trips/core';
+import { ConfigError, loadConfig } from '@trips/core';
 import { schemaDdl } from './ddl';
-import { createWarehouse } from './factory';
-import { WAREHOUSE_TABLES } from './port';
+import { createWarehouse, warehouseSettings } from './factory';
+import { warehouseTables } from '@trips/pipeline';
+
+const WAREHOUSE_TABLES = warehouseTables();
 import { RedshiftWarehouse } from './redshift-warehouse';
 
 // The Redshift Data API has no local stand-in: it is mocked, and the SQL it is sent is asserted
 // (the Postgres adapter runs the same load statements against a real PostgreSQL).
 const rsd = mockClient(RedshiftDataClient);
-const fact = WAREHOUSE_TABLES.find((t) => t.name === 'fact_trips')!;
-const region = WAREHOUSE_TABLES.find((t) => t.name === 'dim_region')!;
+const fact = WAREHOUSE_TABLES.find((t) => t.id === 'fact_trips')!;
+const region = WAREHOUSE_TABLES.find((t) => t.id === 'dim_region')!;
 const source = (table: string) => ({ bucket: 'trips-lake', prefix: `model/${table}/ds=2018-05-28/` });
 const ROLE = 'arn:aws:iam::123456789012:role/trips-redshift-copy';
 const SECRET = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:trips-redshift';
@@ -161,7 +163,8 @@ describe('Redshift Data API adapter', () => {
   });
 
   it('is chosen by TRIPS_WAREHOUSE=redshift and names every missing setting', () => {
-    const base = { TRIPS_WAREHOUSE: 'redshift' as const, TRIPS_WORK_DIR: '/tmp' };
+    // The settings as loadConfig gives them: defaults filled in once, by the schema.
+    const base = { ...loadConfig(warehouseSettings, {}), TRIPS_WAREHOUSE: 'redshift' as const, TRIPS_WORK_DIR: '/tmp' };
     expect(() => createWarehouse(base, undefined as never)).toThrow(new ConfigError('TRIPS_WAREHOUSE=redshift needs TRIPS_REDSHIFT_WORKGROUP (or TRIPS_REDSHIFT_CLUSTER), TRIPS_REDSHIFT_COPY_ROLE_ARN (see docs/aws.md)'));
     expect(() => createWarehouse({ ...base, TRIPS_REDSHIFT_CLUSTER: 'c', TRIPS_REDSHIFT_COPY_ROLE_ARN: ROLE }, undefined as never)).toThrow('TRIPS_REDSHIFT_SECRET_ARN or TRIPS_REDSHIFT_DB_USER (a cluster needs one)');
     expect(createWarehouse({ ...base, TRIPS_REDSHIFT_WORKGROUP: 'trips', TRIPS_REDSHIFT_COPY_ROLE_ARN: ROLE, AWS_REGION: 'eu-central-1' }, undefined as never).dialect).toBe('redshift');

@@ -9,8 +9,8 @@ import {
   type Field,
 } from '@aws-sdk/client-redshift-data';
 import { ExternalError, withRetries, type Logger, type PollingOptions } from '@trips/core';
-import { columnsOf, loadSteps, schemaDdl, sqlType } from './ddl';
-import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type Warehouse } from './port';
+import { loadSteps, schemaDdl, sqlType } from './ddl';
+import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type WarehouseLoader } from './port';
 
 export interface RedshiftTarget {
   /** Redshift Serverless workgroup, or … */
@@ -47,7 +47,7 @@ const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * are in the files' order (COPY from Parquet maps by position), COPY of the ds partition, then the
  * same delete/insert and aggregate refresh the Postgres adapter runs, so a rerun is idempotent.
  */
-export class RedshiftWarehouse implements Warehouse {
+export class RedshiftWarehouse implements WarehouseLoader {
   readonly dialect = 'redshift' as const;
 
   constructor(private readonly o: RedshiftWarehouseOptions) {}
@@ -59,7 +59,7 @@ export class RedshiftWarehouse implements Warehouse {
   async loadTable(req: LoadRequest): Promise<LoadResult> {
     if (!/^\d{4}-\d{2}-\d{2}$/.test(req.ds)) throw new Error(`not a ds: ${req.ds}`);
     const { table } = req;
-    const columns = columnsOf(table);
+    const columns = table.columns;
     const ds = str(req.ds);
     // BatchExecuteStatement takes no parameters: the ds (checked above) is written in as a literal.
     const bind = (sql: string) => sql.replace(/\$1\b/g, ds);
@@ -71,10 +71,10 @@ export class RedshiftWarehouse implements Warehouse {
       `copy stage from ${str(source)} iam_role ${str(this.o.copyRoleArn)} format as parquet`,
       'select count(*) from stage',
       // Staged first, then the lock: readers wait only for the swap, not for the COPY.
-      `lock ${WAREHOUSE_SCHEMA}.${table.name}`,
+      `lock ${WAREHOUSE_SCHEMA}.${table.id}`,
     ];
     const sqls = [...head, ...steps.map((s) => redshift(s.sql))];
-    const done = await this.batch(sqls, `trips-load-${table.name}-${req.ds}`);
+    const done = await this.batch(sqls, `trips-load-${table.id}-${req.ds}`);
     const sub = done.SubStatements ?? [];
     const countId = sub[2]?.Id;
     const staged = countId ? Number((await this.records(countId)).rows[0]?.[0] ?? 0) : 0;
@@ -82,8 +82,8 @@ export class RedshiftWarehouse implements Warehouse {
       steps.reduce((sum, s, i) => (s.count === what ? sum + Math.max(0, sub[head.length + i]?.ResultRows ?? 0) : sum), 0);
     const inserted = rows('inserted');
     const deleted = rows('deleted');
-    const result = { table: table.name, staged, inserted, deleted, skipped: staged - inserted };
-    this.o.logger?.info(result, `loaded ${WAREHOUSE_SCHEMA}.${table.name}`);
+    const result = { table: table.id, staged, inserted, deleted, skipped: staged - inserted };
+    this.o.logger?.info(result, `loaded ${WAREHOUSE_SCHEMA}.${table.id}`);
     return result;
   }
 

@@ -1,0 +1,19 @@
+-- The largest groups of similar trips: same region, origin cell, destination cell and time-of-day
+-- bucket (grid and bucket sizes are recorded in each group), with the centres of their cells.
+--   $1  how many groups
+--   $2  region_key to keep to, or '' for every region
+select
+    r.name as region,
+    g.time_bucket,
+    g.bucket_minutes,
+    round(cast((g.origin_cell_x + 0.5) * g.cell_size_deg as numeric), 4) as origin_lon,
+    round(cast((g.origin_cell_y + 0.5) * g.cell_size_deg as numeric), 4) as origin_lat,
+    round(cast((g.dest_cell_x + 0.5) * g.cell_size_deg as numeric), 4) as dest_lon,
+    round(cast((g.dest_cell_y + 0.5) * g.cell_size_deg as numeric), 4) as dest_lat,
+    a.trips
+from trips.agg_trip_group a
+join trips.dim_trip_group g on g.trip_group_key = a.trip_group_key
+join trips.dim_region r on r.region_key = g.region_key
+where $2 = '' or g.region_key = $2
+order by a.trips desc, a.trip_group_key
+limit $1
