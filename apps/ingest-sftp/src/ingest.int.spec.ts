@@ -72,17 +72,17 @@ describe('ingest-sftp against a real SFTP server and S3 server', () => {
     put('notes.txt', Buffer.from('not a trip file'));
 
     const first = await runIngestPass(deps(), options(sftp), DS);
-    expect(first.counts).toEqual({ seen: 2, landed: 2, skipped: 0, failed: 0, bytes: a.length + b.length });
+    expect(first.details!.counts).toEqual({ seen: 2, landed: 2, skipped: 0, failed: 0, bytes: a.length + b.length });
     expect(await rawKeys()).toEqual([`trips/ingest_date=${DS}/2018/05/b.csv`, `trips/ingest_date=${DS}/a.csv`]);
     expect(await rawSha(`trips/ingest_date=${DS}/a.csv`)).toBe(sha(a));
     expect(await rawSha(`trips/ingest_date=${DS}/2018/05/b.csv`)).toBe(sha(b));
-    expect(first.files.find((f) => f.path === '/inbox/a.csv')?.sha256).toBe(sha(a));
+    expect(first.details!.files.find((f) => f.path === '/inbox/a.csv')?.sha256).toBe(sha(a));
 
     const second = await runIngestPass(deps(), options(sftp), '2018-05-29');
-    expect(second.counts).toEqual({ seen: 2, landed: 0, skipped: 2, failed: 0, bytes: 0 });
-    expect(second.skippedByReason).toEqual({ unchanged: 2 });
+    expect(second.details!.counts).toEqual({ seen: 2, landed: 0, skipped: 2, failed: 0, bytes: 0 });
+    expect(second.details!.skippedByReason).toEqual({ unchanged: 2 });
     expect(await rawKeys()).toHaveLength(2);
-    expect(await store.getJson('lake', 'manifests/ingest_sftp/ds=2018-05-29/manifest.json')).toMatchObject({ counts: { landed: 0, skipped: 2 } });
+    expect(await store.getJson('lake', 'manifests/ingest_sftp/ds=2018-05-29/manifest.json')).toMatchObject({ details: { counts: { landed: 0, skipped: 2 } } });
   });
 
   it('lands a changed file again as a new version and keeps the earlier one', async () => {
@@ -90,7 +90,7 @@ describe('ingest-sftp against a real SFTP server and S3 server', () => {
     await runIngestPass(deps(), options(sftp), DS);
     const v2 = put('a.csv', csv(12, 'v2'), 1_527_100_000);
     const pass = await runIngestPass(deps(), options(sftp), DS);
-    expect(pass.counts.landed).toBe(1);
+    expect(pass.details!.counts.landed).toBe(1);
     expect(await rawKeys()).toEqual([`trips/ingest_date=${DS}/a.csv`, `trips/ingest_date=${DS}/a~1527100000.csv`]);
     expect(await rawSha(`trips/ingest_date=${DS}/a.csv`)).toBe(sha(v1));
     expect(await rawSha(`trips/ingest_date=${DS}/a~1527100000.csv`)).toBe(sha(v2));
@@ -103,12 +103,12 @@ describe('ingest-sftp against a real SFTP server and S3 server', () => {
     // The size-stable wait: the file grows while ingest-sftp waits to look at it again.
     const growDuringWait = async () => appendFileSync(join(root, 'inbox', 'growing.csv'), 'Prague,POINT (1 2),POINT (3 4),2018-05-28 10:00:00,x\n');
     const pass = await runIngestPass(deps({ sleep: growDuringWait }), options(sftp, { minAgeSeconds: 60, stableSeconds: 2 }), DS);
-    expect(pass.counts).toMatchObject({ seen: 3, landed: 1, skipped: 2 });
-    expect(pass.skippedByReason).toEqual({ too_recent: 1, still_growing: 1 });
+    expect(pass.details!.counts).toMatchObject({ seen: 3, landed: 1, skipped: 2 });
+    expect(pass.details!.skippedByReason).toEqual({ too_recent: 1, still_growing: 1 });
     expect(await rawKeys()).toEqual([`trips/ingest_date=${DS}/old.csv`]);
 
     const later = await runIngestPass(deps({ now: () => Date.now() / 1000 + 120 }), options(sftp, { minAgeSeconds: 60, stableSeconds: 2 }), DS);
-    expect(later.counts).toMatchObject({ landed: 2, skipped: 1 });
+    expect(later.details!.counts).toMatchObject({ landed: 2, skipped: 1 });
   });
 
   it('reports a file it may not read and lands the others, then fails the pass', async () => {
@@ -118,16 +118,16 @@ describe('ingest-sftp against a real SFTP server and S3 server', () => {
     const error = await runIngestPass(deps(), options(denying), DS).catch((e) => e);
     expect(error).toBeInstanceOf(IngestFailedError);
     expect(error.message).toContain('1 file(s) not landed (permission_denied 1); 1 landed');
-    expect((error as IngestFailedError).outcome.files.find((f) => f.path === '/inbox/secret.csv')).toMatchObject({ outcome: 'failed', reason: 'permission_denied' });
+    expect((error as IngestFailedError).outcome.details!.files.find((f) => f.path === '/inbox/secret.csv')).toMatchObject({ outcome: 'failed', reason: 'permission_denied' });
     expect(await rawKeys()).toEqual([`trips/ingest_date=${DS}/ok.csv`]);
-    expect(await store.getJson('lake', `manifests/ingest_sftp/ds=${DS}/manifest.json`)).toMatchObject({ status: 'failed', failedByReason: { permission_denied: 1 } });
+    expect(await store.getJson('lake', `manifests/ingest_sftp/ds=${DS}/manifest.json`)).toMatchObject({ status: 'failed', details: { failedByReason: { permission_denied: 1 } } });
   });
 
   it('reconnects after the connection drops mid-file and lands it whole, leaving no partial object', async () => {
     const big = put('big.csv', randomBytes(12 * 1024 * 1024));
     const flaky = await server({ dropAfterBytes: 5 * 1024 * 1024 });
     const pass = await runIngestPass(deps(), options(flaky), DS);
-    expect(pass.counts.landed).toBe(1);
+    expect(pass.details!.counts.landed).toBe(1);
     expect(flaky.connections()).toBe(2);
     expect(await rawKeys()).toEqual([`trips/ingest_date=${DS}/big.csv`]);
     expect(await rawSha(`trips/ingest_date=${DS}/big.csv`)).toBe(sha(big));
@@ -168,8 +168,8 @@ describe('ingest-sftp against a real SFTP server and S3 server', () => {
     }
     utimesSync(path, Date.now() / 1000 - 3600, Date.now() / 1000 - 3600);
     const pass = await runIngestPass(deps(), options(sftp), DS);
-    expect(pass.counts.bytes).toBe(chunk.length * 200);
-    expect(pass.files[0].sha256).toBe(hash.digest('hex'));
+    expect(pass.details!.counts.bytes).toBe(chunk.length * 200);
+    expect(pass.details!.files[0].sha256).toBe(hash.digest('hex'));
   }, 180_000);
 
   it('fails a pass whose server stops answering, naming the path, instead of waiting forever (or exiting 0 with nothing landed)', async () => {
@@ -191,8 +191,8 @@ describe('ingest-sftp against a real SFTP server and S3 server', () => {
     const s = await server({ stall: ['/inbox/slow.csv'] });
     const pass = runIngestPass(deps(), { ...options(s, { connectAttempts: 2 }), connect: { ...options(s).connect, operationTimeoutMs: 500 } }, DS);
     await expect(pass).rejects.toThrow(IngestFailedError);
-    const manifest = (await pass.catch((e: IngestFailedError) => e.outcome)) as Awaited<ReturnType<typeof runIngestPass>>;
-    expect(manifest.failedByReason).toEqual({ stalled: 1 });
+    const outcome = await pass.catch((e: IngestFailedError) => e.outcome);
+    expect(outcome && 'details' in outcome ? outcome.details?.failedByReason : undefined).toEqual({ stalled: 1 });
     expect(await rawKeys()).toEqual([`trips/ingest_date=${DS}/a.csv`]);
   });
 });

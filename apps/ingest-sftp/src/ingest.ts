@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
-import { ExternalError, type Logger } from '@trips/core';
-import { manifestKey, type Buckets, taskOfApp } from '@trips/pipeline';
+import { emptyCounts, ExternalError, OutcomeError, recordTask, s3Url, withRetries, type Logger, type TaskManifest, type TaskOutcome } from '@trips/core';
+import { manifestKey, rawBatch, taskOfApp, type Buckets } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { HostKeyMismatchError, PermissionDeniedError, Remote, StalledError, namePattern, type ConnectOptions, type RemoteFile } from './remote';
 import { landingKey, loadState, sameVersion, saveState, type IngestState } from './state';
@@ -46,28 +46,22 @@ export interface FileReport {
   sha256?: string;
 }
 
-export interface IngestManifest {
-  task: string;
-  ds: string;
-  runId?: string;
-  status: 'succeeded' | 'failed';
+/** What a pass did, file by file: the `details` of its task manifest. */
+export interface IngestPass {
   source: string;
-  startedAt: string;
-  finishedAt: string;
-  durationMs: number;
   counts: { seen: number; landed: number; skipped: number; failed: number; bytes: number };
   skippedByReason: Record<string, number>;
   failedByReason: Record<string, number>;
   files: FileReport[];
 }
 
-/** A pass that could not land every file it should have; the manifest says which and why. */
-export class IngestFailedError extends ExternalError {
-  constructor(
-    message: string,
-    readonly outcome: IngestManifest,
-  ) {
-    super(message);
+/** A pass's task manifest (the one shape every task writes), its files in `details`. */
+export type IngestManifest = TaskManifest<IngestPass>;
+
+/** A pass that could not land every file it should have (exit 69); its manifest says which and why. */
+export class IngestFailedError extends OutcomeError<IngestPass> {
+  constructor(message: string, outcome: TaskOutcome<IngestPass>) {
+    super(message, 69, outcome);
   }
 }
 
@@ -80,10 +74,20 @@ const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * and the rest continue; the pass then fails (IngestFailedError) so the scheduler notices.
  */
 export async function runIngestPass(deps: IngestDeps, o: IngestOptions, ds: string): Promise<IngestManifest> {
+  const { store, buckets } = deps;
+  const started = new Date();
+  // The manifest of the day, and a copy per pass (a day may see several, with --watch).
+  const save = async (m: IngestManifest) => {
+    await store.putJson(buckets.lake, manifestKey(TASK, ds), m);
+    await store.putJson(buckets.lake, manifestKey(TASK, ds).replace(/manifest\.json$/, `passes/${started.toISOString()}.json`), m);
+  };
+  return recordTask<IngestPass>({ task: TASK, ds, runId: deps.runId, logger: deps.logger, save }, () => pass(deps, o, ds));
+}
+
+async function pass(deps: IngestDeps, o: IngestOptions, ds: string): Promise<TaskOutcome<IngestPass>> {
   const { store, buckets, logger } = deps;
   const now = deps.now ?? (() => Date.now() / 1000);
   const sleep = deps.sleep ?? realSleep;
-  const started = new Date();
   const source = `sftp://${o.connect.username}@${o.connect.host}:${o.connect.port}${posix.normalize(o.dir)}`;
   const state = await loadState(store, buckets, source);
   const reports: FileReport[] = [];
@@ -159,17 +163,17 @@ export async function runIngestPass(deps: IngestDeps, o: IngestOptions, ds: stri
     remote.close();
   }
 
-  const manifest = { ...summarise(ds, source, started, reports), ...(deps.runId ? { runId: deps.runId } : {}) };
-  await store.putJson(buckets.lake, manifestKey(TASK, ds), manifest);
-  await store.putJson(buckets.lake, manifestKey(TASK, ds).replace(/manifest\.json$/, `passes/${started.toISOString()}.json`), manifest);
-  const c = manifest.counts;
-  logger?.info({ counts: c, skippedByReason: manifest.skippedByReason }, `ingest-sftp: seen ${c.seen}, landed ${c.landed}, skipped ${c.skipped}, failed ${c.failed}`);
+  const details = summarise(source, reports);
+  const c = details.counts;
+  logger?.info({ counts: c, skippedByReason: details.skippedByReason }, `ingest-sftp: seen ${c.seen}, landed ${c.landed}, skipped ${c.skipped}, failed ${c.failed}`);
   if (c.landed === 0 && c.failed === 0) logger?.info(`ingest-sftp: nothing new to land`);
+  // Files, not rows: the pass's rows are counted by validate-raw.
+  const outcome: TaskOutcome<IngestPass> = { rows: emptyCounts(), files: [], outputs: [{ location: s3Url(rawBatch(buckets, ds)), rows: 0 }], details };
   if (c.failed > 0) {
-    const why = Object.entries(manifest.failedByReason).map(([k, n]) => `${k} ${n}`).join(', ');
-    throw new IngestFailedError(`ingest-sftp for ds=${ds}: ${c.failed} file(s) not landed (${why}); ${c.landed} landed; see s3://${buckets.lake}/${manifestKey(TASK, ds)}`, manifest);
+    const why = Object.entries(details.failedByReason).map(([k, n]) => `${k} ${n}`).join(', ');
+    throw new IngestFailedError(`ingest-sftp for ds=${ds}: ${c.failed} file(s) not landed (${why}); ${c.landed} landed; see s3://${buckets.lake}/${manifestKey(TASK, ds)}`, outcome);
   }
-  return manifest;
+  return outcome;
 }
 
 interface LandContext {
@@ -256,34 +260,23 @@ async function removeIfPresent(store: ObjectStore, bucket: string, key: string):
   if (await store.head(bucket, key)) await store.delete(bucket, key);
 }
 
-async function connectWithRetry(o: IngestOptions, logger: Logger | undefined, sleep: (ms: number) => Promise<void>): Promise<Remote> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await Remote.connect(o.connect);
-    } catch (e) {
-      // A wrong host key is not transient: never retried.
-      if (attempt >= o.connectAttempts || e instanceof HostKeyMismatchError) throw e;
-      const delay = Math.min(30_000, 500 * 2 ** (attempt - 1));
-      logger?.warn({ attempt, delayMs: delay }, `ingest-sftp: ${(e as Error).message}; retrying in ${delay} ms`);
-      await sleep(delay);
-    }
-  }
+function connectWithRetry(o: IngestOptions, logger: Logger | undefined, sleep: (ms: number) => Promise<void>): Promise<Remote> {
+  return withRetries(() => Remote.connect(o.connect), {
+    attempts: o.connectAttempts,
+    // A wrong host key is not transient: never retried.
+    retryable: (e) => !(e instanceof HostKeyMismatchError),
+    sleep,
+    onRetry: (attempt, delayMs, e) => logger?.warn({ attempt, delayMs }, `ingest-sftp: ${(e as Error).message}; retrying in ${delayMs} ms`),
+  });
 }
 
-function summarise(ds: string, source: string, started: Date, files: FileReport[]): IngestManifest {
+function summarise(source: string, files: FileReport[]): IngestPass {
   const count = (o: Outcome) => files.filter((f) => f.outcome === o).length;
   const byReason = (o: Outcome) =>
     files.filter((f) => f.outcome === o).reduce<Record<string, number>>((acc, f) => ({ ...acc, [f.reason as string]: (acc[f.reason as string] ?? 0) + 1 }), {});
-  const finished = new Date();
   const failed = count('failed');
   return {
-    task: TASK,
-    ds,
-    status: failed > 0 ? 'failed' : 'succeeded',
     source,
-    startedAt: started.toISOString(),
-    finishedAt: finished.toISOString(),
-    durationMs: finished.getTime() - started.getTime(),
     counts: { seen: files.length, landed: count('landed'), skipped: count('skipped'), failed, bytes: files.filter((f) => f.outcome === 'landed').reduce((s, f) => s + f.size, 0) },
     skippedByReason: byReason('skipped'),
     failedByReason: byReason('failed'),

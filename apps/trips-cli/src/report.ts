@@ -8,10 +8,18 @@ export function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd()).join('\n');
 }
 
+/** The file counts of a task that counts files rather than rows (ingest_sftp). */
+const fileCounts = (r: TaskResult) => (r.details as { counts?: { seen: number; landed: number; skipped: number; failed: number } } | undefined)?.counts;
+
 export function taskLine(r: TaskResult): string {
   const rows = r.rows;
+  const files = fileCounts(r);
   const secs = r.durationMs === undefined ? '' : ` in ${(r.durationMs / 1000).toFixed(1)} s`;
-  const counts = rows ? `: read ${fmt(rows.read)}, passed ${fmt(rows.passed)}, rejected ${fmt(rows.rejected)}, duplicates ${fmt(rows.duplicates)}` : '';
+  const counts = files
+    ? `: files seen ${fmt(files.seen)}, landed ${fmt(files.landed)}, skipped ${fmt(files.skipped)}, failed ${fmt(files.failed)}`
+    : rows
+      ? `: read ${fmt(rows.read)}, passed ${fmt(rows.passed)}, rejected ${fmt(rows.rejected)}, duplicates ${fmt(rows.duplicates)}`
+      : '';
   return `  ${r.status === 'succeeded' ? 'ok  ' : r.status === 'failed' ? 'FAIL' : 'skip'} ${r.task}${counts}${secs}`;
 }
 
@@ -25,10 +33,10 @@ export function formatRun(run: RunResult): string {
       ...run.tasks.map((t) => [
         t.task,
         t.status,
-        fmt(t.rows?.read),
-        fmt(t.rows?.passed),
-        fmt(t.rows?.rejected),
-        fmt(t.rows?.duplicates),
+        fmt(fileCounts(t) ? undefined : t.rows?.read),
+        fmt(fileCounts(t) ? undefined : t.rows?.passed),
+        fmt(fileCounts(t) ? undefined : t.rows?.rejected),
+        fmt(fileCounts(t) ? undefined : t.rows?.duplicates),
         t.durationMs === undefined ? '-' : (t.durationMs / 1000).toFixed(1),
       ]),
     ])

@@ -15,6 +15,8 @@ export interface TaskResult {
   rejectedByReason?: Record<string, number>;
   files?: FileAccount[];
   outputs?: TaskManifest['outputs'];
+  /** What the task recorded beyond rows (ingest_sftp: files seen, landed, skipped, failed). */
+  details?: unknown;
 }
 
 export interface RunResult {
@@ -76,6 +78,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       rejectedByReason: mine?.rejectedByReason,
       files: mine?.files,
       outputs: mine?.outputs,
+      details: mine?.details,
     };
     if (result.status === 'failed') {
       result.error = lost ? `${lost} while ${task.id} was running; the run cannot go on` : (mine?.error ?? lastLines(log, 20));

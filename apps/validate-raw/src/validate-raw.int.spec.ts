@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DataError, type TaskManifest } from '@trips/core';
+import { GateError, type TaskManifest } from '@trips/core';
 import { manifestKey } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { startS3Server, type LocalS3 } from '@trips/local';
@@ -88,7 +88,7 @@ describe('validate-raw on a corpus of good and bad files', () => {
   });
 
   it('fails above the reject-ratio threshold after writing its outputs and a failed manifest', async () => {
-    await expect(run(0.5)).rejects.toThrow(DataError);
+    await expect(run(0.5)).rejects.toThrow(GateError);
     await expect(run(0.5)).rejects.toThrow(/reject ratio 66\.67% \(12 of 18 rows\) exceeds the threshold 50\.00%/);
     const m = await store.getJson<TaskManifest>('lake', manifestKey(TASK, DS));
     expect(m?.status).toBe('failed');

@@ -3,13 +3,15 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDs } from './dates';
 import { UsageError, exitCodeOf, TripsError } from './errors';
 import { createLogger, maskSecrets, type Logger } from './logger';
-import { GateError } from './task-record';
+import { OutcomeError } from './task-record';
 
 type OptionSpec = { type: 'string' | 'boolean'; description: string; default?: string | boolean };
 
 export interface TaskCliSpec<R> {
   /** The app's name, e.g. `validate-raw`. */
   name: string;
+  /** The pipeline task it runs (its manifest's `task`), for the summary of a failure. */
+  task?: string;
   description: string;
   /** Options besides `--ds` and `--help`. */
   options?: Record<string, OptionSpec>;
@@ -97,9 +99,8 @@ export async function runTaskCli<R>(spec: TaskCliSpec<R>, argv = process.argv.sl
     const result = await spec.run({ ds: parsed.ds as string, runId, partOfRun: parsed.runId !== undefined, options: parsed.options, logger });
     writeSummary(result);
   } catch (e) {
-    // A task that refused its input after doing its work (GateError, or any error carrying the outcome).
-    if (e instanceof GateError) writeSummary({ task: spec.name, ds: parsed.ds, status: 'failed', ...e.outcome });
-    else if (typeof e === 'object' && e !== null && 'outcome' in e) writeSummary((e as { outcome: unknown }).outcome);
+    // A task that failed after doing its work: its summary still says what it did.
+    if (e instanceof OutcomeError) writeSummary({ task: spec.task ?? spec.name, ds: parsed.ds, status: 'failed', ...e.outcome });
     logger.error({ ds: parsed.ds, exitCode: exitCodeOf(e) }, describeError(e));
     process.stderr.write(`${spec.name} failed for ds=${parsed.ds}: ${describeError(e)}\n`);
     process.exitCode = exitCodeOf(e);
@@ -131,12 +132,13 @@ export function guardUnfinished(what: string): () => void {
 }
 
 /**
- * The task's outcome as the last line on stdout, one JSON object (task, ds, status and its counts):
- * what Airflow keeps as the task's XCom and puts into its notifications. Only for results that
- * carry a status (a task manifest, or ingest-sftp's pass manifest).
+ * The task's outcome as the last line on stdout, one JSON object (task, ds, status, its row counts
+ * and rejects by reason, and the counts of its details when it has some, as ingest-sftp's files):
+ * what Airflow keeps as the task's XCom and puts into its notifications. Only for results that carry
+ * a status (a task manifest).
  */
 function writeSummary(result: unknown): void {
   if (typeof result !== 'object' || result === null || !('status' in result)) return;
-  const m = result as { task?: string; ds?: string; status?: string; rows?: unknown; rejectedByReason?: unknown; counts?: unknown };
-  process.stdout.write(`${JSON.stringify({ task: m.task, ds: m.ds, status: m.status, rows: m.rows, rejectedByReason: m.rejectedByReason, counts: m.counts })}\n`);
+  const m = result as { task?: string; ds?: string; status?: string; rows?: unknown; rejectedByReason?: unknown; details?: { counts?: unknown } };
+  process.stdout.write(`${JSON.stringify({ task: m.task, ds: m.ds, status: m.status, rows: m.rows, rejectedByReason: m.rejectedByReason, counts: m.details?.counts })}\n`);
 }

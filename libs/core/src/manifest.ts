@@ -27,7 +27,7 @@ export interface OutputInfo {
   rows: number;
 }
 
-export interface TaskManifest {
+export interface TaskManifest<D = unknown> {
   /** The task id of the pipeline definition (the manifest's folder). */
   task: string;
   ds: string;
@@ -42,6 +42,8 @@ export interface TaskManifest {
   rejectedByReason: Record<string, number>;
   files: FileAccount[];
   outputs: OutputInfo[];
+  /** What a task records beyond rows (ingest-sftp: the files of its pass, counted by outcome). */
+  details?: D;
 }
 
 export function emptyCounts(): RowCounts {

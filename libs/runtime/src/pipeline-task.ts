@@ -56,6 +56,7 @@ export function runPipelineTask<S extends z.ZodRawShape, R, P = undefined>(spec:
   const task = taskOfApp(spec.app);
   void runTaskCli({
     name: spec.app,
+    task: task.id,
     description: spec.description,
     options: { ...spec.options, 'release-lock': { type: 'boolean', description: 'do no work: free the day\'s lock if the run --run-id holds it (the DAG\'s closing step)' } },
     async run({ ds, runId, partOfRun, options, logger }) {
