@@ -1,7 +1,11 @@
+import { parse, type Parser } from 'csv-parse';
+
 /**
- * A streaming RFC 4180 record reader over decoded text: commas, doubled quotes and line breaks inside
- * quoted fields, CRLF or LF line ends. It tracks the physical line each record starts on, so errors
- * can name it, and keeps the record's raw text (capped) for the quarantine.
+ * RFC 4180 records of decoded text, read by csv-parse: commas, doubled quotes and line breaks inside
+ * quoted fields, CRLF, LF or CR line ends. Every record is kept whatever its number of fields (the
+ * rules reject it), with the physical line it starts on, so errors can name it, and its raw text
+ * (capped) for the quarantine. A quote inside an unquoted field is kept as a character; a quoted
+ * field still open at the end of the input becomes one record flagged `unterminated`.
  */
 export interface CsvRecord {
   fields: string[];
@@ -14,93 +18,53 @@ export interface CsvRecord {
 
 const RAW_CAP = 2000;
 
+/** A record parser fed text with `push` (any chunking) and `end`, each returning the records completed. */
 export class CsvRecordReader {
-  private fields: string[] = [];
-  private field = '';
-  private raw = '';
-  private inQuotes = false;
-  /** A quote seen inside a quoted field: either an escaped quote or the closing one. */
-  private quotePending = false;
-  private pendingCR = false;
-  private line = 1;
-  private recordLine = 1;
-  private started = false;
+  private readonly parser: Parser;
+  private readonly ready: CsvRecord[] = [];
+  /** The physical line the previous record ended on: the next starts on the line after it. */
+  private lastLine = 0;
 
-  /** Feeds a chunk of text; returns the records completed by it. */
+  constructor() {
+    this.parser = parse({
+      relax_quotes: true,
+      relax_column_count: true,
+      skip_empty_lines: false,
+      raw: true,
+      info: true,
+      record_delimiter: ['\r\n', '\n', '\r'],
+      skip_records_with_error: true,
+    });
+    // Every record the parser emits is taken at once (the parser works synchronously per write).
+    this.parser.on('data', (r: { record: string[]; raw: string; info: { lines: number } }) => this.take(r.record, r.raw, r.info.lines, false));
+    // With the relaxed options the one error left is a quote never closed, at the end of the input.
+    this.parser.on('skip', (e: { lines?: number; raw?: string; code?: string }) => this.take(undefined, e.raw ?? '', e.lines ?? this.lastLine + 1, true));
+  }
+
   push(text: string): CsvRecord[] {
-    const out: CsvRecord[] = [];
-    for (let i = 0; i < text.length; i++) {
-      const c = text[i];
-      if (this.pendingCR) {
-        this.pendingCR = false;
-        if (c === '\n') continue; // CRLF: the record already ended at the CR
-      }
-      if (this.raw.length < RAW_CAP && c !== '\r' && c !== '\n') this.raw += c;
-      if (!this.started) {
-        this.started = true;
-        this.recordLine = this.line;
-      }
-      if (this.inQuotes) {
-        if (this.quotePending) {
-          this.quotePending = false;
-          if (c === '"') {
-            this.field += '"';
-            continue;
-          }
-          this.inQuotes = false; // the pending quote closed the field; handle c unquoted below
-        } else if (c === '"') {
-          this.quotePending = true;
-          continue;
-        } else {
-          if (c === '\n' || c === '\r') {
-            this.line++;
-            if (c === '\r' && text[i + 1] === '\n') {
-              this.field += '\r\n';
-              i++;
-              continue;
-            }
-          }
-          this.field += c;
-          continue;
-        }
-      }
-      if (c === '"' && this.field === '') {
-        this.inQuotes = true;
-      } else if (c === ',') {
-        this.fields.push(this.field);
-        this.field = '';
-      } else if (c === '\n' || c === '\r') {
-        out.push(this.finish(false));
-        this.line++;
-        if (c === '\r') this.pendingCR = true;
-      } else {
-        this.field += c;
-      }
-    }
-    return out;
+    if (text !== '') this.parser.write(text);
+    return this.ready.splice(0);
   }
 
-  /** Ends the input: returns the last record when the text did not end with a line break. */
+  /** Ends the input: returns the records completed by its end (the last line without a line break). */
   end(): CsvRecord[] {
-    if (!this.started) return [];
-    if (this.inQuotes && this.quotePending) {
-      this.inQuotes = false;
-      this.quotePending = false;
-    }
-    return [this.finish(this.inQuotes)];
+    this.parser.end();
+    return this.ready.splice(0);
   }
 
-  private finish(unterminated: boolean): CsvRecord {
-    this.fields.push(this.field);
-    const record = { fields: this.fields, line: this.recordLine, raw: this.raw, unterminated };
-    this.fields = [];
-    this.field = '';
-    this.raw = '';
-    this.inQuotes = false;
-    this.quotePending = false;
-    this.started = false;
-    return record;
+  private take(fields: string[] | undefined, raw: string, endLine: number, unterminated: boolean): void {
+    const text = raw.replace(/\r?\n$|\r$/, '');
+    this.ready.push({ fields: fields ?? unterminatedFields(text), line: this.lastLine + 1, raw: text.replace(/[\r\n]/g, '').slice(0, RAW_CAP), unterminated });
+    this.lastLine = endLine;
   }
+}
+
+/** The fields of a record left inside an open quote: split as written, the open quote dropped. */
+function unterminatedFields(text: string): string[] {
+  const open = text.lastIndexOf('"');
+  const before = text.slice(0, open).split(',');
+  before[before.length - 1] += text.slice(open + 1);
+  return before;
 }
 
 /** One CSV line from fields, quoting where needed. */

@@ -13,8 +13,25 @@ export interface FileResult {
   fileReason?: FileReason;
 }
 
-async function write(stream: WriteStream, line: string): Promise<void> {
-  if (!stream.write(`${line}\n`)) await once(stream, 'drain');
+/** Lines for a file, written in chunks of about 1 MiB rather than a write per row. */
+class Lines {
+  private pending: string[] = [];
+  private size = 0;
+
+  constructor(private readonly stream: WriteStream) {}
+
+  add(line: string): void {
+    this.pending.push(line);
+    this.size += line.length + 1;
+  }
+
+  async flush(force = false): Promise<void> {
+    if (this.size === 0 || (!force && this.size < 1 << 20)) return;
+    const text = `${this.pending.join('\n')}\n`;
+    this.pending = [];
+    this.size = 0;
+    if (!this.stream.write(text)) await once(this.stream, 'drain');
+  }
 }
 
 async function close(stream: WriteStream): Promise<void> {
@@ -31,11 +48,13 @@ export async function validateFile(key: string, body: Readable, validatedPath: s
   const hash = createHash('sha256');
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const reader = new CsvRecordReader();
-  const validated = createWriteStream(validatedPath);
-  const quarantine = createWriteStream(quarantinePath);
+  const validatedFile = createWriteStream(validatedPath);
+  const quarantineFile = createWriteStream(quarantinePath);
+  const validated = new Lines(validatedFile);
+  const quarantine = new Lines(quarantineFile);
   // The header of each: the catalog's columns of the validated rows and of the quarantine.
-  await write(validated, columnNames(tableOfLayer('validated')).join(','));
-  await write(quarantine, columnNames(tableOfLayer('quarantine')).join(','));
+  validated.add(columnNames(tableOfLayer('validated')).join(','));
+  quarantine.add(columnNames(tableOfLayer('quarantine')).join(','));
   const account: FileAccount = { file: key, status: 'ok', rows: { read: 0, passed: 0, rejected: 0, duplicates: 0 }, rejectedByReason: {}, bytes: 0 };
   let fileReason: FileReason | undefined;
   let detail = '';
@@ -59,13 +78,15 @@ export async function validateFile(key: string, body: Readable, validatedPath: s
       if (problem) {
         account.rows.rejected++;
         account.rejectedByReason[problem.reason] = (account.rejectedByReason[problem.reason] ?? 0) + 1;
-        await write(quarantine, toCsvLine([key, r.line, problem.reason, visibleControls(problem.detail), visibleControls(r.raw)]));
+        quarantine.add(toCsvLine([key, r.line, problem.reason, visibleControls(problem.detail), visibleControls(r.raw)]));
       } else {
         account.rows.passed++;
-        await write(validated, toCsvLine([key, r.line, ...fields]));
+        validated.add(toCsvLine([key, r.line, ...fields]));
       }
       if (account.rows.read % 500_000 === 0) logger?.info({ file: key, rows: account.rows }, `validate-raw: ${key}: ${account.rows.read} rows`);
     }
+    await validated.flush();
+    await quarantine.flush();
   };
 
   for await (const chunk of body) {
@@ -100,7 +121,9 @@ export async function validateFile(key: string, body: Readable, validatedPath: s
       detail = account.bytes === 0 ? 'the file has no bytes' : 'the file holds only whitespace';
     } else await take(reader.end());
   }
-  await Promise.all([close(validated), close(quarantine)]);
+  await validated.flush(true);
+  await quarantine.flush(true);
+  await Promise.all([close(validatedFile), close(quarantineFile)]);
   account.sha256 = hash.digest('hex');
   if (fileReason) {
     // The file is refused whole: its rows are not counted as rows, the file is accounted for instead.
