@@ -1,25 +1,17 @@
-import { parseArgs } from 'node:util';
-import { UsageError } from '@trips/core';
+import { helpOf, parseCommand, type CommandSpec, type OptionSpec } from '@trips/core';
 
-export type Flags = Record<string, { type: 'string' | 'boolean'; description: string }>;
+export type Flags = Record<string, OptionSpec>;
+export type { CommandSpec };
 
-/** Parses a sub-command's arguments; unknown or malformed ones become a UsageError naming them. */
-export function parseFlags(command: string, flags: Flags, argv: string[], positionals = false): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
-  try {
-    const parsed = parseArgs({
-      args: argv,
-      options: { ...Object.fromEntries(Object.entries(flags).map(([k, f]) => [k, { type: f.type }])), help: { type: 'boolean', short: 'h' } },
-      strict: true,
-      allowPositionals: positionals,
-    });
-    return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
-  } catch (e) {
-    throw new UsageError(`trips ${command}: ${(e as Error).message}`);
-  }
+/**
+ * Parses a sub-command's arguments (commander, through @trips/core: the help style every command
+ * shares); unknown or malformed ones become a UsageError naming them. `print` is the help or
+ * version text when asked for.
+ */
+export function parseFlags(spec: CommandSpec, argv: string[]): { print?: string; values: Record<string, string | string[] | boolean | undefined>; positionals: string[] } {
+  const parsed = parseCommand(spec, argv);
+  if (parsed.kind === 'print') return { print: parsed.text, values: {}, positionals: [] };
+  return { values: parsed.values, positionals: parsed.positionals };
 }
 
-export function helpText(usageLine: string, description: string, flags: Flags): string {
-  const rows = Object.entries(flags).map(([k, f]) => [f.type === 'string' ? `--${k} ${k.toUpperCase().replace(/-/g, '_')}` : `--${k}`, f.description]);
-  const w = Math.max(...rows.map((r) => r[0].length), 6);
-  return [`Usage: ${usageLine}`, '', description, '', 'Options:', ...rows.map(([k, d]) => `  ${k.padEnd(w)}  ${d}`), `  ${'--help'.padEnd(w)}  show this help`].join('\n');
-}
+export const helpText = helpOf;

@@ -11,13 +11,13 @@ import { workspaceRoot } from './workspace';
 
 const FLAGS: Flags = {
   json: { type: 'boolean', description: 'env: print the environment as one JSON object instead of export lines' },
-  input: { type: 'string', description: 'land: CSV file or folder of CSV files' },
-  ds: { type: 'string', description: 'land: the day (ingest date) to land them as' },
+  input: { type: 'string', value: 'PATH', description: 'land: CSV file or folder of CSV files' },
+  ds: { type: 'string', value: 'YYYY-MM-DD', description: 'land: the day (ingest date) to land them as' },
 };
 
-export const LOCAL_HELP = helpText(
-  'trips local (up | down | env | land --input PATH --ds YYYY-MM-DD)',
-  `The standing local stack for the local Airflow (each task its own process): the S3 server and
+const COMMAND = {
+  name: 'trips local',
+  description: `The standing local stack for the local Airflow (each task its own process): the S3 server and
 PostgreSQL of the embedded mode, on the same state folder, an SFTP server serving
 <state>/sftp/inbox as the partner's folder, and moto's server (KMS, Secrets Manager, SNS; with
 Python 3.10+), left running in the background.
@@ -25,13 +25,16 @@ Python 3.10+), left running in the background.
   down  stop them, and any stand-in a killed trips command left running (the data stays)
   env   print the environment the apps need (eval "$(npx trips local env)")
   land  put files into the raw bucket as a day's batch, as the SFTP ingestion would`,
-  FLAGS,
-);
+  options: FLAGS,
+  positionals: '<action>',
+};
+
+export const LOCAL_HELP = helpText(COMMAND);
 
 export async function localCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseFlags('local', FLAGS, argv, true);
-  if (values.help) {
-    process.stdout.write(`${LOCAL_HELP}\n`);
+  const { print, values, positionals } = parseFlags(COMMAND, argv);
+  if (print !== undefined) {
+    process.stdout.write(print);
     return 0;
   }
   const [action, ...extra] = positionals;

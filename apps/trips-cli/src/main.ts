@@ -1,4 +1,4 @@
-import { describeError, exitCodeOf, guardUnfinished } from '@trips/core';
+import { describeError, exitCodeOf, guardUnfinished, VERSION } from '@trips/core';
 import { generateCommand } from './generate';
 import { localCommand } from './local-command';
 import { queryCommand } from './query-command';
@@ -14,7 +14,7 @@ Commands:
   query     answer the analysts' questions: weekly averages, trip groups, datasources (trips query --help)
   local     the standing local stack for a local Airflow: up, down, env, land (trips local --help)
 
-Every command takes --help.`;
+Every command takes --help; trips --version prints the version.`;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   run: runCommand,
@@ -26,6 +26,10 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === '--version') {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(`${HELP}\n`);
     return command === undefined ? 64 : 0;
@@ -39,7 +43,9 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await handler(rest);
   } catch (e) {
-    process.stderr.write(`trips ${command}: ${describeError(e)}\n`);
+    // One prefix naming the command: messages that name it already are printed as they are.
+    const message = describeError(e);
+    process.stderr.write(`${message.startsWith(`trips ${command}`) ? message : `trips ${command}: ${message}`}\n`);
     return exitCodeOf(e);
   } finally {
     done();

@@ -5,27 +5,30 @@ import { withLocalWarehouse } from './local-warehouse';
 import { table } from './report';
 
 const FLAGS: Flags = {
-  region: { type: 'string', description: 'weekly-average, groups: a region name (case-insensitive)' },
-  bbox: { type: 'string', description: 'weekly-average: MIN_LON,MIN_LAT,MAX_LON,MAX_LAT' },
-  match: { type: 'string', description: 'weekly-average --bbox: origin (default), destination or both must lie in the box' },
-  from: { type: 'string', description: 'weekly-average: first day YYYY-MM-DD (its ISO week is the first week; default: first week with data)' },
-  to: { type: 'string', description: 'weekly-average: last day YYYY-MM-DD (its ISO week is the last week; default: last week with data)' },
-  top: { type: 'string', description: 'groups: how many groups (default 10)' },
-  'top-regions': { type: 'string', description: 'latest-datasource: how many of the most common regions (default 2)' },
-  datasource: { type: 'string', description: 'regions: the datasource name' },
+  region: { type: 'string', value: 'NAME', description: 'weekly-average, groups: a region name (case-insensitive)' },
+  bbox: { type: 'string', value: 'MIN_LON,MIN_LAT,MAX_LON,MAX_LAT', description: 'weekly-average: MIN_LON,MIN_LAT,MAX_LON,MAX_LAT' },
+  match: { type: 'string', value: 'SIDE', description: 'weekly-average --bbox: origin (default), destination or both must lie in the box' },
+  from: { type: 'string', value: 'YYYY-MM-DD', description: 'weekly-average: first day YYYY-MM-DD (its ISO week is the first week; default: first week with data)' },
+  to: { type: 'string', value: 'YYYY-MM-DD', description: 'weekly-average: last day YYYY-MM-DD (its ISO week is the last week; default: last week with data)' },
+  top: { type: 'string', value: 'N', description: 'groups: how many groups (default 10)' },
+  'top-regions': { type: 'string', value: 'N', description: 'latest-datasource: how many of the most common regions (default 2)' },
+  datasource: { type: 'string', value: 'NAME', description: 'regions: the datasource name' },
   json: { type: 'boolean', description: 'print the answer as JSON on stdout' },
 };
 
-export const QUERY_HELP = helpText(
-  'trips query <weekly-average|groups|latest-datasource|regions> [options]',
-  `Answers the analysts' questions from the local warehouse (through the warehouse port, so the same SQL runs on Redshift):
-  weekly-average (--region NAME | --bbox MIN_LON,MIN_LAT,MAX_LON,MAX_LAT [--match origin|destination|both]) [--from D --to D]
+const COMMAND = {
+  name: 'trips query',
+  description: `Answers the analysts' questions from the local warehouse (through the warehouse port, so the same SQL runs on Redshift):
+  weekly-average (--region NAME | --bbox MIN_LON,MIN_LAT,MAX_LON,MAX_LAT [--match SIDE]) [--from D --to D]
       average trips per ISO week (Monday, UTC) over the whole weeks of the period; weeks without trips count as zero
-  groups [--region NAME] [--top N]      the largest groups of similar trips (region, origin cell, destination cell, hour bucket)
+  groups [--region NAME] [--top N]      the largest groups of similar trips (region, cells, hour bucket)
   latest-datasource [--top-regions N]   for each of the N most common regions, the datasource that appeared latest
   regions --datasource NAME             the regions where a datasource appeared`,
-  FLAGS,
-);
+  options: FLAGS,
+  positionals: '[question]',
+};
+
+export const QUERY_HELP = helpText(COMMAND);
 
 
 /** `--bbox MIN_LON,MIN_LAT,MAX_LON,MAX_LAT` as a box (its corners are checked by the question). */
@@ -38,7 +41,7 @@ export function parseBox(text: string): Box {
 }
 
 /** The weekly-average question the flags ask. */
-function weeklyRequest(values: Record<string, string | boolean | undefined>): WeeklyRequest {
+function weeklyRequest(values: Record<string, unknown>): WeeklyRequest {
   const { region, bbox, match, from, to } = values as Record<string, string | undefined>;
   if ((region === undefined) === (bbox === undefined)) throw new UsageError('trips query weekly-average: give exactly one of --region NAME or --bbox MIN_LON,MIN_LAT,MAX_LON,MAX_LAT');
   if (match !== undefined && bbox === undefined) throw new UsageError('--match goes with --bbox');
@@ -49,7 +52,7 @@ function weeklyRequest(values: Record<string, string | boolean | undefined>): We
 /** Periods longer than this (two years) list only the weeks that have trips. */
 const LIST_ALL_WEEKS = 104;
 
-function positiveInt(v: string | boolean | undefined, name: string, fallback: number): number {
+function positiveInt(v: unknown, name: string, fallback: number): number {
   if (v === undefined) return fallback;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a whole number >= 1, got "${v}"`);
@@ -57,10 +60,10 @@ function positiveInt(v: string | boolean | undefined, name: string, fallback: nu
 }
 
 export async function queryCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseFlags('query', FLAGS, argv, true);
-  if (values.help || positionals.length === 0) {
-    process.stdout.write(`${QUERY_HELP}\n`);
-    return values.help ? 0 : 64;
+  const { print, values, positionals } = parseFlags(COMMAND, argv);
+  if (print !== undefined || positionals.length === 0) {
+    process.stdout.write(print ?? QUERY_HELP);
+    return print !== undefined ? 0 : 64;
   }
   const [question, ...extra] = positionals;
   if (extra.length) throw new UsageError(`trips query: unexpected argument "${extra[0]}"`);

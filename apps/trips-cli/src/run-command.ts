@@ -15,27 +15,29 @@ import { summariseWarehouse } from './warehouse-summary';
 import { workspaceRoot } from './workspace';
 
 const FLAGS: Flags = {
-  ds: { type: 'string', description: 'logical date YYYY-MM-DD of the run' },
-  from: { type: 'string', description: 'first ds of a range (with --to)' },
-  to: { type: 'string', description: 'last ds of a range (with --from)' },
-  input: { type: 'string', description: 'CSV file or folder of CSV files to land as the raw batch first (with a range: each file whose name contains the ds)' },
+  ds: { type: 'string', value: 'YYYY-MM-DD', description: 'logical date YYYY-MM-DD of the run' },
+  from: { type: 'string', value: 'YYYY-MM-DD', description: 'first ds of a range (with --to)' },
+  to: { type: 'string', value: 'YYYY-MM-DD', description: 'last ds of a range (with --from)' },
+  input: { type: 'string', value: 'PATH', description: 'CSV file or folder of CSV files to land as the raw batch first (with a range: each file whose name contains the ds)' },
   'from-sftp': { type: 'boolean', description: 'serve the --input files (default: the committed sample) from a local SFTP server and start with the ingest_sftp task, as in production' },
   json: { type: 'boolean', description: 'print the run as JSON on stdout' },
-  'max-reject-ratio': { type: 'string', description: 'override the validation gate threshold (0..1) for this run' },
+  'max-reject-ratio': { type: 'string', value: 'RATIO', description: 'override the validation gate threshold (0..1) for this run' },
   bundled: { type: 'boolean', description: 'run the apps\' esbuild bundles (dist/apps/*/main.js) instead of their sources' },
   verbose: { type: 'boolean', description: 'stream the apps\' logs to stderr' },
 };
 
-export const RUN_HELP = helpText(
-  'trips run (--ds YYYY-MM-DD | --from YYYY-MM-DD --to YYYY-MM-DD) [--input PATH] [--from-sftp] [--json]',
-  'Runs the pipeline on the embedded local stack (S3 server, DuckDB, PostgreSQL; state under .state/),\neach task as its own process, in the order of the pipeline definition.',
-  FLAGS,
-);
+const COMMAND = {
+  name: 'trips run',
+  description: 'Runs the pipeline on the embedded local stack (S3 server, DuckDB, PostgreSQL; state under .state/),\neach task as its own process, in the order of the pipeline definition.\nGive --ds YYYY-MM-DD, or --from and --to for a range of days.',
+  options: FLAGS,
+};
+
+export const RUN_HELP = helpText(COMMAND);
 
 export async function runCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags('run', FLAGS, argv);
-  if (values.help) {
-    process.stdout.write(`${RUN_HELP}\n`);
+  const { print, values } = parseFlags(COMMAND, argv);
+  if (print !== undefined) {
+    process.stdout.write(print);
     return 0;
   }
   const days = resolveDays(values);
@@ -163,7 +165,7 @@ async function serveOverSftp(files: string[], dir: string): Promise<LocalSftp & 
   };
 }
 
-function resolveDays(values: Record<string, string | boolean | undefined>): string[] {
+function resolveDays(values: Record<string, unknown>): string[] {
   const { ds, from, to } = values as Record<string, string | undefined>;
   if (ds !== undefined) {
     if (from !== undefined || to !== undefined) throw new UsageError('trips run: give either --ds or --from/--to, not both');

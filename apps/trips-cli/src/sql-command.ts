@@ -5,16 +5,24 @@ import { withLocalWarehouse } from './local-warehouse';
 import { table } from './report';
 
 const FLAGS: Flags = {
-  file: { type: 'string', description: 'read the statement from a file (e.g. one of sql/*.sql)' },
+  file: { type: 'string', value: 'PATH', description: 'read the statement from a file (e.g. one of sql/*.sql)' },
+  param: { type: 'string', value: 'VALUE', repeatable: true, description: 'a value for $1, $2, … of the statement, in order (give the flag once per parameter)' },
   json: { type: 'boolean', description: 'print the rows as a JSON array of objects' },
 };
 
-export const SQL_HELP = helpText('trips sql ("SELECT …" | --file PATH) [--json]', 'Runs one SQL statement on the local warehouse (PostgreSQL under .state/, schema trips).', FLAGS);
+const COMMAND = {
+  name: 'trips sql',
+  description: 'Runs one SQL statement, given quoted or with --file, on the local warehouse (PostgreSQL under .state/, schema trips).',
+  options: FLAGS,
+  positionals: '[statement]',
+};
+
+export const SQL_HELP = helpText(COMMAND);
 
 export async function sqlCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseFlags('sql', FLAGS, argv, true);
-  if (values.help) {
-    process.stdout.write(`${SQL_HELP}\n`);
+  const { print, values, positionals } = parseFlags(COMMAND, argv);
+  if (print !== undefined) {
+    process.stdout.write(print);
     return 0;
   }
   const statement = typeof values.file === 'string' ? readStatement(values.file) : positionals[0];
@@ -22,7 +30,7 @@ export async function sqlCommand(argv: string[]): Promise<number> {
   await withLocalWarehouse(async (wh) => {
     let rows: Record<string, unknown>[];
     try {
-      rows = await wh.query(statement);
+      rows = await wh.query(statement, (values.param as string[] | undefined) ?? []);
     } catch (e) {
       throw new UsageError((e as Error).message);
     }

@@ -1,3 +1,4 @@
+import { VERSION } from './args';
 import { parseTaskArgs, usage } from './cli';
 import { UsageError } from './errors';
 import { dateRange, parseDs } from './dates';
@@ -7,9 +8,9 @@ const spec = { name: 'validate-raw', description: 'd', options: { 'max-reject-ra
 describe('task CLI arguments', () => {
   it('parses --ds and declared options', () => {
     expect(parseTaskArgs(spec, ['--ds', '2018-05-28', '--max-reject-ratio', '0.1'])).toEqual({
-      help: false,
       ds: '2018-05-28',
-      options: { ds: '2018-05-28', 'max-reject-ratio': '0.1' },
+      runId: undefined,
+      options: { ds: '2018-05-28', 'run-id': undefined, 'max-reject-ratio': '0.1' },
     });
   });
 
@@ -17,15 +18,19 @@ describe('task CLI arguments', () => {
     [[], '--ds YYYY-MM-DD is required'],
     [['--ds', '2018-02-30'], '--ds must be a calendar date YYYY-MM-DD, got "2018-02-30"'],
     [['--ds', '28.05.2018'], 'got "28.05.2018"'],
-    [['--ds', '2018-05-28', '--bogus'], "Unknown option '--bogus'"],
+    [['--ds', '2018-05-28', '--bogus'], "validate-raw: unknown option '--bogus'"],
+    [['--ds', '2018-05-28', 'stray'], "validate-raw: too many arguments. Expected 0 arguments but got 1."],
   ])('refuses %j with a usage error', (argv, message) => {
     expect(() => parseTaskArgs(spec, argv)).toThrow(UsageError);
     expect(() => parseTaskArgs(spec, argv)).toThrow(message);
   });
 
-  it('recognises --help without a ds and prints every option', () => {
-    expect(parseTaskArgs(spec, ['--help']).help).toBe(true);
-    expect(usage(spec)).toContain('--max-reject-ratio VALUE');
+  it('recognises --help and --version without a ds, and prints every option in one help style', () => {
+    expect(parseTaskArgs(spec, ['--help']).print).toContain('Usage: validate-raw [options]');
+    expect(parseTaskArgs(spec, ['--version']).print).toBe(`${VERSION}\n`);
+    expect(usage(spec)).toContain('--max-reject-ratio <VALUE>');
+    expect(usage(spec)).toContain('--ds <YYYY-MM-DD>');
+    expect(usage(spec)).toContain('--version');
   });
 });
 

@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { helpOf, parseCommand, type CommandSpec, type OptionSpec } from './args';
 import { parseDs } from './dates';
 import { UsageError, exitCodeOf, TripsError } from './errors';
 import { createLogger, maskSecrets, type Logger } from './logger';
 import { OutcomeError } from './task-record';
-
-type OptionSpec = { type: 'string' | 'boolean'; description: string; default?: string | boolean };
 
 export interface TaskCliSpec<R> {
   /** The app's name, e.g. `validate-raw`. */
@@ -13,7 +11,7 @@ export interface TaskCliSpec<R> {
   /** The pipeline task it runs (its manifest's `task`), for the summary of a failure. */
   task?: string;
   description: string;
-  /** Options besides `--ds` and `--help`. */
+  /** Options besides `--ds`, `--run-id`, `--help` and `--version`. */
   options?: Record<string, OptionSpec>;
   run(ctx: TaskContext): Promise<R>;
 }
@@ -24,48 +22,43 @@ export interface TaskContext {
   runId: string;
   /** True when `--run-id` named a run this task is one step of; false when the task runs on its own. */
   partOfRun: boolean;
-  options: Record<string, string | boolean | undefined>;
+  options: Record<string, string | string[] | boolean | undefined>;
   logger: Logger;
 }
 
-export function usage(spec: { name: string; description: string; options?: Record<string, OptionSpec> }, withDs = true): string {
-  const opts: Array<[string, string]> = [];
-  if (withDs) {
-    opts.push(['--ds YYYY-MM-DD', 'logical date of the run (required)']);
-    opts.push(['--run-id ID', 'the run this task is part of (Airflow passes its run_id): its tasks share the day\'s lock']);
-  }
-  for (const [k, o] of Object.entries(spec.options ?? {})) {
-    opts.push([o.type === 'string' ? `--${k} VALUE` : `--${k}`, o.description + (o.default !== undefined ? ` (default ${o.default})` : '')]);
-  }
-  opts.push(['--help', 'show this help']);
-  const width = Math.max(...opts.map(([k]) => k.length));
-  return [`Usage: ${spec.name}${withDs ? ' --ds YYYY-MM-DD' : ''} [options]`, '', spec.description, '', 'Options:', ...opts.map(([k, d]) => `  ${k.padEnd(width)}  ${d}`)].join('\n');
+/** The command line of a task app: its options, and the logical date and run every task takes. */
+function taskCommand(spec: { name: string; description: string; options?: Record<string, OptionSpec> }): CommandSpec {
+  return {
+    name: spec.name,
+    description: spec.description,
+    options: {
+      ds: { type: 'string', value: 'YYYY-MM-DD', description: 'logical date of the run (required)' },
+      'run-id': { type: 'string', value: 'ID', description: "the run this task is part of (Airflow passes its run_id): its tasks share the day's lock" },
+      ...spec.options,
+    },
+  };
+}
+
+export function usage(spec: { name: string; description: string; options?: Record<string, OptionSpec> }): string {
+  return helpOf(taskCommand(spec));
 }
 
 /** Run ids as Airflow writes them (`manual__2018-05-28T03:00:00+00:00`) and as `trips run` makes them. */
 const RUN_ID = /^[A-Za-z0-9_.~:+-]{1,250}$/;
 
-/** Parses argv against the spec; throws UsageError naming the bad argument. */
+/** Parses argv against the spec; throws UsageError naming the bad argument. `print` is help or version text. */
 export function parseTaskArgs(
-  spec: { name: string; options?: Record<string, OptionSpec> },
+  spec: { name: string; description?: string; options?: Record<string, OptionSpec> },
   argv: string[],
-): { help: boolean; ds?: string; runId?: string; options: Record<string, string | boolean | undefined> } {
-  const options: ParseArgsConfig['options'] = { ds: { type: 'string' }, 'run-id': { type: 'string' }, help: { type: 'boolean', short: 'h' } };
-  for (const [k, o] of Object.entries(spec.options ?? {})) options[k] = { type: o.type };
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
-  } catch (e) {
-    throw new UsageError(`${spec.name}: ${(e as Error).message}`);
-  }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
-  if (values.help) return { help: true, options: values };
+): { print?: string; ds?: string; runId?: string; options: Record<string, string | string[] | boolean | undefined> } {
+  const parsed = parseCommand(taskCommand({ description: '', ...spec }), argv);
+  if (parsed.kind === 'print') return { print: parsed.text, options: {} };
+  const values = parsed.values;
   if (typeof values.ds !== 'string') throw new UsageError(`${spec.name}: --ds YYYY-MM-DD is required`);
   const ds = parseDs(values.ds);
   const runId = values['run-id'];
   if (runId !== undefined && !RUN_ID.test(String(runId))) throw new UsageError(`${spec.name}: --run-id must be 1 to 250 letters, digits and _.~:+-, got "${runId}"`);
-  for (const [k, o] of Object.entries(spec.options ?? {})) if (values[k] === undefined && o.default !== undefined) values[k] = o.default;
-  return { help: false, ds, runId: runId as string | undefined, options: values };
+  return { ds, runId: runId as string | undefined, options: values };
 }
 
 /** Prints a message for a failure: the message alone for our own errors, the stack for bugs. */
@@ -88,8 +81,8 @@ export async function runTaskCli<R>(spec: TaskCliSpec<R>, argv = process.argv.sl
     process.exitCode = exitCodeOf(e);
     return;
   }
-  if (parsed.help) {
-    process.stdout.write(`${usage(spec)}\n`);
+  if (parsed.print !== undefined) {
+    process.stdout.write(parsed.print);
     return;
   }
   const logger = createLogger(spec.name, logLevel);

@@ -3,6 +3,7 @@ export * from './config';
 export * from './logger';
 export * from './dates';
 export * from './manifest';
+export * from './args';
 export * from './cli';
 export * from './task-record';
 export * from './retry';

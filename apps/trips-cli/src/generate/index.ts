@@ -6,18 +6,24 @@ export { generateRows, CITIES, BAD_KINDS, HEADER, type GenerateOptions, type Gen
 export { writeTrips, type Summary } from './write';
 
 const FLAGS: Flags = {
-  out: { type: 'string', description: 'file to write (with --by-day: a folder)' },
-  rows: { type: 'string', description: 'number of rows (default 10000)' },
-  seed: { type: 'string', description: 'PRNG seed; the same seed gives the same bytes (default 1)' },
-  start: { type: 'string', description: 'first day of the trips, YYYY-MM-DD (default 2018-05-28)' },
-  days: { type: 'string', description: 'days the trips spread over (default 14)' },
-  'bad-ratio': { type: 'string', description: 'share of rows that break a validation rule (default 0)' },
-  'duplicate-ratio': { type: 'string', description: 'share of rows that repeat an earlier row exactly (default 0)' },
+  out: { type: 'string', value: 'PATH', description: 'file to write (with --by-day: a folder)' },
+  rows: { type: 'string', value: 'N', description: 'number of rows (default 10000)' },
+  seed: { type: 'string', value: 'N', description: 'PRNG seed; the same seed gives the same bytes (default 1)' },
+  start: { type: 'string', value: 'YYYY-MM-DD', description: 'first day of the trips, YYYY-MM-DD (default 2018-05-28)' },
+  days: { type: 'string', value: 'N', description: 'days the trips spread over (default 14)' },
+  'bad-ratio': { type: 'string', value: 'RATIO', description: 'share of rows that break a validation rule (default 0)' },
+  'duplicate-ratio': { type: 'string', value: 'RATIO', description: 'share of rows that repeat an earlier row exactly (default 0)' },
   'by-day': { type: 'boolean', description: 'one file per trip day, trips_YYYY-MM-DD.csv' },
   json: { type: 'boolean', description: 'print the summary as JSON on stdout' },
 };
 
-export const GENERATE_HELP = helpText('trips generate --out PATH [options]', 'Writes synthetic trips in the input format: realistic regions, datasources, coordinates\naround each city and timestamps over weeks, with chosen shares of bad rows and duplicates.', FLAGS);
+const COMMAND = {
+  name: 'trips generate',
+  description: 'Writes synthetic trips in the input format (--out PATH): realistic regions, datasources,\ncoordinates around each city and timestamps over weeks, with chosen shares of bad rows and duplicates.',
+  options: FLAGS,
+};
+
+export const GENERATE_HELP = helpText(COMMAND);
 
 function num(values: Record<string, unknown>, name: string, fallback: number, check: (n: number) => boolean, what: string): number {
   const raw = values[name];
@@ -29,9 +35,9 @@ function num(values: Record<string, unknown>, name: string, fallback: number, ch
 
 /** `trips generate`: returns the process exit code. */
 export async function generateCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags('generate', FLAGS, argv);
-  if (values.help) {
-    process.stdout.write(`${GENERATE_HELP}\n`);
+  const { print, values } = parseFlags(COMMAND, argv);
+  if (print !== undefined) {
+    process.stdout.write(print);
     return 0;
   }
   if (typeof values.out !== 'string') throw new UsageError('trips generate: --out PATH is required');
