@@ -9,7 +9,9 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import type { ObjectStore } from '@trips/storage';
 import { startS3Server, type LocalS3 } from '@trips/local';
+import { baseSettings, loadConfig } from '@trips/core';
 import { AthenaEngine, AthenaQueryError, athenaValue } from './athena-engine';
+import { createEngine, engineSettings } from './factory';
 
 // Athena has no local stand-in: its API is mocked (aws-sdk-client-mock); the object store is a real
 // S3 server, so deleting the target prefix and listing what UNLOAD wrote are real.
@@ -80,6 +82,7 @@ describe('Athena adapter', () => {
       WorkGroup: 'trips',
       QueryExecutionContext: { Database: 'trips_lake', Catalog: 'AwsDataCatalog' },
       ResultConfiguration: { OutputLocation: 's3://results/athena/' },
+      ClientRequestToken: expect.stringMatching(/^[0-9a-f-]{36}$/),
     });
     expect(athena.commandCalls(GetQueryResultsCommand)).toHaveLength(3);
     expect(sleeps).toEqual([500, 1000]);
@@ -152,13 +155,19 @@ describe('Athena adapter', () => {
     await expect(engine().query({ sql: 'select 1', inputs: [] })).rejects.toThrow('Athena query q-c CANCELLED: Query cancelled by user');
   });
 
-  it('retries throttling and transient errors with backoff, and nothing else', async () => {
+  it('retries throttling and transient errors with backoff, and nothing else, with the SDK\'s own retries off (one layer)', async () => {
+    const built = createEngine(loadConfig({ ...baseSettings, ...engineSettings }, { TRIPS_ENGINE: 'athena', TRIPS_ATHENA_WORKGROUP: 'w', TRIPS_ATHENA_DATABASE: 'd' }), store) as AthenaEngine;
+    expect(await built.client.config.maxAttempts()).toBe(1);
     const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
     athena.on(StartQueryExecutionCommand).rejectsOnce(throttled).rejectsOnce(throttled).resolves({ QueryExecutionId: 'q-t' });
     athena.on(GetQueryExecutionCommand).rejectsOnce(Object.assign(new Error('boom'), { name: 'InternalServerException' })).resolves(state('SUCCEEDED'));
     athena.on(GetQueryResultsCommand).resolves({ ResultSet: { ResultSetMetadata: { ColumnInfo: [col('x', 'integer')] }, Rows: [row('x'), row('1')] } });
     expect(await engine().query({ sql: 'select 1 as x', inputs: [] })).toEqual([{ x: 1 }]);
     expect(athena.commandCalls(StartQueryExecutionCommand)).toHaveLength(3);
+    // The retried start is the same request: one idempotency token for all its attempts.
+    const tokens = athena.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input.ClientRequestToken);
+    expect(new Set(tokens).size).toBe(1);
+    expect(tokens[0]).toMatch(/^[0-9a-f-]{36}$/);
     expect(sleeps).toEqual([200, 400, 200]);
 
     athena.reset();

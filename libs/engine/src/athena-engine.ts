@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   AthenaClient,
   GetQueryExecutionCommand,
@@ -52,6 +53,11 @@ export class AthenaEngine implements QueryEngine {
   private readonly columns = new Map<string, Promise<string[]>>();
 
   constructor(private readonly o: AthenaEngineOptions) {}
+
+  /** The Athena client the adapter calls (its configuration: region, retries). */
+  get client(): AthenaClient {
+    return this.o.client;
+  }
 
   async writeParquet(req: WriteRequest): Promise<WriteResult> {
     const target = `s3://${req.target.bucket}/${req.target.prefix}`;
@@ -131,9 +137,13 @@ export class AthenaEngine implements QueryEngine {
   /** Starts a query and waits for it; returns its id once SUCCEEDED. */
   private async execute(sql: string): Promise<string> {
     if (this.o.signal?.aborted) throw new ExternalError('Athena: the task was interrupted before the query started');
+    // One token for every attempt of this statement: a retried start that Athena had in fact
+    // received returns that query instead of running the statement twice.
+    const token = randomUUID();
     const started = await this.call('StartQueryExecution', () =>
       this.o.client.send(
         new StartQueryExecutionCommand({
+          ClientRequestToken: token,
           QueryString: sql,
           WorkGroup: this.o.workgroup,
           QueryExecutionContext: { Database: this.o.database, Catalog: this.o.catalog ?? 'AwsDataCatalog' },

@@ -50,7 +50,9 @@ export function createEngine(config: EngineConfig, store: ObjectStore, logger?: 
       const missing = (['TRIPS_ATHENA_WORKGROUP', 'TRIPS_ATHENA_DATABASE'] as const).filter((k) => !config[k]);
       if (missing.length > 0) throw new ConfigError(`TRIPS_ENGINE=athena needs ${missing.join(' and ')} (see docs/aws.md)`);
       return new AthenaEngine({
-        client: new AthenaClient({ region: config.AWS_REGION }),
+        // One retry layer: the adapter's own (capped backoff, the same request token on every
+        // attempt), so the SDK's is off rather than stacked under it.
+        client: new AthenaClient({ region: config.AWS_REGION, maxAttempts: 1 }),
         store,
         workgroup: config.TRIPS_ATHENA_WORKGROUP as string,
         database: config.TRIPS_ATHENA_DATABASE as string,

@@ -39,7 +39,8 @@ export function createWarehouse(cfg: WarehouseConfig, store: ObjectStore, logger
     if (!cfg.TRIPS_REDSHIFT_COPY_ROLE_ARN) missing.push('TRIPS_REDSHIFT_COPY_ROLE_ARN');
     if (missing.length > 0) throw new ConfigError(`TRIPS_WAREHOUSE=redshift needs ${missing.join(', ')} (see docs/aws.md)`);
     return new RedshiftWarehouse({
-      client: new RedshiftDataClient({ region: cfg.AWS_REGION }),
+      // One retry layer: the adapter's own (capped backoff), so the SDK's is off rather than stacked under it.
+      client: new RedshiftDataClient({ region: cfg.AWS_REGION, maxAttempts: 1 }),
       target: {
         workgroupName: cfg.TRIPS_REDSHIFT_WORKGROUP,
         clusterIdentifier: cfg.TRIPS_REDSHIFT_CLUSTER,
