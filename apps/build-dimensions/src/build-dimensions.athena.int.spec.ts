@@ -59,7 +59,7 @@ describe('build-dimensions on Athena (API mocked, statements run through sqlglot
 
     athena = fakeAthenaClient({ store, database: 'trips_lake', tables: lakeGlueTables(buckets), python });
     const { client, fake: f } = athena;
-    const openEngine = () => new AthenaEngine({ client, store, workgroup: 'trips', database: 'trips_lake', sleep: async () => undefined });
+    const openEngine = () => new AthenaEngine({ timeoutMs: 1_800_000, client, store, workgroup: 'trips', database: 'trips_lake', sleep: async () => undefined });
 
     const onAthena = await runBuildDimensions({ store, buckets, openEngine, grid: config() }, DS);
 

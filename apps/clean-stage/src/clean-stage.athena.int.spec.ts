@@ -55,7 +55,7 @@ describe('clean-stage on Athena (API mocked, statements run through sqlglot and 
 
     athena = fakeAthenaClient({ store, database: 'trips_lake', tables: lakeGlueTables(buckets), python });
     const { client, fake: f } = athena;
-    const openEngine = () => new AthenaEngine({ client, store, workgroup: 'trips', database: 'trips_lake', sleep: async () => undefined });
+    const openEngine = () => new AthenaEngine({ timeoutMs: 1_800_000, client, store, workgroup: 'trips', database: 'trips_lake', sleep: async () => undefined });
 
     const onAthena = await runCleanStage({ store, buckets, openEngine }, DS);
 

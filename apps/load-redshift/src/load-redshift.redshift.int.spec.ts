@@ -40,7 +40,7 @@ describe('load-redshift on Redshift (Data API mocked)', () => {
       return { Id, Status: 'FINISHED', SubStatements: Array.from({ length: 25 }, (_, i) => ({ Id: `${Id}:${i + 1}`, Status: 'FINISHED', ResultRows: i === insertAt ? 7 : -1 })) };
     });
     rsd.on(GetStatementResultCommand).resolves({ Records: [[{ longValue: 10 }]] });
-    const openWarehouse = () => new RedshiftWarehouse({ client: new RedshiftDataClient({ region: 'eu-central-1' }), target: { workgroupName: 'trips', database: 'dev' }, copyRoleArn: 'arn:aws:iam::1:role/copy', sleep: async () => undefined });
+    const openWarehouse = () => new RedshiftWarehouse({ timeoutMs: 3_600_000, client: new RedshiftDataClient({ region: 'eu-central-1' }), target: { workgroupName: 'trips', database: 'dev' }, copyRoleArn: 'arn:aws:iam::1:role/copy', sleep: async () => undefined });
 
     const manifest = await runLoadRedshift({ store, buckets, openWarehouse }, DS);
 

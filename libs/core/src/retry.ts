@@ -23,8 +23,8 @@ export interface PollingOptions {
   /** First and longest wait between status polls (doubling in between). */
   pollInitialMs?: number;
   pollMaxMs?: number;
-  /** A statement still running after this long is stopped and the task fails. */
-  timeoutMs?: number;
+  /** A statement still running after this long is stopped and the task fails (the adapters' settings give it). */
+  timeoutMs: number;
   /** Attempts of an API call that is throttled or fails transiently. */
   maxAttempts?: number;
   /** Aborted when the task is interrupted (SIGTERM from ECS or Airflow): the running statement is stopped. */
@@ -32,4 +32,44 @@ export interface PollingOptions {
   /** Injectable for tests. */
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
+}
+
+/** The defaults of PollingOptions, declared once. */
+export const POLLING_DEFAULTS = { pollInitialMs: 500, pollMaxMs: 5000, maxAttempts: 6 } as const;
+
+const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Options of a caller, its defaults filled in. */
+export function resolvePolling(o: PollingOptions): Required<Omit<PollingOptions, 'signal'>> & { signal?: AbortSignal } {
+  return {
+    pollInitialMs: o.pollInitialMs ?? POLLING_DEFAULTS.pollInitialMs,
+    pollMaxMs: o.pollMaxMs ?? POLLING_DEFAULTS.pollMaxMs,
+    maxAttempts: o.maxAttempts ?? POLLING_DEFAULTS.maxAttempts,
+    timeoutMs: o.timeoutMs,
+    signal: o.signal,
+    sleep: o.sleep ?? realSleep,
+    now: o.now ?? Date.now,
+  };
+}
+
+/**
+ * Waits for an asynchronous statement: calls `check` until it returns a result, with waits doubling
+ * from pollInitialMs to pollMaxMs. When the task is interrupted (`signal`) or the statement
+ * outlives `timeoutMs`, calls `stop` (to cancel the statement) and throws what it returns.
+ */
+export async function pollStatement<T>(
+  o: ReturnType<typeof resolvePolling>,
+  check: () => Promise<T | undefined>,
+  stop: (why: 'interrupted' | 'timeout') => Promise<Error>,
+): Promise<T> {
+  const deadline = o.now() + o.timeoutMs;
+  let wait = o.pollInitialMs;
+  for (;;) {
+    if (o.signal?.aborted) throw await stop('interrupted');
+    const done = await check();
+    if (done !== undefined) return done;
+    if (o.now() >= deadline) throw await stop('timeout');
+    await o.sleep(wait);
+    wait = Math.min(wait * 2, o.pollMaxMs);
+  }
 }

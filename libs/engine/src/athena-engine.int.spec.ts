@@ -31,6 +31,7 @@ describe('Athena adapter', () => {
   let clock: number;
   const engine = (extra: object = {}) =>
     new AthenaEngine({
+      timeoutMs: 1_800_000,
       client: new AthenaClient({ region: 'eu-central-1' }),
       store,
       workgroup: 'trips',

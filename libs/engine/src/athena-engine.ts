@@ -8,7 +8,7 @@ import {
   type ColumnInfo,
   type QueryExecution,
 } from '@aws-sdk/client-athena';
-import { ExternalError, withRetries, type Logger, type PollingOptions } from '@trips/core';
+import { ExternalError, pollStatement, resolvePolling, withRetries, type Logger, type PollingOptions } from '@trips/core';
 import type { ObjectStore } from '@trips/storage';
 import type { DatasetRef, QueryEngine, QueryRequest, WriteRequest, WriteResult } from './port';
 
@@ -40,7 +40,6 @@ const isTransient = (e: unknown) => TRANSIENT.has((e as { name?: string }).name 
 const str = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
 const firstLine = (sql: string) => sql.trim().replace(/\s+/g, ' ').slice(0, 160);
-const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * The AWS adapter of the query-engine port: Athena (Trino SQL) in a workgroup. Inputs are the Glue
@@ -52,7 +51,12 @@ export class AthenaEngine implements QueryEngine {
   readonly dialect = 'athena' as const;
   private readonly columns = new Map<string, Promise<string[]>>();
 
-  constructor(private readonly o: AthenaEngineOptions) {}
+  private readonly polling: ReturnType<typeof resolvePolling>;
+  private lastState?: string;
+
+  constructor(private readonly o: AthenaEngineOptions) {
+    this.polling = resolvePolling(o);
+  }
 
   /** The Athena client the adapter calls (its configuration: region, retries). */
   get client(): AthenaClient {
@@ -153,32 +157,29 @@ export class AthenaEngine implements QueryEngine {
     );
     const id = started.QueryExecutionId as string;
     this.o.logger?.info({ queryId: id, sql: firstLine(sql) }, 'athena: query started');
-    const now = this.o.now ?? Date.now;
-    const sleep = this.o.sleep ?? realSleep;
-    const deadline = now() + (this.o.timeoutMs ?? 30 * 60_000);
-    let wait = this.o.pollInitialMs ?? 500;
-    for (;;) {
-      if (this.o.signal?.aborted) {
+    return pollStatement(
+      this.polling,
+      async () => {
+        const exec: QueryExecution | undefined = (await this.call('GetQueryExecution', () => this.o.client.send(new GetQueryExecutionCommand({ QueryExecutionId: id })))).QueryExecution;
+        const state = exec?.Status?.State;
+        this.lastState = state;
+        if (state === 'SUCCEEDED') {
+          this.o.logger?.info({ queryId: id, scannedBytes: exec?.Statistics?.DataScannedInBytes, ms: exec?.Statistics?.TotalExecutionTimeInMillis }, 'athena: query succeeded');
+          return id;
+        }
+        if (state === 'FAILED' || state === 'CANCELLED') {
+          const reason = exec?.Status?.StateChangeReason ?? exec?.Status?.AthenaError?.ErrorMessage ?? 'no reason given';
+          throw new AthenaQueryError(`Athena query ${id} ${state}: ${reason} (query: ${firstLine(sql)})`, id, state);
+        }
+        return undefined;
+      },
+      async (why) => {
         await this.stop(id);
-        throw new AthenaQueryError(`Athena query ${id} stopped: the task was interrupted`, id, 'CANCELLED');
-      }
-      const exec: QueryExecution | undefined = (await this.call('GetQueryExecution', () => this.o.client.send(new GetQueryExecutionCommand({ QueryExecutionId: id })))).QueryExecution;
-      const state = exec?.Status?.State;
-      if (state === 'SUCCEEDED') {
-        this.o.logger?.info({ queryId: id, scannedBytes: exec?.Statistics?.DataScannedInBytes, ms: exec?.Statistics?.TotalExecutionTimeInMillis }, 'athena: query succeeded');
-        return id;
-      }
-      if (state === 'FAILED' || state === 'CANCELLED') {
-        const reason = exec?.Status?.StateChangeReason ?? exec?.Status?.AthenaError?.ErrorMessage ?? 'no reason given';
-        throw new AthenaQueryError(`Athena query ${id} ${state}: ${reason} (query: ${firstLine(sql)})`, id, state);
-      }
-      if (now() >= deadline) {
-        await this.stop(id);
-        throw new AthenaQueryError(`Athena query ${id} still ${state ?? 'QUEUED'} after ${Math.round((this.o.timeoutMs ?? 1_800_000) / 1000)} s: stopped it (query: ${firstLine(sql)})`, id, 'TIMEOUT');
-      }
-      await sleep(wait);
-      wait = Math.min(wait * 2, this.o.pollMaxMs ?? 5000);
-    }
+        return why === 'interrupted'
+          ? new AthenaQueryError(`Athena query ${id} stopped: the task was interrupted`, id, 'CANCELLED')
+          : new AthenaQueryError(`Athena query ${id} still ${this.lastState ?? 'QUEUED'} after ${Math.round(this.polling.timeoutMs / 1000)} s: stopped it (query: ${firstLine(sql)})`, id, 'TIMEOUT');
+      },
+    );
   }
 
   private async stop(id: string): Promise<void> {
@@ -191,9 +192,9 @@ export class AthenaEngine implements QueryEngine {
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await withRetries(fn, {
-        attempts: this.o.maxAttempts ?? 6,
+        attempts: this.polling.maxAttempts,
         retryable: isTransient,
-        sleep: this.o.sleep ?? realSleep,
+        sleep: this.polling.sleep,
         onRetry: (attempt, delay, e) => this.o.logger?.warn({ attempt, delay, err: (e as Error).name }, `athena: ${what} throttled or failed transiently; retrying`),
       });
     } catch (e) {

@@ -21,7 +21,7 @@ describe('the SQL the Redshift adapter sends parses as Redshift SQL', () => {
     rsd.on(BatchExecuteStatementCommand).resolves({ Id: 'b' });
     rsd.on(DescribeStatementCommand).resolves({ Id: 'b', Status: 'FINISHED', SubStatements: [] });
     rsd.on(GetStatementResultCommand).resolves({ Records: [[{ longValue: 0 }]] });
-    const wh = new RedshiftWarehouse({ client: new RedshiftDataClient({ region: 'eu-central-1' }), target: { workgroupName: 'w', database: 'dev' }, copyRoleArn: 'arn:aws:iam::1:role/r', sleep: async () => undefined });
+    const wh = new RedshiftWarehouse({ timeoutMs: 3_600_000, client: new RedshiftDataClient({ region: 'eu-central-1' }), target: { workgroupName: 'w', database: 'dev' }, copyRoleArn: 'arn:aws:iam::1:role/r', sleep: async () => undefined });
     for (const table of WAREHOUSE_TABLES) await wh.loadTable({ table, source: { bucket: 'lake', prefix: `model/${table.id}/ds=2018-05-28/` }, ds: '2018-05-28' });
     const sent = rsd.commandCalls(BatchExecuteStatementCommand).flatMap((c) => c.args[0].input.Sqls as string[]);
     expect(sent.length).toBeGreaterThan(WAREHOUSE_TABLES.length * 4 + aggregateDeltaStatements().length);

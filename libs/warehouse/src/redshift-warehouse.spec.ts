@@ -29,6 +29,7 @@ describe('Redshift Data API adapter', () => {
   let clock: number;
   const warehouse = (extra: object = {}) =>
     new RedshiftWarehouse({
+      timeoutMs: 3_600_000,
       client: new RedshiftDataClient({ region: 'eu-central-1' }),
       target: { workgroupName: 'trips', database: 'dev', secretArn: SECRET },
       copyRoleArn: ROLE,

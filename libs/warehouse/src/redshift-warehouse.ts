@@ -8,7 +8,7 @@ import {
   type DescribeStatementCommandOutput,
   type Field,
 } from '@aws-sdk/client-redshift-data';
-import { ExternalError, withRetries, type Logger, type PollingOptions } from '@trips/core';
+import { ExternalError, pollStatement, resolvePolling, withRetries, type Logger, type PollingOptions } from '@trips/core';
 import { loadSteps, schemaDdl, sqlType } from './ddl';
 import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type WarehouseLoader } from './port';
 
@@ -39,7 +39,6 @@ const TRANSIENT = new Set(['ThrottlingException', 'InternalServerException', 'Se
 const isTransient = (e: unknown) => TRANSIENT.has((e as { name?: string }).name ?? '');
 const str = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const firstLine = (sql: string) => sql.trim().replace(/\s+/g, ' ').slice(0, 120);
-const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * The AWS adapter of the warehouse port: Redshift through the Data API. Each table load is one
@@ -50,7 +49,11 @@ const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export class RedshiftWarehouse implements WarehouseLoader {
   readonly dialect = 'redshift' as const;
 
-  constructor(private readonly o: RedshiftWarehouseOptions) {}
+  private readonly polling: ReturnType<typeof resolvePolling>;
+
+  constructor(private readonly o: RedshiftWarehouseOptions) {
+    this.polling = resolvePolling(o);
+  }
 
   async ensureSchema(): Promise<void> {
     await this.batch(schemaDdl('redshift'), 'trips-ensure-schema');
@@ -128,32 +131,30 @@ export class RedshiftWarehouse implements WarehouseLoader {
   }
 
   /** Polls DescribeStatement with capped exponential backoff until FINISHED; errors name the failing statement. */
-  private async wait(id: string, sqls: string[]): Promise<DescribeStatementCommandOutput> {
-    const now = this.o.now ?? Date.now;
-    const sleep = this.o.sleep ?? realSleep;
-    const deadline = now() + (this.o.timeoutMs ?? 60 * 60_000);
-    let wait = this.o.pollInitialMs ?? 500;
-    for (;;) {
-      if (this.o.signal?.aborted) {
+  private wait(id: string, sqls: string[]): Promise<DescribeStatementCommandOutput> {
+    let status: string | undefined;
+    return pollStatement(
+      this.polling,
+      async () => {
+        const d = await this.call('DescribeStatement', () => this.o.client.send(new DescribeStatementCommand({ Id: id })));
+        status = d.Status;
+        if (d.Status === 'FINISHED') return d;
+        if (d.Status === 'FAILED' || d.Status === 'ABORTED') {
+          const failed = (d.SubStatements ?? []).findIndex((s) => s.Status === 'FAILED' || s.Status === 'ABORTED');
+          const text = failed >= 0 ? d.SubStatements?.[failed]?.QueryString ?? sqls[failed] : sqls[0];
+          const message = (failed >= 0 ? d.SubStatements?.[failed]?.Error : undefined) ?? d.Error ?? d.Status;
+          const which = sqls.length > 1 ? `statement ${failed + 1} of ${sqls.length} ` : '';
+          throw new ExternalError(`Redshift statement ${id} ${d.Status}: ${which}(${firstLine(text ?? '')}): ${message}; the transaction was rolled back`);
+        }
+        return undefined;
+      },
+      async (why) => {
         await this.cancel(id);
-        throw new ExternalError(`Redshift statement ${id} cancelled: the task was interrupted`);
-      }
-      const d = await this.call('DescribeStatement', () => this.o.client.send(new DescribeStatementCommand({ Id: id })));
-      if (d.Status === 'FINISHED') return d;
-      if (d.Status === 'FAILED' || d.Status === 'ABORTED') {
-        const failed = (d.SubStatements ?? []).findIndex((s) => s.Status === 'FAILED' || s.Status === 'ABORTED');
-        const text = failed >= 0 ? d.SubStatements?.[failed]?.QueryString ?? sqls[failed] : sqls[0];
-        const message = (failed >= 0 ? d.SubStatements?.[failed]?.Error : undefined) ?? d.Error ?? d.Status;
-        const which = sqls.length > 1 ? `statement ${failed + 1} of ${sqls.length} ` : '';
-        throw new ExternalError(`Redshift statement ${id} ${d.Status}: ${which}(${firstLine(text ?? '')}): ${message}; the transaction was rolled back`);
-      }
-      if (now() >= deadline) {
-        await this.cancel(id);
-        throw new ExternalError(`Redshift statement ${id} still ${d.Status} after ${Math.round((this.o.timeoutMs ?? 3_600_000) / 1000)} s: cancelled it`);
-      }
-      await sleep(wait);
-      wait = Math.min(wait * 2, this.o.pollMaxMs ?? 5000);
-    }
+        return why === 'interrupted'
+          ? new ExternalError(`Redshift statement ${id} cancelled: the task was interrupted`)
+          : new ExternalError(`Redshift statement ${id} still ${status} after ${Math.round(this.polling.timeoutMs / 1000)} s: cancelled it`);
+      },
+    );
   }
 
   private async records(id: string): Promise<{ names: string[]; rows: unknown[][] }> {
@@ -178,9 +179,9 @@ export class RedshiftWarehouse implements WarehouseLoader {
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await withRetries(fn, {
-        attempts: this.o.maxAttempts ?? 6,
+        attempts: this.polling.maxAttempts,
         retryable: isTransient,
-        sleep: this.o.sleep ?? realSleep,
+        sleep: this.polling.sleep,
         onRetry: (attempt, delay, e) => this.o.logger?.warn({ attempt, delay, err: (e as Error).name }, `redshift: ${what} throttled or failed transiently; retrying`),
       });
     } catch (e) {
