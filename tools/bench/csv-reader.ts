@@ -3,7 +3,7 @@
  * file in the same run: records per second, and whether both give the same records with the same
  * physical line numbers and detect the same broken (unterminated) record.
  *
- *   node tools/bench/csv-reader.mjs [--rows 1000000]
+ *   node tools/bench/run.mjs csv-reader [--rows 1000000]
  *
  * About 15 s and 150 MB of scratch disk for the default million rows.
  */

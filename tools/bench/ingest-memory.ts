@@ -3,7 +3,7 @@
 // measured in the same run; also its throughput. Runs the esbuild bundle (the container's file):
 // build it first (`npx nx run ingest-sftp:build`).
 //
-//   node tools/bench/ingest-memory.mjs [--mib 1024]
+//   node tools/bench/run.mjs ingest-memory [--mib 1024]
 //
 // Not a test: it prints figures for people (and the closing notes of issues) to read.
 import { spawn } from 'node:child_process';

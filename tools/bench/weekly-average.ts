@@ -2,7 +2,7 @@
  * How fast `weekly-average` answers on a large warehouse, against the brute-force SQL over
  * fact_trips measured on the same data in the same run.
  *
- *   node tools/bench/weekly-average.mjs [--rows 20000000] [--state DIR]
+ *   node tools/bench/run.mjs weekly-average [--rows 20000000] [--state DIR]
  *
  * With --state pointing at a state folder already loaded, the generate and load steps are skipped.
  * Not a test: it prints figures for people to read.

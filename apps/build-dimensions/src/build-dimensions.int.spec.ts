@@ -6,9 +6,9 @@ import { baseSettings, createLogger, DataError, loadConfig, type TaskManifest } 
 import { createEngine, engineSettings, type QueryEngine } from '@trips/engine';
 import { gridSettings, renderModel } from '@trips/models';
 import { manifestKey, partition, columnNames, table } from '@trips/pipeline';
+import { buildTask } from '@trips/runtime';
 import type { ObjectStore } from '@trips/storage';
 import { startS3Server, type LocalS3 } from '@trips/local';
-import { runBuildDimensions } from './build-dimensions';
 
 const DS = '2018-05-28';
 const buckets = { raw: 'raw', lake: 'lake' };
@@ -59,7 +59,7 @@ describe('build-dimensions against a real S3 server and DuckDB', () => {
   });
 
   it('writes the members the day uses, keyed by hashes of their natural keys, and a manifest of the outputs', async () => {
-    const manifest = await runBuildDimensions(deps(), DS);
+    const manifest = await buildTask('build-dimensions', deps(), DS);
 
     expect(await dim('dim_region', `model/dim_region/ds=${DS}/`, 'name')).toEqual([
       { region_key: md5('Prague'), name: 'Prague' },
@@ -106,7 +106,7 @@ describe('build-dimensions against a real S3 server and DuckDB', () => {
   });
 
   it('puts the grid settings into the groups, so other settings give other keys', async () => {
-    await runBuildDimensions(deps({ TRIPS_GRID_CELL_DEG: '0.1', TRIPS_TIME_BUCKET_MINUTES: '120' }), DS);
+    await buildTask('build-dimensions', deps({ TRIPS_GRID_CELL_DEG: '0.1', TRIPS_TIME_BUCKET_MINUTES: '120' }), DS);
     const groups = await dim('dim_trip_group', `model/dim_trip_group/ds=${DS}/`, 'origin_cell_x desc, time_bucket');
     const prague = md5('Prague');
     // 09:03, 09:59 and 10:00 all fall in the 08:00-10:00 bucket (4) but for 10:00 (5).
@@ -117,10 +117,10 @@ describe('build-dimensions against a real S3 server and DuckDB', () => {
   });
 
   it('leaves exactly the state of one run when run twice', async () => {
-    const first = await runBuildDimensions(deps(), DS);
+    const first = await buildTask('build-dimensions', deps(), DS);
     const keys = (await store.listAll('lake', 'model/')).map((o) => o.key);
     const groups = await dim('dim_trip_group', `model/dim_trip_group/ds=${DS}/`, 'trip_group_key');
-    const second = await runBuildDimensions(deps(), DS);
+    const second = await buildTask('build-dimensions', deps(), DS);
     expect((await store.listAll('lake', 'model/')).map((o) => o.key)).toEqual(keys);
     expect(keys).toHaveLength(5);
     expect(await dim('dim_trip_group', `model/dim_trip_group/ds=${DS}/`, 'trip_group_key')).toEqual(groups);
@@ -129,7 +129,7 @@ describe('build-dimensions against a real S3 server and DuckDB', () => {
   });
 
   it('fails with a data error naming the clean partition when clean-stage has not run for the day', async () => {
-    await expect(runBuildDimensions(deps(), '2018-06-01')).rejects.toThrow(DataError);
+    await expect(buildTask('build-dimensions', deps(), '2018-06-01')).rejects.toThrow(DataError);
     const manifest = await store.getJson<TaskManifest>('lake', manifestKey('build_dimensions', '2018-06-01'));
     expect(manifest?.status).toBe('failed');
     expect(manifest?.error).toContain('no objects under s3://lake/clean/trips/ds=2018-06-01/');

@@ -6,9 +6,9 @@ import { baseSettings, ContractError, createLogger, DataError, loadConfig, type 
 import { createEngine, engineSettings, type DatasetRef, type QueryEngine } from '@trips/engine';
 import { checkContract, contractOf, gridSettings, gridVars, renderModel } from '@trips/models';
 import { manifestKey, partition, columnNames, table, tablesOf } from '@trips/pipeline';
+import { buildTask } from '@trips/runtime';
 import type { ObjectStore } from '@trips/storage';
 import { startS3Server, type LocalS3 } from '@trips/local';
-import { runBuildFacts } from './build-facts';
 
 const DS = '2018-05-28';
 const buckets = { raw: 'raw', lake: 'lake' };
@@ -57,7 +57,7 @@ describe('build-facts against a real S3 server and DuckDB', () => {
   });
 
   it('writes one fact per clean trip with keys that join every dimension of the day', async () => {
-    const manifest = await runBuildFacts(deps(), DS);
+    const manifest = await buildTask('build-facts', deps(), DS);
 
     const rows = await facts();
     expect(rows).toHaveLength(3);
@@ -95,10 +95,10 @@ describe('build-facts against a real S3 server and DuckDB', () => {
   });
 
   it('leaves exactly the state of one run when run twice', async () => {
-    const first = await runBuildFacts(deps(), DS);
+    const first = await buildTask('build-facts', deps(), DS);
     const keys = (await store.listAll('lake', 'model/fact_trips/')).map((o) => o.key);
     const rows = await facts();
-    const second = await runBuildFacts(deps(), DS);
+    const second = await buildTask('build-facts', deps(), DS);
     expect((await store.listAll('lake', 'model/fact_trips/')).map((o) => o.key)).toEqual(keys);
     expect(keys).toEqual([`model/fact_trips/ds=${DS}/part-00000.parquet`]);
     expect(await facts()).toEqual(rows);
@@ -108,7 +108,7 @@ describe('build-facts against a real S3 server and DuckDB', () => {
   it('fails its contract, naming the missing key, when a dimension of the day lacks a member', async () => {
     await engine.writeParquet({ sql: "select * from dim_region where name <> 'Prague'", inputs: [ref('dim_region')], target: ref('dim_region').location });
     try {
-      const run = runBuildFacts(deps(), DS);
+      const run = buildTask('build-facts', deps(), DS);
       await expect(run).rejects.toThrow(ContractError);
       const manifest = await store.getJson<TaskManifest>('lake', manifestKey('build_facts', DS));
       expect(manifest?.status).toBe('failed');
@@ -120,7 +120,7 @@ describe('build-facts against a real S3 server and DuckDB', () => {
 
   it('fails with a data error when build-dimensions has not run for the day', async () => {
     await engine.writeParquet({ sql: 'select * from clean_trips', inputs: [ref('clean_trips')], target: partition(buckets, 'clean_trips', '2018-06-01') });
-    await expect(runBuildFacts(deps(), '2018-06-01')).rejects.toThrow(DataError);
+    await expect(buildTask('build-facts', deps(), '2018-06-01')).rejects.toThrow(DataError);
     const manifest = await store.getJson<TaskManifest>('lake', manifestKey('build_facts', '2018-06-01'));
     expect(manifest?.error).toContain('no objects under s3://lake/model/dim_region/ds=2018-06-01/');
   });

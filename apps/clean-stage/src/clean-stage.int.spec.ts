@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { baseSettings, createLogger, DataError, loadConfig, type TaskManifest } from '@trips/core';
 import { createEngine, engineSettings, type QueryEngine } from '@trips/engine';
 import { manifestKey, columnNames, table } from '@trips/pipeline';
+import { buildTask } from '@trips/runtime';
 import type { ObjectStore } from '@trips/storage';
 import { startS3Server, type LocalS3 } from '@trips/local';
-import { runCleanStage } from './clean-stage';
 
 const DS = '2018-05-28';
 const buckets = { raw: 'raw', lake: 'lake' };
@@ -59,7 +59,7 @@ describe('clean-stage against a real S3 server and DuckDB', () => {
   });
 
   it('writes one typed, normalised row per distinct trip, dropping and counting duplicates per file', async () => {
-    const manifest = await runCleanStage(deps(), DS);
+    const manifest = await buildTask('clean-stage', deps(), DS);
 
     expect(await cleanRows()).toEqual([
       {
@@ -90,10 +90,10 @@ describe('clean-stage against a real S3 server and DuckDB', () => {
   });
 
   it('leaves exactly the state of one run when run twice', async () => {
-    const first = await runCleanStage(deps(), DS);
+    const first = await buildTask('clean-stage', deps(), DS);
     const objects = await store.listAll('lake', 'clean/');
     const rows = await cleanRows();
-    const second = await runCleanStage(deps(), DS);
+    const second = await buildTask('clean-stage', deps(), DS);
     // Same objects and same rows; bytes may differ, as row order within a file carries no meaning.
     expect((await store.listAll('lake', 'clean/')).map((o) => o.key)).toEqual(objects.map((o) => o.key));
     expect(objects.map((o) => o.key)).toEqual([`clean/trips/ds=${DS}/part-00000.parquet`]);
@@ -102,7 +102,7 @@ describe('clean-stage against a real S3 server and DuckDB', () => {
   });
 
   it('fails with a data error and a failed manifest when the day has no validated rows', async () => {
-    const run = runCleanStage(deps(), '2018-05-29');
+    const run = buildTask('clean-stage', deps(), '2018-05-29');
     await expect(run).rejects.toThrow(DataError);
     const manifest = await store.getJson<TaskManifest>('lake', manifestKey('clean_stage', '2018-05-29'));
     expect(manifest).toMatchObject({ status: 'failed', rows: { read: 0, passed: 0, rejected: 0, duplicates: 0 } });

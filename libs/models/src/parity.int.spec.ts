@@ -37,6 +37,14 @@ describe('Athena and DuckDB renderings of the models agree', () => {
         and try_cast(substr(replace(trim(datetime), 'T', ' '), 1, 19) as timestamp) is not null
         and regexp_full_match(trim(origin_coord), '(?i)POINT\\s*\\(\\s*-?[0-9.]+\\s+-?[0-9.]+\\s*\\)')
         and regexp_full_match(trim(destination_coord), '(?i)POINT\\s*\\(\\s*-?[0-9.]+\\s+-?[0-9.]+\\s*\\)')`);
+    // Rows the normalisation must treat alike on both engines: case and spacing of names, a 'T'
+    // between date and time, fractional seconds, and a repeat of a sample trip in another form.
+    await con.run(`
+      insert into validated_trips values
+        ('extra.csv', '2', '  prague ', 'POINT (14.4973794438195 50.00136875782316)', 'POINT (14.43109483523328 50.04052930943246)', '2018-05-28T09:03:40', ' Funny_Car '),
+        ('extra.csv', '3', 'Prague', 'POINT (14.4973794438195 50.00136875782316)', 'POINT (14.43109483523328 50.04052930943246)', '2018-05-28 09:03:40', 'funny_car'),
+        ('extra.csv', '4', 'Turin', 'POINT (7.6 45.0)', 'POINT (7.7 45.1)', '2018-05-28 23:59:59.250', 'baba_car'),
+        ('extra.csv', '5', 'hamburg', 'point( 10.0  53.6 )', 'POINT (9.9 53.5)', '2018-05-27 00:00:00', 'cheap_mobile')`);
   });
   afterAll(() => {
     con?.closeSync();
