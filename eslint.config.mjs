@@ -50,7 +50,8 @@ export default [
     },
   },
   {
-    files: ['**/*.spec.ts'],
+    // Specs and the fixtures beside them.
+    files: ['**/*.spec.ts', '**/fixtures/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': ['error', { enforceBuildableLibDependency: false, allow: [], depConstraints: TEST_DEP_CONSTRAINTS }],
     },

@@ -164,7 +164,7 @@ with DAG(
     build_dimensions = EcsRunTaskOperator(
         task_id="build_dimensions",
         params={"app": "build-dimensions"},
-        doc_md="Derive the dimension members the day's trips need, with deterministic keys.\n\nReads: lake:clean/trips/ds={{ ds }}/. Writes: lake:model/dim_*/ds={{ ds }}/.",
+        doc_md="Derive the dimension members the day's trips need, with deterministic keys.\n\nReads: lake:clean/trips/ds={{ ds }}/. Writes: lake:model/dim_region/ds={{ ds }}/, lake:model/dim_datasource/ds={{ ds }}/, lake:model/dim_date/ds={{ ds }}/, lake:model/dim_time_of_day/ds={{ ds }}/, lake:model/dim_trip_group/ds={{ ds }}/.",
         retries=2,
         retry_delay=timedelta(minutes=5),
         execution_timeout=timedelta(minutes=60),
@@ -188,7 +188,7 @@ with DAG(
     build_facts = EcsRunTaskOperator(
         task_id="build_facts",
         params={"app": "build-facts"},
-        doc_md="Build fact_trips for the day, keyed to the dimensions.\n\nReads: lake:clean/trips/ds={{ ds }}/. Writes: lake:model/fact_trips/ds={{ ds }}/.",
+        doc_md="Build the day's facts, keyed to the dimensions.\n\nReads: lake:clean/trips/ds={{ ds }}/, lake:model/dim_region/ds={{ ds }}/, lake:model/dim_datasource/ds={{ ds }}/, lake:model/dim_date/ds={{ ds }}/, lake:model/dim_time_of_day/ds={{ ds }}/, lake:model/dim_trip_group/ds={{ ds }}/. Writes: lake:model/fact_trips/ds={{ ds }}/.",
         retries=2,
         retry_delay=timedelta(minutes=5),
         execution_timeout=timedelta(minutes=60),
@@ -212,7 +212,7 @@ with DAG(
     load_redshift = EcsRunTaskOperator(
         task_id="load_redshift",
         params={"app": "load-redshift"},
-        doc_md="Load the day's dimensions and facts into the warehouse, one transaction per table.\n\nReads: lake:model/. Writes: warehouse:trips.*.",
+        doc_md="Load the day's dimensions and facts into the warehouse, one transaction per table.\n\nReads: lake:model/dim_region/ds={{ ds }}/, lake:model/dim_datasource/ds={{ ds }}/, lake:model/dim_date/ds={{ ds }}/, lake:model/dim_time_of_day/ds={{ ds }}/, lake:model/dim_trip_group/ds={{ ds }}/, lake:model/fact_trips/ds={{ ds }}/. Writes: warehouse:trips.*.",
         retries=2,
         retry_delay=timedelta(minutes=5),
         execution_timeout=timedelta(minutes=60),

@@ -92,7 +92,7 @@ with DAG(
     build_dimensions = BashOperator(
         task_id="build_dimensions",
         params={"app": "build-dimensions"},
-        doc_md="Derive the dimension members the day's trips need, with deterministic keys.\n\nReads: lake:clean/trips/ds={{ ds }}/. Writes: lake:model/dim_*/ds={{ ds }}/.",
+        doc_md="Derive the dimension members the day's trips need, with deterministic keys.\n\nReads: lake:clean/trips/ds={{ ds }}/. Writes: lake:model/dim_region/ds={{ ds }}/, lake:model/dim_datasource/ds={{ ds }}/, lake:model/dim_date/ds={{ ds }}/, lake:model/dim_time_of_day/ds={{ ds }}/, lake:model/dim_trip_group/ds={{ ds }}/.",
         retries=2,
         retry_delay=timedelta(minutes=5),
         execution_timeout=timedelta(minutes=60),
@@ -104,7 +104,7 @@ with DAG(
     build_facts = BashOperator(
         task_id="build_facts",
         params={"app": "build-facts"},
-        doc_md="Build fact_trips for the day, keyed to the dimensions.\n\nReads: lake:clean/trips/ds={{ ds }}/. Writes: lake:model/fact_trips/ds={{ ds }}/.",
+        doc_md="Build the day's facts, keyed to the dimensions.\n\nReads: lake:clean/trips/ds={{ ds }}/, lake:model/dim_region/ds={{ ds }}/, lake:model/dim_datasource/ds={{ ds }}/, lake:model/dim_date/ds={{ ds }}/, lake:model/dim_time_of_day/ds={{ ds }}/, lake:model/dim_trip_group/ds={{ ds }}/. Writes: lake:model/fact_trips/ds={{ ds }}/.",
         retries=2,
         retry_delay=timedelta(minutes=5),
         execution_timeout=timedelta(minutes=60),
@@ -116,7 +116,7 @@ with DAG(
     load_redshift = BashOperator(
         task_id="load_redshift",
         params={"app": "load-redshift"},
-        doc_md="Load the day's dimensions and facts into the warehouse, one transaction per table.\n\nReads: lake:model/. Writes: warehouse:trips.*.",
+        doc_md="Load the day's dimensions and facts into the warehouse, one transaction per table.\n\nReads: lake:model/dim_region/ds={{ ds }}/, lake:model/dim_datasource/ds={{ ds }}/, lake:model/dim_date/ds={{ ds }}/, lake:model/dim_time_of_day/ds={{ ds }}/, lake:model/dim_trip_group/ds={{ ds }}/, lake:model/fact_trips/ds={{ ds }}/. Writes: warehouse:trips.*.",
         retries=2,
         retry_delay=timedelta(minutes=5),
         execution_timeout=timedelta(minutes=60),

@@ -3,9 +3,9 @@ import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { BusyError, UsageError, dateRange, parseDs } from '@trips/core';
 import { openStack, sftpSettings, startSftpServer, type LocalSftp } from '@trips/local';
-import { PIPELINE, lockKey } from '@trips/pipeline';
+import { PIPELINE, lockKey, warehouseTables } from '@trips/pipeline';
 import { DsLock, type ObjectStore } from '@trips/storage';
-import { PostgresQueries } from '@trips/warehouse';
+import { PostgresQueries, WAREHOUSE_SCHEMA } from '@trips/warehouse';
 import { helpText, parseFlags, type Flags } from './args';
 import { inputFiles, landBatch, describeBatch } from './land';
 import { formatRun, runJson, taskLine } from './report';
@@ -107,10 +107,10 @@ export async function runCommand(argv: string[]): Promise<number> {
       say('Outputs:');
       say(`  raw and lake buckets  ${stack.record.s3.directory} (S3 server data; s3://${buckets.raw}/, s3://${buckets.lake}/)`);
       say(`  task manifests        s3://${buckets.lake}/manifests/<task>/ds=<ds>/manifest.json`);
-      say(`  warehouse             PostgreSQL cluster in ${stack.record.pg.dataDir}, schema trips`);
+      say(`  warehouse             PostgreSQL cluster in ${stack.record.pg.dataDir}, schema ${WAREHOUSE_SCHEMA}`);
       const wh = new PostgresQueries(stack.record.pg.url);
       say(await summariseWarehouse(wh).finally(() => wh.close()));
-      say('  query it with: npx trips sql "select * from trips.dim_region" [--json]');
+      say(`  query it with: npx trips sql "select * from ${WAREHOUSE_SCHEMA}.${warehouseTables()[0].id}" [--json]`);
     }
   } finally {
     await sftp?.close();

@@ -10,11 +10,11 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `npx trips …` (bin/trips.cjs) as a user would, with its own state folder. */
-export function trips(args: string[], stateDir: string, env: Record<string, string> = {}): Promise<CliResult> {
+/** Runs `npx trips …` (bin/trips.cjs) as a user would, with its own state folder (in another checkout: `root`). */
+export function trips(args: string[], stateDir: string, env: Record<string, string> = {}, root = ROOT): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin/trips.cjs'), ...args], {
-      cwd: ROOT,
+    const child = spawn(process.execPath, [join(root, 'bin/trips.cjs'), ...args], {
+      cwd: root,
       env: { ...process.env, TRIPS_STATE_DIR: stateDir, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -27,8 +27,8 @@ export function trips(args: string[], stateDir: string, env: Record<string, stri
   });
 }
 
-export async function tripsJson<T>(args: string[], stateDir: string): Promise<T> {
-  const r = await trips([...args, '--json'], stateDir);
+export async function tripsJson<T>(args: string[], stateDir: string, root = ROOT): Promise<T> {
+  const r = await trips([...args, '--json'], stateDir, {}, root);
   if (r.code !== 0) throw new Error(`trips ${args.join(' ')} exited ${r.code}:\n${r.stderr}\n${r.stdout}`);
   return JSON.parse(r.stdout) as T;
 }

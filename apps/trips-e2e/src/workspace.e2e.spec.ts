@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
+import { CATALOG } from '@trips/pipeline';
 import { ROOT } from './trips';
 
 interface Graph {
@@ -46,7 +47,73 @@ describe('the project graph', () => {
 
   it('comes from real imports: each task app depends on the libs it imports', () => {
     expect(deps('validate-raw')).toEqual(expect.arrayContaining(['core', 'pipeline', 'storage']));
-    expect(deps('clean-stage')).toEqual(expect.arrayContaining(['engine', 'models']));
+    expect(deps('clean-stage')).toEqual(['runtime']);
+    expect(deps('runtime')).toEqual(expect.arrayContaining(['engine', 'models', 'pipeline']));
     expect(deps('load-redshift')).toEqual(expect.arrayContaining(['warehouse']));
+  });
+});
+
+/** Every file under dir (relative to the workspace root), skipping installs, state and build output. */
+function files(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
+    if (['node_modules', 'dist', '.state', '.venv', '__pycache__'].includes(e.name)) continue;
+    const path = join(dir, e.name);
+    if (e.isDirectory()) out.push(...files(path));
+    else out.push(path);
+  }
+  return out;
+}
+
+/**
+ * The code that runs the pipeline, serves its CLI or generates its DAGs. Left out: tests, their
+ * fixtures and fakes (libs/testing, apps/trips-e2e), the generated DAG files (written from the
+ * definition), and the checks that query a built warehouse from outside (tools/bench,
+ * tools/aws-smoke), which, like tests, name what they look at.
+ */
+const PRODUCTION = [...files('apps'), ...files('libs'), ...files('tools/dag-generator'), ...files('bin'), ...files('local')].filter(
+  (f) => /\.(ts|mjs|cjs|js|py|sql)$/.test(f) && !/\.spec\.ts$/.test(f) && !f.includes('/fixtures/') && !f.startsWith('libs/testing/') && !f.startsWith('apps/trips-e2e/') && !/\/tests?\//.test(f),
+);
+
+describe('the catalog is the one place a table is named', () => {
+  it('finds production code to look at', () => {
+    expect(PRODUCTION).toContain('libs/pipeline/src/catalog.ts');
+    expect(PRODUCTION.filter((f) => f.endsWith('.sql')).length).toBeGreaterThan(5);
+    expect(PRODUCTION.length).toBeGreaterThan(50);
+  });
+
+  it.each(CATALOG.map((t) => t.id))('names %s only in the catalog and in SQL files', (id) => {
+    const word = new RegExp(`\\b${id}\\b`);
+    const naming = PRODUCTION.filter((f) => word.test(readFileSync(join(ROOT, f), 'utf8')));
+    const elsewhere = naming.filter((f) => f !== 'libs/pipeline/src/catalog.ts' && !f.endsWith('.sql'));
+    expect(elsewhere).toEqual([]);
+    expect(naming).toContain('libs/pipeline/src/catalog.ts');
+  });
+
+  it('places every model SQL file under the layer of its catalog entry, and no other', () => {
+    const sqlDir = join('libs', 'models', 'src', 'sql');
+    const models = files(sqlDir).filter((f) => f.endsWith('.sql')).map((f) => relative(sqlDir, f));
+    const expected = CATALOG.filter((t) => 'model' in t).map((t) => join(t.layer, `${t.id}.sql`));
+    expect(models.sort()).toEqual(expected.sort());
+  });
+});
+
+describe('the documentation', () => {
+  const docs = [...files('docs'), ...files('apps'), ...files('libs'), ...files('tools'), ...files('local'), ...files('dags')].filter((f) => f.endsWith('.md'));
+
+  it('has the design as built in docs/architecture.md, linked from the README', () => {
+    expect(existsSync(join(ROOT, 'docs', 'architecture.md'))).toBe(true);
+    expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).toContain('](docs/architecture.md)');
+  });
+
+  it.each(['README.md', ...docs])('links only to files inside the repository: %s', (doc) => {
+    const text = readFileSync(join(ROOT, doc), 'utf8');
+    const targets = [...text.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]).filter((t) => !t.startsWith('#'));
+    const broken = targets.filter((t) => {
+      if (/^[a-z]+:/i.test(t)) return true;
+      const path = resolve(ROOT, dirname(doc), t.split('#')[0]);
+      return relative(ROOT, path).startsWith('..') || !existsSync(path);
+    });
+    expect(broken).toEqual([]);
   });
 });

@@ -33,7 +33,7 @@ export interface WriteRequest {
   /** Replaced as a whole: whatever was under it before is gone once the write succeeds. */
   target: Location;
   /**
-   * The table the target is a partition of (e.g. `clean_trips`). Athena counts the rows written
+   * The catalog id of the table the target is a partition of. Athena counts the rows written
    * through it (UNLOAD reports none); DuckDB knows the count anyway.
    */
   table?: string;

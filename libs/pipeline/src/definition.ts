@@ -1,4 +1,4 @@
-import type { Layer } from './catalog';
+import { table, tablesOf, warehouseTables, type Layer, type TableDef } from './catalog';
 
 /**
  * The pipeline definition: the one source the local runner, the DAG generator and the ECS task
@@ -13,6 +13,7 @@ export interface TaskDefinition {
   /** Arguments after the app's command; `{{ ds }}` is the run's logical date, `{{ run_id }}` the run's id. */
   args: string[];
   dependsOn: string[];
+  /** What the task reads and writes, as `<store>:<where>` (lake and raw: key prefixes); lake tables' come from the catalog. */
   reads: string[];
   writes: string[];
   /** The layer of the catalog's models the task writes (model tasks only). */
@@ -66,6 +67,18 @@ export interface PipelineDefinition {
 /** Every task gets the day and the run it belongs to (the run's tasks share the day's lock). */
 const RUN_ARGS = ['--ds', '{{ ds }}', '--run-id', '{{ run_id }}'];
 
+/** The ds partition of each table in the lake, as a task's reads or writes. */
+const lakePartitions = (tables: readonly TableDef[]) => tables.map((t) => `lake:${t.path}/ds={{ ds }}/`);
+
+/** What the task building a layer reads: its models' inputs and the tables their relationships check, of other layers. */
+function layerReads(layer: Layer): string[] {
+  const ids = tablesOf(layer).flatMap((t) => [...(t.model?.inputs ?? []), ...(t.tests?.relationships ?? []).map((r) => r.to)]);
+  return lakePartitions([...new Set(ids)].map((id) => table(id)).filter((t) => t.layer !== layer));
+}
+
+/** A model task's data flow: it reads what its layer's models need and writes the layer. */
+const modelTaskIo = (layer: Layer) => ({ builds: layer, reads: layerReads(layer), writes: lakePartitions(tablesOf(layer)) });
+
 const defaults = { cpu: 1024, memoryMiB: 2048, timeoutMinutes: 60, retries: 2, retryDelayMinutes: 5 } as const;
 
 export const PIPELINE: PipelineDefinition = {
@@ -103,40 +116,34 @@ export const PIPELINE: PipelineDefinition = {
       args: RUN_ARGS,
       dependsOn: ['ingest_sftp'],
       reads: ['raw:trips/ingest_date={{ ds }}/'],
-      writes: ['lake:validated/trips/ds={{ ds }}/', 'lake:quarantine/trips/ds={{ ds }}/'],
+      writes: lakePartitions([...tablesOf('validated'), ...tablesOf('quarantine')]),
     },
     {
       ...defaults,
       id: 'clean_stage',
       app: 'clean-stage',
-      builds: 'staging',
       description: 'Type, normalise and deduplicate validated rows into clean Parquet.',
       args: RUN_ARGS,
       dependsOn: ['validate_raw'],
-      reads: ['lake:validated/trips/ds={{ ds }}/'],
-      writes: ['lake:clean/trips/ds={{ ds }}/'],
+      ...modelTaskIo('staging'),
     },
     {
       ...defaults,
       id: 'build_dimensions',
       app: 'build-dimensions',
-      builds: 'dimensions',
       description: 'Derive the dimension members the day\'s trips need, with deterministic keys.',
       args: RUN_ARGS,
       dependsOn: ['clean_stage'],
-      reads: ['lake:clean/trips/ds={{ ds }}/'],
-      writes: ['lake:model/dim_*/ds={{ ds }}/'],
+      ...modelTaskIo('dimensions'),
     },
     {
       ...defaults,
       id: 'build_facts',
       app: 'build-facts',
-      builds: 'facts',
-      description: 'Build fact_trips for the day, keyed to the dimensions.',
+      description: 'Build the day\'s facts, keyed to the dimensions.',
       args: RUN_ARGS,
       dependsOn: ['build_dimensions'],
-      reads: ['lake:clean/trips/ds={{ ds }}/'],
-      writes: ['lake:model/fact_trips/ds={{ ds }}/'],
+      ...modelTaskIo('facts'),
     },
     {
       ...defaults,
@@ -145,7 +152,7 @@ export const PIPELINE: PipelineDefinition = {
       description: 'Load the day\'s dimensions and facts into the warehouse, one transaction per table.',
       args: RUN_ARGS,
       dependsOn: ['build_facts'],
-      reads: ['lake:model/'],
+      reads: lakePartitions(warehouseTables()),
       writes: ['warehouse:trips.*'],
     },
   ],

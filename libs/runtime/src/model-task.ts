@@ -16,12 +16,14 @@ export function buildTask(app: string, deps: Omit<BuildDeps, 'task' | 'vars'> & 
   return buildLayer({ ...deps, vars: deps.grid ? gridVars(deps.grid) : undefined, task: task.id }, task.builds, ds);
 }
 
-/** The CLI of a model task: its engine is TRIPS_ENGINE's. */
-export function runModelTask(spec: { app: string; description: string }): void {
+/** The CLI of a model task: its engine is TRIPS_ENGINE's; its help says what the definition says it does and writes. */
+export function runModelTask(app: string): void {
+  const task = taskOfApp(app);
+  const where = (io: string[]) => io.map((w) => w.replace(/^lake:/, 's3://LAKE/').replace('{{ ds }}', 'D')).join(', ');
   runPipelineTask({
-    app: spec.app,
-    description: spec.description,
+    app,
+    description: `${task.description} Reads ${where(task.reads)}; writes ${where(task.writes)} for --ds D, each checked against its contract.`,
     settings: { ...engineSettings, ...gridSettings },
-    run: ({ ds, runId, cfg, store, buckets, logger, signal }) => buildTask(spec.app, { store, buckets, openEngine: () => createEngine(cfg, store, logger, signal), grid: cfg, runId, logger }, ds),
+    run: ({ ds, runId, cfg, store, buckets, logger, signal }) => buildTask(app, { store, buckets, openEngine: () => createEngine(cfg, store, logger, signal), grid: cfg, runId, logger }, ds),
   });
 }

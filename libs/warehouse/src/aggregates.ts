@@ -1,34 +1,48 @@
-import { WAREHOUSE_SCHEMA } from './port';
+import { CATALOG, warehouseTables, type Column, type TableDef } from '@trips/pipeline';
+import type { WarehouseDialect } from '@trips/core';
+import { WAREHOUSE_SCHEMA, type WarehouseTable } from './port';
+import { sqlType } from './types';
+
+/** The facts of the warehouse: the one table the catalog loads by replacing a day's partition. */
+export function factTable(catalog: readonly TableDef[] = CATALOG): WarehouseTable {
+  const facts = warehouseTables(catalog).filter((t) => t.warehouse.load === 'replace-partition');
+  if (facts.length !== 1) throw new Error(`the catalog has ${facts.length} tables loaded by replace-partition; the warehouse keeps deliveries and aggregates for exactly one`);
+  return facts[0];
+}
 
 /**
- * Aggregates of fact_trips that make the weekly questions cheap at scale. They live in the warehouse,
- * kept in step with trips.fact_trips inside the same transaction as each fact load, so they always
- * agree with the facts the warehouse holds. Weeks are ISO weeks, starting Monday, of the trip's UTC
+ * Aggregates of the facts that make the weekly questions cheap at scale. They live in the warehouse,
+ * kept in step with the facts inside the same transaction as each fact load, so they always agree
+ * with the facts the warehouse holds. Weeks are ISO weeks, starting Monday, of the trip's UTC
  * timestamp.
  */
 export interface Aggregate {
   name: string;
-  /** Grouping columns: warehouse column name and the fact expression it comes from (alias f). */
-  groupBy: Array<{ column: string; expr: string; type: string }>;
+  /** Grouping columns: warehouse column name, the fact expression it comes from (alias f), and its type: the fact column's, or `date` for the week. */
+  groupBy: Array<{ column: string; expr: string; of?: Column }>;
 }
 
-const WEEK = { column: 'week_start_date', expr: "cast(date_trunc('week', f.trip_ts) as date)", type: 'date' };
-const col = (name: string, type: string) => ({ column: name, expr: `f.${name}`, type });
+const WEEK = { column: 'week_start_date', expr: "cast(date_trunc('week', f.trip_ts) as date)" };
+const fact = (name: string) => {
+  const c = factTable().columns.find((x) => x.name === name);
+  if (!c) throw new Error(`aggregates: the facts have no column ${name}`);
+  return { column: name, expr: `f.${name}`, of: c };
+};
 
 export const AGGREGATES: Aggregate[] = [
-  { name: 'agg_weekly_region', groupBy: [WEEK, col('region_key', 'char(32)')] },
-  { name: 'agg_weekly_origin_cell', groupBy: [WEEK, col('origin_cell_x', 'bigint'), col('origin_cell_y', 'bigint')] },
-  { name: 'agg_weekly_dest_cell', groupBy: [WEEK, col('dest_cell_x', 'bigint'), col('dest_cell_y', 'bigint')] },
-  { name: 'agg_trip_group', groupBy: [col('trip_group_key', 'char(32)')] },
+  { name: 'agg_weekly_region', groupBy: [WEEK, fact('region_key')] },
+  { name: 'agg_weekly_origin_cell', groupBy: [WEEK, fact('origin_cell_x'), fact('origin_cell_y')] },
+  { name: 'agg_weekly_dest_cell', groupBy: [WEEK, fact('dest_cell_x'), fact('dest_cell_y')] },
+  { name: 'agg_trip_group', groupBy: [fact('trip_group_key')] },
 ];
 
 /** Every grouping column of every aggregate, once: the columns of a load's `fact_delta`. */
 export const DELTA_COLUMNS = [...new Map(AGGREGATES.flatMap((a) => a.groupBy).map((g) => [g.column, g])).values()];
 
-export function aggregateDdl(): string[] {
+export function aggregateDdl(dialect: WarehouseDialect): string[] {
   return AGGREGATES.map(
     (a) =>
-      `create table if not exists ${WAREHOUSE_SCHEMA}.${a.name} (\n${a.groupBy.map((g) => `  ${g.column} ${g.type} not null`).join(',\n')},\n  trips bigint not null,\n  primary key (${a.groupBy.map((g) => g.column).join(', ')})\n)`,
+      `create table if not exists ${WAREHOUSE_SCHEMA}.${a.name} (\n${a.groupBy.map((g) => `  ${g.column} ${g.of ? sqlType(g.of, dialect) : 'date'} not null`).join(',\n')},\n  trips bigint not null,\n  primary key (${a.groupBy.map((g) => g.column).join(', ')})\n)`,
   );
 }
 
@@ -58,5 +72,5 @@ export function aggregateDeltaStatements(): string[] {
 
 /** The same aggregates computed from scratch: what every load must leave (used by tests and checks). */
 export function aggregateFromScratch(a: Aggregate): string {
-  return `select ${a.groupBy.map((g) => `${g.expr} as ${g.column}`).join(', ')}, count(*) as trips from ${WAREHOUSE_SCHEMA}.fact_trips f group by ${a.groupBy.map((_, i) => i + 1).join(', ')}`;
+  return `select ${a.groupBy.map((g) => `${g.expr} as ${g.column}`).join(', ')}, count(*) as trips from ${WAREHOUSE_SCHEMA}.${factTable().id} f group by ${a.groupBy.map((_, i) => i + 1).join(', ')}`;
 }

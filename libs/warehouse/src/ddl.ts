@@ -1,28 +1,10 @@
 import type { WarehouseDialect as Dialect } from '@trips/core';
-import { CATALOG, warehouseTables, type Column, type TableDef } from '@trips/pipeline';
-import { aggregateDdl, aggregateDeltaStatements, deltaSelect } from './aggregates';
+import { CATALOG, warehouseTables, type TableDef } from '@trips/pipeline';
+import { aggregateDdl, aggregateDeltaStatements, deltaSelect, factTable } from './aggregates';
 import { WAREHOUSE_SCHEMA, type WarehouseTable } from './port';
+import { sqlType } from './types';
 
-/** Warehouse type of a catalog column: text of the column's width in bytes, fixed-width keys as char. */
-export function sqlType(c: Column, dialect: Dialect): string {
-  switch (c.type) {
-    case 'varchar':
-      if (c.maxBytes === undefined) throw new Error(`column ${c.name} has no maxBytes: the warehouse needs a width`);
-      return c.fixed ? `char(${c.maxBytes})` : `varchar(${c.maxBytes})`;
-    case 'double':
-      return 'double precision';
-    case 'timestamp':
-      return 'timestamp';
-    case 'date':
-      return 'date';
-    case 'integer':
-      return 'integer';
-    case 'bigint':
-      return 'bigint';
-    default:
-      throw new Error(`no ${dialect} type for ${(c as Column).type}`);
-  }
-}
+export { sqlType };
 
 const S = WAREHOUSE_SCHEMA;
 
@@ -52,8 +34,8 @@ export function schemaDdl(dialect: Dialect, catalog: readonly TableDef[] = CATAL
   const delivery = dialect === 'redshift' ? redshiftLayout({ diststyle: 'key', distKey: 'trip_id', sortKey: ['ds', 'trip_id'] }) : '';
   statements.push(`create table if not exists ${S}.trip_delivery (\n  ds date not null,\n  trip_id char(32) not null,\n  primary key (ds, trip_id)\n)${delivery}`);
   // A warehouse from before trip_delivery existed: its facts are the deliveries it knows of.
-  statements.push(`insert into ${S}.trip_delivery (ds, trip_id) select ds, trip_id from ${S}.fact_trips where not exists (select 1 from ${S}.trip_delivery)`);
-  statements.push(...aggregateDdl());
+  statements.push(`insert into ${S}.trip_delivery (ds, trip_id) select ds, trip_id from ${S}.${factTable(catalog).id} where not exists (select 1 from ${S}.trip_delivery)`);
+  statements.push(...aggregateDdl(dialect));
   if (dialect === 'postgres') {
     for (const t of tables) statements.push(...postgresIndexes(t));
     statements.push(`create index if not exists trip_delivery_trip_id_idx on ${S}.trip_delivery (trip_id)`);

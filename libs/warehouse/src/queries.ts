@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WAREHOUSE_SCHEMA as S } from './port';
 
 /**
  * The analysts' questions. Each lives once, as a SQL file in sql/ that Postgres and Redshift both
@@ -48,13 +47,20 @@ export function weekStarts(from: string, to: string): string[] {
 
 const plusDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 
-export const knownRegion = (name: string): Sql => ({ text: `select region_key, name from ${S}.dim_region where lower(name) = lower($1)`, params: [name] });
+/** A question of the sql/ folder with its parameters. */
+const ask = (name: string, ...params: unknown[]): Sql => ({ text: questionSql(name), params });
 
-export const dataWeeks = (): Sql => ({ text: `select to_char(min(week_start_date), 'YYYY-MM-DD') as first_week, to_char(max(week_start_date), 'YYYY-MM-DD') as last_week from ${S}.agg_weekly_region`, params: [] });
+export const knownRegion = (name: string): Sql => ask('region_by_name', name);
+export const regionNames = (): Sql => ask('region_names');
+export const knownDatasource = (name: string): Sql => ask('datasource_by_name', name);
+/** The first and last week holding trips. */
+export const dataWeeks = (): Sql => ask('data_weeks');
+/** The grid cell sizes the trip groups were built with. */
+export const gridCellSizes = (): Sql => ask('grid_cell_sizes');
 
 /** Trips per week of one region between two week starts (both included); weeks without trips are absent. */
 export function weeklyByRegion(regionKey: string, fromWeek: string, toWeek: string): Sql {
-  return { text: questionSql('weekly_trips_region'), params: [regionKey, fromWeek, toWeek] };
+  return ask('weekly_trips_region', regionKey, fromWeek, toWeek);
 }
 
 /**
@@ -69,22 +75,17 @@ export function weeklyByBox(box: Box, match: BoxMatch, cellDeg: number, fromWeek
   return { text: questionSql('weekly_trips_box_side', { side: match === 'origin' ? 'origin' : 'dest' }), params: [fromWeek, toWeek, end, ...corners, cellDeg] };
 }
 
-/** The grid cell sizes the trip groups were built with (min and max: one index lookup each on Postgres). */
-export const gridCellSizes = (): Sql => ({ text: `select min(cell_size_deg) as min_deg, max(cell_size_deg) as max_deg from ${S}.dim_trip_group`, params: [] });
-
 /** The largest groups of similar trips, with their cells' centres. */
 export function largestGroups(top: number, regionKey?: string): Sql {
-  return { text: questionSql('largest_trip_groups'), params: [top, regionKey ?? ''] };
+  return ask('largest_trip_groups', top, regionKey ?? '');
 }
 
 /** For each of the `top` most common regions, the datasource of its latest trip. */
 export function latestDatasource(top: number): Sql {
-  return { text: questionSql('latest_datasource_top_regions'), params: [top] };
+  return ask('latest_datasource_top_regions', top);
 }
-
-export const knownDatasource = (name: string): Sql => ({ text: `select datasource_key from ${S}.dim_datasource where lower(name) = lower($1)`, params: [name] });
 
 /** Regions where the datasource appeared, with its trip count there. */
 export function regionsOfDatasource(datasourceKey: string): Sql {
-  return { text: questionSql('regions_of_datasource'), params: [datasourceKey] };
+  return ask('regions_of_datasource', datasourceKey);
 }

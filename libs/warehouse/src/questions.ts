@@ -1,6 +1,6 @@
 import { UsageError, parseDs } from '@trips/core';
 import type { WarehouseQueries } from './port';
-import { dataWeeks, gridCellSizes, knownRegion, weekStart, weekStarts, weeklyByBox, weeklyByRegion, type Box, type BoxMatch, type Sql } from './queries';
+import { dataWeeks, gridCellSizes, knownRegion, regionNames, weekStart, weekStarts, weeklyByBox, weeklyByRegion, type Box, type BoxMatch, type Sql } from './queries';
 
 /** The questions' rules (argument checks, week lists, zero-filled weeks), kept beside their SQL for every caller. */
 
@@ -47,7 +47,7 @@ export async function weeklyAverage(wh: WarehouseQueries, req: WeeklyRequest): P
   if ('region' in req.area) {
     const found = await q<{ region_key: string; name: string }>(wh, knownRegion(req.area.region));
     if (found.length === 0) {
-      const names = (await wh.query<{ name: string }>('select name from trips.dim_region order by name')).map((r) => r.name);
+      const names = (await q<{ name: string }>(wh, regionNames())).map((r) => r.name);
       throw new UsageError(`unknown region "${req.area.region}": the warehouse knows ${names.length ? names.join(', ') : 'no region yet'}`);
     }
     regionKey = found[0].region_key;

@@ -1,1 +1,0 @@
-module.exports = { displayName: 'build-facts', preset: '../../jest.preset.cjs', rootDir: __dirname };

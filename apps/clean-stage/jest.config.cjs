@@ -1,1 +1,0 @@
-module.exports = { displayName: 'clean-stage', preset: '../../jest.preset.cjs', rootDir: __dirname };
