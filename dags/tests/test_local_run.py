@@ -42,17 +42,22 @@ def fingerprint(local_stack) -> dict[str, tuple[int, str]]:
     return {r["t"]: (int(r["n"]), r["h"]) for r in sql(local_stack, union)}
 
 
-def lake_json(local_stack, key: str) -> dict:
-    """A JSON object of the lake bucket, read through the same S3 API the apps use (boto3 comes with the amazon provider)."""
+def aws_client(local_stack, service: str, endpoint: str):
+    """A boto3 client (boto3 comes with the amazon provider) of the stack's stand-in for `service`."""
     import boto3
 
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=local_stack["AWS_ENDPOINT_URL_S3"],
+    return boto3.client(
+        service,
+        endpoint_url=local_stack[endpoint],
         region_name=local_stack["AWS_REGION"],
         aws_access_key_id=local_stack["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=local_stack["AWS_SECRET_ACCESS_KEY"],
     )
+
+
+def lake_json(local_stack, key: str) -> dict:
+    """A JSON object of the lake bucket, read through the same S3 API the apps use."""
+    s3 = aws_client(local_stack, "s3", "AWS_ENDPOINT_URL_S3")
     return json.loads(s3.get_object(Bucket=local_stack["TRIPS_LAKE_BUCKET"], Key=key)["Body"].read())
 
 
@@ -64,15 +69,7 @@ def kms_ciphertext(local_stack, plaintext: str) -> str:
     """`kms:<base64>` of `plaintext` under a new key of the stack's moto server."""
     import base64
 
-    import boto3
-
-    kms = boto3.client(
-        "kms",
-        endpoint_url=local_stack["AWS_ENDPOINT_URL"],
-        region_name=local_stack["AWS_REGION"],
-        aws_access_key_id=local_stack["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=local_stack["AWS_SECRET_ACCESS_KEY"],
-    )
+    kms = aws_client(local_stack, "kms", "AWS_ENDPOINT_URL")
     key = kms.create_key(Description="trips local test")["KeyMetadata"]["KeyId"]
     return "kms:" + base64.b64encode(kms.encrypt(KeyId=key, Plaintext=plaintext.encode())["CiphertextBlob"]).decode()
 

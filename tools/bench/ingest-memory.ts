@@ -36,12 +36,8 @@ async function main(): Promise<void> {
     const sftp = await startSftpServer({ root: join(work, 'sftp') });
     const env = {
       ...process.env,
-      ...s3.env(),
-      TRIPS_RAW_BUCKET: 'raw',
-      TRIPS_LAKE_BUCKET: 'lake',
-      ...sftpSettings(sftp, '/in'),
-      TRIPS_SFTP_MIN_AGE_SECONDS: '0',
-      TRIPS_SFTP_STABLE_SECONDS: '0',
+      ...s3.env({ raw: 'raw', lake: 'lake' }),
+      ...sftpSettings(sftp, '/in', { minAgeSeconds: 0, stableSeconds: 0 }),
       LOG_LEVEL: 'warn',
       TRIPS_BENCH_RSS_FILE: rssFile,
       NODE_OPTIONS: `--require ${join(root, 'tools/bench/rss-hook.cjs')}`,

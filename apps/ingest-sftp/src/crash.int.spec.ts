@@ -52,12 +52,8 @@ describe('ingest-sftp as a process', () => {
     // Slow enough (4 MiB/s) that the kill lands in the middle of b/big.csv.
     sftp = await startSftpServer({ root, bytesPerSecond: 4 * 1024 * 1024 });
     const env = {
-      ...s3.env(),
-      TRIPS_RAW_BUCKET: 'raw',
-      TRIPS_LAKE_BUCKET: 'lake',
-      ...sftpSettings(sftp, '/in'),
-      TRIPS_SFTP_MIN_AGE_SECONDS: '0',
-      TRIPS_SFTP_STABLE_SECONDS: '0',
+      ...s3.env({ raw: 'raw', lake: 'lake' }),
+      ...sftpSettings(sftp, '/in', { minAgeSeconds: 0, stableSeconds: 0 }),
       LOG_LEVEL: 'info',
     };
 
@@ -90,12 +86,8 @@ describe('ingest-sftp as a process', () => {
     const watched = await startSftpServer({ root: join(root, 'watch') });
     mkdirSync(join(root, 'watch', 'in'), { recursive: true });
     const env = {
-      ...s3.env(),
-      TRIPS_RAW_BUCKET: 'raw',
-      TRIPS_LAKE_BUCKET: 'lake',
-      ...sftpSettings(watched, '/in'),
-      TRIPS_SFTP_MIN_AGE_SECONDS: '0',
-      TRIPS_SFTP_STABLE_SECONDS: '0.5',
+      ...s3.env({ raw: 'raw', lake: 'lake' }),
+      ...sftpSettings(watched, '/in', { minAgeSeconds: 0, stableSeconds: 0.5 }),
       TRIPS_SFTP_POLL_SECONDS: '0.5',
     };
     const app = startApp(env, ['--watch']);

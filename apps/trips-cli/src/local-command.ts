@@ -4,7 +4,7 @@ import { UsageError, parseDs } from '@trips/core';
 import { readStandingStack, stackEnv, stackStore, startStandingStack, stopStack } from '@trips/local';
 import { lockKey } from '@trips/pipeline';
 import { DsLock } from '@trips/storage';
-import { helpText, parseFlags, type Flags } from './args';
+import { defineCommand, type Flags } from './args';
 import { describeBatch, inputFiles, landBatch } from './land';
 import { cliSettings } from './settings';
 import { workspaceRoot } from './workspace';
@@ -29,14 +29,7 @@ Python 3.10+), left running in the background.
   positionals: '<action>',
 };
 
-export const LOCAL_HELP = helpText(COMMAND);
-
-export async function localCommand(argv: string[]): Promise<number> {
-  const { print, values, positionals } = parseFlags(COMMAND, argv);
-  if (print !== undefined) {
-    process.stdout.write(print);
-    return 0;
-  }
+export const localCommand = defineCommand(COMMAND, async ({ values, positionals }) => {
   const [action, ...extra] = positionals;
   if (extra.length > 0) throw new UsageError(`trips local: unexpected argument "${extra[0]}"`);
   const root = workspaceRoot();
@@ -85,7 +78,7 @@ export async function localCommand(argv: string[]): Promise<number> {
     default:
       throw new UsageError(action === undefined ? 'trips local: say up, down, env or land' : `trips local: unknown action "${action}" (up, down, env, land)`);
   }
-}
+});
 
 function shellQuote(value: string): string {
   return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'"'"'`)}'`;

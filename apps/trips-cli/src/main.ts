@@ -1,4 +1,5 @@
 import { describeError, exitCodeOf, guardUnfinished, VERSION } from '@trips/core';
+import type { TripsCommand } from './args';
 import { generateCommand } from './generate';
 import { localCommand } from './local-command';
 import { queryCommand } from './query-command';
@@ -16,7 +17,7 @@ Commands:
 
 Every command takes --help; trips --version prints the version.`;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+const COMMANDS: Record<string, TripsCommand> = {
   run: runCommand,
   generate: generateCommand,
   sql: sqlCommand,
@@ -41,7 +42,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const done = guardUnfinished(`trips ${command}`);
   try {
-    return await handler(rest);
+    return await handler.run(rest);
   } catch (e) {
     // One prefix naming the command: messages that name it already are printed as they are.
     const message = describeError(e);

@@ -1,6 +1,6 @@
 import { UsageError } from '@trips/core';
 import { knownDatasource, knownRegion, largestGroups, latestDatasource, q, regionsOfDatasource, weeklyAverage, type Box, type BoxMatch, type WeeklyRequest } from '@trips/warehouse';
-import { helpText, parseFlags, type Flags } from './args';
+import { defineCommand, type Flags } from './args';
 import { withLocalWarehouse } from './local-warehouse';
 import { table } from './report';
 
@@ -28,7 +28,6 @@ const COMMAND = {
   positionals: '[question]',
 };
 
-export const QUERY_HELP = helpText(COMMAND);
 
 
 /** `--bbox MIN_LON,MIN_LAT,MAX_LON,MAX_LAT` as a box (its corners are checked by the question). */
@@ -59,11 +58,10 @@ function positiveInt(v: unknown, name: string, fallback: number): number {
   return n;
 }
 
-export async function queryCommand(argv: string[]): Promise<number> {
-  const { print, values, positionals } = parseFlags(COMMAND, argv);
-  if (print !== undefined || positionals.length === 0) {
-    process.stdout.write(print ?? QUERY_HELP);
-    return print !== undefined ? 0 : 64;
+export const queryCommand = defineCommand(COMMAND, async ({ values, positionals }, help) => {
+  if (positionals.length === 0) {
+    process.stdout.write(help);
+    return 64;
   }
   const [question, ...extra] = positionals;
   if (extra.length) throw new UsageError(`trips query: unexpected argument "${extra[0]}"`);
@@ -113,4 +111,4 @@ export async function queryCommand(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`trips query: unknown question "${question}" (weekly-average, groups, latest-datasource, regions)`);
   }
-}
+});

@@ -6,7 +6,7 @@ import { openStack, sftpSettings, startSftpServer, type LocalSftp } from '@trips
 import { PIPELINE, lockKey, warehouseTables } from '@trips/pipeline';
 import { DsLock, type ObjectStore } from '@trips/storage';
 import { PostgresQueries, WAREHOUSE_SCHEMA } from '@trips/warehouse';
-import { helpText, parseFlags, type Flags } from './args';
+import { defineCommand, type Flags } from './args';
 import { inputFiles, landBatch, describeBatch } from './land';
 import { formatRun, runJson, taskLine } from './report';
 import { runPipeline, type RunResult } from './runner';
@@ -32,14 +32,7 @@ const COMMAND = {
   options: FLAGS,
 };
 
-export const RUN_HELP = helpText(COMMAND);
-
-export async function runCommand(argv: string[]): Promise<number> {
-  const { print, values } = parseFlags(COMMAND, argv);
-  if (print !== undefined) {
-    process.stdout.write(print);
-    return 0;
-  }
+export const runCommand = defineCommand(COMMAND, async ({ values }) => {
   const days = resolveDays(values);
   const ratio = values['max-reject-ratio'] as string | undefined;
   if (ratio !== undefined && !(Number(ratio) >= 0 && Number(ratio) <= 1)) throw new UsageError(`--max-reject-ratio must be a number in [0, 1], got "${ratio}"`);
@@ -119,7 +112,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (values.json) process.stdout.write(`${JSON.stringify(runs.length === 1 && days.length === 1 ? runJson(runs[0]) : runs.map(runJson), null, 2)}\n`);
   if (runs.some((r) => r.status === 'refused')) return 75;
   return runs.every((r) => r.status === 'succeeded') && runs.length === days.length && !lost.signal.aborted ? 0 : 1;
-}
+});
 
 /**
  * One day of a run, holding the day's lock for the whole of it (landing and every task): a second
@@ -156,12 +149,8 @@ async function serveOverSftp(files: string[], dir: string): Promise<LocalSftp & 
   const server = await startSftpServer({ root: dir });
   return {
     ...server,
-    env: {
-      ...sftpSettings(server, '/inbox'),
-      // The copies were just written: no age or stability wait for them.
-      TRIPS_SFTP_MIN_AGE_SECONDS: '0',
-      TRIPS_SFTP_STABLE_SECONDS: '0',
-    },
+    // The copies were just written: no age or stability wait for them.
+    env: sftpSettings(server, '/inbox', { minAgeSeconds: 0, stableSeconds: 0 }),
   };
 }
 

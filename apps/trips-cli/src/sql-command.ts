@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from '@trips/core';
-import { helpText, parseFlags, type Flags } from './args';
+import { defineCommand, type Flags } from './args';
 import { withLocalWarehouse } from './local-warehouse';
 import { table } from './report';
 
@@ -17,14 +17,7 @@ const COMMAND = {
   positionals: '[statement]',
 };
 
-export const SQL_HELP = helpText(COMMAND);
-
-export async function sqlCommand(argv: string[]): Promise<number> {
-  const { print, values, positionals } = parseFlags(COMMAND, argv);
-  if (print !== undefined) {
-    process.stdout.write(print);
-    return 0;
-  }
+export const sqlCommand = defineCommand(COMMAND, async ({ values, positionals }) => {
   const statement = typeof values.file === 'string' ? readStatement(values.file) : positionals[0];
   if (statement === undefined || positionals.length > (typeof values.file === 'string' ? 0 : 1)) throw new UsageError('trips sql: give exactly one SQL statement, quoted, or --file PATH');
   await withLocalWarehouse(async (wh) => {
@@ -37,7 +30,7 @@ export async function sqlCommand(argv: string[]): Promise<number> {
     process.stdout.write(values.json ? `${JSON.stringify(rows, null, 2)}\n` : `${formatRows(rows)}\n`);
   });
   return 0;
-}
+});
 
 function readStatement(path: string): string {
   try {

@@ -25,25 +25,13 @@ const ENTRY = `  {
 `;
 
 const SQL = `-- One row per ISO week in which a trip of the day's clean rows started.
-with clean as (
-    select * from clean_trips
-),
-
-days as (
-    select distinct cast(trip_ts as date) as calendar_date
-    from clean
-),
-
-final as (
-    select distinct
-        cast({{ iso_year(calendar_date) }} * 100 + {{ iso_week(calendar_date) }} as integer) as week_key,
-        {{ iso_year(calendar_date) }} as iso_year,
-        {{ iso_week(calendar_date) }} as iso_week,
-        {{ week_start(calendar_date) }} as week_start_date
-    from days
-)
-
-select * from final
+with days as (select distinct cast(trip_ts as date) as d from clean_trips)
+select distinct
+    cast({{ iso_year(d) }} * 100 + {{ iso_week(d) }} as integer) as week_key,
+    {{ iso_year(d) }} as iso_year,
+    {{ iso_week(d) }} as iso_week,
+    {{ week_start(d) }} as week_start_date
+from days
 `;
 
 describe('adding a dimension', () => {
@@ -67,7 +55,7 @@ describe('adding a dimension', () => {
   afterAll(() => rmSync(copy, { recursive: true, force: true }));
 
   it('builds it into the lake, checks it, and creates and loads it in the warehouse', async () => {
-    const run = await tripsJson<RunJson & { tasks: Array<{ task: string; outputs?: Array<{ location: string; rows: number }> }> }>(
+    const run = await tripsJson<RunJson>(
       ['run', '--input', SAMPLE, '--ds', '2018-05-28'],
       state,
       copy,

@@ -42,5 +42,6 @@ export interface RunJson {
     rows: { read: number; passed: number; rejected: number; duplicates: number };
     rejectedByReason: Record<string, number>;
     files: Array<{ file: string; status: string; rows: { read: number; passed: number; rejected: number; duplicates: number }; rejectedByReason: Record<string, number> }>;
+    outputs?: Array<{ location: string; rows: number }>;
   }>;
 }

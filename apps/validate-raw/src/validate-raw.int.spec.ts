@@ -7,6 +7,7 @@ import { GateError, type TaskManifest } from '@trips/core';
 import { manifestKey } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { startS3Server, type LocalS3 } from '@trips/local';
+import { hardRows } from '@trips/testing';
 import { outputName, runValidateRaw, TASK } from './validate-raw';
 
 const CORPUS = join(__dirname, '..', 'test-data', 'corpus');
@@ -104,7 +105,7 @@ describe('validate-raw on a corpus of good and bad files', () => {
     const cli = (args: string[], env: Record<string, string> = {}) =>
       spawnSync(process.execPath, ['--import', require.resolve('tsx'), join(ROOT, 'apps/validate-raw/src/main.ts'), ...args], {
         cwd: ROOT,
-        env: { ...process.env, ...s3.env(), TRIPS_RAW_BUCKET: 'raw', TRIPS_LAKE_BUCKET: 'lake', TRIPS_WORK_DIR: work, TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json'), ...env },
+        env: { ...process.env, ...s3.env({ raw: 'raw', lake: 'lake' }), TRIPS_WORK_DIR: work, TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json'), ...env },
         encoding: 'utf8',
       });
     const badDs = cli(['--ds', '2018-5-28']);
@@ -152,16 +153,7 @@ describe('validate-raw on a corpus of good and bad files', () => {
 
     it('rejects, with a reason, every row a later reader would fail on, and writes the rest in canonical form', async () => {
       const ds = '2018-06-29';
-      const lines = [
-        HEADER,
-        row('Pra\u0000gue', 1),
-        row('P'.repeat(300), 2),
-        `Prague,POINT (14.${'4'.repeat(2_100_000)} 50.0),POINT (14.5 50.1),2018-06-26 03:00:00,funny_car`,
-        '"Prague\nOld Town",POINT (14.4 50.0),POINT (14.5 50.1),2018-06-26 04:00:00,funny_car',
-        row('Prague', 5).replace('POINT (14.4 50.0)', 'POINT\u00a0(14.4\u00a050.0)'),
-        row('\ufeffPrague\u00a0', 6),
-        row('Prague', 7).replace('2018-06-26', '9999-12-31'),
-      ];
+      const lines = [HEADER, ...hardRows(row)];
       await land(ds, { 'hard.csv': `${lines.join('\n')}\n` });
       const m = await runValidateRaw({ store, buckets, workDir: work, maxRejectRatio: 1, tripDates: { min: '2000-01-01', max: '2019-06-29' } }, ds);
       expect(m.rejectedByReason).toEqual({ control_character: 2, field_too_long: 2, datetime_out_of_range: 1 });

@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- the workspace's one version, inlined into each app's bundle by esbuild
 import { version } from '../../../package.json';
 import { UsageError } from './errors';
 

@@ -1,3 +1,6 @@
+import { ExternalError } from './errors';
+import type { Logger } from './logger';
+
 /**
  * Calls `fn` until it succeeds, again after errors `retryable` accepts, waiting 200 ms doubling up to
  * 10 s between attempts, at most `attempts` times; any other error, or the last, is thrown as is.
@@ -71,5 +74,29 @@ export async function pollStatement<T>(
     if (o.now() >= deadline) throw await stop('timeout');
     await o.sleep(wait);
     wait = Math.min(wait * 2, o.pollMaxMs);
+  }
+}
+
+/**
+ * One call of an AWS API an adapter makes (not the statement it starts): retried with capped
+ * backoff on the errors `transient` accepts, the SDK client's own retries being off; any failure
+ * is thrown as an ExternalError naming the API and the call.
+ */
+export async function callAws<T>(
+  api: string,
+  call: string,
+  fn: () => Promise<T>,
+  o: { polling: Pick<ReturnType<typeof resolvePolling>, 'maxAttempts' | 'sleep'>; transient: (e: unknown) => boolean; logger?: Logger },
+): Promise<T> {
+  try {
+    return await withRetries(fn, {
+      attempts: o.polling.maxAttempts,
+      retryable: o.transient,
+      sleep: o.polling.sleep,
+      onRetry: (attempt, delay, e) => o.logger?.warn({ attempt, delay, err: (e as Error).name }, `${api}: ${call} throttled or failed transiently; retrying`),
+    });
+  } catch (e) {
+    if (e instanceof ExternalError) throw e;
+    throw new ExternalError(`${api} ${call} failed: ${(e as Error).message}`, { cause: e });
   }
 }

@@ -8,7 +8,7 @@ import {
   type ColumnInfo,
   type QueryExecution,
 } from '@aws-sdk/client-athena';
-import { ExternalError, pollStatement, resolvePolling, withRetries, type Logger, type PollingOptions } from '@trips/core';
+import { callAws, ExternalError, pollStatement, resolvePolling, type Logger, type PollingOptions } from '@trips/core';
 import type { ObjectStore } from '@trips/storage';
 import type { DatasetRef, QueryEngine, QueryRequest, WriteRequest, WriteResult } from './port';
 
@@ -188,19 +188,9 @@ export class AthenaEngine implements QueryEngine {
     );
   }
 
-  /** One API call, retried with capped exponential backoff on throttling and transient errors only. */
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await withRetries(fn, {
-        attempts: this.polling.maxAttempts,
-        retryable: isTransient,
-        sleep: this.polling.sleep,
-        onRetry: (attempt, delay, e) => this.o.logger?.warn({ attempt, delay, err: (e as Error).name }, `athena: ${what} throttled or failed transiently; retrying`),
-      });
-    } catch (e) {
-      if (e instanceof ExternalError) throw e;
-      throw new ExternalError(`Athena ${what} failed: ${(e as Error).message}`, { cause: e });
-    }
+  /** One API call, retried on throttling and transient errors only. */
+  private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return callAws('Athena', what, fn, { polling: this.polling, transient: isTransient, logger: this.o.logger });
   }
 }
 

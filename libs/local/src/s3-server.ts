@@ -22,8 +22,8 @@ export interface LocalS3 {
   onExit(listener: (code: number | null, signal: NodeJS.Signals | null) => void): void;
   /** A store on this server with the local credentials. */
   store(): ObjectStore;
-  /** The environment an app process needs to reach this server through the standard SDK settings. */
-  env(): Record<string, string>;
+  /** The environment an app process needs to reach this server through the standard SDK settings (and, given buckets, to use them). */
+  env(buckets?: { raw: string; lake: string }): Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -69,8 +69,8 @@ export async function startS3Server(opts: { directory?: string; port?: number; b
       clients.push(client);
       return new ObjectStore({ region: LOCAL_AWS_REGION, endpoint }, client);
     },
-    env() {
-      return localS3Env(endpoint);
+    env(buckets) {
+      return { ...localS3Env(endpoint), ...(buckets ? { TRIPS_RAW_BUCKET: buckets.raw, TRIPS_LAKE_BUCKET: buckets.lake } : {}) };
     },
     exited: () => child.exitCode !== null || child.signalCode !== null,
     onExit(listener) {

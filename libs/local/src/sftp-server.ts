@@ -298,7 +298,11 @@ export async function startSftpServerProcess(root: string): Promise<SftpServerPr
 }
 
 /** The settings ingest-sftp needs to reach a local SFTP server, the folder it lists being `dir`. */
-export function sftpSettings(s: { host?: string; port: number; username: string; password: string; hostKeyFingerprint: string }, dir: string): Record<string, string> {
+export function sftpSettings(
+  s: { host?: string; port: number; username: string; password: string; hostKeyFingerprint: string },
+  dir: string,
+  waits?: { minAgeSeconds: number; stableSeconds: number },
+): Record<string, string> {
   return {
     TRIPS_SFTP_HOST: s.host ?? '127.0.0.1',
     TRIPS_SFTP_PORT: String(s.port),
@@ -306,5 +310,6 @@ export function sftpSettings(s: { host?: string; port: number; username: string;
     TRIPS_SFTP_PASSWORD: s.password,
     TRIPS_SFTP_HOST_KEY_SHA256: s.hostKeyFingerprint,
     TRIPS_SFTP_DIR: dir,
+    ...(waits ? { TRIPS_SFTP_MIN_AGE_SECONDS: String(waits.minAgeSeconds), TRIPS_SFTP_STABLE_SECONDS: String(waits.stableSeconds) } : {}),
   };
 }

@@ -83,14 +83,8 @@ export function stackEnv(r: StackRecord, extra: { home?: string } = {}): Record<
     TRIPS_WAREHOUSE: 'postgres',
     TRIPS_PG_URL: r.pg.url,
     TRIPS_WORK_DIR: r.workDir,
-    ...(r.sftp
-      ? {
-          ...sftpSettings(r.sftp, '/inbox'),
-          // A laptop's files are copied in whole: short waits keep a local run quick.
-          TRIPS_SFTP_MIN_AGE_SECONDS: '2',
-          TRIPS_SFTP_STABLE_SECONDS: '1',
-        }
-      : {}),
+    // A laptop's files are copied in whole: short waits keep a local run quick.
+    ...(r.sftp ? sftpSettings(r.sftp, '/inbox', { minAgeSeconds: 2, stableSeconds: 1 }) : {}),
     ...(extra.home ? { TRIPS_HOME: extra.home } : {}),
   };
 }

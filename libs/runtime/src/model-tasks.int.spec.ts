@@ -12,6 +12,11 @@ const DS = '2018-05-28';
 const F = 'trips/ingest_date=2018-05-28/a.csv';
 const md5 = (s: string) => createHash('md5').update(s, 'utf8').digest('hex');
 const DIMENSIONS = tablesOf('dimensions').map((t) => t.id);
+/** Two Prague trips of one origin and destination cell and hour (09:03 and 09:59). */
+const PRAGUE_TRIPS = [
+  [F, '2', 'Prague', 'POINT (14.4973794438195 50.00136875782316)', 'POINT (14.43109483523328 50.04052930943246)', '2018-05-28 09:03:40', 'funny_car'],
+  [F, '3', 'Prague', 'POINT (14.491 50.005)', 'POINT (14.439 50.049)', '2018-05-28 09:59:00', 'cheap_mobile'],
+];
 
 /** Opens a lake for the describe block around it, closed after its tests. */
 function useLake(setup: (lake: ModelLake) => Promise<unknown>): ModelLake {
@@ -103,8 +108,7 @@ describe('build-dimensions', () => {
   // Two Prague trips share cells and hour (one group), a third is in another hour; one Turin trip.
   const lake = useLake(async (l) => {
     await l.putValidated(DS, [
-      [F, '2', 'Prague', 'POINT (14.4973794438195 50.00136875782316)', 'POINT (14.43109483523328 50.04052930943246)', '2018-05-28 09:03:40', 'funny_car'],
-      [F, '3', 'Prague', 'POINT (14.491 50.005)', 'POINT (14.439 50.049)', '2018-05-28 09:59:00', 'cheap_mobile'],
+      ...PRAGUE_TRIPS,
       [F, '4', 'Prague', 'POINT (14.491 50.005)', 'POINT (14.439 50.049)', '2018-05-28 10:00:00', 'cheap_mobile'],
       [F, '5', 'turin', 'POINT (7.672837913286881 44.9957109242058)', 'POINT (7.720368637535126 45.06782385393849)', '2018-12-31 23:30:00', 'baba_car'],
     ]);
@@ -192,8 +196,7 @@ describe('build-dimensions', () => {
 describe('build-facts', () => {
   const lake = useLake(async (l) => {
     await l.putValidated(DS, [
-      [F, '2', 'Prague', 'POINT (14.4973794438195 50.00136875782316)', 'POINT (14.43109483523328 50.04052930943246)', '2018-05-28 09:03:40', 'funny_car'],
-      [F, '3', 'Prague', 'POINT (14.491 50.005)', 'POINT (14.439 50.049)', '2018-05-28 09:59:00', 'cheap_mobile'],
+      ...PRAGUE_TRIPS,
       [F, '4', 'Hamburg', 'POINT (10.07299025213017 53.62044974829032)', 'POINT (9.787478215489936 53.536544276834)', '2018-05-27 18:15:00', 'cheap_mobile'],
     ]);
     await l.materialize(DS, 'clean_trips', ...DIMENSIONS);

@@ -20,7 +20,7 @@ describe('runPipelineTask: settings, the store and the day\'s lock around a task
   const probe = (args: string[], env: Record<string, string> = {}) =>
     spawnSync(process.execPath, ['--import', require.resolve('tsx'), join(__dirname, 'fixtures', 'probe-task.ts'), '--ds', DS, ...args], {
       cwd: ROOT,
-      env: { ...process.env, ...s3.env(), TRIPS_RAW_BUCKET: 'raw', TRIPS_LAKE_BUCKET: 'lake', TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json'), ...env },
+      env: { ...process.env, ...s3.env({ raw: 'raw', lake: 'lake' }), TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json'), ...env },
       encoding: 'utf8',
     });
   const lock = async () => JSON.parse((await store.getVersioned('lake', lockKey(DS)))?.text ?? 'null') as LockState | null;

@@ -23,3 +23,22 @@ export function validatedSampleCsv(sourceFile = 'trips/ingest_date=2018-05-28/tr
   });
   return `${out.join('\n')}\n`;
 }
+
+/**
+ * Rows a later reader would fail on, or would take for other names, each made from a good row by
+ * `row(region, n)` (its origin `POINT (14.4 50.0)`, its day 2018-06-26): a control character and an
+ * over-long name (rejected), an over-long coordinate (rejected), a quoted line break in a name
+ * (rejected as a control character), Unicode spaces in a point and a byte-order mark and no-break
+ * space around a name (kept, in canonical form), a year 9999 (rejected as out of range).
+ */
+export function hardRows(row: (region: string, n: number) => string): string[] {
+  return [
+    row('Pra\u0000gue', 1),
+    row('P'.repeat(300), 2),
+    row('Prague', 3).replace('POINT (14.4 50.0)', `POINT (14.${'4'.repeat(2_100_000)} 50.0)`),
+    row('"Prague\nOld Town"', 4),
+    row('Prague', 5).replace('POINT (14.4 50.0)', 'POINT\u00a0(14.4\u00a050.0)'),
+    row('\ufeffPrague\u00a0', 6),
+    row('Prague', 7).replace('2018-06-26', '9999-12-31'),
+  ];
+}

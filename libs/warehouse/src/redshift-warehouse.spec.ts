@@ -1,11 +1,4 @@
-import {
-  BatchExecuteStatementCommand,
-  CancelStatementCommand,
-  DescribeStatementCommand,
-  ExecuteStatementCommand,
-  GetStatementResultCommand,
-  RedshiftDataClient,
-} from '@aws-sdk/client-redshift-data';
+import * as api from '@aws-sdk/client-redshift-data';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ConfigError, loadConfig } from '@trips/core';
 import { schemaDdl } from './ddl';
@@ -17,7 +10,7 @@ import { RedshiftWarehouse } from './redshift-warehouse';
 
 // The Redshift Data API has no local stand-in: it is mocked, and the SQL it is sent is asserted
 // (the Postgres adapter runs the same load statements against a real PostgreSQL).
-const rsd = mockClient(RedshiftDataClient);
+const rsd = mockClient(api.RedshiftDataClient);
 const fact = WAREHOUSE_TABLES.find((t) => t.id === 'fact_trips')!;
 const region = WAREHOUSE_TABLES.find((t) => t.id === 'dim_region')!;
 const source = (table: string) => ({ bucket: 'trips-lake', prefix: `model/${table}/ds=2018-05-28/` });
@@ -30,7 +23,7 @@ describe('Redshift Data API adapter', () => {
   const warehouse = (extra: object = {}) =>
     new RedshiftWarehouse({
       timeoutMs: 3_600_000,
-      client: new RedshiftDataClient({ region: 'eu-central-1' }),
+      client: new api.RedshiftDataClient({ region: 'eu-central-1' }),
       target: { workgroupName: 'trips', database: 'dev', secretArn: SECRET },
       copyRoleArn: ROLE,
       sleep: async (ms) => {
@@ -40,7 +33,7 @@ describe('Redshift Data API adapter', () => {
       now: () => clock,
       ...extra,
     });
-  const batchSqls = () => rsd.commandCalls(BatchExecuteStatementCommand).map((c) => c.args[0].input.Sqls as string[]);
+  const batchSqls = () => rsd.commandCalls(api.BatchExecuteStatementCommand).map((c) => c.args[0].input.Sqls as string[]);
 
   beforeEach(() => {
     rsd.reset();
@@ -49,16 +42,16 @@ describe('Redshift Data API adapter', () => {
   });
 
   it('loads a day of facts in one batch: stage and COPY the partition, then lock, replace the day\'s deliveries and apply the aggregate deltas', async () => {
-    rsd.on(BatchExecuteStatementCommand).resolves({ Id: 'b-1' });
+    rsd.on(api.BatchExecuteStatementCommand).resolves({ Id: 'b-1' });
     // 4 head statements, then the steps: the fact delete is statement 10, the fact insert statement 12.
     const subs = (n: number) => Array.from({ length: n }, (_, i) => ({ Id: `b-1:${i + 1}`, Status: 'FINISHED' as const, ResultRows: i === 11 ? 1968 : i === 9 ? 1900 : 5 }));
-    rsd.on(DescribeStatementCommand).resolvesOnce({ Id: 'b-1', Status: 'STARTED' }).resolves({ Id: 'b-1', Status: 'FINISHED', SubStatements: subs(25) });
-    rsd.on(GetStatementResultCommand, { Id: 'b-1:3' }).resolves({ ColumnMetadata: [{ name: 'count' }], Records: [[{ longValue: 1970 }]] });
+    rsd.on(api.DescribeStatementCommand).resolvesOnce({ Id: 'b-1', Status: 'STARTED' }).resolves({ Id: 'b-1', Status: 'FINISHED', SubStatements: subs(25) });
+    rsd.on(api.GetStatementResultCommand, { Id: 'b-1:3' }).resolves({ ColumnMetadata: [{ name: 'count' }], Records: [[{ longValue: 1970 }]] });
 
     const result = await warehouse().loadTable({ table: fact, source: source('fact_trips'), ds: '2018-05-28' });
 
     expect(result).toEqual({ table: 'fact_trips', staged: 1970, inserted: 1968, deleted: 1900, skipped: 2 });
-    const [call] = rsd.commandCalls(BatchExecuteStatementCommand);
+    const [call] = rsd.commandCalls(api.BatchExecuteStatementCommand);
     expect(call.args[0].input).toMatchObject({ WorkgroupName: 'trips', Database: 'dev', SecretArn: SECRET, StatementName: 'trips-load-fact_trips-2018-05-28' });
     const sqls = call.args[0].input.Sqls as string[];
     expect(sqls).toHaveLength(25);
@@ -78,13 +71,13 @@ describe('Redshift Data API adapter', () => {
   });
 
   it('merges a dimension without deleting anything', async () => {
-    rsd.on(BatchExecuteStatementCommand).resolves({ Id: 'b-2' });
-    rsd.on(DescribeStatementCommand).resolves({
+    rsd.on(api.BatchExecuteStatementCommand).resolves({ Id: 'b-2' });
+    rsd.on(api.DescribeStatementCommand).resolves({
       Id: 'b-2',
       Status: 'FINISHED',
       SubStatements: [1, 2, 3, 4, 5].map((i) => ({ Id: `b-2:${i}`, Status: 'FINISHED' as const, ResultRows: i === 5 ? 2 : -1 })),
     });
-    rsd.on(GetStatementResultCommand, { Id: 'b-2:3' }).resolves({ ColumnMetadata: [{ name: 'count' }], Records: [[{ longValue: 5 }]] });
+    rsd.on(api.GetStatementResultCommand, { Id: 'b-2:3' }).resolves({ ColumnMetadata: [{ name: 'count' }], Records: [[{ longValue: 5 }]] });
     expect(await warehouse().loadTable({ table: region, source: source('dim_region'), ds: '2018-05-28' })).toEqual({ table: 'dim_region', staged: 5, inserted: 2, deleted: 0, skipped: 3 });
     const [sqls] = batchSqls();
     expect(sqls).toHaveLength(5);
@@ -93,8 +86,8 @@ describe('Redshift Data API adapter', () => {
   });
 
   it('names the failing statement and Redshift\'s message when the batch fails', async () => {
-    rsd.on(BatchExecuteStatementCommand).resolves({ Id: 'b-3' });
-    rsd.on(DescribeStatementCommand).resolves({
+    rsd.on(api.BatchExecuteStatementCommand).resolves({ Id: 'b-3' });
+    rsd.on(api.DescribeStatementCommand).resolves({
       Id: 'b-3',
       Status: 'FAILED',
       Error: 'ERROR: Spectrum Scan Error',
@@ -109,12 +102,12 @@ describe('Redshift Data API adapter', () => {
   });
 
   it('sends queries with named parameters and reads every page of the result', async () => {
-    rsd.on(ExecuteStatementCommand).resolves({ Id: 'q-1' });
-    rsd.on(DescribeStatementCommand).resolves({ Id: 'q-1', Status: 'FINISHED', HasResultSet: true });
+    rsd.on(api.ExecuteStatementCommand).resolves({ Id: 'q-1' });
+    rsd.on(api.DescribeStatementCommand).resolves({ Id: 'q-1', Status: 'FINISHED', HasResultSet: true });
     rsd
-      .on(GetStatementResultCommand, { Id: 'q-1', NextToken: undefined })
+      .on(api.GetStatementResultCommand, { Id: 'q-1', NextToken: undefined })
       .resolves({ ColumnMetadata: [{ name: 'week' }, { name: 'trips' }, { name: 'share' }], Records: [[{ stringValue: '2018-05-28' }, { longValue: 12 }, { doubleValue: 0.5 }]], NextToken: 'n2' })
-      .on(GetStatementResultCommand, { Id: 'q-1', NextToken: 'n2' })
+      .on(api.GetStatementResultCommand, { Id: 'q-1', NextToken: 'n2' })
       .resolves({ Records: [[{ stringValue: '2018-06-04' }, { isNull: true }, { doubleValue: 1 }]] });
 
     const rows = await warehouse().query('select week, trips, share from trips.x where region_key = $1 and week >= $2 and n > $10', ['abc', '2018-05-28', 5]);
@@ -123,7 +116,7 @@ describe('Redshift Data API adapter', () => {
       { week: '2018-05-28', trips: 12, share: 0.5 },
       { week: '2018-06-04', trips: null, share: 1 },
     ]);
-    expect(rsd.commandCalls(ExecuteStatementCommand)[0].args[0].input).toMatchObject({
+    expect(rsd.commandCalls(api.ExecuteStatementCommand)[0].args[0].input).toMatchObject({
       Sql: 'select week, trips, share from trips.x where region_key = :p1 and week >= :p2 and n > :p10',
       Parameters: [
         { name: 'p1', value: 'abc' },
@@ -137,28 +130,28 @@ describe('Redshift Data API adapter', () => {
   });
 
   it('retries throttling, cancels a statement past its timeout or on interruption', async () => {
-    rsd.on(ExecuteStatementCommand).rejectsOnce(Object.assign(new Error('slow down'), { name: 'ThrottlingException' })).resolves({ Id: 'q-2' });
-    rsd.on(DescribeStatementCommand).resolves({ Id: 'q-2', Status: 'STARTED' });
-    rsd.on(CancelStatementCommand).resolves({ Status: true });
+    rsd.on(api.ExecuteStatementCommand).rejectsOnce(Object.assign(new Error('slow down'), { name: 'ThrottlingException' })).resolves({ Id: 'q-2' });
+    rsd.on(api.DescribeStatementCommand).resolves({ Id: 'q-2', Status: 'STARTED' });
+    rsd.on(api.CancelStatementCommand).resolves({ Status: true });
     await expect(warehouse({ timeoutMs: 10_000 }).query('select 1')).rejects.toThrow('Redshift statement q-2 still STARTED after 10 s: cancelled it');
     expect(sleeps).toEqual([200, 500, 1000, 2000, 4000, 5000]);
-    expect(rsd.commandCalls(CancelStatementCommand).map((c) => c.args[0].input)).toEqual([{ Id: 'q-2' }]);
+    expect(rsd.commandCalls(api.CancelStatementCommand).map((c) => c.args[0].input)).toEqual([{ Id: 'q-2' }]);
 
     rsd.reset();
     const interrupt = new AbortController();
-    rsd.on(ExecuteStatementCommand).resolves({ Id: 'q-3' });
-    rsd.on(DescribeStatementCommand).callsFake(() => {
+    rsd.on(api.ExecuteStatementCommand).resolves({ Id: 'q-3' });
+    rsd.on(api.DescribeStatementCommand).callsFake(() => {
       interrupt.abort();
       return { Id: 'q-3', Status: 'STARTED' };
     });
-    rsd.on(CancelStatementCommand).resolves({ Status: true });
+    rsd.on(api.CancelStatementCommand).resolves({ Status: true });
     await expect(warehouse({ signal: interrupt.signal }).query('select 1')).rejects.toThrow('Redshift statement q-3 cancelled: the task was interrupted');
-    expect(rsd.commandCalls(CancelStatementCommand).map((c) => c.args[0].input)).toEqual([{ Id: 'q-3' }]);
+    expect(rsd.commandCalls(api.CancelStatementCommand).map((c) => c.args[0].input)).toEqual([{ Id: 'q-3' }]);
   });
 
   it('creates the schema in one batch of the Redshift DDL', async () => {
-    rsd.on(BatchExecuteStatementCommand).resolves({ Id: 'b-ddl' });
-    rsd.on(DescribeStatementCommand).resolves({ Id: 'b-ddl', Status: 'FINISHED' });
+    rsd.on(api.BatchExecuteStatementCommand).resolves({ Id: 'b-ddl' });
+    rsd.on(api.DescribeStatementCommand).resolves({ Id: 'b-ddl', Status: 'FINISHED' });
     await warehouse().ensureSchema();
     expect(batchSqls()).toEqual([schemaDdl('redshift')]);
   });

@@ -8,7 +8,7 @@ import {
   type DescribeStatementCommandOutput,
   type Field,
 } from '@aws-sdk/client-redshift-data';
-import { ExternalError, pollStatement, resolvePolling, withRetries, type Logger, type PollingOptions } from '@trips/core';
+import { callAws, ExternalError, pollStatement, resolvePolling, type Logger, type PollingOptions } from '@trips/core';
 import { loadSteps, schemaDdl, sqlType } from './ddl';
 import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type WarehouseLoader } from './port';
 
@@ -176,17 +176,9 @@ export class RedshiftWarehouse implements WarehouseLoader {
     );
   }
 
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await withRetries(fn, {
-        attempts: this.polling.maxAttempts,
-        retryable: isTransient,
-        sleep: this.polling.sleep,
-        onRetry: (attempt, delay, e) => this.o.logger?.warn({ attempt, delay, err: (e as Error).name }, `redshift: ${what} throttled or failed transiently; retrying`),
-      });
-    } catch (e) {
-      throw new ExternalError(`Redshift Data API ${what} failed: ${(e as Error).message}`, { cause: e });
-    }
+  /** One API call, retried on throttling and transient errors only. */
+  private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return callAws('Redshift Data API', what, fn, { polling: this.polling, transient: isTransient, logger: this.o.logger });
   }
 }
 

@@ -1,5 +1,5 @@
 import { UsageError, parseDs } from '@trips/core';
-import { helpText, parseFlags, type Flags } from '../args';
+import { defineCommand, type Flags } from '../args';
 import { writeTrips } from './write';
 
 export { generateRows, CITIES, BAD_KINDS, HEADER, type GenerateOptions, type GeneratedRow } from './trips';
@@ -23,8 +23,6 @@ const COMMAND = {
   options: FLAGS,
 };
 
-export const GENERATE_HELP = helpText(COMMAND);
-
 function num(values: Record<string, unknown>, name: string, fallback: number, check: (n: number) => boolean, what: string): number {
   const raw = values[name];
   if (raw === undefined) return fallback;
@@ -34,12 +32,7 @@ function num(values: Record<string, unknown>, name: string, fallback: number, ch
 }
 
 /** `trips generate`: returns the process exit code. */
-export async function generateCommand(argv: string[]): Promise<number> {
-  const { print, values } = parseFlags(COMMAND, argv);
-  if (print !== undefined) {
-    process.stdout.write(print);
-    return 0;
-  }
+export const generateCommand = defineCommand(COMMAND, async ({ values }) => {
   if (typeof values.out !== 'string') throw new UsageError('trips generate: --out PATH is required');
   const ratio = (n: number) => n >= 0 && n <= 1;
   const opts = {
@@ -54,4 +47,4 @@ export async function generateCommand(argv: string[]): Promise<number> {
   if (values.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   else process.stderr.write(`trips generate: wrote ${summary.rows} rows (${summary.badRows} bad, ${summary.duplicates} duplicates) to ${summary.files.length} file(s) under ${values.out}\n`);
   return 0;
-}
+});
