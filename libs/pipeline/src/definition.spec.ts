@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { PIPELINE, assertValidPipeline, pipelineProblems, renderArgs, topologicalOrder, type TaskDefinition } from './definition';
 import { s3Url } from '@trips/core';
 import { CATALOG, catalogProblems, type TableDef } from './catalog';
-import { manifestKey, partition, partitionProjection, rawBatch, rowsLocation } from './layout';
+import { glueTables, manifestKey, partition, partitionProjection, rawBatch, rowsLocation } from './layout';
 
 const t = (id: string, dependsOn: string[]): TaskDefinition => ({ ...PIPELINE.tasks[0], id, dependsOn });
 
@@ -97,5 +97,28 @@ describe('the table catalog', () => {
       'table Bad: relationship to dim_nowhere, which is not a table defined before it',
       'table Bad: its model reads ghost, which is not in the catalog',
     ]);
+  });
+});
+
+describe('the Glue tables', () => {
+  const tables = glueTables({ raw: 'r', lake: 'l' });
+  const byName = Object.fromEntries(tables.map((t) => [t.name, t]));
+
+  it('has one per catalog table Athena reads, located and typed from the catalog', () => {
+    expect(tables.map((t) => t.name)).toEqual(CATALOG.filter((t) => t.layer !== 'quarantine').map((t) => t.id));
+    expect(byName.dim_date).toMatchObject({
+      location: 's3://l/model/dim_date/',
+      format: 'parquet',
+      partitionKeys: [{ name: 'ds', type: 'string' }],
+      columns: expect.arrayContaining([{ name: 'date_key', type: 'int' }, { name: 'calendar_date', type: 'date' }]),
+    });
+    expect(byName.fact_trips.columns.slice(0, 3)).toEqual([{ name: 'trip_id', type: 'string' }, { name: 'trip_ts', type: 'timestamp' }, { name: 'origin_lon', type: 'double' }]);
+    expect(byName.dim_date.parameters['storage.location.template']).toBe('s3://l/model/dim_date/ds=${ds}/');
+  });
+
+  it('reads the validated CSV as text, skipping its header', () => {
+    expect(byName.validated_trips.columns.every((c) => c.type === 'string')).toBe(true);
+    expect(byName.validated_trips.parameters['skip.header.line.count']).toBe('1');
+    expect(byName.clean_trips.parameters['skip.header.line.count']).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import type { Location } from '@trips/core';
-import { table, type TableDef } from './catalog';
+import { CATALOG, table, type ColumnType, type TableDef } from './catalog';
 
 /**
  * The S3 key layout: the contract between tasks (who writes what, who reads it) and the stacks
@@ -60,4 +60,36 @@ export function partitionProjection(b: Buckets, t: string | TableDef, firstDs = 
     'projection.ds.interval.unit': 'DAYS',
     'storage.location.template': `s3://${b.lake}/${entry(t).path}/ds=\${ds}/${entry(t).rowsFolder ?? ''}`,
   };
+}
+
+/** A lake table as the stacks define it in the Glue catalog, for Athena. */
+export interface GlueTableSpec {
+  name: string;
+  /** The table's root, s3://LAKE/<path>/; each ds partition is found by projection below it. */
+  location: string;
+  format: 'csv' | 'parquet';
+  /** Data columns in file order, with Glue types (a CSV table's are all strings: the files hold text as delivered). */
+  columns: Array<{ name: string; type: string }>;
+  partitionKeys: Array<{ name: 'ds'; type: 'string' }>;
+  /** Table properties: partition projection, and for CSV the header line to skip. */
+  parameters: Record<string, string>;
+}
+
+const GLUE_TYPES: Record<ColumnType, string> = { varchar: 'string', bigint: 'bigint', integer: 'int', double: 'double', timestamp: 'timestamp', date: 'date' };
+
+/**
+ * The Glue tables of the lake, one per catalog table Athena reads: every table but the quarantine,
+ * which no query reads (it is evidence, kept as files).
+ */
+export function glueTables(b: Buckets, catalog: readonly TableDef[] = CATALOG): GlueTableSpec[] {
+  return catalog
+    .filter((t) => t.layer !== 'quarantine')
+    .map((t) => ({
+      name: t.id,
+      location: `s3://${b.lake}/${t.path}/`,
+      format: t.format,
+      columns: t.columns.map((c) => ({ name: c.name, type: t.format === 'csv' ? 'string' : GLUE_TYPES[c.type] })),
+      partitionKeys: [{ name: 'ds', type: 'string' }],
+      parameters: { ...partitionProjection(b, t), ...(t.format === 'csv' ? { 'skip.header.line.count': '1' } : {}) },
+    }));
 }

@@ -3,7 +3,7 @@ import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQu
 import { mockClient } from 'aws-sdk-client-mock';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { CATALOG, columnNames, tableRoot, type Buckets } from '@trips/pipeline';
+import { glueTables, type Buckets } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { sqlglot } from './sqlglot';
 
@@ -165,15 +165,12 @@ function text(v: unknown, type: string): string | null {
 }
 
 
-/** The Glue tables of the lake (names, roots and columns from the catalog), as the fake serves them. */
+/** The Glue tables of the lake, as the stacks define them (glueTables), as the fake serves them. */
 export function lakeGlueTables(buckets: Buckets): FakeGlueTable[] {
-  return CATALOG.filter((t) => t.layer !== 'quarantine').map((t) => ({
-    name: t.id,
-    bucket: buckets.lake,
-    root: tableRoot(buckets, t).prefix,
-    format: t.format,
-    columns: columnNames(t),
-  }));
+  return glueTables(buckets).map((g) => {
+    const root = new URL(g.location);
+    return { name: g.name, bucket: root.host, root: root.pathname.slice(1), format: g.format, columns: g.columns.map((c) => c.name) };
+  });
 }
 
 /**
