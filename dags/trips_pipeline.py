@@ -18,8 +18,11 @@ stacks: `cluster`, `subnets`, `security_groups`, `log_group`, `region`, `sns_top
 
 Schedule: `0 3 * * *` (UTC); catchup off (backfill deliberately with `airflow backfill create`); at most
 1 run at a time. When `raw_events_queue_url` is set, a file landing in the raw bucket
-(an S3 object-created event on that SQS queue) also starts a run. Such runs have no logical date:
-DS derives the ds from the run's run_after instead, the one place this is done.
+under `trips/` (an S3 object-created event on that SQS queue; the bucket notification's filter is
+RAW_EVENTS in libs/pipeline) also starts a run, and the DAG has no `ingest_sftp` task: the
+ingest-sftp watcher service lands the files, as their arrival starts the runs (a run that landed
+files would start runs in turn). Such runs have no logical date: DS derives the ds from the run's
+run_after instead, the one place this is done.
 
 Notifications: SNS (`sns_topic_arn`) on every task's success and failure, a JSON message with the
 dag, run, ds, task, state, the task's manifest key in the lake bucket and, on success, the app's
@@ -89,29 +92,31 @@ with DAG(
     max_active_runs=1,
     tags=["trips"],
 ):
-    ingest_sftp = EcsRunTaskOperator(
-        task_id="ingest_sftp",
-        params={"app": "ingest-sftp"},
-        doc_md="Land every new or changed file of the partner's SFTP folder in the raw bucket, exactly once.\n\nReads: sftp:TRIPS_SFTP_DIR. Writes: raw:trips/ingest_date={{ ds }}/.",
-        retries=3,
-        retry_delay=timedelta(minutes=2),
-        execution_timeout=timedelta(minutes=120),
-        task_definition="trips-ingest-sftp",
-        cluster=CONFIG["cluster"],
-        launch_type="FARGATE",
-        overrides={"containerOverrides": [{"name": "ingest-sftp", "command": ["--ds", DS, "--run-id", RUN_ID]}]},
-        network_configuration=NETWORK,
-        awslogs_group=CONFIG["log_group"],
-        awslogs_region=CONFIG["region"],
-        awslogs_stream_prefix="trips/ingest-sftp",
-        region_name=CONFIG["region"],
-        propagate_tags="TASK_DEFINITION",
-        reattach=True,
-        wait_for_completion=True,
-        do_xcom_push=True,
-        on_success_callback=SnsNotifier(target_arn=CONFIG["sns_topic_arn"], region_name=CONFIG["region"], subject="trips_pipeline: ingest_sftp succeeded", message=SUCCEEDED),
-        on_failure_callback=SnsNotifier(target_arn=CONFIG["sns_topic_arn"], region_name=CONFIG["region"], subject="trips_pipeline: ingest_sftp failed", message=FAILED),
-    )
+    if not RAW_EVENTS_QUEUE_URL:
+        ingest_sftp = EcsRunTaskOperator(
+            task_id="ingest_sftp",
+            params={"app": "ingest-sftp"},
+            doc_md="Land every new or changed file of the partner's SFTP folder in the raw bucket, exactly once.\n\nReads: sftp:TRIPS_SFTP_DIR. Writes: raw:trips/ingest_date={{ ds }}/, lake:state/ingest-sftp/*.json.",
+            retries=3,
+            retry_delay=timedelta(minutes=2),
+            execution_timeout=timedelta(minutes=120),
+            task_definition="trips-ingest-sftp",
+            container_name="ingest-sftp",
+            cluster=CONFIG["cluster"],
+            launch_type="FARGATE",
+            overrides={"containerOverrides": [{"name": "ingest-sftp", "command": ["--ds", DS, "--run-id", RUN_ID]}]},
+            network_configuration=NETWORK,
+            awslogs_group=CONFIG["log_group"],
+            awslogs_region=CONFIG["region"],
+            awslogs_stream_prefix="trips/ingest-sftp",
+            region_name=CONFIG["region"],
+            propagate_tags="TASK_DEFINITION",
+            reattach=True,
+            wait_for_completion=True,
+            do_xcom_push=True,
+            on_success_callback=SnsNotifier(target_arn=CONFIG["sns_topic_arn"], region_name=CONFIG["region"], subject="trips_pipeline: ingest_sftp succeeded", message=SUCCEEDED),
+            on_failure_callback=SnsNotifier(target_arn=CONFIG["sns_topic_arn"], region_name=CONFIG["region"], subject="trips_pipeline: ingest_sftp failed", message=FAILED),
+        )
 
     validate_raw = EcsRunTaskOperator(
         task_id="validate_raw",
@@ -121,6 +126,7 @@ with DAG(
         retry_delay=timedelta(minutes=5),
         execution_timeout=timedelta(minutes=60),
         task_definition="trips-validate-raw",
+        container_name="validate-raw",
         cluster=CONFIG["cluster"],
         launch_type="FARGATE",
         overrides={"containerOverrides": [{"name": "validate-raw", "command": ["--ds", DS, "--run-id", RUN_ID]}]},
@@ -145,6 +151,7 @@ with DAG(
         retry_delay=timedelta(minutes=5),
         execution_timeout=timedelta(minutes=60),
         task_definition="trips-clean-stage",
+        container_name="clean-stage",
         cluster=CONFIG["cluster"],
         launch_type="FARGATE",
         overrides={"containerOverrides": [{"name": "clean-stage", "command": ["--ds", DS, "--run-id", RUN_ID]}]},
@@ -169,6 +176,7 @@ with DAG(
         retry_delay=timedelta(minutes=5),
         execution_timeout=timedelta(minutes=60),
         task_definition="trips-build-dimensions",
+        container_name="build-dimensions",
         cluster=CONFIG["cluster"],
         launch_type="FARGATE",
         overrides={"containerOverrides": [{"name": "build-dimensions", "command": ["--ds", DS, "--run-id", RUN_ID]}]},
@@ -193,6 +201,7 @@ with DAG(
         retry_delay=timedelta(minutes=5),
         execution_timeout=timedelta(minutes=60),
         task_definition="trips-build-facts",
+        container_name="build-facts",
         cluster=CONFIG["cluster"],
         launch_type="FARGATE",
         overrides={"containerOverrides": [{"name": "build-facts", "command": ["--ds", DS, "--run-id", RUN_ID]}]},
@@ -217,6 +226,7 @@ with DAG(
         retry_delay=timedelta(minutes=5),
         execution_timeout=timedelta(minutes=60),
         task_definition="trips-load-redshift",
+        container_name="load-redshift",
         cluster=CONFIG["cluster"],
         launch_type="FARGATE",
         overrides={"containerOverrides": [{"name": "load-redshift", "command": ["--ds", DS, "--run-id", RUN_ID]}]},
@@ -241,6 +251,7 @@ with DAG(
         retry_delay=timedelta(minutes=1),
         execution_timeout=timedelta(minutes=10),
         task_definition="trips-load-redshift",
+        container_name="load-redshift",
         cluster=CONFIG["cluster"],
         launch_type="FARGATE",
         overrides={"containerOverrides": [{"name": "load-redshift", "command": ["--ds", DS, "--run-id", RUN_ID, "--release-lock"]}]},
@@ -255,4 +266,6 @@ with DAG(
         do_xcom_push=True,
     )
 
-    chain(ingest_sftp, validate_raw, clean_stage, build_dimensions, build_facts, load_redshift, release_lock.as_teardown())
+    chain(validate_raw, clean_stage, build_dimensions, build_facts, load_redshift, release_lock.as_teardown())
+    if not RAW_EVENTS_QUEUE_URL:
+        chain(ingest_sftp, validate_raw)

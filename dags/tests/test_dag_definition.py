@@ -29,6 +29,22 @@ LOCAL_DAG_ID = f"{DAG_ID}_local"
 RELEASE = DEFINITION["lockRelease"]
 # Every task of the definition, and the run's closing step that frees the day's lock.
 TASKS = {t["id"]: t for t in [*DEFINITION["tasks"], RELEASE]}
+INGEST = DEFINITION["ingestTask"]
+
+
+def expected_tasks(dag_id: str, events: bool) -> dict[str, dict]:
+    """The tasks a DAG has: with a raw-events queue the MWAA DAG leaves out the ingest task (the watcher lands files)."""
+    if not (dag_id == DAG_ID and events):
+        return TASKS
+    return {k: {**t, "dependsOn": [d for d in t["dependsOn"] if d != INGEST]} for k, t in TASKS.items() if k != INGEST}
+
+
+def mwaa_dagbag(tmp_path: Path, config: dict) -> DagBag:
+    shutil.copy(DAGS / "trips_pipeline.py", tmp_path / "trips_pipeline.py")
+    (tmp_path / "trips_pipeline_config.json").write_text(json.dumps(config))
+    bag = DagBag(dag_folder=str(tmp_path))
+    assert bag.import_errors == {}
+    return bag
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +60,10 @@ def test_both_dags_import_without_errors(dagbag):
 @pytest.mark.parametrize("dag_id", [DAG_ID, LOCAL_DAG_ID])
 def test_tasks_dependencies_retries_and_timeouts_follow_the_definition(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
-    assert set(dag.task_ids) == set(TASKS)
+    tasks = expected_tasks(dag_id, events=True)
+    assert set(dag.task_ids) == set(tasks)
     for task in dag.tasks:
-        spec = TASKS[task.task_id]
+        spec = tasks[task.task_id]
         assert task.upstream_task_ids == set(spec["dependsOn"]), task.task_id
         assert task.retries == spec["retries"]
         assert task.retry_delay == timedelta(minutes=spec["retryDelayMinutes"])
@@ -78,6 +95,7 @@ def test_the_mwaa_dag_runs_each_app_on_fargate_with_settings_from_the_config(dag
         app = TASKS[task.task_id]["app"]
         assert isinstance(task, EcsRunTaskOperator)
         assert task.task_definition == f"{ecs['taskFamilyPrefix']}{app}"
+        assert task.container_name == app
         assert task.cluster == MWAA_CONFIG["cluster"]
         assert task.launch_type == "FARGATE"
         [container] = task.overrides["containerOverrides"]
@@ -104,15 +122,24 @@ def test_file_arrivals_schedule_the_mwaa_dag_through_an_sqs_asset_watcher_when_a
     assert watcher.trigger["kwargs"]["sqs_queue"] == MWAA_CONFIG["raw_events_queue_url"]
 
 
-def test_without_a_queue_the_mwaa_dag_runs_on_its_cron_schedule_only(tmp_path):
-    shutil.copy(DAGS / "trips_pipeline.py", tmp_path / "trips_pipeline.py")
+def test_with_a_queue_the_mwaa_dag_leaves_landing_to_the_watcher_so_no_run_starts_another(dagbag):
+    dag = dagbag.dags[DAG_ID]
+    assert INGEST not in dag.task_ids
+    first = [t for t in dag.tasks if not t.upstream_task_ids]
+    assert [t.task_id for t in first] == [d["id"] for d in DEFINITION["tasks"] if d["dependsOn"] == [INGEST]]
+
+
+def test_without_a_queue_the_mwaa_dag_runs_on_its_cron_schedule_only_and_lands_the_files_itself(tmp_path):
     config = {k: v for k, v in MWAA_CONFIG.items() if k != "raw_events_queue_url"}
-    (tmp_path / "trips_pipeline_config.json").write_text(json.dumps(config))
-    bag = DagBag(dag_folder=str(tmp_path))
-    assert bag.import_errors == {}
-    timetable = bag.dags[DAG_ID].timetable
+    dag = mwaa_dagbag(tmp_path, config).dags[DAG_ID]
+    timetable = dag.timetable
     assert isinstance(timetable, CronTriggerTimetable)
     assert timetable._expression == DEFINITION["schedule"]
+    assert set(dag.task_ids) == set(TASKS)
+    for task in dag.tasks:
+        assert task.upstream_task_ids == set(TASKS[task.task_id]["dependsOn"]), task.task_id
+    ingest = dag.get_task(INGEST)
+    assert isinstance(ingest, EcsRunTaskOperator) and ingest.container_name == TASKS[INGEST]["app"]
 
 
 def test_without_its_config_file_the_mwaa_dag_fails_to_import_naming_it(tmp_path):

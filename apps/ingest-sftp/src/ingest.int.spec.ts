@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ObjectStore } from '@trips/storage';
 import { startS3Server, startSftpServer, type LocalS3, type LocalSftp, type SftpServerOptions } from '@trips/local';
+import { RAW_EVENTS } from '@trips/pipeline';
 import { IngestFailedError, runIngestPass, type IngestOptions } from './ingest';
+import { legacyStateKey, stateKey } from './state';
 import { HostKeyMismatchError, StalledError } from './remote';
 
 const buckets = { raw: 'raw', lake: 'lake' };
@@ -57,7 +59,8 @@ describe('ingest-sftp against a real SFTP server and S3 server', () => {
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), 'sftp-root-'));
     mkdirSync(join(root, 'inbox'));
-    for (const prefix of ['trips/', '_ingest_state/']) await store.deletePrefix('raw', prefix);
+    await store.deletePrefix('raw', 'trips/');
+    await store.deletePrefix('lake', 'state/');
     await store.deletePrefix('lake', 'manifests/');
     sftp = await server();
   });
@@ -83,6 +86,23 @@ describe('ingest-sftp against a real SFTP server and S3 server', () => {
     expect(second.details!.skippedByReason).toEqual({ unchanged: 2 });
     expect(await rawKeys()).toHaveLength(2);
     expect(await store.getJson('lake', 'manifests/ingest_sftp/ds=2018-05-29/manifest.json')).toMatchObject({ details: { counts: { landed: 0, skipped: 2 } } });
+  });
+
+  it('writes nothing to the raw bucket but delivered files under the notified prefix, and moves an earlier version\'s state out of it', async () => {
+    const a = put('a.csv', csv(10, 'a'), 1_527_000_000);
+    const source = `sftp://${sftp.username}@${sftp.host}:${sftp.port}/inbox`;
+    // An earlier version kept its state in the raw bucket, where each write started a run (RAW_EVENTS).
+    const landed = { path: '/inbox/a.csv', size: a.length, mtime: 1_527_000_000, key: 'trips/ingest_date=2018-05-27/a.csv', status: 'landed' };
+    await store.putJson('raw', legacyStateKey(source), { source, files: { '/inbox/a.csv': landed } });
+    // Its record is honoured (a.csv is not landed twice), moved to the lake bucket, and removed from raw.
+    expect((await runIngestPass(deps(), options(sftp), DS)).details!.counts).toMatchObject({ seen: 1, landed: 0, skipped: 1 });
+    expect(await store.listAll('raw', '_ingest_state/')).toEqual([]);
+    expect(await store.getJson('lake', stateKey(source))).toMatchObject({ source, files: { '/inbox/a.csv': landed } });
+    put('b.csv', csv(3, 'b'));
+    await runIngestPass(deps(), options(sftp), DS);
+    const everything = (await store.listAll('raw', '')).map((o) => o.key);
+    expect(everything.length).toBeGreaterThan(0);
+    expect(everything.filter((k) => !k.startsWith(RAW_EVENTS.prefix))).toEqual([]);
   });
 
   it('lands a changed file again as a new version and keeps the earlier one', async () => {

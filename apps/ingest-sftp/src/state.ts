@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import { rawBatch, type Buckets } from '@trips/pipeline';
+import { ingestStateKey, rawBatch, type Buckets } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import type { RemoteFile } from './remote';
 
 /**
- * What has landed from one SFTP source, kept in the raw bucket beside the data it describes. A file
+ * What has landed from one SFTP source, kept in the lake bucket (ingestStateKey). A file
  * is identified by remote path, size and modification time: the same path with another size or
  * mtime is a new version and lands again. An entry is written as `uploading` (with its target key)
  * before the transfer and `landed` after the landed copy is verified, so a crash in between is
@@ -32,15 +32,27 @@ export function sourceId(source: string): string {
 }
 
 export function stateKey(source: string): string {
+  return ingestStateKey(sourceId(source));
+}
+
+/** Where earlier versions kept the state: the raw bucket, where its writes would start runs (RAW_EVENTS). Read once, then moved. */
+export function legacyStateKey(source: string): string {
   return `_ingest_state/sftp-${sourceId(source)}.json`;
 }
 
 export async function loadState(store: ObjectStore, buckets: Buckets, source: string): Promise<IngestState> {
-  return (await store.getJson<IngestState>(buckets.raw, stateKey(source))) ?? { source, files: {} };
+  const state = await store.getJson<IngestState>(buckets.lake, stateKey(source));
+  if (state) return state;
+  const legacy = await store.getJson<IngestState>(buckets.raw, legacyStateKey(source));
+  if (!legacy) return { source, files: {} };
+  // Moved, not forgotten: losing it would land every file of the source again.
+  await saveState(store, buckets, legacy);
+  await store.delete(buckets.raw, legacyStateKey(source));
+  return legacy;
 }
 
 export async function saveState(store: ObjectStore, buckets: Buckets, state: IngestState): Promise<void> {
-  await store.putJson(buckets.raw, stateKey(state.source), state);
+  await store.putJson(buckets.lake, stateKey(state.source), state);
 }
 
 export function sameVersion(a: { size: number; mtime: number }, b: { size: number; mtime: number }): boolean {

@@ -2,34 +2,18 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { DataError, type TaskManifest } from '@trips/core';
-import { manifestKey, partition, type Column, warehouseTables } from '@trips/pipeline';
+import { copyManifestKey, manifestKey, partition, warehouseTables, type TableDef } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { startPostgres, startS3Server, type LocalPostgres, type LocalS3 } from '@trips/local';
 import { PostgresWarehouse } from '@trips/warehouse';
+import { writeLake as writeLakeFiles, type LakeWrite } from './fixtures/lake';
 import { runLoadRedshift } from './load-redshift';
 
 const WAREHOUSE_TABLES = warehouseTables();
 
 const ROOT = join(__dirname, '..', '..', '..');
 const buckets = { raw: 'raw', lake: 'lake' };
-
-/** A value of the column's type for row i; keys differ per row (i) and repeat across days. */
-function value(c: Column, i: string): string {
-  switch (c.type) {
-    case 'varchar':
-      return `md5('${c.name}' || ${i})`;
-    case 'double':
-      return `${i} * 1.5`;
-    case 'timestamp':
-      return `timestamp '2018-05-28 00:00:00' + to_minutes(${i})`;
-    case 'date':
-      return `date '2018-05-28' + cast(${i} as integer)`;
-    default:
-      return `cast(${i} as ${c.type})`;
-  }
-}
 
 describe('load-redshift', () => {
   let s3: LocalS3;
@@ -38,21 +22,7 @@ describe('load-redshift', () => {
   let work: string;
   const run = (ds: string) => runLoadRedshift({ store, buckets, openWarehouse: () => new PostgresWarehouse(pg.url, store, work) }, ds);
 
-  /** Writes `rows` generated rows (ids from..from+rows-1) of every model table into the ds partitions. */
-  async function writeLake(ds: string, from: number, rows: number): Promise<void> {
-    const db = await DuckDBInstance.create(':memory:');
-    const con = await db.connect();
-    for (const t of WAREHOUSE_TABLES) {
-      const cols = t.columns.map((c) => `${value(c, 'i')} as ${c.name}`).join(', ');
-      const file = join(work, `${t.id}-${ds}.parquet`);
-      await con.run(`copy (select ${cols} from range(${from}, ${from + rows}) r(i)) to '${file}' (format parquet)`);
-      const loc = partition(buckets, t, ds);
-      await store.deletePrefix(loc.bucket, loc.prefix);
-      await store.upload(file, loc.bucket, `${loc.prefix}part-00000.parquet`);
-    }
-    con.closeSync();
-    db.closeSync();
-  }
+  const writeLake = (ds: string, from: number, rows: number, o?: LakeWrite) => writeLakeFiles(store, buckets, work, ds, from, rows, o);
 
   async function snapshot(): Promise<Record<string, string>> {
     const wh = new PostgresWarehouse(pg.url, store, work);
@@ -101,7 +71,30 @@ describe('load-redshift', () => {
     await writeLake('2018-05-30', 0, 5);
     await store.deletePrefix('lake', partition(buckets, 'fact_trips', '2018-05-30').prefix);
     await expect(run('2018-05-30')).rejects.toThrow(DataError);
-    await expect(run('2018-05-30')).rejects.toThrow('no Parquet files for fact_trips under s3://lake/model/fact_trips/ds=2018-05-30/: run build-facts for ds=2018-05-30 first');
+    await expect(run('2018-05-30')).rejects.toThrow('no data files for fact_trips under s3://lake/model/fact_trips/ds=2018-05-30/: run build-facts for ds=2018-05-30 first');
+  });
+
+  it('loads data files whatever their names end with (Athena writes none), and lists exactly them in the COPY manifest', async () => {
+    const athenaName = (t: { id: string }) => `20181128_030000_00012_x7k2p_${t.id.replace(/_/g, '')}`;
+    await writeLake('2018-05-31', 0, 5, { name: athenaName });
+    const m = await run('2018-05-31');
+    expect(m.files.find((f) => f.file === 'trips.fact_trips')?.rows.read).toBe(5);
+    const copy = JSON.parse(await store.getText('lake', copyManifestKey('load_redshift', 'fact_trips', '2018-05-31')));
+    expect(copy.entries).toEqual([{ url: `s3://lake/model/fact_trips/ds=2018-05-31/${athenaName({ id: 'fact_trips' })}`, mandatory: true, meta: { content_length: expect.any(Number) } }]);
+    expect(copy.entries[0].meta.content_length).toBe((await store.head('lake', `model/fact_trips/ds=2018-05-31/${athenaName({ id: 'fact_trips' })}`))?.size);
+  });
+
+  it('refuses a file whose columns are swapped before loading anything, naming the file and both orders', async () => {
+    const before = await snapshot();
+    const swap = (t: TableDef) => (t.id === 'fact_trips' ? [...t.columns.slice(1, 2), t.columns[0], ...t.columns.slice(2)] : t.columns);
+    await writeLake('2018-06-01', 100, 5, { columns: swap });
+    const failure = run('2018-06-01');
+    await expect(failure).rejects.toThrow(DataError);
+    const message = await run('2018-06-01').catch((e: Error) => e.message);
+    expect(message).toContain('s3://lake/model/fact_trips/ds=2018-06-01/part-00000-0a1b2c3d.parquet does not match fact_trips of the catalog, so it is not loaded (Redshift COPY maps Parquet columns by position): columns: expected trip_id, trip_ts, origin_lon');
+    expect(message).toContain('found trip_ts, trip_id, origin_lon');
+    // Nothing was loaded, not even the dimensions checked before the facts.
+    expect(await snapshot()).toEqual(before);
   });
 
   it('exits 78 naming TRIPS_PG_URL when the warehouse setting is missing', () => {

@@ -1,7 +1,7 @@
 import { addCounts, DataError, emptyCounts, recordTask, s3Url, type FileAccount, type Logger, type TaskManifest } from '@trips/core';
-import { manifestKey, partition, taskBuilding, taskOfApp, warehouseTables, type Buckets } from '@trips/pipeline';
+import { copyManifestKey, manifestKey, partition, taskBuilding, taskOfApp, warehouseTables, type Buckets } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
-import { WAREHOUSE_SCHEMA, type WarehouseLoader } from '@trips/warehouse';
+import { checkedLoadFiles, copyManifest, WAREHOUSE_SCHEMA, type LoadRequest, type WarehouseLoader } from '@trips/warehouse';
 
 /** This app's task id in the pipeline definition: its manifest folder. */
 export const TASK = taskOfApp('load-redshift').id;
@@ -25,19 +25,24 @@ export async function runLoadRedshift(deps: LoadDeps, ds: string): Promise<TaskM
   const { store, buckets, logger } = deps;
   return recordTask({ task: TASK, ds, runId: deps.runId, logger, save: (m) => store.putJson(buckets.lake, manifestKey(TASK, ds), m) }, async () => {
     const tables = warehouseTables();
-    for (const t of tables) {
-      const loc = partition(buckets, t, ds);
-      const found = (await store.listAll(loc.bucket, loc.prefix)).some((o) => o.key.endsWith('.parquet'));
-      if (!found) throw new DataError(`no Parquet files for ${t.id} under ${s3Url(loc)}: run ${taskBuilding(t.layer)?.app ?? 'the task that writes it'} for ds=${ds} first`);
+    // Every table's files are listed and checked against the catalog before anything is loaded.
+    const sources: LoadRequest[] = [];
+    for (const table of tables) {
+      const source = partition(buckets, table, ds);
+      const files = await checkedLoadFiles(store, table, source);
+      if (files.length === 0) throw new DataError(`no data files for ${table.id} under ${s3Url(source)}: run ${taskBuilding(table.layer)?.app ?? 'the task that writes it'} for ds=${ds} first`);
+      const manifest = { bucket: buckets.lake, key: copyManifestKey(TASK, table.id, ds) };
+      await store.put(manifest.bucket, manifest.key, copyManifest(source.bucket, files), 'application/json');
+      sources.push({ table, ds, source, files, manifest });
     }
     const warehouse = deps.openWarehouse();
     const files: FileAccount[] = [];
     try {
       await warehouse.ensureSchema();
-      for (const table of tables) {
-        const r = await warehouse.loadTable({ table, ds, source: partition(buckets, table, ds) });
-        files.push({ file: `${WAREHOUSE_SCHEMA}.${table.id}`, status: 'ok', rows: { read: r.staged, passed: r.inserted, rejected: 0, duplicates: r.skipped }, rejectedByReason: {} });
-        logger?.info(r, `load-redshift: ${table.id} loaded`);
+      for (const request of sources) {
+        const r = await warehouse.loadTable(request);
+        files.push({ file: `${WAREHOUSE_SCHEMA}.${request.table.id}`, status: 'ok', rows: { read: r.staged, passed: r.inserted, rejected: 0, duplicates: r.skipped }, rejectedByReason: {} });
+        logger?.info(r, `load-redshift: ${request.table.id} loaded`);
       }
     } finally {
       await warehouse.close();

@@ -1,5 +1,6 @@
 import { describeError, exitCodeOf, guardUnfinished, VERSION } from '@trips/core';
 import type { TripsCommand } from './args';
+import { awsCommand } from './aws-command';
 import { generateCommand } from './generate';
 import { localCommand } from './local-command';
 import { queryCommand } from './query-command';
@@ -14,6 +15,7 @@ Commands:
   sql       run SQL on the local warehouse (trips sql --help)
   query     answer the analysts' questions: weekly averages, trip groups, datasources (trips query --help)
   local     the standing local stack for a local Airflow: up, down, env, land (trips local --help)
+  aws       steps on a real AWS account: bootstrap the warehouse (trips aws --help)
 
 Every command takes --help; trips --version prints the version.`;
 
@@ -23,6 +25,7 @@ const COMMANDS: Record<string, TripsCommand> = {
   sql: sqlCommand,
   query: queryCommand,
   local: localCommand,
+  aws: awsCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -3,7 +3,7 @@ import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { BusyError, UsageError, dateRange, parseDs } from '@trips/core';
 import { openStack, sftpSettings, startSftpServer, type LocalSftp } from '@trips/local';
-import { PIPELINE, lockKey, warehouseTables } from '@trips/pipeline';
+import { PIPELINE, lakeDsProblem, lockKey, warehouseTables } from '@trips/pipeline';
 import { DsLock, type ObjectStore } from '@trips/storage';
 import { PostgresQueries, WAREHOUSE_SCHEMA } from '@trips/warehouse';
 import { defineCommand, type Flags } from './args';
@@ -156,10 +156,16 @@ async function serveOverSftp(files: string[], dir: string): Promise<LocalSftp & 
 
 function resolveDays(values: Record<string, unknown>): string[] {
   const { ds, from, to } = values as Record<string, string | undefined>;
+  let days: string[];
   if (ds !== undefined) {
     if (from !== undefined || to !== undefined) throw new UsageError('trips run: give either --ds or --from/--to, not both');
-    return [parseDs(ds)];
+    days = [parseDs(ds)];
+  } else {
+    if (from === undefined || to === undefined) throw new UsageError('trips run: --ds YYYY-MM-DD (or --from and --to) is required');
+    days = dateRange(from, to);
   }
-  if (from === undefined || to === undefined) throw new UsageError('trips run: --ds YYYY-MM-DD (or --from and --to) is required');
-  return dateRange(from, to);
+  // The same bound the tasks apply, said before anything starts.
+  const problem = days.map((d) => lakeDsProblem(d)).find(Boolean);
+  if (problem) throw new UsageError(`trips run: ${problem}`);
+  return days;
 }

@@ -1,6 +1,9 @@
+import { isAbsolute, join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { z } from 'zod';
 import { baseSettings, loadConfig } from './config';
 import { ConfigError } from './errors';
+import { makeScratchDir } from './scratch';
 
 describe('loadConfig', () => {
   it('applies defaults and coerces numbers', () => {
@@ -34,3 +37,19 @@ describe('loadConfig', () => {
     expect(loadConfig(baseSettings, { TRIPS_RAW_BUCKET: '' }).TRIPS_RAW_BUCKET).toBe('trips-raw');
   });
 });
+
+describe('TRIPS_WORK_DIR', () => {
+  it('defaults to a folder of the temporary directory and makes a relative one absolute', () => {
+    expect(loadConfig(baseSettings, {}).TRIPS_WORK_DIR).toBe(join(tmpdir(), 'trips-work'));
+    const relative = loadConfig(baseSettings, { TRIPS_WORK_DIR: 'scratch/here' }).TRIPS_WORK_DIR;
+    expect(isAbsolute(relative)).toBe(true);
+    expect(relative).toBe(join(process.cwd(), 'scratch/here'));
+  });
+
+  it('is refused, naming the setting, when it cannot be written', async () => {
+    const failure = makeScratchDir('/dev/null/work', 'duckdb');
+    await expect(failure).rejects.toThrow(ConfigError);
+    await expect(makeScratchDir('/dev/null/work', 'duckdb')).rejects.toThrow('TRIPS_WORK_DIR /dev/null/work is not a writable folder (ENOTDIR): point it at one');
+  });
+});
+

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors';
 
@@ -16,8 +18,15 @@ export const baseSettings = {
   TRIPS_WAREHOUSE: z.enum(['postgres', 'redshift']).default('postgres'),
   /** postgres://user:password@host:port/db of the local warehouse. */
   TRIPS_PG_URL: z.string().url().optional(),
-  /** Local folder DuckDB copies its inputs to and writes its outputs in before upload. */
-  TRIPS_WORK_DIR: z.string().min(1).default('.state/work'),
+  /**
+   * Local scratch folder (DuckDB's inputs, spill files, per-file outputs), made absolute: a
+   * container's working directory may not be writable, its temporary folder is.
+   */
+  TRIPS_WORK_DIR: z
+    .string()
+    .min(1)
+    .default(join(tmpdir(), 'trips-work'))
+    .transform((p) => resolve(p)),
   /**
    * How long a run keeps the day's lock without renewing it. Held by a running task it is renewed
    * every quarter of this; between two tasks of a run (Airflow) it lasts this long.

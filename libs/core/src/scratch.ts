@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { access, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ConfigError } from './errors';
 
 /** True when a process of this id runs on this machine. */
 export function isProcessAlive(pid: number | undefined): boolean {
@@ -22,7 +23,12 @@ const SCRATCH = /^([a-z]+)-(\d+)-[A-Za-z0-9]+$/;
  */
 export async function makeScratchDir(workDir: string, what: string): Promise<string> {
   if (!/^[a-z]+$/.test(what)) throw new Error(`scratch folder kind must be lowercase letters, got "${what}"`);
-  await mkdir(workDir, { recursive: true });
+  try {
+    await mkdir(workDir, { recursive: true });
+    await access(workDir, constants.W_OK);
+  } catch (e) {
+    throw new ConfigError(`TRIPS_WORK_DIR ${workDir} is not a writable folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): point it at one`);
+  }
   await removeStaleScratch(workDir);
   return mkdtemp(join(workDir, `${what}-${process.pid}-`));
 }

@@ -50,7 +50,8 @@ describe('Athena adapter', () => {
     store = s3.store();
   });
   afterAll(() => s3.close());
-  beforeEach(() => {
+  beforeEach(async () => {
+    await store.deleteKeys('lake', (await store.listAll('lake', '')).map((o) => o.key));
     athena.reset();
     sleeps = [];
     clock = 0;
@@ -111,11 +112,20 @@ describe('Athena adapter', () => {
     ]);
   });
 
-  it('empties the target before UNLOAD, writes Snappy Parquet there and counts the rows through the table', async () => {
-    await store.put('lake', `${target.prefix}stale-from-a-failed-run.parquet`, 'x');
+  const stagingOf = (sql: string) => /\) TO 's3:\/\/lake\/(_staging\/athena\/[0-9a-f-]{36}\/)' WITH/.exec(sql)?.[1];
+
+  it('UNLOADs into a fresh staging prefix, copies the files in beside the old partition, then deletes the old files and the staging', async () => {
+    const old = `${target.prefix}20181127_030000_00007_oldrn_3f1c`;
+    await store.put('lake', old, 'PAR1 of an earlier write');
+    const written = '20181128_030000_00012_x7k2p_a3b1c2d4-0000-4000-8000-000000000001';
     athena.on(StartQueryExecutionCommand).callsFake(async (input: { QueryString: string }) => {
-      // What UNLOAD does: files under the (empty) target.
-      if (input.QueryString.startsWith('UNLOAD')) await store.put('lake', `${target.prefix}20181128_0001_part_00000.parquet`, 'PAR1');
+      // What UNLOAD does: data files without an extension under its (empty) target; the old partition is still whole meanwhile.
+      const staging = stagingOf(input.QueryString);
+      if (staging) {
+        expect((await store.listAll('lake', staging)).length).toBe(0);
+        expect((await store.listAll('lake', target.prefix)).map((o) => o.key)).toEqual([old]);
+        await store.put('lake', `${staging}${written}`, 'PAR1');
+      }
       return { QueryExecutionId: input.QueryString.includes('information_schema') ? 'q-columns' : `q-${sentSql().length}` };
     });
     athena.on(GetQueryExecutionCommand).resolves(state('SUCCEEDED'));
@@ -127,27 +137,37 @@ describe('Athena adapter', () => {
 
     const result = await engine().writeParquet({ sql: 'select region, datasource from validated_trips', inputs: [validated], target, table: 'clean_trips' });
 
-    expect(result).toEqual({ rows: 1968, files: [`${target.prefix}20181128_0001_part_00000.parquet`] });
+    expect(result).toEqual({ rows: 1968, files: [`${target.prefix}${written}`] });
+    expect((await store.listAll('lake', target.prefix)).map((o) => o.key)).toEqual([`${target.prefix}${written}`]);
+    expect(await store.listAll('lake', '_staging/')).toEqual([]);
     const [unload, columns, count] = sentSql();
     expect(columns).toContain("table_name = 'clean_trips'");
     expect(unload).toBe(
       'UNLOAD (\n' +
         `with "validated_trips" as (select "region", "datasource" from "trips_lake"."validated_trips" where ds = '2018-05-28')\n` +
         'select region, datasource from validated_trips\n' +
-        `) TO 's3://lake/clean/trips/ds=2018-05-28/' WITH (format = 'PARQUET', compression = 'SNAPPY')`,
+        `) TO 's3://lake/${stagingOf(unload)}' WITH (format = 'PARQUET', compression = 'SNAPPY')`,
     );
     expect(count).toBe(`with "clean_trips" as (select "region", "datasource" from "trips_lake"."clean_trips" where ds = '2018-05-28')\nselect count(*) as n from clean_trips`);
   });
 
-  it('fails with Athena\'s reason and the query id when a query FAILED, and empties the target again on the rerun', async () => {
-    await store.put('lake', `${target.prefix}orphan.parquet`, 'x');
-    athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-failed' });
+  it('fails with Athena\'s reason and the query id when a query FAILED, leaving the old partition whole and no staging files', async () => {
+    const old = `${target.prefix}20181127_030000_00007_oldrn_3f1c`;
+    await store.put('lake', old, 'PAR1 of an earlier write');
+    athena.on(StartQueryExecutionCommand).callsFake(async (input: { QueryString: string }) => {
+      // Athena leaves the files it wrote before failing.
+      const staging = stagingOf(input.QueryString);
+      if (staging) await store.put('lake', `${staging}20181128_030000_00013_x7k2p_partial`, 'PAR1');
+      return { QueryExecutionId: 'q-failed' };
+    });
     athena.on(GetQueryExecutionCommand).resolves(state('FAILED', { StateChangeReason: "COLUMN_NOT_FOUND: line 2:8: Column 'regio' cannot be resolved" }));
     const error = await engine().writeParquet({ sql: 'select regio from validated_trips', inputs: [validated], target, table: 'clean_trips' }).catch((e) => e);
     expect(error).toBeInstanceOf(AthenaQueryError);
     expect(error.message).toMatch(/^Athena query q-failed FAILED: COLUMN_NOT_FOUND: line 2:8: Column 'regio' cannot be resolved \(query: UNLOAD \(/);
     expect(error.queryId).toBe('q-failed');
-    expect(await store.listAll('lake', target.prefix)).toEqual([]);
+    expect((await store.listAll('lake', target.prefix)).map((o) => o.key)).toEqual([old]);
+    expect(await store.getText('lake', old)).toBe('PAR1 of an earlier write');
+    expect(await store.listAll('lake', '_staging/')).toEqual([]);
   });
 
   it('reports a CANCELLED query as such', async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { basename } from 'node:path';
 import {
   AthenaClient,
   GetQueryExecutionCommand,
@@ -8,8 +9,8 @@ import {
   type ColumnInfo,
   type QueryExecution,
 } from '@aws-sdk/client-athena';
-import { callAws, ExternalError, pollStatement, resolvePolling, type Logger, type PollingOptions } from '@trips/core';
-import type { ObjectStore } from '@trips/storage';
+import { callAws, ExternalError, pollStatement, resolvePolling, s3Url, type Logger, type PollingOptions } from '@trips/core';
+import { keepOnly, listDataObjects, type ObjectStore } from '@trips/storage';
 import type { DatasetRef, QueryEngine, QueryRequest, WriteRequest, WriteResult } from './port';
 
 export interface AthenaEngineOptions extends PollingOptions {
@@ -41,11 +42,15 @@ const str = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
 const firstLine = (sql: string) => sql.trim().replace(/\s+/g, ' ').slice(0, 160);
 
+/** Where UNLOAD writes before a result is copied into its partition: a hidden prefix of the target's bucket, outside every table. */
+export const STAGING_PREFIX = '_staging/athena/';
+
 /**
  * The AWS adapter of the query-engine port: Athena (Trino SQL) in a workgroup. Inputs are the Glue
  * tables of the same names, scoped to the request's partition by a CTE per input; outputs are
- * written with UNLOAD to Parquet (Snappy) after the target prefix is emptied (UNLOAD refuses a
- * non-empty one and leaves orphans when it fails), so a rerun replaces the partition.
+ * written with UNLOAD to Parquet (Snappy) into a fresh staging prefix (UNLOAD refuses a non-empty
+ * target and leaves files behind when it fails), then copied into the target partition, whose old
+ * objects go last: a failed write leaves the previous partition as it was.
  */
 export class AthenaEngine implements QueryEngine {
   readonly dialect = 'athena' as const;
@@ -64,12 +69,24 @@ export class AthenaEngine implements QueryEngine {
   }
 
   async writeParquet(req: WriteRequest): Promise<WriteResult> {
-    const target = `s3://${req.target.bucket}/${req.target.prefix}`;
-    // Emptied before every attempt: a failed UNLOAD leaves files behind and the next would be refused.
-    await this.o.store.deletePrefix(req.target.bucket, req.target.prefix);
+    // UNLOAD needs an empty target and leaves files behind when it fails: it writes to a fresh
+    // staging prefix of the target's bucket (outside every table), and only a complete result is
+    // copied in beside the old partition, which is deleted last.
+    const staging = { bucket: req.target.bucket, prefix: `${STAGING_PREFIX}${randomUUID()}/` };
     const select = await this.scoped(req.sql, req.inputs);
-    await this.execute(`UNLOAD (\n${select}\n) TO ${str(target)} WITH (format = 'PARQUET', compression = 'SNAPPY')`);
-    const files = (await this.o.store.listAll(req.target.bucket, req.target.prefix)).map((f) => f.key).sort();
+    const files: string[] = [];
+    try {
+      await this.execute(`UNLOAD (\n${select}\n) TO ${str(s3Url(staging))} WITH (format = 'PARQUET', compression = 'SNAPPY')`);
+      for (const o of await listDataObjects(this.o.store, staging, 'UNLOAD output')) {
+        const key = `${req.target.prefix}${basename(o.key)}`;
+        await this.o.store.copy(req.target.bucket, o.key, key);
+        files.push(key);
+      }
+      await keepOnly(this.o.store, req.target, files);
+    } finally {
+      await this.o.store.deletePrefix(staging.bucket, staging.prefix).catch((e) => this.o.logger?.warn({ staging: s3Url(staging), err: (e as Error).message }, 'athena: could not remove the staging prefix'));
+    }
+    files.sort();
     // UNLOAD reports no row count: count the table over its new partition (Parquet footers only), or
     // when the target has no table of its own, the SELECT again.
     const counted = req.table

@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { DataError, ExternalError, makeScratchDir, type Logger } from '@trips/core';
-import type { ObjectStore } from '@trips/storage';
+import { keepOnly, listDataObjects, type ObjectStore } from '@trips/storage';
 import type { DatasetRef, Location, QueryEngine, QueryRequest, WriteRequest, WriteResult } from './port';
 import { plainRows } from './values';
 
@@ -64,14 +65,16 @@ export class DuckDbEngine implements QueryEngine {
       const result = await this.run(con, copy, req.sql);
       const rows = Number(result.getRowsJS()[0]?.[0] ?? 0);
       const local = (await readdir(outDir)).filter((f) => f.endsWith('.parquet')).sort((a, b) => partNumber(a) - partNumber(b));
-      // Computed and on disk: only now is it safe to replace the old output.
-      await this.store.deletePrefix(req.target.bucket, req.target.prefix);
+      // Uploaded beside the old objects under names no earlier write used, then the old ones
+      // deleted: until the new partition is whole, readers see the old one whole.
+      const writeId = randomBytes(4).toString('hex');
       const files: string[] = [];
       for (const [i, f] of local.entries()) {
-        const key = `${req.target.prefix}part-${String(i).padStart(5, '0')}.parquet`;
+        const key = `${req.target.prefix}part-${String(i).padStart(5, '0')}-${writeId}.parquet`;
         await this.store.upload(join(outDir, f), req.target.bucket, key, PARQUET);
         files.push(key);
       }
+      await keepOnly(this.store, req.target, files);
       const written = await this.store.listAll(req.target.bucket, req.target.prefix);
       const before = this.staged.get(locKey(req.target));
       if (before?.dir) await rm(before.dir, { recursive: true, force: true });
@@ -134,15 +137,8 @@ export class DuckDbEngine implements QueryEngine {
   }
 
   private async stage(input: DatasetRef): Promise<string[]> {
-    const { bucket, prefix } = input.location;
-    const objects = (await this.store.listAll(bucket, prefix)).filter((o) => !(o.key.endsWith('/') && o.size === 0));
-    // Athena (like Hive) skips objects whose names start with _ or .; reading them here would make
-    // the engines disagree, skipping them would drop data silently. The pipeline never writes such
-    // names, so one is refused.
-    const hidden = objects.find((o) => /^[_.]/.test(basename(o.key)));
-    if (hidden) {
-      throw new DataError(`input ${input.name}: s3://${bucket}/${hidden.key} has a name Athena skips as hidden (it starts with _ or .); the pipeline writes no such names: remove or rename it`);
-    }
+    const { bucket } = input.location;
+    const objects = await listDataObjects(this.store, input.location, `input ${input.name}`);
     if (objects.length === 0) {
       throw new DataError(`input ${input.name}: no objects under ${locKey(input.location)}; has the task that writes it run for this date?`);
     }

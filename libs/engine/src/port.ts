@@ -30,7 +30,7 @@ export interface WriteRequest {
   /** One SELECT in the engine's dialect. */
   sql: string;
   inputs: DatasetRef[];
-  /** Replaced as a whole: whatever was under it before is gone once the write succeeds. */
+  /** Replaced as a whole: whatever was under it before is gone once the write succeeds, and untouched if it fails. */
   target: Location;
   /**
    * The catalog id of the table the target is a partition of. Athena counts the rows written
@@ -55,8 +55,10 @@ export interface QueryRequest {
 export interface QueryEngine {
   readonly dialect: QueryDialect;
   /**
-   * Runs a SELECT and replaces the target prefix with its result as Snappy Parquet files (one or
-   * more, named part-NNNNN.parquet). The old objects are deleted only once the result is computed.
+   * Runs a SELECT and replaces the target prefix with its result as Snappy Parquet files, one or
+   * more, named as the engine names them (Athena's have no extension) and never as an earlier
+   * write's. Until the new files are all in place the old ones stay, whole; they are deleted last,
+   * so a write that fails leaves the previous partition readable.
    */
   writeParquet(req: WriteRequest): Promise<WriteResult>;
   /**

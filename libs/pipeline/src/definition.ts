@@ -1,4 +1,5 @@
 import { table, tablesOf, warehouseTables, type Layer, type TableDef } from './catalog';
+import { ingestStateKey } from './layout';
 
 /**
  * The pipeline definition: the one source the local runner, the DAG generator and the ECS task
@@ -101,7 +102,7 @@ export const PIPELINE: PipelineDefinition = {
       args: RUN_ARGS,
       dependsOn: [],
       reads: ['sftp:TRIPS_SFTP_DIR'],
-      writes: ['raw:trips/ingest_date={{ ds }}/'],
+      writes: ['raw:trips/ingest_date={{ ds }}/', `lake:${ingestStateKey('*')}`],
       cpu: 512,
       memoryMiB: 1024,
       timeoutMinutes: 120,

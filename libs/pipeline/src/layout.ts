@@ -14,6 +14,19 @@ export interface Buckets {
 /** Prefix of the delivered files in the raw bucket; `ingest_date=D/` below it is a day's batch. */
 export const RAW_PREFIX = 'trips/';
 
+/**
+ * The raw bucket's event notification that starts runs (the stacks configure it, the MWAA DAG reads
+ * its queue): objects created under RAW_PREFIX, any name (a delivery's file names are the
+ * partner's). Only delivered files are written there: ingest-sftp keeps its state in the lake
+ * bucket and `trips run` stages its copies under `_landing/`, so no bookkeeping starts a run.
+ */
+export const RAW_EVENTS = { events: ['s3:ObjectCreated:*'], prefix: RAW_PREFIX, suffix: '' } as const;
+
+/** Where ingest-sftp records what it has landed from a source (lake bucket: outside the notified raw prefix). */
+export function ingestStateKey(sourceId: string): string {
+  return `state/ingest-sftp/${sourceId}.json`;
+}
+
 export function rawBatch(b: Buckets, ds: string): Location {
   return { bucket: b.raw, prefix: `${RAW_PREFIX}ingest_date=${ds}/` };
 }
@@ -40,9 +53,29 @@ export function manifestKey(task: string, ds: string): string {
   return `manifests/${task}/ds=${ds}/manifest.json`;
 }
 
+/** The list of files a task loaded into a warehouse table for a ds (Redshift COPY manifest), beside its manifest. */
+export function copyManifestKey(task: string, table: string, ds: string): string {
+  return `manifests/${task}/ds=${ds}/copy/${table}.manifest`;
+}
+
 /** The lock a run holds on its day (lake bucket): one run of a ds at a time. */
 export function lockKey(ds: string): string {
   return `locks/ds=${ds}.json`;
+}
+
+/** The first ds of the lake: Athena's partition projection knows the days from it to today (UTC). */
+export const LAKE_FIRST_DS = '2018-01-01';
+
+/**
+ * Refuses a ds Athena's partition projection does not know (before LAKE_FIRST_DS, or after today in
+ * UTC): it would read nothing for it, silently. Returns the reason, or undefined when the ds is fine.
+ */
+export function lakeDsProblem(ds: string, now = new Date()): string | undefined {
+  const today = now.toISOString().slice(0, 10);
+  if (ds < LAKE_FIRST_DS || ds > today) {
+    return `ds ${ds} is outside the days the lake's tables know, ${LAKE_FIRST_DS} to today (${today}, UTC): Athena's partition projection would read nothing for it`;
+  }
+  return undefined;
 }
 
 /**
@@ -50,7 +83,7 @@ export function lockKey(ds: string): string {
  * location from the template (the same layout `rowsLocation` gives), so no task ever runs MSCK
  * REPAIR or adds partitions.
  */
-export function partitionProjection(b: Buckets, t: string | TableDef, firstDs = '2018-01-01'): Record<string, string> {
+export function partitionProjection(b: Buckets, t: string | TableDef, firstDs = LAKE_FIRST_DS): Record<string, string> {
   return {
     'projection.enabled': 'true',
     'projection.ds.type': 'date',

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { startS3Server, type LocalS3 } from '@trips/local';
 import { lockKey } from '@trips/pipeline';
 import { DsLock, type LockState, type ObjectStore } from '@trips/storage';
+import { checkStatementTimeouts } from './pipeline-task';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const DS = '2018-05-28';
@@ -49,6 +50,24 @@ describe('runPipelineTask: settings, the store and the day\'s lock around a task
     expect(failed.status).toBe(65);
     expect(await lock()).toMatchObject({ owner: 'run-c' });
     expect((await lock())?.released).toBeUndefined();
+  });
+
+  it('refuses a ds the lake\'s partition projection does not know, before taking the lock', async () => {
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    for (const ds of ['2017-12-31', tomorrow]) {
+      const r = probe(['--ds', ds, '--run-id', 'run-e']);
+      expect({ ds, status: r.status }).toEqual({ ds, status: 64 });
+      expect(r.stderr).toContain(`ds ${ds} is outside the days the lake's tables know, 2018-01-01 to today`);
+    }
+    expect(await lock()).toBeNull();
+  });
+
+  it('refuses a statement timeout that is not shorter than the task\'s own', () => {
+    const task = { id: 'load_redshift', timeoutMinutes: 60 };
+    expect(() => checkStatementTimeouts({ TRIPS_REDSHIFT_TIMEOUT_SECONDS: 3600 }, task)).toThrow(
+      "TRIPS_REDSHIFT_TIMEOUT_SECONDS=3600 is not shorter than task load_redshift's timeout (60 min, pipeline definition): a statement would outlive its task; set it below 3600",
+    );
+    expect(() => checkStatementTimeouts({ TRIPS_REDSHIFT_TIMEOUT_SECONDS: 2700, TRIPS_ATHENA_TIMEOUT_SECONDS: 1800 }, task)).not.toThrow();
   });
 
   it('refuses a bad setting before taking the lock', async () => {

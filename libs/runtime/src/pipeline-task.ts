@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import { baseSettings, loadConfig, runTaskCli, type BaseSettings, type Logger, type TaskContext } from '@trips/core';
-import { isFinalTask, lockKey, taskOfApp, type Buckets, type TaskDefinition } from '@trips/pipeline';
+import { baseSettings, ConfigError, loadConfig, runTaskCli, UsageError, type BaseSettings, type Logger, type TaskContext } from '@trips/core';
+import { isFinalTask, lakeDsProblem, lockKey, taskOfApp, type Buckets, type TaskDefinition } from '@trips/pipeline';
 import { resolveSettings } from '@trips/secrets';
 import { DsLock, ObjectStore } from '@trips/storage';
 
@@ -62,6 +62,9 @@ export function runPipelineTask<S extends z.ZodRawShape, R, P = undefined>(spec:
     async run({ ds, runId, partOfRun, options, logger }) {
       const cfg = loadConfig({ ...baseSettings, ...spec.settings }, await resolveSettings()) as BaseSettings & z.infer<z.ZodObject<S>>;
       logger.level = cfg.LOG_LEVEL;
+      const outOfRange = lakeDsProblem(ds);
+      if (outOfRange) throw new UsageError(`--ds: ${outOfRange}`);
+      checkStatementTimeouts(cfg, task);
       const store = new ObjectStore({ region: cfg.AWS_REGION, endpoint: cfg.AWS_ENDPOINT_URL_S3 ?? cfg.AWS_ENDPOINT_URL });
       const buckets = { raw: cfg.TRIPS_RAW_BUCKET, lake: cfg.TRIPS_LAKE_BUCKET };
       const lockOf = (day: string) =>
@@ -97,3 +100,21 @@ export function runPipelineTask<S extends z.ZodRawShape, R, P = undefined>(spec:
     },
   });
 }
+
+/** Settings that bound one Athena query or Redshift statement, in seconds. */
+const STATEMENT_TIMEOUTS = ['TRIPS_ATHENA_TIMEOUT_SECONDS', 'TRIPS_REDSHIFT_TIMEOUT_SECONDS'] as const;
+
+/**
+ * A statement must time out before its task does: the task then stops it and fails cleanly, with
+ * its manifest, instead of Airflow killing the task (execution_timeout, the definition's
+ * timeoutMinutes) while the statement runs on.
+ */
+export function checkStatementTimeouts(cfg: Record<string, unknown>, task: Pick<TaskDefinition, 'id' | 'timeoutMinutes'>): void {
+  for (const name of STATEMENT_TIMEOUTS) {
+    const seconds = cfg[name];
+    if (typeof seconds === 'number' && seconds >= task.timeoutMinutes * 60) {
+      throw new ConfigError(`${name}=${seconds} is not shorter than task ${task.id}'s timeout (${task.timeoutMinutes} min, pipeline definition): a statement would outlive its task; set it below ${task.timeoutMinutes * 60}`);
+    }
+  }
+}
+

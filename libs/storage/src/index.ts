@@ -1,2 +1,4 @@
 export * from './object-store';
 export * from './ds-lock';
+export * from './partition';
+export * from './parquet-footer';

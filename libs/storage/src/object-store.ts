@@ -97,6 +97,15 @@ export class ObjectStore {
     return out.Body as Readable;
   }
 
+  /** Bytes `start` to `end` (inclusive) of an object: a ranged GET, for reading a file's footer without the file. */
+  async getRange(bucket: string, key: string, start: number, end: number): Promise<Buffer> {
+    if (start < 0 || end < start) throw new Error(`getRange: bad range ${start}-${end} of s3://${bucket}/${key}`);
+    const out = await this.call(`get bytes ${start}-${end} of s3://${bucket}/${key}`, () => this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end}` })));
+    const body = Buffer.from(await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+    if (body.length !== end - start + 1) throw new ExternalError(`get bytes ${start}-${end} of s3://${bucket}/${key}: ${body.length} bytes came back, not ${end - start + 1}`);
+    return body;
+  }
+
   async getText(bucket: string, key: string): Promise<string> {
     const chunks: Buffer[] = [];
     for await (const c of await this.getStream(bucket, key)) chunks.push(Buffer.from(c));

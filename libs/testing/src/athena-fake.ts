@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
 import { mockClient } from 'aws-sdk-client-mock';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { glueTables, type Buckets } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
@@ -29,8 +30,39 @@ export interface AthenaFakeOptions {
 interface Execution {
   state: 'SUCCEEDED' | 'FAILED';
   reason?: string;
+  error?: AthenaErrorShape;
   columns: Array<{ Name: string; Type: string }>;
   rows: string[][];
+}
+
+/** QueryExecution.Status.AthenaError as Athena reports a failed query. */
+export interface AthenaErrorShape {
+  /** 1 system, 2 user, 3 other. */
+  ErrorCategory: number;
+  ErrorType: number;
+  Retryable: boolean;
+  ErrorMessage: string;
+}
+
+/**
+ * A failed query as Athena reports it: `<ERROR_NAME>: <message>` as the state change reason and the
+ * AthenaError beside it (the error types the fake needs: 1006 invalid argument, 1100 user error of a
+ * query's SQL or target).
+ */
+class AthenaQueryFailure extends Error {
+  constructor(
+    readonly errorName: string,
+    message: string,
+    readonly errorType = 1100,
+  ) {
+    super(`${errorName}: ${message}`);
+  }
+}
+
+/** Names like the data files Athena's UNLOAD writes: the query's id in Trino's form, a UUID, no extension. */
+function unloadFileName(seq: number, part: number): string {
+  const queryId = `20260101_000000_${String(seq).padStart(5, '0')}_fakea`;
+  return `${queryId}_${randomUUID().slice(0, -4)}${String(part).padStart(4, '0')}`;
 }
 
 /**
@@ -46,6 +78,8 @@ export class AthenaFake {
   private readonly executions = new Map<string, Execution>();
   private seq = 0;
   readonly statements: string[] = [];
+  /** Called after UNLOAD writes each data file (its index): a test may throw here to fail the query midway, files left behind as Athena leaves them. */
+  afterUnloadFile?: (index: number) => void;
 
   constructor(private readonly o: AthenaFakeOptions) {}
 
@@ -55,15 +89,22 @@ export class AthenaFake {
     try {
       this.executions.set(id, await this.run(sql));
     } catch (e) {
-      this.executions.set(id, { state: 'FAILED', reason: (e as Error).message, columns: [], rows: [] });
+      const failure = e instanceof AthenaQueryFailure ? e : new AthenaQueryFailure('GENERIC_USER_ERROR', (e as Error).message);
+      this.executions.set(id, {
+        state: 'FAILED',
+        reason: failure.message,
+        error: { ErrorCategory: 2, ErrorType: failure.errorType, Retryable: false, ErrorMessage: failure.message },
+        columns: [],
+        rows: [],
+      });
     }
     return id;
   }
 
-  execution(id: string): { State: 'SUCCEEDED' | 'FAILED'; StateChangeReason?: string } {
+  execution(id: string): { State: 'SUCCEEDED' | 'FAILED'; StateChangeReason?: string; AthenaError?: AthenaErrorShape } {
     const e = this.executions.get(id);
     if (!e) throw new Error(`no query ${id}`);
-    return { State: e.state, StateChangeReason: e.reason };
+    return { State: e.state, StateChangeReason: e.reason, AthenaError: e.error };
   }
 
   /** A page of results as GetQueryResults returns them (the first page starts with the header row). */
@@ -94,16 +135,20 @@ export class AthenaFake {
     const unload = /^UNLOAD \(\n([\s\S]*)\n\) TO 's3:\/\/([^/]+)\/([^']*)' WITH \(format = 'PARQUET', compression = 'SNAPPY'\)$/.exec(sql);
     const select = unload ? unload[1] : sql;
     const [t] = sqlglot(this.o.python, [{ op: 'transpile', sql: select, read: 'trino', write: 'duckdb' }]);
-    if (!t.ok) throw new Error(`sqlglot: ${t.error}`);
+    if (!t.ok) throw new AthenaQueryFailure('SYNTAX_ERROR', `sqlglot: ${t.error}`);
     const con = await this.connect();
     await this.sync(con, select);
     if (unload) {
       const [, , bucket, prefix] = unload;
-      if ((await this.o.store.listAll(bucket, prefix)).length > 0) throw new Error(`HIVE_PATH_ALREADY_EXISTS: Target directory for UNLOAD is not empty: s3://${bucket}/${prefix}`);
+      if ((await this.o.store.listAll(bucket, prefix)).length > 0) throw new AthenaQueryFailure('HIVE_PATH_ALREADY_EXISTS', `Target directory for table 'unload' already exists: s3://${bucket}/${prefix}`);
       const out = join(this.dir as string, 'unload', String(this.seq));
       await mkdir(out, { recursive: true });
       await con.run(`copy (${t.sql}) to '${out}' (format parquet, compression snappy, per_thread_output true)`);
-      for (const f of (await readdir(out)).sort()) await this.o.store.upload(join(out, f), bucket, `${prefix}${this.seq}_${f}`);
+      const parts = (await readdir(out)).sort();
+      for (const [i, f] of parts.entries()) {
+        await this.o.store.upload(join(out, f), bucket, `${prefix}${unloadFileName(this.seq, i)}`);
+        this.afterUnloadFile?.(i);
+      }
       return { state: 'SUCCEEDED', columns: [], rows: [] };
     }
     const reader = await con.runAndReadAll(t.sql as string);
@@ -128,15 +173,22 @@ export class AthenaFake {
     for (const table of this.o.tables.filter((t) => sql.includes(`"${this.o.database}"."${t.name}"`))) {
       const local = join(this.dir as string, 'tables', table.name);
       await rm(local, { recursive: true, force: true });
-      const objects = (await this.o.store.listAll(table.bucket, table.root)).filter((o) => !o.key.endsWith('/'));
-      for (const o of objects) await this.o.store.download(table.bucket, o.key, join(local, o.key.slice(table.root.length)));
+      // Like Athena: every object of a ds=D/ partition directly under the table, whatever its name ends
+      // with; names starting with _ or . skipped as hidden; nothing outside a partition read.
+      const objects = (await this.o.store.listAll(table.bucket, table.root)).filter((o) => /^ds=[^/]+\/[^/]+$/.test(o.key.slice(table.root.length)) && !/^[_.]/.test(basename(o.key)));
+      const files: string[] = [];
+      for (const o of objects) {
+        files.push(join(local, o.key.slice(table.root.length)));
+        await this.o.store.download(table.bucket, o.key, files[files.length - 1]);
+      }
       const cols = table.columns.map((c) => `"${c}"`).join(', ');
+      const list = `[${files.map((f) => `'${f.replace(/'/g, "''")}'`).join(', ')}]`;
       const source =
         objects.length === 0
           ? `(select ${table.columns.map((c) => `cast(null as varchar) as "${c}"`).join(', ')}, cast(null as varchar) as ds where false)`
           : table.format === 'parquet'
-            ? `(select ${cols}, cast(ds as varchar) as ds from read_parquet('${local}/**/*.parquet', hive_partitioning = true, hive_types = {'ds': varchar}))`
-            : `(select ${cols}, cast(ds as varchar) as ds from read_csv('${local}/**/*.csv', header = true, all_varchar = true, hive_partitioning = true, hive_types = {'ds': varchar}))`;
+            ? `(select ${cols}, cast(ds as varchar) as ds from read_parquet(${list}, hive_partitioning = true, hive_types = {'ds': varchar}))`
+            : `(select ${cols}, cast(ds as varchar) as ds from read_csv(${list}, header = true, all_varchar = true, hive_partitioning = true, hive_types = {'ds': varchar}))`;
       await con.run(`create or replace view ${this.o.database}.${table.name} as select * from ${source}`);
     }
   }

@@ -18,7 +18,8 @@ export const warehouseSettings = {
   TRIPS_REDSHIFT_DB_USER: z.string().min(1).optional(),
   /** IAM role Redshift assumes to read the lake bucket in COPY. */
   TRIPS_REDSHIFT_COPY_ROLE_ARN: z.string().startsWith('arn:').optional(),
-  TRIPS_REDSHIFT_TIMEOUT_SECONDS: z.coerce.number().int().min(10).default(3600),
+  /** One statement's limit; shorter than load-redshift's task timeout (checked at start-up), so the task fails cleanly first. */
+  TRIPS_REDSHIFT_TIMEOUT_SECONDS: z.coerce.number().int().min(10).default(2700),
 } as const;
 
 /** The settings the adapters read: TRIPS_WAREHOUSE, TRIPS_PG_URL and TRIPS_WORK_DIR from baseSettings, the rest above. */

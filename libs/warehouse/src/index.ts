@@ -6,3 +6,5 @@ export { RedshiftWarehouse, BATCH_MAX_STATEMENTS, SQL_MAX_BYTES, type RedshiftTa
 export { AGGREGATES, aggregateFromScratch, factTable } from './aggregates';
 export * from './queries';
 export * from './questions';
+export * from './load-files';
+export * from './bootstrap';

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { makeScratchDir, type Location } from '@trips/core';
+import { makeScratchDir } from '@trips/core';
 import type { ObjectStore } from '@trips/storage';
 
 export interface StagedCsv {
@@ -11,12 +11,11 @@ export interface StagedCsv {
 }
 
 /**
- * Turns the Parquet files under `source` into one headerless CSV file with `columns` in order:
- * the files are downloaded to a scratch folder and read by DuckDB, which streams them to CSV.
- * Returns undefined when the location holds no Parquet file.
+ * Turns Parquet files of a bucket into one headerless CSV file with `columns` in order: the files
+ * are downloaded to a scratch folder and read by DuckDB, which streams them to CSV. Returns
+ * undefined when there is no file.
  */
-export async function parquetToCsv(store: ObjectStore, source: Location, columns: string[], workDir: string, memoryLimit = '512MB'): Promise<StagedCsv | undefined> {
-  const objects = (await store.listAll(source.bucket, source.prefix)).filter((o) => o.key.endsWith('.parquet'));
+export async function parquetToCsv(store: ObjectStore, bucket: string, objects: ReadonlyArray<{ key: string }>, columns: string[], workDir: string, memoryLimit = '512MB'): Promise<StagedCsv | undefined> {
   if (objects.length === 0) return undefined;
   const dir = await makeScratchDir(workDir, 'load');
   const dispose = () => rm(dir, { recursive: true, force: true });
@@ -24,7 +23,7 @@ export async function parquetToCsv(store: ObjectStore, source: Location, columns
     const files: string[] = [];
     for (const [i, o] of objects.entries()) {
       const path = join(dir, `part-${i}.parquet`);
-      await store.download(source.bucket, o.key, path);
+      await store.download(bucket, o.key, path);
       files.push(path);
     }
     const csv = join(dir, 'rows.csv');

@@ -1,5 +1,6 @@
 import type { Location, WarehouseDialect } from '@trips/core';
 import type { TableDef, WarehouseSpec } from '@trips/pipeline';
+import type { LoadFile } from './load-files';
 
 /** A catalog table the warehouse holds (it has a warehouse entry). */
 export type WarehouseTable = TableDef & { warehouse: WarehouseSpec };
@@ -10,6 +11,10 @@ export interface LoadRequest {
   table: WarehouseTable;
   /** The ds partition of the lake table holding the Parquet files. */
   source: Location;
+  /** Its data files, checked against the catalog (checkedLoadFiles): exactly what is loaded. */
+  files: LoadFile[];
+  /** The COPY manifest of `files` (copyManifest), written by the caller: Redshift's COPY reads it; PostgreSQL reads `files`. */
+  manifest: { bucket: string; key: string };
   ds: string;
 }
 

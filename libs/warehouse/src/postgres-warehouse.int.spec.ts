@@ -5,6 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { partition } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { startPostgres, startS3Server, type LocalPostgres, type LocalS3 } from '@trips/local';
+import { checkedLoadFiles } from './load-files';
 import { PostgresWarehouse } from './postgres-warehouse';
 import { AGGREGATES, aggregateFromScratch } from './aggregates';
 import { warehouseTables } from '@trips/pipeline';
@@ -39,10 +40,13 @@ describe('PostgresWarehouse', () => {
   // Trip i starts i minutes (or, with spreadDays, i days) after 2018-05-28 09:00, in one of three groups.
   const trips = (ids: number[], spreadDays = false) =>
     `select * from (values ${ids
-      .map((i) => `('${key(i)}', timestamp '2018-05-28 09:00:00' + interval ${i} ${spreadDays ? 'day' : 'minute'}, 14.4, 50.0, 14.5, 50.1, '${key(1000 + (i % 2))}', '${key(2000)}', 20180528, 9, '${key(3000 + (i % 3))}', ${1440 + (i % 4)}::bigint, 5000::bigint, 1450::bigint, 5010::bigint)`)
+      .map((i) => `('${key(i)}', timestamp '2018-05-28 09:00:00' + interval ${i} ${spreadDays ? 'day' : 'minute'}, 14.4::double, 50.0::double, 14.5::double, 50.1::double, '${key(1000 + (i % 2))}', '${key(2000)}', 20180528, 9, '${key(3000 + (i % 3))}', ${1440 + (i % 4)}::bigint, 5000::bigint, 1450::bigint, 5010::bigint)`)
       .join(', ')}) t(trip_id, trip_ts, origin_lon, origin_lat, dest_lon, dest_lat, region_key, datasource_key, date_key, time_of_day_key, trip_group_key, origin_cell_x, origin_cell_y, dest_cell_x, dest_cell_y)`;
 
-  const load = (table: typeof fact, ds: string) => wh.loadTable({ table, ds, source: partition(buckets, table, ds) });
+  const load = async (table: typeof fact, ds: string) => {
+    const source = partition(buckets, table, ds);
+    return wh.loadTable({ table, ds, source, files: await checkedLoadFiles(store, table, source), manifest: { bucket: 'lake', key: `copy/${table.id}.manifest` } });
+  };
   const factRows = async () => (await wh.query<{ trip_id: string; ds: string }>(`select trip_id, to_char(ds, 'YYYY-MM-DD') as ds from trips.fact_trips order by trip_id`)).map((r) => `${r.ds}:${r.trip_id.slice(-3)}`);
 
   beforeAll(async () => {

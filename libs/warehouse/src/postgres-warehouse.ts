@@ -70,7 +70,7 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
   async loadTable(req: LoadRequest): Promise<LoadResult> {
     const { table } = req;
     const columns = table.columns;
-    const staged = await parquetToCsv(this.store, req.source, columns.map((c) => c.name), this.workDir);
+    const staged = await parquetToCsv(this.store, req.source.bucket, req.files, columns.map((c) => c.name), this.workDir);
     const c = await this.connect();
     const result: LoadResult = { table: table.id, staged: staged?.rows ?? 0, inserted: 0, deleted: 0, skipped: 0 };
     await c.query('begin');

@@ -1,7 +1,7 @@
 import { awsToolsPython } from '@trips/local';
 import { sqlglot } from '@trips/testing';
 import { aggregateDeltaStatements } from './aggregates';
-import { schemaDdl } from './ddl';
+import { bootstrapStatements } from './bootstrap';
 import { warehouseTables } from '@trips/pipeline';
 
 const WAREHOUSE_TABLES = warehouseTables();
@@ -16,16 +16,22 @@ describe('the SQL the Redshift adapter sends parses as Redshift SQL', () => {
   const rsd = mockClient(RedshiftDataClient);
   afterAll(() => rsd.restore());
 
-  it('covers the schema DDL and every table load, facts with their aggregate refresh', async () => {
+  it('covers the bootstrap (roles, schema DDL, grants) and every table load, facts with their aggregate refresh', async () => {
     if (!python) return console.warn('skipped (no Python 3.10+)');
     rsd.on(BatchExecuteStatementCommand).resolves({ Id: 'b' });
     rsd.on(DescribeStatementCommand).resolves({ Id: 'b', Status: 'FINISHED', SubStatements: [] });
     rsd.on(GetStatementResultCommand).resolves({ Records: [[{ longValue: 0 }]] });
     const wh = new RedshiftWarehouse({ timeoutMs: 3_600_000, client: new RedshiftDataClient({ region: 'eu-central-1' }), target: { workgroupName: 'w', database: 'dev' }, copyRoleArn: 'arn:aws:iam::1:role/r', sleep: async () => undefined });
-    for (const table of WAREHOUSE_TABLES) await wh.loadTable({ table, source: { bucket: 'lake', prefix: `model/${table.id}/ds=2018-05-28/` }, ds: '2018-05-28' });
+    for (const table of WAREHOUSE_TABLES) await wh.loadTable({
+        table,
+        source: { bucket: 'lake', prefix: `model/${table.id}/ds=2018-05-28/` },
+        files: [{ key: `model/${table.id}/ds=2018-05-28/part-00000-0a1b2c3d.parquet`, size: 4096 }],
+        manifest: { bucket: 'lake', key: `manifests/load_redshift/ds=2018-05-28/copy/${table.id}.manifest` },
+        ds: '2018-05-28',
+      });
     const sent = rsd.commandCalls(BatchExecuteStatementCommand).flatMap((c) => c.args[0].input.Sqls as string[]);
     expect(sent.length).toBeGreaterThan(WAREHOUSE_TABLES.length * 4 + aggregateDeltaStatements().length);
-    const statements = [...schemaDdl('redshift'), ...sent];
+    const statements = [...bootstrapStatements('dev'), ...sent];
     const results = sqlglot(python, statements.map((sql) => ({ op: 'parse' as const, sql, read: 'redshift' })));
     const failures = results.map((r, i) => (r.ok ? undefined : `${statements[i].slice(0, 100)} → ${r.error}`)).filter(Boolean);
     expect(failures).toEqual([]);

@@ -1,6 +1,7 @@
 import * as api from '@aws-sdk/client-redshift-data';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ConfigError, loadConfig } from '@trips/core';
+import { warehouseSchemaTables } from './bootstrap';
 import { schemaDdl } from './ddl';
 import { createWarehouse, warehouseSettings } from './factory';
 import { warehouseTables } from '@trips/pipeline';
@@ -13,7 +14,13 @@ import { RedshiftWarehouse } from './redshift-warehouse';
 const rsd = mockClient(api.RedshiftDataClient);
 const fact = WAREHOUSE_TABLES.find((t) => t.id === 'fact_trips')!;
 const region = WAREHOUSE_TABLES.find((t) => t.id === 'dim_region')!;
-const source = (table: string) => ({ bucket: 'trips-lake', prefix: `model/${table}/ds=2018-05-28/` });
+/** What load-redshift hands a load: the partition, its checked files, the COPY manifest it wrote of them. */
+const request = (table: string) => ({
+  source: { bucket: 'trips-lake', prefix: `model/${table}/ds=2018-05-28/` },
+  files: [{ key: `model/${table}/ds=2018-05-28/20181128_030000_00012_x7k2p_a3b1`, size: 4096 }],
+  manifest: { bucket: 'trips-lake', key: `manifests/load_redshift/ds=2018-05-28/copy/${table}.manifest` },
+  ds: '2018-05-28',
+});
 const ROLE = 'arn:aws:iam::123456789012:role/trips-redshift-copy';
 const SECRET = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:trips-redshift';
 
@@ -48,7 +55,7 @@ describe('Redshift Data API adapter', () => {
     rsd.on(api.DescribeStatementCommand).resolvesOnce({ Id: 'b-1', Status: 'STARTED' }).resolves({ Id: 'b-1', Status: 'FINISHED', SubStatements: subs(25) });
     rsd.on(api.GetStatementResultCommand, { Id: 'b-1:3' }).resolves({ ColumnMetadata: [{ name: 'count' }], Records: [[{ longValue: 1970 }]] });
 
-    const result = await warehouse().loadTable({ table: fact, source: source('fact_trips'), ds: '2018-05-28' });
+    const result = await warehouse().loadTable({ table: fact, ...request('fact_trips') });
 
     expect(result).toEqual({ table: 'fact_trips', staged: 1970, inserted: 1968, deleted: 1900, skipped: 2 });
     const [call] = rsd.commandCalls(api.BatchExecuteStatementCommand);
@@ -57,7 +64,7 @@ describe('Redshift Data API adapter', () => {
     expect(sqls).toHaveLength(25);
     expect(sqls.slice(0, 4)).toEqual([
       expect.stringMatching(/^create temp table stage \(trip_id char\(32\), /),
-      `copy stage from 's3://trips-lake/model/fact_trips/ds=2018-05-28/' iam_role '${ROLE}' format as parquet`,
+      `copy stage from 's3://trips-lake/manifests/load_redshift/ds=2018-05-28/copy/fact_trips.manifest' iam_role '${ROLE}' format as parquet manifest`,
       'select count(*) from stage',
       'lock trips.fact_trips',
     ]);
@@ -78,7 +85,7 @@ describe('Redshift Data API adapter', () => {
       SubStatements: [1, 2, 3, 4, 5].map((i) => ({ Id: `b-2:${i}`, Status: 'FINISHED' as const, ResultRows: i === 5 ? 2 : -1 })),
     });
     rsd.on(api.GetStatementResultCommand, { Id: 'b-2:3' }).resolves({ ColumnMetadata: [{ name: 'count' }], Records: [[{ longValue: 5 }]] });
-    expect(await warehouse().loadTable({ table: region, source: source('dim_region'), ds: '2018-05-28' })).toEqual({ table: 'dim_region', staged: 5, inserted: 2, deleted: 0, skipped: 3 });
+    expect(await warehouse().loadTable({ table: region, ...request('dim_region') })).toEqual({ table: 'dim_region', staged: 5, inserted: 2, deleted: 0, skipped: 3 });
     const [sqls] = batchSqls();
     expect(sqls).toHaveLength(5);
     expect(sqls[3]).toBe('lock trips.dim_region');
@@ -96,7 +103,7 @@ describe('Redshift Data API adapter', () => {
         { Id: 'b-3:2', Status: 'FAILED', QueryString: "copy stage from 's3://trips-lake/model/dim_region/ds=2018-05-28/' …", Error: 'ERROR: column 2 has type DOUBLE in the file, VARCHAR in the table' },
       ],
     });
-    await expect(warehouse().loadTable({ table: region, source: source('dim_region'), ds: '2018-05-28' })).rejects.toThrow(
+    await expect(warehouse().loadTable({ table: region, ...request('dim_region') })).rejects.toThrow(
       "Redshift statement b-3 FAILED: statement 2 of 5 (copy stage from 's3://trips-lake/model/dim_region/ds=2018-05-28/' …): ERROR: column 2 has type DOUBLE in the file, VARCHAR in the table; the transaction was rolled back",
     );
   });
@@ -149,11 +156,26 @@ describe('Redshift Data API adapter', () => {
     expect(rsd.commandCalls(api.CancelStatementCommand).map((c) => c.args[0].input)).toEqual([{ Id: 'q-3' }]);
   });
 
-  it('creates the schema in one batch of the Redshift DDL', async () => {
+  /** What information_schema answers the adapter's look at the schema before any DDL. */
+  const tablesPresent = (names: string[]) => {
+    rsd.on(api.ExecuteStatementCommand).resolves({ Id: 'q-tables' });
+    rsd.on(api.DescribeStatementCommand, { Id: 'q-tables' }).resolves({ Id: 'q-tables', Status: 'FINISHED', HasResultSet: true });
+    rsd.on(api.GetStatementResultCommand, { Id: 'q-tables' }).resolves({ ColumnMetadata: [{ name: 'table_name' }], Records: names.map((n) => [{ stringValue: n }]) });
+  };
+
+  it('creates a schema that lacks a table in one batch of the Redshift DDL', async () => {
+    tablesPresent(warehouseSchemaTables().slice(1));
     rsd.on(api.BatchExecuteStatementCommand).resolves({ Id: 'b-ddl' });
-    rsd.on(api.DescribeStatementCommand).resolves({ Id: 'b-ddl', Status: 'FINISHED' });
+    rsd.on(api.DescribeStatementCommand, { Id: 'b-ddl' }).resolves({ Id: 'b-ddl', Status: 'FINISHED' });
     await warehouse().ensureSchema();
+    expect(rsd.commandCalls(api.ExecuteStatementCommand)[0].args[0].input).toMatchObject({ Sql: 'select table_name from information_schema.tables where table_schema = :p1', Parameters: [{ name: 'p1', value: 'trips' }] });
     expect(batchSqls()).toEqual([schemaDdl('redshift')]);
+  });
+
+  it('sends no DDL to a bootstrapped schema (its user may create nothing)', async () => {
+    tablesPresent(warehouseSchemaTables());
+    await warehouse().ensureSchema();
+    expect(batchSqls()).toEqual([]);
   });
 
   it('is chosen by TRIPS_WAREHOUSE=redshift and names every missing setting', () => {

@@ -9,6 +9,7 @@ import {
   type Field,
 } from '@aws-sdk/client-redshift-data';
 import { callAws, ExternalError, pollStatement, resolvePolling, type Logger, type PollingOptions } from '@trips/core';
+import { PRIVILEGE_FIX, warehouseSchemaTables } from './bootstrap';
 import { loadSteps, schemaDdl, sqlType } from './ddl';
 import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type WarehouseLoader } from './port';
 
@@ -55,8 +56,21 @@ export class RedshiftWarehouse implements WarehouseLoader {
     this.polling = resolvePolling(o);
   }
 
+  /**
+   * Creates what is missing of the schema. A bootstrapped database (bootstrapStatements) has every
+   * table, and then no DDL is sent: the loader's user may not create anything. Otherwise the DDL
+   * runs, and fails without the privileges, naming the fix.
+   */
   async ensureSchema(): Promise<void> {
+    const rows = await this.query<{ table_name: string }>(`select table_name from information_schema.tables where table_schema = $1`, [WAREHOUSE_SCHEMA]);
+    const present = new Set(rows.map((r) => r.table_name));
+    if (warehouseSchemaTables().every((t) => present.has(t))) return;
     await this.batch(schemaDdl('redshift'), 'trips-ensure-schema');
+  }
+
+  /** Runs statements as one transaction with this adapter's identity (the bootstrap, with an administrator's). */
+  async execute(sqls: string[], name: string): Promise<void> {
+    await this.batch(sqls, name);
   }
 
   async loadTable(req: LoadRequest): Promise<LoadResult> {
@@ -68,10 +82,11 @@ export class RedshiftWarehouse implements WarehouseLoader {
     const bind = (sql: string) => sql.replace(/\$1\b/g, ds);
     const redshift = (sql: string) => bind(sql).replace(/ on commit drop/g, '');
     const steps = loadSteps(table).filter((s) => !s.postgresOnly);
-    const source = `s3://${req.source.bucket}/${req.source.prefix}`;
+    // From a manifest of the checked files: exactly those, whatever else the prefix holds.
+    const manifest = `s3://${req.manifest.bucket}/${req.manifest.key}`;
     const head = [
       `create temp table stage (${columns.map((c) => `${c.name} ${sqlType(c, 'redshift')}`).join(', ')})`,
-      `copy stage from ${str(source)} iam_role ${str(this.o.copyRoleArn)} format as parquet`,
+      `copy stage from ${str(manifest)} iam_role ${str(this.o.copyRoleArn)} format as parquet manifest`,
       'select count(*) from stage',
       // Staged first, then the lock: readers wait only for the swap, not for the COPY.
       `lock ${WAREHOUSE_SCHEMA}.${table.id}`,
@@ -144,7 +159,8 @@ export class RedshiftWarehouse implements WarehouseLoader {
           const text = failed >= 0 ? d.SubStatements?.[failed]?.QueryString ?? sqls[failed] : sqls[0];
           const message = (failed >= 0 ? d.SubStatements?.[failed]?.Error : undefined) ?? d.Error ?? d.Status;
           const which = sqls.length > 1 ? `statement ${failed + 1} of ${sqls.length} ` : '';
-          throw new ExternalError(`Redshift statement ${id} ${d.Status}: ${which}(${firstLine(text ?? '')}): ${message}; the transaction was rolled back`);
+          const fix = /permission denied|must be owner/i.test(message) ? `; the database user lacks a privilege: ${PRIVILEGE_FIX}` : '';
+          throw new ExternalError(`Redshift statement ${id} ${d.Status}: ${which}(${firstLine(text ?? '')}): ${message}; the transaction was rolled back${fix}`);
         }
         return undefined;
       },

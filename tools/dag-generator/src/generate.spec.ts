@@ -30,8 +30,10 @@ describe('DAG generator', () => {
     expect(mwaa).toContain('overrides={"containerOverrides": [{"name": "audit-day", "command": ["--ds", DS, "--run-id", RUN_ID]}]}');
     expect(local).toContain('    audit_day = BashOperator(\n        task_id="audit_day",');
     expect(local).toContain('bash_command=\'exec node "$TRIPS_HOME/dist/apps/audit-day/main.js" --ds \' + DS + " --run-id " + RUN_ID,');
+    expect(local).toContain('chain(ingest_sftp, validate_raw, clean_stage, build_dimensions, build_facts, load_redshift, audit_day, release_lock.as_teardown())');
+    // The MWAA DAG lands files itself only without a raw-events queue (the watcher lands them otherwise).
+    expect(mwaa).toContain('chain(validate_raw, clean_stage, build_dimensions, build_facts, load_redshift, audit_day, release_lock.as_teardown())\n    if not RAW_EVENTS_QUEUE_URL:\n        chain(ingest_sftp, validate_raw)');
     for (const file of [mwaa, local]) {
-      expect(file).toContain('chain(ingest_sftp, validate_raw, clean_stage, build_dimensions, build_facts, load_redshift, audit_day, release_lock.as_teardown())');
       const block = file.slice(file.indexOf('    audit_day = '));
       expect(block).toContain('retries=4,');
       expect(block).toContain('execution_timeout=timedelta(minutes=15),');

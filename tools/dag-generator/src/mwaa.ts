@@ -1,4 +1,4 @@
-import { lockReleaseTask, topologicalOrder, type PipelineDefinition } from '@trips/pipeline';
+import { lockReleaseTask, RAW_PREFIX, topologicalOrder, type PipelineDefinition } from '@trips/pipeline';
 import { argsExpression, dagArgs, orderLines, preamble, taskArgs } from './airflow';
 import { docstring, kwargs, py, pyName } from './python';
 
@@ -9,6 +9,12 @@ export const MWAA_CONFIG_KEYS = ['cluster', 'subnets', 'security_groups', 'log_g
 export function renderMwaaDag(def: PipelineDefinition): string {
   const release = lockReleaseTask(def);
   const tasks = [...topologicalOrder(def.tasks), release];
+  // With a raw-events queue the ingest task is left out: files are landed by the ingest-sftp
+  // watcher (or pushed), each landing starts a run, and a run landing files itself would start
+  // runs in turn.
+  const landing = tasks.find((t) => t.id === def.ingestTask);
+  const afterLanding = tasks.filter((t) => landing && t.dependsOn.includes(landing.id));
+  const rest = tasks.filter((t) => t !== landing).map((t) => ({ ...t, dependsOn: t.dependsOn.filter((d) => d !== landing?.id) }));
   const doc = `### ${def.dagId} on Amazon MWAA
 
 ${def.description}
@@ -28,8 +34,11 @@ stacks: ${MWAA_CONFIG_KEYS.map((k) => `\`${k}\``).join(', ')} (the last one opti
 
 Schedule: \`${def.schedule}\` (UTC); catchup ${def.catchup ? 'on' : 'off (backfill deliberately with `airflow backfill create`)'}; at most
 ${def.maxActiveRuns} run at a time. When \`raw_events_queue_url\` is set, a file landing in the raw bucket
-(an S3 object-created event on that SQS queue) also starts a run. Such runs have no logical date:
-DS derives the ds from the run's run_after instead, the one place this is done.
+under \`${RAW_PREFIX}\` (an S3 object-created event on that SQS queue; the bucket notification's filter is
+RAW_EVENTS in libs/pipeline) also starts a run, and the DAG has no \`${def.ingestTask}\` task: the
+ingest-sftp watcher service lands the files, as their arrival starts the runs (a run that landed
+files would start runs in turn). Such runs have no logical date: DS derives the ds from the run's
+run_after instead, the one place this is done.
 
 Notifications: SNS (\`sns_topic_arn\`) on every task's success and failure, a JSON message with the
 dag, run, ds, task, state, the task's manifest key in the lake bucket and, on success, the app's
@@ -40,6 +49,8 @@ summary line (row counts), on failure the error.`;
     const args: Array<[string, string]> = [
       ...taskArgs(t),
       ['task_definition', py(`${def.ecs.taskFamilyPrefix}${t.app}`)],
+      // Named, so the provider need not discover it (newer ones wait 10-40 s to).
+      ['container_name', py(t.app)],
       ['cluster', 'CONFIG["cluster"]'],
       ['launch_type', '"FARGATE"'],
       ['overrides', `{"containerOverrides": [{"name": ${py(t.app)}, "command": ${argsExpression(t)}}]}`],
@@ -56,6 +67,7 @@ summary line (row counts), on failure the error.`;
     // The closing step (a teardown: it runs whatever became of the others) is no news for anyone.
     if (t !== release && def.notifications.onSuccess) args.push(['on_success_callback', `SnsNotifier(target_arn=CONFIG["sns_topic_arn"], region_name=CONFIG["region"], subject=${py(`${def.dagId}: ${t.id} succeeded`)}, message=SUCCEEDED)`]);
     if (t !== release && def.notifications.onFailure) args.push(['on_failure_callback', `SnsNotifier(target_arn=CONFIG["sns_topic_arn"], region_name=CONFIG["region"], subject=${py(`${def.dagId}: ${t.id} failed`)}, message=FAILED)`]);
+    if (t === landing) return `    if not RAW_EVENTS_QUEUE_URL:\n        ${name(t.id)} = EcsRunTaskOperator(\n${kwargs(args, 12)}\n        )`;
     return `    ${name(t.id)} = EcsRunTaskOperator(\n${kwargs(args, 8)}\n    )`;
   });
 
@@ -96,7 +108,7 @@ SCHEDULE = (
         assets=[
             Asset(
                 name="trips_raw_batch",
-                uri="s3://" + CONFIG["raw_bucket"] + "/trips/",
+                uri="s3://" + CONFIG["raw_bucket"] + ${py(`/${RAW_PREFIX}`)},
                 watchers=[AssetWatcher(name="trips_raw_object_created", trigger=MessageQueueTrigger(queue=RAW_EVENTS_QUEUE_URL))],
             )
         ],
@@ -110,8 +122,8 @@ ${kwargs(dagArgs(def, 'DAG_ID', 'SCHEDULE'), 4)}
 ):
 ${operators.join('\n\n')}
 
-${orderLines(tasks, (id) => (id === release.id ? `${name(id)}.as_teardown()` : name(id)))
+${orderLines(rest, (id) => (id === release.id ? `${name(id)}.as_teardown()` : name(id)))
   .map((l) => `    ${l}`)
   .join('\n')}
-`;
+${landing ? `    if not RAW_EVENTS_QUEUE_URL:\n        chain(${name(landing.id)}, ${afterLanding.length === 1 ? name(afterLanding[0].id) : `[${afterLanding.map((t) => name(t.id)).join(', ')}]`})\n` : ''}`;
 }
