@@ -232,7 +232,14 @@ export function lakeGlueTables(buckets: Buckets): FakeGlueTable[] {
 export function fakeAthenaClient(o: AthenaFakeOptions): { client: AthenaClient; fake: AthenaFake; close(): Promise<void> } {
   const mock = mockClient(AthenaClient);
   const fake = new AthenaFake(o);
-  mock.on(StartQueryExecutionCommand).callsFake(async (i) => ({ QueryExecutionId: await fake.start(i.QueryString as string) }));
+  // Like Athena, a start repeated with the same ClientRequestToken is the same query, not a second run.
+  const byToken = new Map<string, Promise<string>>();
+  mock.on(StartQueryExecutionCommand).callsFake(async (i) => {
+    const token = i.ClientRequestToken as string | undefined;
+    const started = (token && byToken.get(token)) || fake.start(i.QueryString as string);
+    if (token) byToken.set(token, started);
+    return { QueryExecutionId: await started };
+  });
   mock.on(GetQueryExecutionCommand).callsFake((i) => ({ QueryExecution: { Status: fake.execution(i.QueryExecutionId as string) } }));
   mock.on(GetQueryResultsCommand).callsFake((i) => fake.results(i.QueryExecutionId as string, i.NextToken as string | undefined));
   return {
