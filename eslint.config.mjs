@@ -7,6 +7,8 @@ const DEP_CONSTRAINTS = [
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
   { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib'] },
   { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib'] },
+  // The AWS stacks derive from the definition, the catalog and the apps' settings, and upload the DAG the generator renders.
+  { sourceTag: 'type:stacks', onlyDependOnLibsWithTags: ['type:lib', 'type:tool'] },
   { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
   { sourceTag: 'scope:core', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'scope:pipeline', onlyDependOnLibsWithTags: ['scope:core'] },
@@ -20,9 +22,10 @@ const DEP_CONSTRAINTS = [
   // Fakes and fixtures for tests only.
   { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:core', 'scope:storage', 'scope:pipeline', 'scope:local'] },
   // What every task app does around its work: settings, secrets, the store, the day's lock.
-  { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:secrets', 'scope:engine', 'scope:models'] },
+  { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:secrets', 'scope:engine', 'scope:models', 'scope:warehouse'] },
   { sourceTag: 'scope:task', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:secrets', 'scope:engine', 'scope:models', 'scope:warehouse', 'scope:runtime'] },
   { sourceTag: 'scope:dags', onlyDependOnLibsWithTags: ['scope:pipeline'] },
+  { sourceTag: 'scope:stacks', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:engine', 'scope:warehouse', 'scope:runtime', 'scope:dags'] },
   { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:core', 'scope:pipeline', 'scope:storage', 'scope:warehouse', 'scope:local'] },
 ];
 

@@ -14,7 +14,8 @@ running instead of starting a second one; a retry after the ECS task ended runs 
 which is safe because every app replaces its outputs for the ds.
 
 Deployment settings come from `trips_pipeline_config.json` beside this file, written by the
-stacks: `cluster`, `subnets`, `security_groups`, `log_group`, `region`, `sns_topic_arn`, `raw_bucket`, `raw_events_queue_url` (the last one optional).
+stacks: `cluster`, `subnets`, `security_groups`, `egress_security_groups`, `log_group`, `region`, `sns_topic_arn`, `raw_bucket`, `raw_events_queue_url` (the last one optional). Only the
+`ingest_sftp` task runs with `egress_security_groups`, which may reach the partner's SFTP server.
 
 Schedule: `0 3 * * *` (UTC); catchup off (backfill deliberately with `airflow backfill create`); at most
 1 run at a time. When `raw_events_queue_url` is set, a file landing in the raw bucket
@@ -64,6 +65,13 @@ NETWORK = {
         "assignPublicIp": "DISABLED",
     }
 }
+NETWORK_EGRESS = {
+    "awsvpcConfiguration": {
+        "subnets": CONFIG["subnets"],
+        "securityGroups": CONFIG["egress_security_groups"],
+        "assignPublicIp": "DISABLED",
+    }
+}
 
 CRON = CronTriggerTimetable("0 3 * * *", timezone="UTC")
 RAW_EVENTS_QUEUE_URL = CONFIG.get("raw_events_queue_url")
@@ -96,7 +104,7 @@ with DAG(
         ingest_sftp = EcsRunTaskOperator(
             task_id="ingest_sftp",
             params={"app": "ingest-sftp"},
-            doc_md="Land every new or changed file of the partner's SFTP folder in the raw bucket, exactly once.\n\nReads: sftp:TRIPS_SFTP_DIR. Writes: raw:trips/ingest_date={{ ds }}/, lake:state/ingest-sftp/*.json.",
+            doc_md="Land every new or changed file of the partner's SFTP folder in the raw bucket, exactly once.\n\nReads: sftp:TRIPS_SFTP_DIR. Writes: raw:trips/ingest_date={{ ds }}/, lake:state/ingest-sftp/.",
             retries=3,
             retry_delay=timedelta(minutes=2),
             execution_timeout=timedelta(minutes=120),
@@ -105,7 +113,7 @@ with DAG(
             cluster=CONFIG["cluster"],
             launch_type="FARGATE",
             overrides={"containerOverrides": [{"name": "ingest-sftp", "command": ["--ds", DS, "--run-id", RUN_ID]}]},
-            network_configuration=NETWORK,
+            network_configuration=NETWORK_EGRESS,
             awslogs_group=CONFIG["log_group"],
             awslogs_region=CONFIG["region"],
             awslogs_stream_prefix="trips/ingest-sftp",

@@ -56,7 +56,7 @@ with DAG(
     ingest_sftp = BashOperator(
         task_id="ingest_sftp",
         params={"app": "ingest-sftp"},
-        doc_md="Land every new or changed file of the partner's SFTP folder in the raw bucket, exactly once.\n\nReads: sftp:TRIPS_SFTP_DIR. Writes: raw:trips/ingest_date={{ ds }}/, lake:state/ingest-sftp/*.json.",
+        doc_md="Land every new or changed file of the partner's SFTP folder in the raw bucket, exactly once.\n\nReads: sftp:TRIPS_SFTP_DIR. Writes: raw:trips/ingest_date={{ ds }}/, lake:state/ingest-sftp/.",
         retries=3,
         retry_delay=timedelta(minutes=2),
         execution_timeout=timedelta(minutes=120),

@@ -29,6 +29,7 @@ MWAA_CONFIG = {
     "cluster": "trips-test",
     "subnets": ["subnet-0a", "subnet-0b"],
     "security_groups": ["sg-0c"],
+    "egress_security_groups": ["sg-0e"],
     "log_group": "/trips/ecs",
     "region": "eu-central-1",
     "sns_topic_arn": "arn:aws:sns:eu-central-1:123456789012:trips-notifications",

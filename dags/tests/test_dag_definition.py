@@ -103,7 +103,10 @@ def test_the_mwaa_dag_runs_each_app_on_fargate_with_settings_from_the_config(dag
         expected = ["--ds", "{{ (dag_run.logical_date or dag_run.run_after) | ds }}", "--run-id", "{{ run_id }}"]
         assert container["command"] == expected + (["--release-lock"] if task.task_id == RELEASE["id"] else [])
         vpc = task.network_configuration["awsvpcConfiguration"]
-        assert vpc["subnets"] == MWAA_CONFIG["subnets"] and vpc["securityGroups"] == MWAA_CONFIG["security_groups"]
+        # Only the task reading the partner's SFTP server gets the security group that may leave the VPC.
+        reads_sftp = any(r["store"] == "sftp" for r in TASKS[task.task_id]["reads"])
+        expected_groups = MWAA_CONFIG["egress_security_groups" if reads_sftp else "security_groups"]
+        assert vpc["subnets"] == MWAA_CONFIG["subnets"] and vpc["securityGroups"] == expected_groups
         assert task.awslogs_group == MWAA_CONFIG["log_group"]
         assert task.awslogs_stream_prefix == f"{ecs['logStreamPrefix']}/{app}"
         assert task.reattach is True
@@ -140,6 +143,7 @@ def test_without_a_queue_the_mwaa_dag_runs_on_its_cron_schedule_only_and_lands_t
         assert task.upstream_task_ids == set(TASKS[task.task_id]["dependsOn"]), task.task_id
     ingest = dag.get_task(INGEST)
     assert isinstance(ingest, EcsRunTaskOperator) and ingest.container_name == TASKS[INGEST]["app"]
+    assert ingest.network_configuration["awsvpcConfiguration"]["securityGroups"] == config["egress_security_groups"]
 
 
 def test_without_its_config_file_the_mwaa_dag_fails_to_import_naming_it(tmp_path):

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '@trips/core';
-import { runPipelineTask } from '@trips/runtime';
+import { ingestSettings, runPipelineTask } from '@trips/runtime';
 import { runIngestPass, type IngestManifest, type IngestOptions } from './ingest';
-import { ingestSettings } from './settings';
 
 runPipelineTask({
   app: 'ingest-sftp',

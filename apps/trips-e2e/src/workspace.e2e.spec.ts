@@ -71,7 +71,7 @@ function files(dir: string): string[] {
  * definition), and the checks that query a built warehouse from outside (tools/bench,
  * tools/aws-smoke), which, like tests, name what they look at.
  */
-const PRODUCTION = [...files('apps'), ...files('libs'), ...files('tools/dag-generator'), ...files('bin'), ...files('local')].filter(
+const PRODUCTION = [...files('apps'), ...files('libs'), ...files('tools/dag-generator'), ...files('stacks/src'), ...files('bin'), ...files('local')].filter(
   (f) => /\.(ts|mjs|cjs|js|py|sql)$/.test(f) && !/\.spec\.ts$/.test(f) && !f.includes('/fixtures/') && !f.startsWith('libs/testing/') && !f.startsWith('apps/trips-e2e/') && !/\/tests?\//.test(f),
 );
 

@@ -1,7 +1,7 @@
 import { UsageError } from '@trips/core';
-import { runPipelineTask } from '@trips/runtime';
+import { runPipelineTask, validateSettings } from '@trips/runtime';
 import { runValidateRaw } from './validate-raw';
-import { tripDateRange, validateSettings } from './settings';
+import { tripDateRange } from './settings';
 
 runPipelineTask({
   app: 'validate-raw',

@@ -56,6 +56,11 @@ describe('row rules', () => {
     expect(problem?.detail).toContain(detail);
   });
 
+  it('rejects a backslash in any field, which Athena\'s CSV reader would take as an escape', () => {
+    expect(checkRow(withField(0, 'Prague\\Old Town'), false)).toEqual({ reason: 'backslash', detail: "region holds a backslash at position 7, which Athena's CSV reader takes as an escape" });
+    expect(checkRow(withField(4, 'funny\\'), false)?.reason).toBe('backslash');
+  });
+
   it('rejects names longer than the warehouse accepts, counted in UTF-8 bytes, and oversized coordinates', () => {
     expect(checkRow(withField(0, 'a'.repeat(256)), false)).toBeUndefined();
     expect(checkRow(withField(0, 'é'.repeat(129)), false)).toMatchObject({ reason: 'field_too_long', detail: 'region is 258 bytes long; at most 256 are accepted' });

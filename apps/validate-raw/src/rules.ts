@@ -10,6 +10,7 @@ export const ROW_REASONS = [
   'blank_line',
   'column_count',
   'control_character',
+  'backslash',
   'field_too_long',
   'missing_region',
   'missing_datasource',
@@ -111,6 +112,10 @@ export function checkRow(fields: string[], unterminated: boolean, dates?: DateRa
   for (const [i, f] of fields.entries()) {
     const bad = CONTROL.exec(f);
     if (bad) return { reason: 'control_character', detail: `${HEADER[i]} holds the control character ${codePoint(bad[0])} at position ${bad.index + 1}` };
+    // Athena reads the validated CSV with OpenCSVSerde, whose escape character is the backslash: a
+    // field holding one would read differently there than in DuckDB and PostgreSQL.
+    const slash = f.indexOf('\\');
+    if (slash >= 0) return { reason: 'backslash', detail: `${HEADER[i]} holds a backslash at position ${slash + 1}, which Athena's CSV reader takes as an escape` };
     const bytes = Buffer.byteLength(f);
     const max = FIELD_MAX_BYTES[HEADER[i]];
     if (bytes > max) return { reason: 'field_too_long', detail: `${HEADER[i]} is ${bytes} bytes long; at most ${max} are accepted` };

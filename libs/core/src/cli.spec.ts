@@ -14,6 +14,10 @@ describe('task CLI arguments', () => {
     });
   });
 
+  it('takes --ds today as the current UTC day (a task started as a service)', () => {
+    expect(parseTaskArgs(spec, ['--ds', 'today']).ds).toBe(new Date().toISOString().slice(0, 10));
+  });
+
   it.each([
     [[], '--ds YYYY-MM-DD is required'],
     [['--ds', '2018-02-30'], '--ds must be a calendar date YYYY-MM-DD, got "2018-02-30"'],

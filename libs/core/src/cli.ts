@@ -32,7 +32,7 @@ function taskCommand(spec: { name: string; description: string; options?: Record
     name: spec.name,
     description: spec.description,
     options: {
-      ds: { type: 'string', value: 'YYYY-MM-DD', description: 'logical date of the run (required)' },
+      ds: { type: 'string', value: 'YYYY-MM-DD', description: 'logical date of the run (required; `today` is the current UTC day)' },
       'run-id': { type: 'string', value: 'ID', description: "the run this task is part of (Airflow passes its run_id): its tasks share the day's lock" },
       ...spec.options,
     },
@@ -55,7 +55,8 @@ export function parseTaskArgs(
   if (parsed.kind === 'print') return { print: parsed.text, options: {} };
   const values = parsed.values;
   if (typeof values.ds !== 'string') throw new UsageError(`${spec.name}: --ds YYYY-MM-DD is required`);
-  const ds = parseDs(values.ds);
+  // `today`: the current UTC day, for a long-running task started without a date (ingest-sftp --watch as a service).
+  const ds = values.ds === 'today' ? new Date().toISOString().slice(0, 10) : parseDs(values.ds);
   const runId = values['run-id'];
   if (runId !== undefined && !RUN_ID.test(String(runId))) throw new UsageError(`${spec.name}: --run-id must be 1 to 250 letters, digits and _.~:+-, got "${runId}"`);
   return { ds, runId: runId as string | undefined, options: values };

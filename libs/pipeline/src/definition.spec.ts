@@ -104,8 +104,9 @@ describe('the Glue tables', () => {
   const tables = glueTables({ raw: 'r', lake: 'l' });
   const byName = Object.fromEntries(tables.map((t) => [t.name, t]));
 
-  it('has one per catalog table Athena reads, located and typed from the catalog', () => {
-    expect(tables.map((t) => t.name)).toEqual(CATALOG.filter((t) => t.layer !== 'quarantine').map((t) => t.id));
+  it('has one per catalog table, located and typed from the catalog, the quarantine\'s reading its rows part only', () => {
+    expect(tables.map((t) => t.name)).toEqual(CATALOG.map((t) => t.id));
+    expect(byName.quarantined_trips.parameters['storage.location.template']).toBe('s3://l/quarantine/trips/ds=${ds}/rows/');
     expect(byName.dim_date).toMatchObject({
       location: 's3://l/model/dim_date/',
       format: 'parquet',
@@ -119,6 +120,8 @@ describe('the Glue tables', () => {
   it('reads the validated CSV as text, skipping its header', () => {
     expect(byName.validated_trips.columns.every((c) => c.type === 'string')).toBe(true);
     expect(byName.validated_trips.parameters['skip.header.line.count']).toBe('1');
+    expect(byName.validated_trips.serde).toEqual({ library: 'org.apache.hadoop.hive.serde2.OpenCSVSerde', parameters: { separatorChar: ',', quoteChar: '"', escapeChar: '\\' } });
+    expect(byName.clean_trips.serde.library).toBe('org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe');
     expect(byName.clean_trips.parameters['skip.header.line.count']).toBeUndefined();
   });
 });

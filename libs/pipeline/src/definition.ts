@@ -1,5 +1,5 @@
 import { table, tablesOf, warehouseTables, type Layer, type TableDef } from './catalog';
-import { ingestStateKey } from './layout';
+import { INGEST_STATE_PREFIX, rawBatchTemplate, WAREHOUSE_SCHEMA } from './layout';
 
 /**
  * The pipeline definition: the one source the local runner, the DAG generator and the ECS task
@@ -14,9 +14,9 @@ export interface TaskDefinition {
   /** Arguments after the app's command; `{{ ds }}` is the run's logical date, `{{ run_id }}` the run's id. */
   args: string[];
   dependsOn: string[];
-  /** What the task reads and writes, as `<store>:<where>` (lake and raw: key prefixes); lake tables' come from the catalog. */
-  reads: string[];
-  writes: string[];
+  /** What the task reads and writes (lake tables' from the catalog): the task roles' S3 permissions derive from them. */
+  reads: DataRef[];
+  writes: DataRef[];
   /** The layer of the catalog's models the task writes (model tasks only). */
   builds?: Layer;
   /** Fargate CPU units (1024 = 1 vCPU) and memory; see FARGATE_SIZES. */
@@ -35,12 +35,16 @@ export interface NotificationSettings {
   webhookConnId: string;
 }
 
-/** Names shared by the ECS task definitions (stacks) and the DAG that runs them. */
+/** Names shared by the images (Dockerfile), the ECS task definitions (stacks) and the DAG that runs them. */
 export interface EcsContract {
   /** Task definition family of an app: `${taskFamilyPrefix}${app}`. */
   taskFamilyPrefix: string;
   /** awslogs-stream-prefix of every container; streams are `<prefix>/<app>/<ecs task id>`. */
   logStreamPrefix: string;
+  /** What a container runs: the app's bundle in its image. The DAG's command (`--ds …`) follows it. */
+  entryPoint: string[];
+  /** The image's non-root user (uid:gid). */
+  user: string;
 }
 
 export interface PipelineDefinition {
@@ -65,14 +69,37 @@ export interface PipelineDefinition {
   tasks: TaskDefinition[];
 }
 
+/**
+ * A place a task reads or writes: a key prefix of the raw or lake bucket (`{{ ds }}` standing for
+ * the run's day), the partner's SFTP folder (the setting naming it), or the warehouse schema.
+ */
+export type DataRef = { store: 'raw' | 'lake'; prefix: string } | { store: 'sftp'; setting: string } | { store: 'warehouse'; schema: string };
+
+/** A DataRef as the DAG's task notes and the apps' help say it: `lake:validated/trips/ds={{ ds }}/`. */
+export function describeRef(r: DataRef): string {
+  if (r.store === 'sftp') return `sftp:${r.setting}`;
+  if (r.store === 'warehouse') return `warehouse:${r.schema}.*`;
+  return `${r.store}:${r.prefix}`;
+}
+
+/**
+ * What every task of a run writes besides its outputs, in the lake: its manifest folder (which
+ * load-redshift's COPY manifests share) and the day's lock; the run's closing step (--release-lock)
+ * writes the lock only.
+ */
+export function bookkeeping(task: Pick<TaskDefinition, 'id' | 'args'>): DataRef[] {
+  const lock: DataRef = { store: 'lake', prefix: 'locks/' };
+  return task.args.includes('--release-lock') ? [lock] : [{ store: 'lake', prefix: `manifests/${task.id}/` }, lock];
+}
+
 /** Every task gets the day and the run it belongs to (the run's tasks share the day's lock). */
 const RUN_ARGS = ['--ds', '{{ ds }}', '--run-id', '{{ run_id }}'];
 
 /** The ds partition of each table in the lake, as a task's reads or writes. */
-const lakePartitions = (tables: readonly TableDef[]) => tables.map((t) => `lake:${t.path}/ds={{ ds }}/`);
+const lakePartitions = (tables: readonly TableDef[]): DataRef[] => tables.map((t) => ({ store: 'lake', prefix: `${t.path}/ds={{ ds }}/` }));
 
 /** What the task building a layer reads: its models' inputs and the tables their relationships check, of other layers. */
-function layerReads(layer: Layer): string[] {
+function layerReads(layer: Layer): DataRef[] {
   const ids = tablesOf(layer).flatMap((t) => [...(t.model?.inputs ?? []), ...(t.tests?.relationships ?? []).map((r) => r.to)]);
   return lakePartitions([...new Set(ids)].map((id) => table(id)).filter((t) => t.layer !== layer));
 }
@@ -90,7 +117,7 @@ export const PIPELINE: PipelineDefinition = {
   catchup: false,
   maxActiveRuns: 1,
   notifications: { onSuccess: true, onFailure: true, webhookConnId: 'trips_webhook' },
-  ecs: { taskFamilyPrefix: 'trips-', logStreamPrefix: 'trips' },
+  ecs: { taskFamilyPrefix: 'trips-', logStreamPrefix: 'trips', entryPoint: ['node', '/app/main.js'], user: '1000:1000' },
   ingestTask: 'ingest_sftp',
   releaseLockTask: 'release_lock',
   tasks: [
@@ -101,8 +128,11 @@ export const PIPELINE: PipelineDefinition = {
       description: 'Land every new or changed file of the partner\'s SFTP folder in the raw bucket, exactly once.',
       args: RUN_ARGS,
       dependsOn: [],
-      reads: ['sftp:TRIPS_SFTP_DIR'],
-      writes: ['raw:trips/ingest_date={{ ds }}/', `lake:${ingestStateKey('*')}`],
+      reads: [{ store: 'sftp', setting: 'TRIPS_SFTP_DIR' }],
+      writes: [
+        { store: 'raw', prefix: rawBatchTemplate() },
+        { store: 'lake', prefix: INGEST_STATE_PREFIX },
+      ],
       cpu: 512,
       memoryMiB: 1024,
       timeoutMinutes: 120,
@@ -116,7 +146,7 @@ export const PIPELINE: PipelineDefinition = {
       description: 'Check the day\'s raw files; split rows into validated and quarantined.',
       args: RUN_ARGS,
       dependsOn: ['ingest_sftp'],
-      reads: ['raw:trips/ingest_date={{ ds }}/'],
+      reads: [{ store: 'raw', prefix: rawBatchTemplate() }],
       writes: lakePartitions([...tablesOf('validated'), ...tablesOf('quarantine')]),
     },
     {
@@ -154,7 +184,7 @@ export const PIPELINE: PipelineDefinition = {
       args: RUN_ARGS,
       dependsOn: ['build_facts'],
       reads: lakePartitions(warehouseTables()),
-      writes: ['warehouse:trips.*'],
+      writes: [{ store: 'warehouse', schema: WAREHOUSE_SCHEMA }],
     },
   ],
 };

@@ -16,20 +16,31 @@ export const RAW_PREFIX = 'trips/';
 
 /**
  * The raw bucket's event notification that starts runs (the stacks configure it, the MWAA DAG reads
- * its queue): objects created under RAW_PREFIX, any name (a delivery's file names are the
- * partner's). Only delivered files are written there: ingest-sftp keeps its state in the lake
- * bucket and `trips run` stages its copies under `_landing/`, so no bookkeeping starts a run.
+ * its queue): `.csv` objects created under RAW_PREFIX. Only delivered files are written there:
+ * ingest-sftp keeps its state in the lake bucket and `trips run` stages its copies under
+ * `_landing/`, so no bookkeeping starts a run. (A delivered file not named .csv starts no run; the
+ * next run of its day, scheduled or started by another file, processes it.)
  */
-export const RAW_EVENTS = { events: ['s3:ObjectCreated:*'], prefix: RAW_PREFIX, suffix: '' } as const;
+export const RAW_EVENTS = { events: ['s3:ObjectCreated:*'], prefix: RAW_PREFIX, suffix: '.csv' } as const;
 
-/** Where ingest-sftp records what it has landed from a source (lake bucket: outside the notified raw prefix). */
+/** Where ingest-sftp records what it has landed from each source (lake bucket: outside the notified raw prefix). */
+export const INGEST_STATE_PREFIX = 'state/ingest-sftp/';
+
 export function ingestStateKey(sourceId: string): string {
-  return `state/ingest-sftp/${sourceId}.json`;
+  return `${INGEST_STATE_PREFIX}${sourceId}.json`;
 }
 
 export function rawBatch(b: Buckets, ds: string): Location {
-  return { bucket: b.raw, prefix: `${RAW_PREFIX}ingest_date=${ds}/` };
+  return { bucket: b.raw, prefix: rawBatchTemplate(ds) };
 }
+
+/** The key prefix of a day's raw batch; `{{ ds }}` (the DAG's template) when no day is given. */
+export function rawBatchTemplate(ds = '{{ ds }}'): string {
+  return `${RAW_PREFIX}ingest_date=${ds}/`;
+}
+
+/** The warehouse schema every warehouse table lives in. */
+export const WAREHOUSE_SCHEMA = 'trips';
 
 const entry = (t: string | TableDef) => (typeof t === 'string' ? table(t) : t);
 
@@ -106,23 +117,41 @@ export interface GlueTableSpec {
   partitionKeys: Array<{ name: 'ds'; type: 'string' }>;
   /** Table properties: partition projection, and for CSV the header line to skip. */
   parameters: Record<string, string>;
+  /** How Athena reads the files. */
+  serde: { library: string; parameters: Record<string, string> };
+  inputFormat: string;
+  outputFormat: string;
 }
 
 const GLUE_TYPES: Record<ColumnType, string> = { varchar: 'string', bigint: 'bigint', integer: 'int', double: 'double', timestamp: 'timestamp', date: 'date' };
 
+const FORMATS = {
+  parquet: {
+    serde: { library: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe', parameters: {} },
+    inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+    outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+  },
+  // RFC 4180 as validate-raw writes it: quotes doubled; no field holds a backslash (refused), which
+  // OpenCSVSerDe would take as an escape, nor a line break, which it would split the row at.
+  csv: {
+    serde: { library: 'org.apache.hadoop.hive.serde2.OpenCSVSerde', parameters: { separatorChar: ',', quoteChar: '"', escapeChar: '\\' } },
+    inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+    outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+  },
+} as const;
+
 /**
- * The Glue tables of the lake, one per catalog table Athena reads: every table but the quarantine,
- * which no query reads (it is evidence, kept as files).
+ * The Glue tables of the lake, one per catalog table: partitioned by `ds`, found by partition
+ * projection (the quarantine's projection pointing at its rows part only), typed from the catalog.
  */
 export function glueTables(b: Buckets, catalog: readonly TableDef[] = CATALOG): GlueTableSpec[] {
-  return catalog
-    .filter((t) => t.layer !== 'quarantine')
-    .map((t) => ({
-      name: t.id,
-      location: `s3://${b.lake}/${t.path}/`,
-      format: t.format,
-      columns: t.columns.map((c) => ({ name: c.name, type: t.format === 'csv' ? 'string' : GLUE_TYPES[c.type] })),
-      partitionKeys: [{ name: 'ds', type: 'string' }],
-      parameters: { ...partitionProjection(b, t), ...(t.format === 'csv' ? { 'skip.header.line.count': '1' } : {}) },
-    }));
+  return catalog.map((t) => ({
+    name: t.id,
+    location: `s3://${b.lake}/${t.path}/`,
+    format: t.format,
+    columns: t.columns.map((c) => ({ name: c.name, type: t.format === 'csv' ? 'string' : GLUE_TYPES[c.type] })),
+    partitionKeys: [{ name: 'ds', type: 'string' }],
+    parameters: { ...partitionProjection(b, t), ...(t.format === 'csv' ? { 'skip.header.line.count': '1' } : {}), classification: t.format },
+    ...FORMATS[t.format],
+  }));
 }

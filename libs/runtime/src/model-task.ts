@@ -1,8 +1,9 @@
 import type { TaskManifest } from '@trips/core';
-import { createEngine, engineSettings } from '@trips/engine';
-import { gridSettings, gridVars, type GridSettings } from '@trips/models';
-import { taskOfApp } from '@trips/pipeline';
+import { createEngine } from '@trips/engine';
+import { gridVars, type GridSettings } from '@trips/models';
+import { describeRef, taskOfApp, type DataRef } from '@trips/pipeline';
 import { buildLayer, type BuildDeps } from './build-layer';
+import { modelSettings } from './settings';
 import { runPipelineTask } from './pipeline-task';
 
 /**
@@ -19,11 +20,11 @@ export function buildTask(app: string, deps: Omit<BuildDeps, 'task' | 'vars'> & 
 /** The CLI of a model task: its engine is TRIPS_ENGINE's; its help says what the definition says it does and writes. */
 export function runModelTask(app: string): void {
   const task = taskOfApp(app);
-  const where = (io: string[]) => io.map((w) => w.replace(/^lake:/, 's3://LAKE/').replace('{{ ds }}', 'D')).join(', ');
+  const where = (io: DataRef[]) => io.map((r) => describeRef(r).replace(/^lake:/, 's3://LAKE/').replace('{{ ds }}', 'D')).join(', ');
   runPipelineTask({
     app,
     description: `${task.description} Reads ${where(task.reads)}; writes ${where(task.writes)} for --ds D, each checked against its contract.`,
-    settings: { ...engineSettings, ...gridSettings },
+    settings: modelSettings,
     run: ({ ds, runId, cfg, store, buckets, logger, signal }) => buildTask(app, { store, buckets, openEngine: () => createEngine(cfg, store, logger, signal), grid: cfg, runId, logger }, ds),
   });
 }

@@ -5,7 +5,7 @@ import type { LoadFile } from './load-files';
 /** A catalog table the warehouse holds (it has a warehouse entry). */
 export type WarehouseTable = TableDef & { warehouse: WarehouseSpec };
 
-export const WAREHOUSE_SCHEMA = 'trips';
+export { WAREHOUSE_SCHEMA } from '@trips/pipeline';
 
 export interface LoadRequest {
   table: WarehouseTable;

@@ -1,4 +1,4 @@
-import { manifestKey, type PipelineDefinition, type TaskDefinition } from '@trips/pipeline';
+import { describeRef, manifestKey, type PipelineDefinition, type TaskDefinition } from '@trips/pipeline';
 import { py } from './python';
 
 /**
@@ -74,7 +74,7 @@ export function taskArgs(task: TaskDefinition): Array<[string, string]> {
   return [
     ['task_id', py(task.id)],
     ['params', py({ app: task.app })],
-    ['doc_md', py([task.description, [task.reads.length ? `Reads: ${task.reads.join(', ')}.` : '', task.writes.length ? `Writes: ${task.writes.join(', ')}.` : ''].filter(Boolean).join(' ')].filter(Boolean).join('\n\n'))],
+    ['doc_md', py([task.description, [task.reads.length ? `Reads: ${task.reads.map(describeRef).join(', ')}.` : '', task.writes.length ? `Writes: ${task.writes.map(describeRef).join(', ')}.` : ''].filter(Boolean).join(' ')].filter(Boolean).join('\n\n'))],
     ['retries', py(task.retries)],
     ['retry_delay', `timedelta(minutes=${task.retryDelayMinutes})`],
     ['execution_timeout', `timedelta(minutes=${task.timeoutMinutes})`],

@@ -3,7 +3,7 @@ import { argsExpression, dagArgs, orderLines, preamble, taskArgs } from './airfl
 import { docstring, kwargs, py, pyName } from './python';
 
 /** Keys of trips_pipeline_config.json, the deployment settings the stacks write beside the DAG. */
-export const MWAA_CONFIG_KEYS = ['cluster', 'subnets', 'security_groups', 'log_group', 'region', 'sns_topic_arn', 'raw_bucket', 'raw_events_queue_url'] as const;
+export const MWAA_CONFIG_KEYS = ['cluster', 'subnets', 'security_groups', 'egress_security_groups', 'log_group', 'region', 'sns_topic_arn', 'raw_bucket', 'raw_events_queue_url'] as const;
 
 /** The Amazon MWAA DAG: one EcsRunTaskOperator (Fargate) per task of the definition. */
 export function renderMwaaDag(def: PipelineDefinition): string {
@@ -30,7 +30,7 @@ running instead of starting a second one; a retry after the ECS task ended runs 
 which is safe because every app replaces its outputs for the ds.
 
 Deployment settings come from \`trips_pipeline_config.json\` beside this file, written by the
-stacks: ${MWAA_CONFIG_KEYS.map((k) => `\`${k}\``).join(', ')} (the last one optional).
+stacks: ${MWAA_CONFIG_KEYS.map((k) => `\`${k}\``).join(', ')} (the last one optional). Only the\n\`${def.ingestTask}\` task runs with \`egress_security_groups\`, which may reach the partner's SFTP server.
 
 Schedule: \`${def.schedule}\` (UTC); catchup ${def.catchup ? 'on' : 'off (backfill deliberately with `airflow backfill create`)'}; at most
 ${def.maxActiveRuns} run at a time. When \`raw_events_queue_url\` is set, a file landing in the raw bucket
@@ -54,7 +54,8 @@ summary line (row counts), on failure the error.`;
       ['cluster', 'CONFIG["cluster"]'],
       ['launch_type', '"FARGATE"'],
       ['overrides', `{"containerOverrides": [{"name": ${py(t.app)}, "command": ${argsExpression(t)}}]}`],
-      ['network_configuration', 'NETWORK'],
+      // Only a task reading the partner's SFTP server may leave the VPC (to it).
+      ['network_configuration', t.reads.some((r) => r.store === 'sftp') ? 'NETWORK_EGRESS' : 'NETWORK'],
       ['awslogs_group', 'CONFIG["log_group"]'],
       ['awslogs_region', 'CONFIG["region"]'],
       ['awslogs_stream_prefix', py(`${def.ecs.logStreamPrefix}/${t.app}`)],
@@ -96,6 +97,13 @@ NETWORK = {
     "awsvpcConfiguration": {
         "subnets": CONFIG["subnets"],
         "securityGroups": CONFIG["security_groups"],
+        "assignPublicIp": "DISABLED",
+    }
+}
+NETWORK_EGRESS = {
+    "awsvpcConfiguration": {
+        "subnets": CONFIG["subnets"],
+        "securityGroups": CONFIG["egress_security_groups"],
         "assignPublicIp": "DISABLED",
     }
 }

@@ -1,4 +1,11 @@
 import { z } from 'zod';
+import { baseSettings } from '@trips/core';
+import { engineSettings } from '@trips/engine';
+import { gridSettings } from '@trips/models';
+import { PIPELINE } from '@trips/pipeline';
+import { warehouseSettings } from '@trips/warehouse';
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** ingest-sftp's settings besides baseSettings; parsed once in main.ts. */
 export const ingestSettings = {
@@ -33,3 +40,40 @@ export const ingestSettings = {
   /** --watch: seconds between passes. */
   TRIPS_SFTP_POLL_SECONDS: z.coerce.number().min(0.1).default(10),
 } as const;
+
+/** validate-raw's settings besides baseSettings. */
+export const validateSettings = {
+  /** Trips dated before this day are refused (datetime_out_of_range). */
+  TRIPS_MIN_TRIP_DATE: z.string().regex(DAY, 'a date YYYY-MM-DD').default('2000-01-01'),
+  /**
+   * Trips dated more than this many days after the batch's ds are refused: a batch cannot hold trips
+   * from the far future, and one such date would stretch every weekly question to it.
+   */
+  TRIPS_MAX_TRIP_DAYS_AFTER_DS: z.coerce.number().int().min(0).max(36_500).default(366),
+} as const;
+
+/** The settings of the apps that build a layer of models: the engine's and the grid's. */
+export const modelSettings = { ...engineSettings, ...gridSettings } as const;
+
+/**
+ * Every task app's settings besides baseSettings, by app: what each parses at start-up (its main.ts
+ * passes these), and what the stacks may set in its container's environment.
+ */
+export const APP_SETTINGS: Record<string, z.ZodRawShape> = {
+  'ingest-sftp': ingestSettings,
+  'validate-raw': validateSettings,
+  'clean-stage': modelSettings,
+  'build-dimensions': modelSettings,
+  'build-facts': modelSettings,
+  'load-redshift': warehouseSettings,
+};
+
+/** All the settings an app parses: baseSettings and its own (none registered: baseSettings alone). */
+export function appSettings(app: string): z.ZodRawShape {
+  return { ...baseSettings, ...(APP_SETTINGS[app] ?? {}) };
+}
+
+/** The apps of the pipeline whose settings are not registered here (a test keeps it empty). */
+export function unregisteredApps(): string[] {
+  return [...new Set(PIPELINE.tasks.map((t) => t.app))].filter((app) => !(app in APP_SETTINGS));
+}

@@ -1,0 +1,1 @@
+module.exports = { displayName: 'stacks', preset: '../jest.preset.cjs', rootDir: __dirname };
