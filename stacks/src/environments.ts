@@ -61,29 +61,20 @@ export function environments(env: NodeJS.ProcessEnv = process.env): Environment[
     dir: env.TRIPS_PARTNER_SFTP_DIR ?? '/outbox',
     cidr: env.TRIPS_PARTNER_SFTP_CIDR ?? '203.0.113.10/32',
   };
-  const common = { region, availabilityZones: [`${region}a`, `${region}b`] as [string, string], ingestion, partner, imageTag: imageTag(env) };
-  return [
-    {
-      ...common,
-      name: 'dev',
-      vpcCidr: '10.40.0.0/16',
-      logRetentionDays: 365,
-      athenaBytesScannedCutoff: 10 * 1024 ** 3,
-      redshift: { baseCapacity: 8, maxCapacity: 32 },
-      mwaa: { environmentClass: 'mw1.micro', airflowVersion: '3.0.6', minWorkers: 1, maxWorkers: 1 },
-      keyDeletionWindowDays: 7,
-      forceDestroy: true,
-    },
-    {
-      ...common,
-      name: 'prod',
-      vpcCidr: '10.41.0.0/16',
-      logRetentionDays: 365,
-      athenaBytesScannedCutoff: 100 * 1024 ** 3,
-      redshift: { baseCapacity: 32, maxCapacity: 128 },
-      mwaa: { environmentClass: 'mw1.small', airflowVersion: '3.0.6', minWorkers: 1, maxWorkers: 4 },
-      keyDeletionWindowDays: 30,
-      forceDestroy: false,
-    },
-  ];
+  const common = { region, availabilityZones: [`${region}a`, `${region}b`] as [string, string], ingestion, partner, imageTag: imageTag(env), logRetentionDays: 365 };
+  // What differs between the environments: sizes, limits and how much a deletion may take away.
+  const sizes = [
+    { name: 'dev', vpcCidr: '10.40.0.0/16', scanGiB: 10, rpu: [8, 32], mwaa: ['mw1.micro', 1], keyDays: 7, forceDestroy: true },
+    { name: 'prod', vpcCidr: '10.41.0.0/16', scanGiB: 100, rpu: [32, 128], mwaa: ['mw1.small', 4], keyDays: 30, forceDestroy: false },
+  ] as const;
+  return sizes.map((x) => ({
+    ...common,
+    name: x.name,
+    vpcCidr: x.vpcCidr,
+    athenaBytesScannedCutoff: x.scanGiB * 1024 ** 3,
+    redshift: { baseCapacity: x.rpu[0], maxCapacity: x.rpu[1] },
+    mwaa: { environmentClass: x.mwaa[0], airflowVersion: '3.0.6', minWorkers: 1, maxWorkers: x.mwaa[1] },
+    keyDeletionWindowDays: x.keyDays,
+    forceDestroy: x.forceDestroy,
+  }));
 }

@@ -87,7 +87,10 @@ export class Remote {
     const where = `sftp://${o.username}@${o.host}:${o.port}`;
     await new Promise<void>((resolve, reject) => {
       client.once('ready', () => resolve());
-      client.once('error', (e) => {
+      // `on`, not `once`: a client that gave up (handshake timeout) can still report the socket's end
+      // as a second error, which with no listener would crash the process; the first one decides.
+      client.on('error', (e) => {
+        client.end();
         if (seen !== undefined && seen !== o.hostKeySha256) {
           reject(
             new HostKeyMismatchError(

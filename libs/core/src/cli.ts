@@ -74,6 +74,9 @@ export function describeError(error: unknown): string {
  * it throws (see errors.ts). `--help` prints usage and exits 0; bad arguments exit 64.
  */
 export async function runTaskCli<R>(spec: TaskCliSpec<R>, argv = process.argv.slice(2), logLevel = 'info'): Promise<void> {
+  // The AWS SDK's notice that its releases after January 2027 need Node 22 is said once, in the
+  // README, rather than in every task's log (the images run Node 24 anyway).
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let parsed;
   try {
     parsed = parseTaskArgs(spec, argv);
