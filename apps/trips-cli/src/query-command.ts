@@ -2,7 +2,7 @@ import { UsageError } from '@trips/core';
 import { knownDatasource, knownRegion, largestGroups, latestDatasource, q, regionsOfDatasource, weeklyAverage, type Box, type BoxMatch, type WeeklyRequest } from '@trips/warehouse';
 import { defineCommand, type Flags } from './args';
 import { withLocalWarehouse } from './local-warehouse';
-import { table } from './report';
+import { formatRows, outputFormat } from './report';
 
 const FLAGS: Flags = {
   region: { type: 'string', value: 'NAME', description: 'weekly-average, groups: a region name (case-insensitive)' },
@@ -13,7 +13,8 @@ const FLAGS: Flags = {
   top: { type: 'string', value: 'N', description: 'groups: how many groups (default 10)' },
   'top-regions': { type: 'string', value: 'N', description: 'latest-datasource: how many of the most common regions (default 2)' },
   datasource: { type: 'string', value: 'NAME', description: 'regions: the datasource name' },
-  json: { type: 'boolean', description: 'print the answer as JSON on stdout' },
+  json: { type: 'boolean', description: 'print the answer as JSON on stdout (the same as --format json)' },
+  format: { type: 'string', value: 'FORMAT', description: 'text (default: a table), json, or csv (the rows: a header, then one line per row)' },
 };
 
 const COMMAND = {
@@ -65,8 +66,10 @@ export const queryCommand = defineCommand(COMMAND, async ({ values, positionals 
   }
   const [question, ...extra] = positionals;
   if (extra.length) throw new UsageError(`trips query: unexpected argument "${extra[0]}"`);
-  const out = (json: unknown, text: string) => process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
-  const rowsTable = (rows: Array<Record<string, unknown>>) => (rows.length ? table([Object.keys(rows[0]), ...rows.map((r) => Object.values(r).map(String))]) : '(no rows)');
+  const format = outputFormat(values);
+  /** The answer: JSON of `json`; or its `rows` as CSV, or as a table followed by `summary`. */
+  const out = (json: unknown, rows: Array<Record<string, unknown>>, summary = '') =>
+    process.stdout.write(format === 'json' ? `${JSON.stringify(json, null, 2)}\n` : format === 'csv' ? formatRows(rows, 'csv') : `${formatRows(rows, 'text')}${summary ? `${summary}\n` : ''}`);
   switch (question) {
     case 'weekly-average': {
       const request = weeklyRequest(values);
@@ -76,8 +79,8 @@ export const queryCommand = defineCommand(COMMAND, async ({ values, positionals 
         // A long period (the warehouse may hold a stray far-off date) lists the weeks with trips only.
         const shown = a.weeks.length > LIST_ALL_WEEKS ? a.weeks.filter((w) => w.trips > 0) : a.weeks;
         const hidden = a.weeks.length - shown.length;
-        const listed = `${rowsTable(shown)}${hidden > 0 ? `\n(${hidden} weeks without trips not listed)` : ''}`;
-        out(a, `${listed}\n${a.area}: ${a.weeklyAverage.toFixed(2)} trips per week on average over ${a.weeks.length} week(s) from ${a.fromWeek} to ${a.toWeek} (${a.totalTrips} trips)${note}`);
+        const notListed = hidden > 0 ? `(${hidden} weeks without trips not listed)\n` : '';
+        out(a, format === 'csv' ? a.weeks : shown, `${notListed}${a.area}: ${a.weeklyAverage.toFixed(2)} trips per week on average over ${a.weeks.length} week(s) from ${a.fromWeek} to ${a.toWeek} (${a.totalTrips} trips)${note}`);
         return 0;
       });
     }
@@ -90,13 +93,13 @@ export const queryCommand = defineCommand(COMMAND, async ({ values, positionals 
           regionKey = found[0].region_key;
         }
         const rows = await q<Record<string, unknown>>(wh, largestGroups(positiveInt(values.top, 'top', 10), regionKey));
-        out(rows, rowsTable(rows));
+        out(rows, rows);
         return 0;
       });
     case 'latest-datasource':
       return withLocalWarehouse(async (wh) => {
         const rows = await q<Record<string, unknown>>(wh, latestDatasource(positiveInt(values['top-regions'], 'top-regions', 2)));
-        out(rows, rowsTable(rows));
+        out(rows, rows);
         return 0;
       });
     case 'regions':
@@ -105,7 +108,7 @@ export const queryCommand = defineCommand(COMMAND, async ({ values, positionals 
         const found = await q<{ datasource_key: string }>(wh, knownDatasource(values.datasource as string));
         if (!found.length) throw new UsageError(`unknown datasource "${values.datasource}"`);
         const rows = await q<Record<string, unknown>>(wh, regionsOfDatasource(found[0].datasource_key));
-        out(rows, rowsTable(rows));
+        out(rows, rows);
         return 0;
       });
     default:

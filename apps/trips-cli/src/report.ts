@@ -1,11 +1,30 @@
+import { UsageError } from '@trips/core';
 import type { RunResult, TaskResult } from './runner';
 
 const fmt = (n: number | undefined) => (n === undefined ? '-' : n.toLocaleString('en-US'));
 
-/** A plain aligned table; the first row is the header. Any number of rows (no argument spreading). */
+/** A number as the tables show it: digits, a sign, separators, a fraction, a percent sign. */
+const NUMERIC = /^[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?%?$/;
+
+/**
+ * The one table style of every command: the first row is the header; a column whose every value
+ * is a number (or NULL, or empty) is right-aligned, any other left-aligned. Any number of rows.
+ */
 export function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => rows.reduce((w, r) => Math.max(w, (r[i] ?? '').length), 0));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd()).join('\n');
+  const body = rows.slice(1);
+  const numeric = rows[0].map((_, i) => body.length > 0 && body.every((r) => ['', 'NULL', '-'].includes(r[i] ?? '') || NUMERIC.test(r[i])) && body.some((r) => NUMERIC.test(r[i] ?? '')));
+  return rows.map((r) => r.map((c, i) => (numeric[i] ? (c ?? '').padStart(widths[i]) : (c ?? '').padEnd(widths[i]))).join('  ').trimEnd()).join('\n');
+}
+
+export type OutputFormat = 'text' | 'json' | 'csv';
+
+/** `--format text|json|csv` (`--json` is `--format json`). */
+export function outputFormat(values: Record<string, unknown>): OutputFormat {
+  const format = values.format ?? (values.json ? 'json' : 'text');
+  if (format !== 'text' && format !== 'json' && format !== 'csv') throw new UsageError(`--format must be text, json or csv, got "${String(format)}"`);
+  if (values.json && format !== 'json') throw new UsageError('give --json or --format, not both');
+  return format;
 }
 
 /** The file counts of a task that counts files rather than rows (ingest_sftp). */
@@ -73,4 +92,22 @@ export function runJson(run: RunResult): object {
       ...(t.error ? { error: t.error } : {}),
     })),
   };
+}
+
+/** What a row's values look like in a table or CSV: NULL visible (tables), JSON as JSON, the rest as text. */
+function cellText(v: unknown, nullText: string): string {
+  if (v === null || v === undefined) return nullText;
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+const csvField = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+
+/** Rows as the chosen format: a table with a row count, a JSON array, or CSV with a header. */
+export function formatRows(rows: Record<string, unknown>[], format: OutputFormat): string {
+  if (format === 'json') return `${JSON.stringify(rows, null, 2)}\n`;
+  const cols = rows.length > 0 ? Object.keys(rows[0]) : [];
+  if (format === 'csv') return [cols, ...rows.map((r) => cols.map((c) => cellText(r[c], '')))].map((line) => line.map(csvField).join(',')).join('\n') + (cols.length ? '\n' : '');
+  if (rows.length === 0) return '(no rows)\n';
+  return `${table([cols, ...rows.map((r) => cols.map((c) => cellText(r[c], 'NULL')))])}\n(${rows.length} row${rows.length === 1 ? '' : 's'})\n`;
 }

@@ -55,6 +55,16 @@ export class ContractError extends TripsError {
   }
 }
 
+/**
+ * A statement the database refused (syntax, unknown column, …): the database's message, and where in
+ * the statement. Exit 3, as psql exits when a script's statement fails.
+ */
+export class QueryError extends TripsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 3, options);
+  }
+}
+
 export function exitCodeOf(error: unknown): number {
   return error instanceof TripsError ? error.exitCode : 1;
 }

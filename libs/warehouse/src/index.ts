@@ -1,6 +1,6 @@
 export * from './port';
 export { schemaDdl, loadSteps, sqlType, type LoadStep } from './ddl';
-export { PostgresQueries, PostgresWarehouse } from './postgres-warehouse';
+export { describePgError, PostgresQueries, PostgresWarehouse, RESULT_TYPES } from './postgres-warehouse';
 export { createWarehouse, warehouseSettings, type WarehouseConfig } from './factory';
 export { RedshiftWarehouse, BATCH_MAX_STATEMENTS, SQL_MAX_BYTES, type RedshiftTarget, type RedshiftWarehouseOptions } from './redshift-warehouse';
 export { AGGREGATES, aggregateFromScratch, factTable } from './aggregates';

@@ -1,12 +1,38 @@
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { Client } from 'pg';
+import { Client, types, type CustomTypesConfig, type QueryResult } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { ExternalError, type Logger } from '@trips/core';
+import { ExternalError, QueryError, type Logger } from '@trips/core';
 import type { ObjectStore } from '@trips/storage';
 import { loadSteps, schemaDdl, sqlType } from './ddl';
 import { parquetToCsv } from './parquet-csv';
 import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type WarehouseLoader, type WarehouseQueries } from './port';
+
+/**
+ * How query results come back, whatever the machine's time zone: dates as 'YYYY-MM-DD' and
+ * timestamps as 'YYYY-MM-DD HH:MM:SS[.ffffff]' (as stored; with a zone: in UTC, ISO 8601), 64-bit
+ * integers and numerics as numbers when they fit exactly (as text otherwise), JSON parsed.
+ */
+export const RESULT_TYPES = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    switch (oid) {
+      case types.builtins.DATE:
+      case types.builtins.TIMESTAMP:
+        return (text: string) => text;
+      case types.builtins.TIMESTAMPTZ:
+        return (text: string) => {
+          const t = new Date(text.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00'));
+          return Number.isNaN(t.getTime()) ? text : t.toISOString(); // 'infinity', BC dates: as PostgreSQL says them
+        };
+      case types.builtins.INT8:
+        return (text: string) => (Number.isSafeInteger(Number(text)) ? Number(text) : text);
+      case types.builtins.NUMERIC:
+        return (text: string) => (String(Number(text)) === text.replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '') ? Number(text) : text);
+      default:
+        return types.getTypeParser(oid, format);
+    }
+  },
+} as unknown as CustomTypesConfig;
 
 /** Questions answered by PostgreSQL (the local warehouse). */
 export class PostgresQueries implements WarehouseQueries {
@@ -17,7 +43,7 @@ export class PostgresQueries implements WarehouseQueries {
 
   protected async connect(): Promise<Client> {
     if (!this.client) {
-      const client = new Client({ connectionString: this.url });
+      const client = new Client({ connectionString: this.url, types: RESULT_TYPES });
       try {
         await client.connect();
       } catch (e) {
@@ -28,9 +54,18 @@ export class PostgresQueries implements WarehouseQueries {
     return this.client;
   }
 
+  /** One statement's rows; a statement the database refuses is a QueryError with its message and where. */
   async query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> {
     const c = await this.connect();
-    return (await c.query(sql, params)).rows as T[];
+    let result: QueryResult | QueryResult[];
+    try {
+      result = (await c.query(sql, params)) as QueryResult | QueryResult[];
+    } catch (e) {
+      if ((e as { code?: string }).code && (e as { severity?: string }).severity) throw new QueryError(describePgError(e as PgError, sql), { cause: e });
+      throw e;
+    }
+    if (Array.isArray(result)) throw new QueryError(`one statement at a time: this text holds ${result.length}`);
+    return result.rows as T[];
   }
 
   async close(): Promise<void> {
@@ -97,3 +132,29 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
     return result;
   }
 }
+
+interface PgError extends Error {
+  code: string;
+  severity: string;
+  position?: string;
+  hint?: string;
+  detail?: string;
+}
+
+/** PostgreSQL's message as psql shows it: severity and message, the statement's line with a caret under the position, detail and hint. */
+export function describePgError(e: PgError, sql: string): string {
+  const lines = [`${e.severity}: ${e.message}`];
+  const position = Number(e.position);
+  if (position > 0) {
+    const before = sql.slice(0, position - 1);
+    const lineNo = before.split('\n').length;
+    const line = sql.split('\n')[lineNo - 1];
+    const column = before.length - before.lastIndexOf('\n') - 1;
+    const prefix = `LINE ${lineNo}: `;
+    lines.push(`${prefix}${line}`, `${' '.repeat(prefix.length + column)}^`);
+  }
+  if (e.detail) lines.push(`DETAIL: ${e.detail}`);
+  if (e.hint) lines.push(`HINT: ${e.hint}`);
+  return lines.join('\n');
+}
+
