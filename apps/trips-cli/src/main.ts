@@ -2,8 +2,10 @@ import { describeError, exitCodeOf, guardUnfinished, VERSION } from '@trips/core
 import type { TripsCommand } from './args';
 import { awsCommand } from './aws-command';
 import { generateCommand } from './generate';
+import { manifestsCommand, psqlCommand, rejectsCommand, resetCommand, s3Command, statusCommand } from './inspect-commands';
 import { localCommand } from './local-command';
 import { queryCommand } from './query-command';
+import { reportCommand } from './report-command';
 import { runCommand } from './run-command';
 import { sqlCommand } from './sql-command';
 
@@ -17,6 +19,15 @@ Commands:
   local     the standing local stack for a local Airflow: up, down, env, land (trips local --help)
   aws       steps on a real AWS account: bootstrap the warehouse (trips aws --help)
 
+Inspect the local state (each works whether or not a stand-in runs):
+  status     what runs, what is kept, each day's last run
+  manifests  each task's outcome for a day (--ds D), or one task's whole manifest (--task T)
+  rejects    the rows validation rejected (--ds D): per reason, or the rows with file and line
+  s3         ls, cat or cp the local lake's objects (the s3://… a run printed)
+  report     an HTML report: weekly averages, trip groups on a grid, rejects per day, task times
+  psql       psql on the local warehouse
+  reset      stop the stand-ins and delete the state folder (--yes)
+
 Every command takes --help; trips --version prints the version.`;
 
 const COMMANDS: Record<string, TripsCommand> = {
@@ -26,6 +37,13 @@ const COMMANDS: Record<string, TripsCommand> = {
   query: queryCommand,
   local: localCommand,
   aws: awsCommand,
+  status: statusCommand,
+  manifests: manifestsCommand,
+  rejects: rejectsCommand,
+  s3: s3Command,
+  psql: psqlCommand,
+  reset: resetCommand,
+  report: reportCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,7 +1,20 @@
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { findChromium, inked, screenshot } from './browser';
 import { SAMPLE, trips, tripsJson } from './trips';
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** What an analyst sees of `trips sql` and `trips query`: values, formats, errors. */
 describe('the command line on a loaded warehouse', () => {
@@ -88,5 +101,103 @@ describe('the command line on a loaded warehouse', () => {
     expect(r.code).toBe(64);
     expect(r.stderr).toContain('no file name contains 2018-06-02');
     expect(r.stderr).not.toContain('starting the local stack'); // nothing ran, nothing landed
+  });
+  it('shows a day\'s manifests, its rejected rows by reason and with file and line, and the lake\'s objects, with no stand-in running', async () => {
+    const manifests = await tripsJson<Array<{ task: string; status: string; rows: { read: number; rejected: number }; rejectedByReason: Record<string, number> }>>(['manifests', '--ds', '2018-05-28'], state);
+    expect(manifests.map((m) => [m.task, m.status])).toEqual([
+      ['validate_raw', 'succeeded'],
+      ['clean_stage', 'succeeded'],
+      ['build_dimensions', 'succeeded'],
+      ['build_facts', 'succeeded'],
+      ['load_redshift', 'succeeded'],
+    ]);
+    const validate = manifests[0];
+    const byReason = await tripsJson<{ rejected: number; byReason: Array<{ reason: string; rows: number }> }>(['rejects', '--ds', '2018-05-28'], state);
+    expect(byReason.rejected).toBe(validate.rows.rejected);
+    expect(Object.fromEntries(byReason.byReason.map((r) => [r.reason, r.rows]))).toEqual(validate.rejectedByReason);
+    const rows = await tripsJson<{ rows: Array<{ source_file: string; line: number; reason: string; detail: string }> }>(['rejects', '--ds', '2018-05-28', '--reason', 'bad_datetime'], state);
+    expect(rows.rows).toHaveLength(validate.rejectedByReason.bad_datetime);
+    const sample = (await readFile(SAMPLE, 'utf8')).split('\n');
+    for (const r of rows.rows) {
+      expect(r.source_file).toBe('trips/ingest_date=2018-05-28/trips-sample.csv');
+      expect(r.reason).toBe('bad_datetime');
+      // The line named is the line of the file that broke the rule.
+      expect(r.detail).toContain(sample[r.line - 1].split(',')[3]);
+    }
+    const text = await trips(['rejects', '--ds', '2018-05-28', '--rows', '--limit', '3'], state);
+    expect(text.stdout.trimEnd().split('\n')).toHaveLength(1 + 3 + 1);
+    expect(text.stderr).toContain('the first 3 rows shown');
+    const missing = await trips(['rejects', '--ds', '2018-05-29'], state);
+    expect(missing.code).toBe(64);
+    expect(missing.stderr).toContain('nothing validated for ds=2018-05-29');
+
+    const ls = await trips(['s3', 'ls', 's3://trips-lake/manifests/validate_raw/'], state);
+    expect(ls.stdout).toContain('manifests/validate_raw/ds=2018-05-28/manifest.json');
+    const cat = await trips(['s3', 'cat', 's3://trips-lake/manifests/validate_raw/ds=2018-05-28/manifest.json'], state);
+    expect(JSON.parse(cat.stdout)).toEqual(JSON.parse((await trips(['manifests', '--ds', '2018-05-28', '--task', 'validate_raw'], state)).stdout));
+    const nope = await trips(['s3', 'cat', 's3://trips-lake/manifests/nope.json'], state);
+    expect(nope.code).toBe(64);
+    expect(nope.stderr).toContain('no object s3://trips-lake/manifests/nope.json');
+  });
+
+  it('keeps the PostgreSQL a query started for the next query, and stops it once idle', async () => {
+    await trips(['sql', 'select 1'], state);
+    const first = await tripsJson<{ keptPostgres: { pid: number } | null; days: Array<{ ds: string; facts_loaded: number }> }>(['status'], state);
+    expect(first.days).toEqual([expect.objectContaining({ ds: '2018-05-28', facts_loaded: 1968 })]);
+    const pid = first.keptPostgres?.pid as number;
+    expect(alive(pid)).toBe(true);
+    expect(await tripsJson(['sql', 'select count(*) as n from trips.dim_region'], state)).toEqual([{ n: expect.any(Number) }]);
+    expect((await tripsJson<{ keptPostgres: { pid: number } }>(['status'], state)).keptPostgres.pid).toBe(pid); // reused, not restarted
+    const deadline = Date.now() + 20_000; // kept 3 s in these tests (TRIPS_QUERY_KEEP_SECONDS)
+    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+    expect(alive(pid)).toBe(false);
+    expect((await tripsJson<{ keptPostgres: unknown }>(['status'], state)).keptPostgres).toBeNull();
+  });
+
+  const psqlThere = spawnSync('psql', ['--version']).status === 0;
+  (psqlThere ? it : it.skip)('opens psql on the local warehouse with the trips schema on the search path', async () => {
+    const r = await trips(['psql', '--', '-At', '-c', 'select count(*) from fact_trips'], state);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe('1968');
+  });
+
+  const chromium = findChromium();
+  if (!chromium) process.stderr.write('trips-e2e: no Chromium (Debian package chromium, or CHROMIUM=/path): the report is not looked at in a browser\n');
+  it('writes a report page a browser renders: charts drawn, no console error', async () => {
+    const out = join(work, 'report', 'index.html');
+    const r = await trips(['report', '--out', out], state);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('5 regions, 200 trip groups, 1 day(s)');
+    const html = await readFile(out, 'utf8');
+    const regions = await tripsJson<Array<{ name: string }>>(['sql', 'select name from trips.dim_region order by name'], state);
+    for (const { name } of regions) expect(html).toContain(`<b>${name}</b>`);
+    for (const section of ['weekly', 'groups', 'rejects', 'tasks']) expect(html).toContain(`<section id="${section}">`);
+    expect(html).not.toMatch(/NaN|undefined|Infinity/);
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//); // self-contained
+    if (!chromium) return;
+    const shot = await screenshot(chromium, pathToFileURL(out).href);
+    expect(shot.console).toEqual([]);
+    const ink = inked(shot.png);
+    expect(ink.share).toBeGreaterThan(0.05);
+    expect(ink.colours).toBeGreaterThan(50);
+    // The checks can fail: a page with a broken chart and a script error is caught by both.
+    const bad = join(work, 'report', 'bad.html');
+    await writeFile(bad, '<!doctype html><body><svg><rect width="NaN" height="-1"/></svg><script>nope()</script></body>');
+    const badShot = await screenshot(chromium, pathToFileURL(bad).href, '400,300');
+    expect(badShot.console.join('\n')).toMatch(/attribute width[\s\S]*Uncaught ReferenceError: nope/);
+    expect(inked(badShot.png).share).toBeLessThan(0.01);
+  });
+
+  it('resets the state only when told --yes', async () => {
+    const asked = await trips(['reset'], state);
+    expect(asked.code).toBe(64);
+    expect(asked.stderr).toContain('Give --yes to do it');
+    expect(existsSync(state)).toBe(true);
+    const done = await trips(['reset', '--yes'], state);
+    expect(done.code).toBe(0);
+    expect(existsSync(state)).toBe(false);
+    const after = await trips(['manifests'], state);
+    expect(after.code).toBe(64);
+    expect(after.stderr).toContain('no local lake under');
   });
 });

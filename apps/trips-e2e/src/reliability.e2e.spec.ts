@@ -251,7 +251,7 @@ describe('nothing lost, nothing mixed (issue 10)', () => {
     expect(readdirSync(workDir).length).toBeGreaterThan(0);
     const next = await trips(['run', '--input', SAMPLE, '--ds', '2018-05-28', '--json'], state);
     expect(next.code).toBe(0);
-    expect(next.stderr).toMatch(/stopped stand-ins left running by a killed command: PostgreSQL \(pid \d+\)/);
+    expect(next.stderr).toMatch(/stopped stand-ins left running: PostgreSQL \(pid \d+\)/);
     expect(next.stderr).toMatch(/removed \d+ scratch folder\(s\) of killed tasks/);
     expect(readdirSync(workDir)).toEqual([]);
     expect(alive(pg.pid)).toBe(false);

@@ -15,7 +15,8 @@ export function trips(args: string[], stateDir: string, env: Record<string, stri
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(root, 'bin/trips.cjs'), ...args], {
       cwd: root,
-      env: { ...process.env, TRIPS_STATE_DIR: stateDir, ...env },
+      // A query's PostgreSQL is kept for the next query a few seconds only: a test's state folder goes soon.
+      env: { ...process.env, TRIPS_STATE_DIR: stateDir, TRIPS_QUERY_KEEP_SECONDS: '3', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

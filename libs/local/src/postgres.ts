@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, utimesSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -146,6 +146,49 @@ export async function startPostgres(opts: { dataDir?: string; port?: number; det
       if (temporary) await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/** How long a PostgreSQL started for a query stays up after its last use (TRIPS_QUERY_KEEP_SECONDS). */
+export const DEFAULT_KEEP_SECONDS = 300;
+
+/** The record of a PostgreSQL kept running between queries: `<state>/pg/kept.json`. */
+export const keptRecordFile = (stateDir: string) => join(stateDir, 'pg', 'kept.json');
+
+/** The PostgreSQL a recent query left running on `stateDir`'s warehouse, when it still runs; marks it used unless `touch` is false. */
+export function usingKeptPostgres(stateDir: string, opts: { touch?: boolean } = {}): { url: string; pid: number } | undefined {
+  const file = keptRecordFile(stateDir);
+  if (!existsSync(file)) return undefined;
+  try {
+    const kept = JSON.parse(readFileSync(file, 'utf8')) as { url: string; pid: number; dataDir: string };
+    const pid = Number(readFileSync(join(kept.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    if (pid !== kept.pid) return undefined;
+    process.kill(pid, 0);
+    if (opts.touch !== false) {
+      const now = new Date();
+      utimesSync(file, now, now);
+    }
+    return kept;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts PostgreSQL on `stateDir`'s warehouse for queries and leaves it running until it has been
+ * idle `keepSeconds` (a small keeper process stops it then), so a series of queries starts it once.
+ */
+export async function startKeptPostgres(stateDir: string, keepSeconds: number): Promise<LocalPostgres> {
+  const dataDir = join(stateDir, 'pg', 'data');
+  const pg = await startPostgres({ dataDir, detached: true });
+  const record = keptRecordFile(stateDir);
+  await writeFile(record, `${JSON.stringify({ url: pg.url, pid: pg.pid, dataDir, startedAt: new Date().toISOString() })}\n`, { mode: 0o600 });
+  const owner = runAs();
+  const keeper = spawn(process.execPath, [join(__dirname, 'postgres-keeper.cjs'), JSON.stringify({ record, idleMs: keepSeconds * 1000, pid: pg.pid, pgCtl: join(postgresBinDir(), 'pg_ctl'), dataDir, ...(owner ?? {}) })], {
+    stdio: 'ignore',
+    detached: true,
+  });
+  keeper.unref();
+  return pg;
 }
 
 /** Stops a server started with `detached` by its data folder (pg_ctl stop, fast mode). */

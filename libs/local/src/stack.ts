@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ObjectStore } from '@trips/storage';
 import { startMotoProcess } from './moto';
-import { startPostgres, stopPostgres } from './postgres';
+import { keptRecordFile, startPostgres, stopPostgres } from './postgres';
 import { BusyError, isProcessAlive as isAlive, removeStaleScratch } from '@trips/core';
 import { waitForExit } from './process';
 import { LOCAL_AWS_CREDENTIALS, LOCAL_AWS_REGION, localS3Env, startS3Server } from './s3-server';
@@ -122,7 +122,7 @@ export async function openStack(stateDir: string, buckets: LocalBuckets, say: (l
     throw new StackBusyError(`the local stack under ${stateDir} is in use by another trips command (pid ${leftover.ownerPid}); wait for it to finish, or stop it`);
   }
   const stopped = await stopStack(stateDir);
-  if (stopped.length > 0) say(`trips: stopped stand-ins left running by a killed command: ${stopped.join(', ')}`);
+  if (stopped.length > 0) say(`trips: stopped stand-ins left running: ${stopped.join(', ')}`);
   const removed = await removeStaleScratch(join(stateDir, 'work'));
   if (removed > 0) say(`trips: removed ${removed} scratch folder(s) of killed tasks under ${join(stateDir, 'work')}`);
 
@@ -237,9 +237,11 @@ export async function stopStack(stateDir: string): Promise<string[]> {
   const stopped: string[] = [];
   const dataDir = r?.pg.dataDir ?? join(stateDir, 'pg', 'data');
   const pgPid = postmasterPid(dataDir);
+  const kept = existsSync(keptRecordFile(stateDir));
+  await rm(keptRecordFile(stateDir), { force: true });
   if (isAlive(pgPid)) {
     stopPostgres(dataDir);
-    stopped.push(`PostgreSQL (pid ${pgPid})`);
+    stopped.push(kept ? `the PostgreSQL kept after a query (pid ${pgPid})` : `PostgreSQL (pid ${pgPid})`);
   }
   const others: Array<[string, number | undefined]> = [
     ['the S3 server', r?.s3.pid],
