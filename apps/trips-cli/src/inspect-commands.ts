@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { isProcessAlive, parseDs, UsageError } from '@trips/core';
-import { readStack, stopStack, usingKeptPostgres } from '@trips/local';
+import { readLocalAirflow, readStack, stopStack, usingKeptPostgres } from '@trips/local';
 import { rowsLocation, tableOfLayer, taskOfApp } from '@trips/pipeline';
 import { listDataObjects } from '@trips/storage';
 import { factTable } from '@trips/warehouse';
@@ -191,6 +191,7 @@ export const statusCommand = defineCommand(
     const stateDir = settings.TRIPS_STATE_DIR;
     const stack = readStack(stateDir);
     const kept = stack ? undefined : usingKeptPostgres(stateDir, { touch: false });
+    const airflow = readLocalAirflow(stateDir);
     const sizes = Object.fromEntries(await Promise.all(['s3', 'pg', 'work', 'airflow'].map(async (d) => [d, await du(join(stateDir, d))] as const)));
     const manifests = existsSync(join(stateDir, 's3')) || stack ? await withLocalLake((lake) => readManifests(lake)) : [];
     const days = [...new Set(manifests.map((m) => m.ds))].map((ds) => {
@@ -203,6 +204,7 @@ export const statusCommand = defineCommand(
     const status = {
       stateDir,
       stack: stack ? { mode: stack.mode, owner: stack.ownerPid ?? null, s3: stack.s3.endpoint, postgresPort: stack.pg.port, sftpPort: stack.sftp?.port ?? null, moto: stack.moto?.endpoint ?? null } : null,
+      airflow: airflow ? { url: airflow.url } : null,
       keptPostgres: kept ? { pid: kept.pid, port: Number(new URL(kept.url).port) } : null,
       bytes: sizes,
       days,
@@ -222,6 +224,7 @@ export const statusCommand = defineCommand(
         : kept
           ? `stand-ins: PostgreSQL kept after a query (pid ${kept.pid}, port ${new URL(kept.url).port}; stops when idle ${settings.TRIPS_QUERY_KEEP_SECONDS} s)`
           : 'stand-ins: none running (commands start them as they need them)',
+      ...(airflow ? [`Airflow: ${airflow.url} (npm run local:airflow; . ${relative(process.cwd(), join(stateDir, 'airflow', 'env.sh'))} for its airflow command)`] : []),
     ];
     process.stdout.write(`${lines.join('\n')}\n${days.length ? formatRows(days, 'text') : '(no day run yet)\n'}`);
     return 0;
@@ -245,6 +248,8 @@ export const resetCommand = defineCommand(
     if (stack?.mode === 'embedded' && stack.ownerPid !== undefined && isProcessAlive(stack.ownerPid)) {
       throw new UsageError(`a trips command (pid ${stack.ownerPid}) is running on ${shown}; reset when it has finished`);
     }
+    const airflow = readLocalAirflow(stateDir);
+    if (airflow) throw new UsageError(`the local Airflow runs on ${shown} (${airflow.url}); stop it first (Ctrl-C where it runs, or npx trips local down)`);
     if (values.yes !== true) {
       say(`trips reset: would stop the stand-ins and delete ${shown} (${mb(await du(stateDir))}): the local lake, warehouse and Airflow state. Give --yes to do it.`);
       return 64;

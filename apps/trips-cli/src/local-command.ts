@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join, relative } from 'node:path';
 import { UsageError, parseDs } from '@trips/core';
-import { readStandingStack, stackEnv, stackStore, startStandingStack, stopStack } from '@trips/local';
+import { readStandingStack, readLocalAirflow, stackEnv, stackStore, startStandingStack, stopStack } from '@trips/local';
 import { lockKey } from '@trips/pipeline';
 import { DsLock } from '@trips/storage';
 import { defineCommand, type Flags } from './args';
@@ -22,7 +22,8 @@ PostgreSQL of the embedded mode, on the same state folder, an SFTP server servin
 <state>/sftp/inbox as the partner's folder, and moto's server (KMS, Secrets Manager, SNS; with
 Python 3.10+), left running in the background.
   up    start them (no-op when already up); ports and pids go to <state>/stack.json
-  down  stop them, and any stand-in a killed trips command left running (the data stays)
+  down  stop them, the local Airflow of npm run local:airflow, and any stand-in a killed trips
+        command left running (the data stays)
   env   print the environment the apps need (eval "$(npx trips local env)")
   land  put files into the raw bucket as a day's batch, as the SFTP ingestion would`,
   options: FLAGS,
@@ -49,6 +50,8 @@ export const localCommand = defineCommand(COMMAND, async ({ values, positionals 
       return 0;
     }
     case 'down': {
+      const airflow = stopLocalAirflow(stateDir);
+      if (airflow) say(`trips local: stopped the local Airflow (${airflow})`);
       const stopped = await stopStack(stateDir);
       say(stopped.length > 0 ? `trips local: stopped ${stopped.join(', ')}` : 'trips local: nothing was running');
       return 0;
@@ -82,4 +85,18 @@ export const localCommand = defineCommand(COMMAND, async ({ values, positionals 
 
 function shellQuote(value: string): string {
   return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'"'"'`)}'`;
+}
+
+/** Stops the process groups of the local Airflow recorded under the state folder; what it stopped, or undefined. */
+function stopLocalAirflow(stateDir: string): string | undefined {
+  const airflow = readLocalAirflow(stateDir);
+  if (!airflow) return undefined;
+  for (const pid of [airflow.supervisor, ...airflow.pids.map((p) => -p)]) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+  return `${airflow.url}, pids ${airflow.pids.join(', ')}`;
 }

@@ -267,3 +267,15 @@ function postmasterPid(dataDir: string): number {
   const file = join(dataDir, 'postmaster.pid');
   return existsSync(file) ? Number(readFileSync(file, 'utf8').split('\n')[0]) : 0;
 }
+
+/** The local Airflow of `npm run local:airflow` on a state folder, as it records itself, when it runs. */
+export function readLocalAirflow(stateDir: string): { url: string; pids: number[]; supervisor: number } | undefined {
+  const file = join(stateDir, 'airflow', 'airflow.json');
+  if (!existsSync(file)) return undefined;
+  try {
+    const r = JSON.parse(readFileSync(file, 'utf8')) as { url: string; pids: number[]; supervisor: number };
+    return r.pids.some((pid) => isAlive(pid)) ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
