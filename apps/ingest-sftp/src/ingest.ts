@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
-import { emptyCounts, ExternalError, OutcomeError, recordTask, s3Url, withRetries, type Logger, type TaskManifest, type TaskOutcome } from '@trips/core';
+import { emptyCounts, ExternalError, OutcomeError, recordTask, s3Url, withRetries, type Logger, type Progress, type TaskManifest, type TaskOutcome } from '@trips/core';
 import { manifestKey, rawBatch, taskOfApp, type Buckets } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { HostKeyMismatchError, PermissionDeniedError, Remote, StalledError, namePattern, type ConnectOptions, type RemoteFile } from './remote';
@@ -27,6 +27,7 @@ export interface IngestDeps {
   store: ObjectStore;
   buckets: Buckets;
   logger?: Logger;
+  progress?: Progress;
   /** Seconds since the epoch; injectable for tests. */
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -141,7 +142,7 @@ async function pass(deps: IngestDeps, o: IngestOptions, ds: string): Promise<Tas
       }
       for (let attempt = 1; ; attempt++) {
         try {
-          const landed = await landFile({ store, buckets, logger, remote, state, o, ds }, f);
+          const landed = await landFile({ store, buckets, logger, remote, state, o, ds, progress: deps.progress }, f);
           report(f, landed.outcome, landed);
           break;
         } catch (e) {
@@ -184,6 +185,7 @@ interface LandContext {
   state: IngestState;
   o: IngestOptions;
   ds: string;
+  progress?: Progress;
 }
 
 /** Streams one file into the raw bucket, verifies the landed copy, then handles the remote file. */
@@ -197,10 +199,12 @@ async function landFile(ctx: LandContext, f: RemoteFile): Promise<Omit<FileRepor
   const t0 = Date.now();
   const hash = createHash('sha256');
   let bytes = 0;
+  const stage = ctx.progress?.stage(`landing ${f.path}`, { bytes: f.size });
   const tap = new Transform({
     transform(chunk: Buffer, _enc, done) {
       hash.update(chunk);
       bytes += chunk.length;
+      stage?.advance({ bytes: chunk.length });
       done(null, chunk);
     },
   });
@@ -209,6 +213,7 @@ async function landFile(ctx: LandContext, f: RemoteFile): Promise<Omit<FileRepor
   const metadata = { 'source-path': f.path, 'source-size': String(f.size), 'source-mtime': String(f.mtime) };
   try {
     await store.put(buckets.raw, key, input.pipe(tap), 'text/csv', metadata);
+    stage?.done();
   } catch (e) {
     await removeIfPresent(store, buckets.raw, key);
     throw e;

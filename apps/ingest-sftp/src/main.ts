@@ -13,7 +13,7 @@ runPipelineTask({
   options: {
     watch: { type: 'boolean', description: 'keep polling until SIGTERM; each pass lands under the UTC day it runs on (--ds names the first)' },
   },
-  async run({ ds, runId, cfg, store, buckets, options, logger, withLock }): Promise<IngestManifest> {
+  async run({ ds, runId, cfg, store, buckets, options, logger, progress, withLock }): Promise<IngestManifest> {
     const privateKey = cfg.TRIPS_SFTP_PRIVATE_KEY ?? (cfg.TRIPS_SFTP_PRIVATE_KEY_FILE ? readKeyFile(cfg.TRIPS_SFTP_PRIVATE_KEY_FILE) : undefined);
     if (!cfg.TRIPS_SFTP_PASSWORD && !privateKey) throw new ConfigError('TRIPS_SFTP_PASSWORD or TRIPS_SFTP_PRIVATE_KEY (or _FILE) is required');
     if (cfg.TRIPS_SFTP_AFTER === 'move' && !cfg.TRIPS_SFTP_DONE_DIR) throw new ConfigError('TRIPS_SFTP_DONE_DIR is required when TRIPS_SFTP_AFTER=move');
@@ -36,7 +36,7 @@ runPipelineTask({
       doneDir: cfg.TRIPS_SFTP_DONE_DIR,
       connectAttempts: cfg.TRIPS_SFTP_CONNECT_ATTEMPTS,
     };
-    const deps = { store, buckets, runId, logger };
+    const deps = { store, buckets, runId, logger, progress };
     if (!options.watch) return withLock(ds, () => runIngestPass(deps, opts, ds));
 
     let stopping = false;

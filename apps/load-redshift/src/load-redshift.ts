@@ -1,4 +1,4 @@
-import { addCounts, DataError, emptyCounts, recordTask, s3Url, type FileAccount, type Logger, type TaskManifest } from '@trips/core';
+import { addCounts, DataError, emptyCounts, recordTask, s3Url, type FileAccount, type Logger, type Progress, type TaskManifest } from '@trips/core';
 import { copyManifestKey, manifestKey, partition, taskBuilding, taskOfApp, warehouseTables, type Buckets } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { checkedLoadFiles, copyManifest, WAREHOUSE_SCHEMA, type LoadRequest, type WarehouseLoader } from '@trips/warehouse';
@@ -13,6 +13,7 @@ export interface LoadDeps {
   buckets: Buckets;
   openWarehouse: () => WarehouseLoader;
   logger?: Logger;
+  progress?: Progress;
 }
 
 /**
@@ -33,14 +34,18 @@ export async function runLoadRedshift(deps: LoadDeps, ds: string): Promise<TaskM
       if (files.length === 0) throw new DataError(`no data files for ${table.id} under ${s3Url(source)}: run ${taskBuilding(table.layer)?.app ?? 'the task that writes it'} for ds=${ds} first`);
       const manifest = { bucket: buckets.lake, key: copyManifestKey(TASK, table.id, ds) };
       await store.put(manifest.bucket, manifest.key, copyManifest(source.bucket, files), 'application/json');
-      sources.push({ table, ds, source, files, manifest });
+      sources.push({ table, ds, source, files, manifest, progress: deps.progress });
     }
     const warehouse = deps.openWarehouse();
     const files: FileAccount[] = [];
     try {
       await warehouse.ensureSchema();
-      for (const request of sources) {
+      for (const [i, request] of sources.entries()) {
+        const bytes = request.files.reduce((s, f) => s + f.size, 0);
+        const stage = deps.progress?.stage(`loading ${request.table.id} (table ${i + 1} of ${sources.length})`, { bytes });
         const r = await warehouse.loadTable(request);
+        stage?.advance({ rows: r.staged, bytes });
+        stage?.done();
         files.push({ file: `${WAREHOUSE_SCHEMA}.${request.table.id}`, status: 'ok', rows: { read: r.staged, passed: r.inserted, rejected: 0, duplicates: r.skipped }, rejectedByReason: {} });
         logger?.info(r, `load-redshift: ${request.table.id} loaded`);
       }

@@ -8,5 +8,5 @@ runPipelineTask({
   settings: warehouseSettings,
   // Built before any work so a missing warehouse setting stops the task at once, naming it.
   prepare: ({ cfg, store, logger, signal }) => createWarehouse(cfg, store, logger, signal),
-  run: ({ ds, runId, store, buckets, logger }, warehouse) => runLoadRedshift({ store, buckets, runId, openWarehouse: () => warehouse, logger }, ds),
+  run: ({ ds, runId, store, buckets, logger, progress }, warehouse) => runLoadRedshift({ store, buckets, runId, openWarehouse: () => warehouse, logger, progress }, ds),
 });

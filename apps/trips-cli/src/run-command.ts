@@ -8,6 +8,7 @@ import { DsLock, type ObjectStore } from '@trips/storage';
 import { PostgresQueries, WAREHOUSE_SCHEMA } from '@trips/warehouse';
 import { defineCommand, type Flags } from './args';
 import { inputFiles, landBatch, describeBatch } from './land';
+import { TaskOutput } from './progress-view';
 import { formatRun, runJson, taskLine } from './report';
 import { runPipeline, type RunResult } from './runner';
 import { cliSettings } from './settings';
@@ -54,6 +55,7 @@ export const runCommand = defineCommand(COMMAND, async ({ values }) => {
   const settings = cliSettings(root);
   const buckets = { raw: settings.TRIPS_RAW_BUCKET, lake: settings.TRIPS_LAKE_BUCKET };
   const say = (line: string) => process.stderr.write(`${line}\n`);
+  const output = new TaskOutput(process.stderr, { verbose: values.verbose === true, tty: process.stderr.isTTY === true });
   const runId = `trips-run-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`;
   say(`trips: starting the local stack (state in ${relative(process.cwd(), settings.TRIPS_STATE_DIR) || '.'}); run ${runId}`);
   const stack = await openStack(settings.TRIPS_STATE_DIR, buckets, say);
@@ -87,9 +89,13 @@ export const runCommand = defineCommand(COMMAND, async ({ values }) => {
           buckets,
           bundled: values.bundled === true,
           verbose: values.verbose === true,
+          output,
           extraArgs: ratio !== undefined ? { 'validate-raw': ['--max-reject-ratio', ratio] } : undefined,
           signal: lost.signal,
-          onTaskEnd: (r) => say(taskLine(r)),
+          onTaskEnd: (r) => {
+            output.clear();
+            say(taskLine(r));
+          },
         });
       });
       runs.push(run);

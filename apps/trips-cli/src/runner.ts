@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { PIPELINE, manifestKey, renderArgs, topologicalOrder, type Buckets } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
-import type { FileAccount, RowCounts, TaskManifest } from '@trips/core';
+import { PROGRESS_ENV, type FileAccount, type RowCounts, type TaskManifest } from '@trips/core';
+import type { TaskOutput } from './progress-view';
 import { appCommand } from './workspace';
 
 export interface TaskResult {
@@ -43,6 +44,8 @@ export interface RunOptions {
   extraArgs?: Record<string, string[]>;
   /** Stream the apps' own logs to stderr instead of keeping them for failures only. */
   verbose?: boolean;
+  /** Draws the tasks' progress (and, verbose, their logs); without it the tasks report no progress. */
+  output?: TaskOutput;
   /** Aborted when the run cannot go on (a stand-in died): the running task is stopped and fails, with the reason. */
   signal?: AbortSignal;
   onTaskStart?(task: string): void;
@@ -95,18 +98,29 @@ function runApp(opts: RunOptions, app: string, args: string[]): Promise<{ exitCo
   return new Promise((resolve, reject) => {
     const child = spawn(cmd.command, [...cmd.args, ...args], {
       cwd: opts.root,
-      env: { ...process.env, LOG_LEVEL: opts.verbose ? 'info' : 'warn', ...opts.env, ...cmd.env },
+      env: { ...process.env, LOG_LEVEL: opts.verbose ? 'info' : 'warn', ...(opts.output ? { [PROGRESS_ENV]: '1' } : {}), ...opts.env, ...cmd.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const stop = () => child.kill('SIGTERM');
     opts.signal?.addEventListener('abort', stop, { once: true });
     let log = '';
-    const keep = (chunk: Buffer) => {
-      if (opts.verbose) process.stderr.write(chunk);
-      log = (log + chunk.toString('utf8')).slice(-64_000);
+    const keep = (text: string) => {
+      log = (log + text).slice(-64_000);
     };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (opts.verbose) {
+        opts.output?.clear();
+        process.stderr.write(chunk);
+      }
+      keep(chunk.toString('utf8'));
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      if (opts.output) keep(opts.output.write(chunk.toString('utf8')));
+      else {
+        if (opts.verbose) process.stderr.write(chunk);
+        keep(chunk.toString('utf8'));
+      }
+    });
     child.on('error', reject);
     child.on('close', (code, signal) => {
       opts.signal?.removeEventListener('abort', stop);

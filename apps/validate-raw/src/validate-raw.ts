@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { addCounts, addReasons, DataError, emptyCounts, GateError, makeScratchDir, recordTask, s3Url, type FileAccount, type Logger, type TaskManifest } from '@trips/core';
+import { addCounts, addReasons, counted, DataError, emptyCounts, GateError, makeScratchDir, recordTask, s3Url, type FileAccount, type Logger, type Progress, type TaskManifest } from '@trips/core';
 import { manifestKey, partition, rawBatch, tableOfLayer, taskOfApp, type Buckets } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import type { DateRange } from './rules';
@@ -22,6 +22,7 @@ export interface ValidateDeps {
   /** Trip dates accepted (all when absent). */
   tripDates?: DateRange;
   logger?: Logger;
+  progress?: Progress;
 }
 
 /**
@@ -60,12 +61,15 @@ export async function runValidateRaw(deps: ValidateDeps, ds: string): Promise<Ta
 
     const scratch = await makeScratchDir(deps.workDir, 'validate');
     const files: FileAccount[] = [];
+    const stage = deps.progress?.stage(`validating ${inputs.length} raw file(s)`, { bytes: inputs.reduce((s, o) => s + o.size, 0) });
     try {
       for (const input of inputs) {
         const name = outputName(input.key);
         const okPath = join(scratch, `${name}.valid.csv`);
         const badPath = join(scratch, `${name}.rejects.csv`);
-        const result = await validateFile(input.key, await store.getStream(raw.bucket, input.key), okPath, badPath, deps.tripDates, logger);
+        const body = await store.getStream(raw.bucket, input.key);
+        const result = await validateFile(input.key, stage ? counted(body, stage) : body, okPath, badPath, deps.tripDates, logger);
+        stage?.advance({ rows: result.account.rows.read });
         files.push(result.account);
         if (result.fileReason) {
           logger?.warn({ file: input.key, reason: result.account.reason }, `validate-raw: quarantined the whole file ${input.key}`);
@@ -78,6 +82,7 @@ export async function runValidateRaw(deps: ValidateDeps, ds: string): Promise<Ta
         if (result.account.rows.rejected > 0) await store.upload(badPath, quarantine.bucket, `${quarantine.prefix}${rowsOfQuarantine}${name}.csv`, 'text/csv');
         logger?.info({ file: input.key, rows: result.account.rows }, `validate-raw: ${input.key} done`);
       }
+      stage?.done();
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }

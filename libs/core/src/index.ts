@@ -9,3 +9,4 @@ export * from './task-record';
 export * from './retry';
 export * from './vocabulary';
 export * from './scratch';
+export * from './progress';

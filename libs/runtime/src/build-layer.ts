@@ -1,4 +1,4 @@
-import { ContractError, recordTask, s3Url, type FileAccount, type Logger, type OutputInfo, type RowCounts, type TaskManifest } from '@trips/core';
+import { ContractError, recordTask, s3Url, type FileAccount, type Logger, type OutputInfo, type Progress, type RowCounts, type TaskManifest } from '@trips/core';
 import type { DatasetRef, QueryEngine } from '@trips/engine';
 import { checkContract, contractOf, modelTables, renderModel, type ModelTable, type Vars } from '@trips/models';
 import { columnNames, manifestKey, partition, rowsLocation, table, type Buckets, type Layer, type TableDef } from '@trips/pipeline';
@@ -15,6 +15,7 @@ export interface BuildDeps {
   task: string;
   runId?: string;
   logger?: Logger;
+  progress?: Progress;
 }
 
 /** A table's partition of the ds as a model input: where its rows are, and how to read them. */
@@ -50,10 +51,18 @@ export async function buildLayer(deps: BuildDeps, layer: Layer, ds: string): Pro
     const engine = deps.openEngine();
     try {
       const outputs: OutputInfo[] = [];
-      for (const m of models) outputs.push(await materialize(engine, m, ds, deps));
+      for (const [i, m] of models.entries()) {
+        const stage = deps.progress?.stage(`building ${m.id} (model ${i + 1} of ${models.length})`);
+        const output = await materialize(engine, m, ds, deps);
+        stage?.advance({ rows: output.rows });
+        stage?.done();
+        outputs.push(output);
+      }
+      const stage = deps.progress?.stage('counting the rows for the manifest');
       const input = table(models.find((m) => m.model.inputs.length > 0)?.model.inputs[0] ?? '');
       const account = ACCOUNTING[models[0].model.accounting];
       const files = await account(engine, dataset(deps.buckets, input, ds), models, outputs, ds, deps);
+      stage?.done();
       const sum = (k: keyof RowCounts) => files.reduce((s, f) => s + f.rows[k], 0);
       return { rows: { read: sum('read'), passed: sum('passed'), rejected: 0, duplicates: sum('duplicates') }, files, outputs };
     } finally {

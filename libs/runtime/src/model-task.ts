@@ -25,6 +25,6 @@ export function runModelTask(app: string): void {
     app,
     description: `${task.description} Reads ${where(task.reads)}; writes ${where(task.writes)} for --ds D, each checked against its contract.`,
     settings: modelSettings,
-    run: ({ ds, runId, cfg, store, buckets, logger, signal }) => buildTask(app, { store, buckets, openEngine: () => createEngine(cfg, store, logger, signal), grid: cfg, runId, logger }, ds),
+    run: ({ ds, runId, cfg, store, buckets, logger, progress, signal }) => buildTask(app, { store, buckets, openEngine: () => createEngine(cfg, store, logger, signal), grid: cfg, runId, logger, progress }, ds),
   });
 }

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { baseSettings, ConfigError, loadConfig, runTaskCli, UsageError, type BaseSettings, type Logger, type TaskContext } from '@trips/core';
+import { baseSettings, ConfigError, createProgress, loadConfig, runTaskCli, UsageError, type BaseSettings, type Logger, type Progress, type TaskContext } from '@trips/core';
 import { isFinalTask, lakeDsProblem, lockKey, taskOfApp, type Buckets, type TaskDefinition } from '@trips/pipeline';
 import { resolveSettings } from '@trips/secrets';
 import { DsLock, ObjectStore } from '@trips/storage';
@@ -15,6 +15,8 @@ export interface PipelineTaskContext<C> {
   store: ObjectStore;
   buckets: Buckets;
   logger: Logger;
+  /** The task's progress, stage by stage (drawn by `trips run`; info logs elsewhere). */
+  progress: Progress;
   options: TaskContext['options'];
   /** Aborted when the task is told to stop (SIGTERM from ECS or Airflow): adapters stop their running statements. */
   signal: AbortSignal;
@@ -93,7 +95,7 @@ export function runPipelineTask<S extends z.ZodRawShape, R, P = undefined>(spec:
       // ECS and Airflow stop a task with SIGTERM: the running Athena query or Redshift statement is stopped with it.
       const stop = new AbortController();
       process.once('SIGTERM', () => stop.abort());
-      const base = { ds, runId, task, cfg, store, buckets, logger, options, signal: stop.signal };
+      const base = { ds, runId, task, cfg, store, buckets, logger, progress: createProgress(task.id, logger), options, signal: stop.signal };
       const prepared = spec.prepare?.(base) as P;
       const ctx = { ...base, withLock };
       return spec.lock === 'self' ? spec.run(ctx, prepared) : withLock(ds, () => spec.run(ctx, prepared));

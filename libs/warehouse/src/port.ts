@@ -1,4 +1,4 @@
-import type { Location, WarehouseDialect } from '@trips/core';
+import type { Location, Progress, WarehouseDialect } from '@trips/core';
 import type { TableDef, WarehouseSpec } from '@trips/pipeline';
 import type { LoadFile } from './load-files';
 
@@ -16,6 +16,8 @@ export interface LoadRequest {
   /** The COPY manifest of `files` (copyManifest), written by the caller: Redshift's COPY reads it; PostgreSQL reads `files`. */
   manifest: { bucket: string; key: string };
   ds: string;
+  /** Where the load reports its stages (staging, copying, each load step) when it can tell them apart. */
+  progress?: Progress;
 }
 
 export interface LoadResult {

@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Client, types, type CustomTypesConfig, type QueryResult } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { ExternalError, QueryError, type Logger } from '@trips/core';
+import { counted, ExternalError, QueryError, type Logger } from '@trips/core';
 import type { ObjectStore } from '@trips/storage';
 import { loadSteps, schemaDdl, sqlType } from './ddl';
 import { parquetToCsv } from './parquet-csv';
@@ -105,20 +106,32 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
   async loadTable(req: LoadRequest): Promise<LoadResult> {
     const { table } = req;
     const columns = table.columns;
+    const progress = req.progress;
+    let stage = progress?.stage(`${table.id}: reading ${req.files.length} Parquet file(s) of the lake`, { bytes: req.files.reduce((s, f) => s + f.size, 0) });
     const staged = await parquetToCsv(this.store, req.source.bucket, req.files, columns.map((c) => c.name), this.workDir);
+    stage?.advance({ rows: staged?.rows ?? 0, bytes: req.files.reduce((s, f) => s + f.size, 0) });
+    stage?.done();
     const c = await this.connect();
     const result: LoadResult = { table: table.id, staged: staged?.rows ?? 0, inserted: 0, deleted: 0, skipped: 0 };
     await c.query('begin');
     try {
       await c.query(`create temp table stage (${columns.map((col) => `${col.name} ${sqlType(col, 'postgres')}`).join(', ')}) on commit drop`);
-      if (staged) await pipeline(createReadStream(staged.path), c.query(copyFrom(`copy stage (${columns.map((col) => col.name).join(', ')}) from stdin (format csv)`)));
+      if (staged) {
+        stage = progress?.stage(`${table.id}: copying ${staged.rows.toLocaleString('en-US')} rows into the staging table`, { bytes: (await stat(staged.path)).size });
+        const rows = createReadStream(staged.path);
+        await pipeline(stage ? counted(rows, stage) : rows, c.query(copyFrom(`copy stage (${columns.map((col) => col.name).join(', ')}) from stdin (format csv)`)));
+        stage?.done();
+      }
       await c.query('analyze stage');
       // Staged first, then the lock: readers of the table wait only for the swap, not the COPY. One
       // load per table at a time: concurrent loads of two days must not both see a trip as new.
       await c.query(`lock table ${WAREHOUSE_SCHEMA}.${table.id} in share row exclusive mode`);
-      for (const step of loadSteps(table)) {
+      const steps = loadSteps(table);
+      for (const [i, step] of steps.entries()) {
+        stage = progress?.stage(`${table.id}: step ${i + 1} of ${steps.length}: ${describeStep(step.sql)}`);
         const r = await c.query(step.sql, step.sql.includes('$1') ? [req.ds] : []);
         if (step.count) result[step.count] += r.rowCount ?? 0;
+        stage?.done();
       }
       result.skipped = result.staged - result.inserted;
       await c.query('commit');
@@ -158,3 +171,8 @@ export function describePgError(e: PgError, sql: string): string {
   return lines.join('\n');
 }
 
+
+/** A load step for people: its statement's first words (`delete from trips.fact_trips`, `create temp table trip_owner`). */
+export function describeStep(sql: string): string {
+  return sql.replace(/\s+/g, ' ').split(/ (?:select|as|set|where|\()/)[0].trim();
+}
