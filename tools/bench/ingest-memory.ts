@@ -1,9 +1,9 @@
-// Peak resident memory of ingest-sftp landing one large file (1 GiB by default) from a real SFTP
+// Peak resident memory of ingest-sftp landing one large file (256 MiB by default) from a real SFTP
 // server into a real S3 server, as a ratio against the same app's start-up footprint (`--help`)
 // measured in the same run; also its throughput. Runs the esbuild bundle (the container's file):
 // build it first (`npx nx run ingest-sftp:build`).
 //
-//   node tools/bench/run.mjs ingest-memory [--mib 1024]
+//   node tools/bench/run.mjs ingest-memory [--mib 256]
 //
 // Not a test: it prints figures for people (and the closing notes of issues) to read.
 import { spawn } from 'node:child_process';
@@ -14,7 +14,8 @@ import { parseArgs } from 'node:util';
 import { sftpSettings, startS3Server, startSftpServer } from '@trips/local';
 
 const root = join(__dirname, '..', '..');
-const { values } = parseArgs({ options: { mib: { type: 'string', default: '1024' } } });
+// run.mjs passes --mib (its default is in budget.mjs).
+const { values } = parseArgs({ options: { mib: { type: 'string' } } });
 const mib = Number(values.mib);
 const bundle = join(root, 'dist', 'apps', 'ingest-sftp', 'main.js');
 if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npx nx run ingest-sftp:build first`);

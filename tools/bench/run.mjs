@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Runs one of the TypeScript benchmarks beside this file through tsx, with the workspace's path
 // aliases, in-process:  node tools/bench/run.mjs <name> [options]   (name: weekly-average,
-// ingest-memory, csv-reader; each prints what it measures and its options with --help).
+// ingest-memory, csv-reader). It first says what the bench will cost (budget.mjs: size, run time,
+// disk) and refuses one the disk cannot hold. tools/bench/README.md lists them.
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { announce } from './budget.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const [name, ...rest] = process.argv.slice(2);
@@ -16,7 +18,8 @@ if (!name || !existsSync(script)) {
   process.exit(64);
 }
 process.env.TSX_TSCONFIG_PATH ??= join(here, '..', '..', 'tsconfig.json');
-process.argv = [process.argv[0], script, ...rest];
+const stateAt = rest.indexOf('--state');
+process.argv = [process.argv[0], script, ...announce(name, rest, stateAt >= 0 ? rest[stateAt + 1] : undefined)];
 const require = createRequire(import.meta.url);
 require('tsx/cjs/api').register();
 require(script);

@@ -2,7 +2,7 @@
 // Peak resident memory of every pipeline task on a large generated input, as a ratio against the
 // same app's start-up footprint (`--help`) measured in the same run.
 //
-//   node tools/bench/task-memory.mjs [--rows 2000000] [--keep]
+//   node tools/bench/task-memory.mjs [--rows 1000000] [--keep]
 //
 // Not a test: it prints figures for people (and the closing notes of issues) to read.
 import { spawnSync } from 'node:child_process';
@@ -11,9 +11,10 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { announce } from './budget.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '2000000' }, keep: { type: 'boolean' } } });
+const { values } = parseArgs({ args: announce('task-memory', process.argv.slice(2)), options: { rows: { type: 'string' }, keep: { type: 'boolean' } } });
 const APPS = ['validate-raw', 'clean-stage', 'build-dimensions', 'build-facts', 'load-redshift'];
 const work = mkdtempSync(join(tmpdir(), 'trips-bench-'));
 const rssFile = join(work, 'rss.jsonl');

@@ -38,7 +38,7 @@ export function postgresBinDir(): string {
     if (existsSync(candidate)) return candidate;
     dir = dirname(dir);
   }
-  throw new Error(`PostgreSQL binaries not found: is ${platformPkg} installed (npm ci) and approved in allowScripts?`);
+  throw new Error(`PostgreSQL binaries not found: is ${platformPkg} installed (npm install) and approved in allowScripts?`);
 }
 
 /** Postgres refuses to run as root; when we are root, run it as the `postgres` system user. */
