@@ -2,13 +2,12 @@
 // walkthrough"). Builds the app bundles when their sources changed, starts the standing local stack
 // (`trips local up`), delivers the committed sample to its SFTP folder (the DAG's ingest_sftp task
 // lands it), and runs Airflow's API server (the UI), scheduler and DAG processor with
-// AIRFLOW_HOME=<state>/airflow, only the local DAG in its folder, and a receiver for the DAG's
-// notices. The UI listens on 127.0.0.1 only, on TRIPS_AIRFLOW_PORT (default 8080, or a free port when
+// AIRFLOW_HOME=<state>/airflow, only the local DAG in its folder, printing the DAG's notices as the
+// stack's receiver gets them. The UI listens on 127.0.0.1 only, on TRIPS_AIRFLOW_PORT (default 8080, or a free port when
 // 8080 is taken); no log server is started (the UI reads the task logs from AIRFLOW_HOME/logs).
 // Ctrl-C stops Airflow; `npx trips local down` stops the stand-ins.
 import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,25 +78,25 @@ function buildBundles() {
   execFileSync('npx', ['nx', 'run-many', '-t', 'build', '--projects=tag:scope:task'], { cwd: root, stdio: 'inherit' });
 }
 
-/** Receives the DAG's notices (the Airflow connection trips_webhook): one line each on the console, all in notices.jsonl. */
-function startNoticeReceiver(file) {
-  return new Promise((done) => {
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => (body += d));
-      req.on('end', () => {
-        appendFileSync(file, `${body.trim()}\n`);
-        try {
-          const n = JSON.parse(body);
-          say(`notice: ${n.task} ${n.state} (ds ${n.ds}, try ${n.try_number})${n.error ? `: ${String(n.error).split('\n')[0]}` : ''}`);
-        } catch {
-          say(`notice (not JSON): ${body.slice(0, 200)}`);
-        }
-        res.writeHead(204).end();
-      });
-    });
-    server.listen(0, '127.0.0.1', () => done(server));
-  });
+/** Prints each notice the stack's receiver keeps (<state>/notices.jsonl) as one line, as it comes. */
+function followNotices(file) {
+  let offset = existsSync(file) ? statSync(file).size : 0;
+  const timer = setInterval(() => {
+    if (!existsSync(file) || statSync(file).size <= offset) return;
+    const text = readFileSync(file, 'utf8').slice(offset);
+    const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+    offset += Buffer.byteLength(complete);
+    for (const line of complete.split('\n').filter(Boolean)) {
+      try {
+        const n = JSON.parse(line);
+        say(`notice: ${n.task} ${n.state} (ds ${n.ds}, try ${n.try_number})${n.error ? `: ${String(n.error).split('\n')[0]}` : ''}`);
+      } catch {
+        say(`notice (not JSON): ${line.slice(0, 200)}`);
+      }
+    }
+  }, 1000);
+  timer.unref();
+  return timer;
 }
 
 // One local Airflow per state folder: its processes are recorded for `trips local down` and `trips status`.
@@ -133,8 +132,9 @@ const logs = join(home, 'logs');
 mkdirSync(dags, { recursive: true });
 mkdirSync(logs, { recursive: true });
 copyFileSync(join(root, 'dags', 'trips_pipeline_local.py'), join(dags, 'trips_pipeline_local.py'));
-const notices = join(home, 'notices.jsonl');
-const receiver = await startNoticeReceiver(notices);
+const notices = join(stateDir, 'notices.jsonl');
+if (!env.AIRFLOW_CONN_TRIPS_WEBHOOK) fail('the local stack has no notice receiver (it was started by an older version): npx trips local down, then again');
+const follower = followNotices(notices);
 const url = `http://127.0.0.1:${apiPort}`;
 const airflowEnv = {
   ...process.env,
@@ -150,7 +150,6 @@ const airflowEnv = {
   AIRFLOW__API__PORT: String(apiPort),
   AIRFLOW__API__BASE_URL: url,
   AIRFLOW__CORE__EXECUTION_API_SERVER_URL: `${url}/execution/`,
-  AIRFLOW_CONN_TRIPS_WEBHOOK: JSON.stringify({ conn_type: 'http', host: `http://127.0.0.1:${receiver.address().port}/trips` }),
 };
 
 // Another shell gets this Airflow's settings (and the apps' environment) from one file.
@@ -201,7 +200,7 @@ function shutdown(code) {
   stopping = true;
   say('stopping Airflow');
   for (const c of children) signalGroup(c, 'SIGTERM');
-  receiver.close();
+  clearInterval(follower);
   // What has not stopped after 20 s is killed, with its workers.
   setTimeout(() => {
     for (const c of children) signalGroup(c, 'SIGKILL');

@@ -135,7 +135,7 @@ def test_the_documented_walkthrough_ends_green_with_the_warehouse_filled(tmp_pat
         # 3. The warehouse holds the sample as the run's day.
         facts = json.loads(trips(env, "sql", "--json", "select ds, count(*) as trips from trips.fact_trips group by ds order by ds"))
         assert facts == [{"ds": today, "trips": SAMPLE_FACTS}]
-        assert (state / "airflow" / "notices.jsonl").exists()
+        assert (state / "notices.jsonl").exists()
 
         # 4. Another day: a file in the SFTP folder, a run triggered with its logical date.
         generated = json.loads(trips(env, "generate", "--seed", "2", "--rows", "3000", "--start", "2018-06-04", "--days", "7", "--bad-ratio", "0.01", "--out", str(state / "sftp" / "inbox" / "trips-2018-06-04.csv"), "--json"))
@@ -151,7 +151,7 @@ def test_the_documented_walkthrough_ends_green_with_the_warehouse_filled(tmp_pat
 
         # Every task of both runs sent its notice to the set-up's own receiver, and no task logged a
         # missing connection.
-        notices = [json.loads(line) for line in (state / "airflow" / "notices.jsonl").read_text().splitlines()]
+        notices = [json.loads(line) for line in (state / "notices.jsonl").read_text().splitlines()]
         assert sorted((n["ds"], n["task"], n["state"]) for n in notices) == sorted(
             (ds, t, "succeeded") for ds in (today, "2018-06-04") for t in ("ingest_sftp", "validate_raw", "clean_stage", "build_dimensions", "build_facts", "load_redshift")
         )

@@ -19,8 +19,9 @@ const COMMAND = {
   name: 'trips local',
   description: `The standing local stack for the local Airflow (each task its own process): the S3 server and
 PostgreSQL of the embedded mode, on the same state folder, an SFTP server serving
-<state>/sftp/inbox as the partner's folder, and moto's server (KMS, Secrets Manager, SNS; with
-Python 3.10+), left running in the background.
+<state>/sftp/inbox as the partner's folder, moto's server (KMS, Secrets Manager, SNS; with
+Python 3.10+), and a receiver of the local DAG's notices (<state>/notices.jsonl), left running in
+the background.
   up    start them (no-op when already up); ports and pids go to <state>/stack.json
   down  stop them, the local Airflow of npm run local:airflow, and any stand-in a killed trips
         command left running (the data stays)
@@ -45,6 +46,7 @@ export const localCommand = defineCommand(COMMAND, async ({ values, positionals 
       const { record, started } = await startStandingStack(stateDir, { raw: settings.TRIPS_RAW_BUCKET, lake: settings.TRIPS_LAKE_BUCKET });
       const sftp = record.sftp as NonNullable<typeof record.sftp>;
       say(`trips local: ${started ? 'up' : 'already up'}: S3 ${record.s3.endpoint} (pid ${record.s3.pid}), PostgreSQL port ${record.pg.port}, SFTP port ${sftp.port}, ${record.moto ? `moto (KMS, Secrets Manager, SNS) ${record.moto.endpoint}` : 'no moto (needs Python 3.10+)'}`);
+      if (record.notices) say(`trips local: the local DAG's notices (connection trips_webhook, in the environment below) go to ${relative(process.cwd(), record.notices.file)}`);
       say(`trips local: files dropped into ${relative(process.cwd(), join(sftp.root, 'inbox')) || '.'} are what the ingest_sftp task lands`);
       say('trips local: eval "$(npx trips local env)" gives a shell (or Airflow) the apps\' environment');
       return 0;

@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ObjectStore } from '@trips/storage';
@@ -34,6 +36,8 @@ export interface StackRecord {
   sftp?: { pid: number; port: number; username: string; password: string; hostKeyFingerprint: string; root: string };
   /** moto's server for KMS, Secrets Manager and SNS (absent without Python 3.10+). */
   moto?: { pid: number; port: number; endpoint: string };
+  /** The receiver of the local DAG's notices (the Airflow connection trips_webhook): one JSON line each in `file`. */
+  notices?: { pid: number; port: number; file: string };
   buckets: LocalBuckets;
   workDir: string;
   startedAt: string;
@@ -53,7 +57,7 @@ function readRecord(stateDir: string): StackRecord | undefined {
 
 /** True when every process of the record runs. */
 function allAlive(r: StackRecord): boolean {
-  return [r.s3.pid, postmasterPid(r.pg.dataDir), r.sftp?.pid ?? -1, r.moto?.pid ?? -1].every((pid) => pid === -1 || isAlive(pid));
+  return [r.s3.pid, postmasterPid(r.pg.dataDir), r.sftp?.pid ?? -1, r.moto?.pid ?? -1, r.notices?.pid ?? -1].every((pid) => pid === -1 || isAlive(pid));
 }
 
 /** The standing stack of `trips local up` under `stateDir` when it is up and whole. */
@@ -85,6 +89,8 @@ export function stackEnv(r: StackRecord, extra: { home?: string } = {}): Record<
     TRIPS_WORK_DIR: r.workDir,
     // A laptop's files are copied in whole: short waits keep a local run quick.
     ...(r.sftp ? sftpSettings(r.sftp, '/inbox', { minAgeSeconds: 2, stableSeconds: 1 }) : {}),
+    // The local DAG's notifiers post here (an Airflow connection given as an environment variable).
+    ...(r.notices ? { AIRFLOW_CONN_TRIPS_WEBHOOK: JSON.stringify({ conn_type: 'http', host: `http://127.0.0.1:${r.notices.port}/trips` }) } : {}),
     ...(extra.home ? { TRIPS_HOME: extra.home } : {}),
   };
 }
@@ -165,7 +171,7 @@ function attach(record: StackRecord): RunningStack {
   return {
     record,
     // The SFTP settings are the local DAG's; a `trips run` task has its own or none.
-    env: stackEnv({ ...record, sftp: undefined, moto: undefined }),
+    env: stackEnv({ ...record, sftp: undefined, moto: undefined, notices: undefined }),
     store: () => stackStore(record),
     watch(listener) {
       // Not our children: poll their process ids.
@@ -201,10 +207,12 @@ export async function startStandingStack(stateDir: string, buckets: LocalBuckets
   const sftpRoot = join(stateDir, 'sftp');
   let pg;
   let sftp;
+  let notices;
   try {
     pg = await startPostgres({ dataDir, detached: true });
     await mkdir(join(sftpRoot, 'inbox'), { recursive: true });
     sftp = await startSftpServerProcess(sftpRoot);
+    notices = await startNoticeReceiver(join(stateDir, 'notices.jsonl'));
     const moto = await startMotoProcess();
     const record: StackRecord = {
       mode: 'standing',
@@ -213,6 +221,7 @@ export async function startStandingStack(stateDir: string, buckets: LocalBuckets
       pg: { pid: pg.pid, port: pg.port, url: pg.url, dataDir },
       sftp: { ...sftp, root: sftpRoot },
       moto,
+      notices,
       buckets,
       workDir: join(stateDir, 'work'),
       startedAt: new Date().toISOString(),
@@ -223,6 +232,7 @@ export async function startStandingStack(stateDir: string, buckets: LocalBuckets
     process.kill(s3.pid, 'SIGTERM');
     if (pg) stopPostgres(dataDir);
     if (sftp) process.kill(sftp.pid, 'SIGTERM');
+    if (notices) process.kill(notices.pid, 'SIGTERM');
     throw e;
   }
 }
@@ -247,6 +257,7 @@ export async function stopStack(stateDir: string): Promise<string[]> {
     ['the S3 server', r?.s3.pid],
     ['the SFTP server', r?.sftp?.pid],
     ['moto', r?.moto?.pid],
+    ['the notice receiver', r?.notices?.pid],
   ];
   for (const [name, pid] of others) {
     if (pid === undefined || !isAlive(pid) || r?.host !== hostname()) continue;
@@ -278,4 +289,19 @@ export function readLocalAirflow(stateDir: string): { url: string; pids: number[
   } catch {
     return undefined;
   }
+}
+
+/** Starts the notice receiver (notice-receiver.cjs) detached, appending to `file`. */
+async function startNoticeReceiver(file: string): Promise<{ pid: number; port: number; file: string }> {
+  const child = spawn(process.execPath, [join(__dirname, 'notice-receiver.cjs'), file], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const port = await new Promise<number>((resolve, reject) => {
+    let err = '';
+    child.stderr?.on('data', (d) => (err += d));
+    child.once('exit', (code) => reject(new Error(`the notice receiver exited (${code}) before it listened: ${err.trim()}`)));
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
+  });
+  child.stdout?.destroy();
+  child.stderr?.destroy();
+  child.unref();
+  return { pid: child.pid as number, port, file };
 }

@@ -172,7 +172,7 @@ export function describePgError(e: PgError, sql: string): string {
 }
 
 
-/** A load step for people: its statement's first words (`delete from trips.fact_trips`, `create temp table trip_owner`). */
+/** A load step for people: its statement's first words (`delete from <schema>.<table>`, `create temp table <name>`). */
 export function describeStep(sql: string): string {
   return sql.replace(/\s+/g, ' ').split(/ (?:select|as|set|where|\()/)[0].trim();
 }
