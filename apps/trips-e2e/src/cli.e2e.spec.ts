@@ -5,16 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { findChromium, inked, screenshot } from './browser';
-import { SAMPLE, trips, tripsJson } from './trips';
+import { alive, SAMPLE, trips, tripsJson } from './trips';
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** What an analyst sees of `trips sql` and `trips query`: values, formats, errors. */
 describe('the command line on a loaded warehouse', () => {

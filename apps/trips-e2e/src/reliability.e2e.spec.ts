@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hardRows } from '@trips/testing';
-import { ROOT, SAMPLE, trips, tripsJson, type RunJson } from './trips';
+import { alive, ROOT, SAMPLE, trips, tripsJson, type RunJson } from './trips';
 
 /**
  * Issue 10's classes, each through the `trips` command as a user runs it, on real stand-ins (S3
@@ -38,7 +38,6 @@ function background(args: string[], state: string) {
 }
 
 const stackRecord = (state: string) => JSON.parse(readFileSync(join(state, 'stack.json'), 'utf8')) as { s3: { pid: number }; pg: { pid: number } };
-const alive = (pid: number) => spawnSync('kill', ['-0', String(pid)]).status === 0;
 
 describe('nothing lost, nothing mixed (issue 10)', () => {
   let work: string;

@@ -2,6 +2,16 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 export const ROOT = join(__dirname, '..', '..', '..');
+
+/** Whether a process runs (kill -0). */
+export const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
 export const SAMPLE = join(ROOT, 'libs/testing/fixtures/sample/trips-sample.csv');
 
 export interface CliResult {
