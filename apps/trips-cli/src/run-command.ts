@@ -110,6 +110,7 @@ export const runCommand = defineCommand(COMMAND, async ({ values }) => {
       const wh = new PostgresQueries(stack.record.pg.url);
       say(await summariseWarehouse(wh).finally(() => wh.close()));
       say(`  query it with: npx trips sql "select * from ${WAREHOUSE_SCHEMA}.${warehouseTables()[0].id}" [--json]`);
+      say('  look at it:    npx trips report (an HTML page), npx trips rejects --ds D, npx trips status');
     }
   } finally {
     await sftp?.close();
