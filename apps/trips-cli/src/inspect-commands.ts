@@ -56,7 +56,7 @@ with --task, that task's whole manifest as JSON.`,
         duplicates: m.rows.duplicates,
         run: m.runId ?? null,
       }));
-      process.stdout.write(format === 'json' ? `${JSON.stringify(manifests, null, 2)}\n` : formatRows(rows, format));
+      process.stdout.write(format === 'json' ? `${JSON.stringify(manifests, null, 2)}\n` : formatRows(rows, format, { counts: true }));
       return 0;
     });
   },
@@ -114,7 +114,7 @@ of the local lake), and the files it refused whole. Without --rows: the count pe
           process.stdout.write(`${JSON.stringify({ ds, rejected: total ?? null, refusedFiles: refused.map((f) => ({ file: f.file, reason: f.reason })), [listRows ? 'rows' : 'byReason']: rows }, null, 2)}\n`);
           return 0;
         }
-        process.stdout.write(formatRows(rows, format));
+        process.stdout.write(formatRows(rows, format, { counts: true }));
         if (format === 'text') {
           if (listRows && limit > 0 && rows.length === limit) say(`trips rejects: the first ${limit} rows shown; --limit 0 for all`);
           for (const f of refused) say(`trips rejects: file refused whole: ${f.file}: ${f.reason}`);
@@ -226,7 +226,7 @@ export const statusCommand = defineCommand(
           : 'stand-ins: none running (commands start them as they need them)',
       ...(airflow ? [`Airflow: ${airflow.url} (npm run local:airflow; . ${relative(process.cwd(), join(stateDir, 'airflow', 'env.sh'))} for its airflow command)`] : []),
     ];
-    process.stdout.write(`${lines.join('\n')}\n${days.length ? formatRows(days, 'text') : '(no day run yet)\n'}`);
+    process.stdout.write(`${lines.join('\n')}\n${days.length ? formatRows(days, 'text', { counts: true }) : '(no day run yet)\n'}`);
     return 0;
   },
 );

@@ -42,6 +42,13 @@ describe('the one table style', () => {
     ]);
   });
 
+  it('groups counts in thousands in the commands\' own summaries, and leaves query results as the database gives them', () => {
+    const rows = [{ task: 'validate_raw', read: 1234567, seconds: 1.5 }];
+    expect(formatRows(rows, 'text', { counts: true })).toContain('validate_raw  1,234,567      1.5');
+    expect(formatRows(rows, 'text')).toContain('validate_raw  1234567      1.5');
+    expect(formatRows(rows, 'csv', { counts: true })).toBe('task,read,seconds\nvalidate_raw,1234567,1.5\n');
+  });
+
   it('writes CSV as RFC 4180 does: quotes where needed, empty for NULL, JSON as text', () => {
     expect(formatRows([{ a: 'x,y', b: null, c: { k: 'v"' }, d: 'line\nbreak' }], 'csv')).toBe('a,b,c,d\n"x,y",,"{""k"":""v\\""""}","line\nbreak"\n');
   });

@@ -94,20 +94,25 @@ export function runJson(run: RunResult): object {
   };
 }
 
-/** What a row's values look like in a table or CSV: NULL visible (tables), JSON as JSON, the rest as text. */
-function cellText(v: unknown, nullText: string): string {
+/** What a row's values look like in a table or CSV: NULL visible (tables), JSON as JSON, counts grouped in thousands when asked, the rest as text. */
+function cellText(v: unknown, nullText: string, grouped = false): string {
   if (v === null || v === undefined) return nullText;
+  if (grouped && typeof v === 'number' && Number.isInteger(v)) return v.toLocaleString('en-US');
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
 }
 
 const csvField = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 
-/** Rows as the chosen format: a table with a row count, a JSON array, or CSV with a header. */
-export function formatRows(rows: Record<string, unknown>[], format: OutputFormat): string {
+/**
+ * Rows as the chosen format: a table with a row count, a JSON array, or CSV with a header. Query
+ * results show values as the database gives them; `counts` (the commands' own summaries: runs,
+ * manifests, rejects) groups whole numbers in thousands in tables, as the run's table does.
+ */
+export function formatRows(rows: Record<string, unknown>[], format: OutputFormat, opts: { counts?: boolean } = {}): string {
   if (format === 'json') return `${JSON.stringify(rows, null, 2)}\n`;
   const cols = rows.length > 0 ? Object.keys(rows[0]) : [];
   if (format === 'csv') return [cols, ...rows.map((r) => cols.map((c) => cellText(r[c], '')))].map((line) => line.map(csvField).join(',')).join('\n') + (cols.length ? '\n' : '');
   if (rows.length === 0) return '(no rows)\n';
-  return `${table([cols, ...rows.map((r) => cols.map((c) => cellText(r[c], 'NULL')))])}\n(${rows.length} row${rows.length === 1 ? '' : 's'})\n`;
+  return `${table([cols, ...rows.map((r) => cols.map((c) => cellText(r[c], 'NULL', opts.counts)))])}\n(${rows.length} row${rows.length === 1 ? '' : 's'})\n`;
 }
