@@ -99,6 +99,10 @@ export class Remote {
           );
         } else reject(new ExternalError(`${where}: could not connect: ${e.message}`, { cause: e }));
       });
+      // Without ssh2's optional native crypto module (not built where install scripts do not run: npm 11's
+      // default, the images) ssh2 writes each packet in pieces, and Nagle's algorithm then holds every
+      // read request for a delayed ACK: 0.5 MB/s instead of 100+. Requests go out at once.
+      client.once('connect', () => client.setNoDelay(true));
       client.connect(config);
     });
     const sftp = await new Promise<SFTPWrapper>((resolve, reject) => client.sftp((e, s) => (e ? reject(new ExternalError(`${where}: no SFTP subsystem: ${e.message}`)) : resolve(s))));

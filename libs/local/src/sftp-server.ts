@@ -78,6 +78,7 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<LocalSft
   const clients = new Set<Connection>();
 
   const server = new Server({ hostKeys: [hostKey.private] }, (client) => {
+    client.setNoDelay(true); // as ingest-sftp's client does: without ssh2's native module, Nagle stalls every reply
     accepted += 1;
     clients.add(client);
     client.on('close', () => clients.delete(client));
