@@ -33,6 +33,14 @@ export const BENCHES = {
     bytes: (mib) => 2.1 * mib * 2 ** 20,
     where: 'a temporary folder, deleted at the end',
   },
+  'load-growth': {
+    option: 'batch',
+    default: 200_000,
+    unit: 'trips a day (11 days; --days changes the 10 loaded before the measured one)',
+    seconds: (n) => 13 * (4 + n * 65e-6),
+    bytes: (n) => 300 * MB + 12 * n * 1300,
+    where: 'a temporary folder, deleted at the end',
+  },
   'csv-reader': {
     option: 'rows',
     default: 1_000_000,
