@@ -10,6 +10,9 @@ import { reportHtml, type ReportData } from './report-html';
 import { cliSettings } from './settings';
 import { workspaceRoot } from './workspace';
 
+/** PostgreSQL's SQLSTATE for a table that does not exist. */
+const UNDEFINED_TABLE = '42P01';
+
 /** How many of the largest trip groups the map shows. */
 const GROUPS = 200;
 
@@ -30,7 +33,15 @@ per day, from the local warehouse and the manifests of the local lake.`,
     const manifests = await withLocalLake((lake) => readManifests(lake));
     say('trips report: asking the local warehouse');
     const data = await withLocalWarehouse(async (wh) => {
-      const names = (await q<{ name: string }>(wh, regionNames())).map((r) => r.name);
+      let names: string[];
+      try {
+        names = (await q<{ name: string }>(wh, regionNames())).map((r) => r.name);
+      } catch (e) {
+        // No load has succeeded yet (say, validation stopped the first run): the page still shows the lake's side.
+        if ((e as { cause?: { code?: string } }).cause?.code !== UNDEFINED_TABLE) throw e;
+        say('trips report: the warehouse has no tables yet: the page shows the rejects and task times only');
+        return { regions: [], groups: [], cellSizeDeg: undefined };
+      }
       const regions: ReportData['regions'] = [];
       for (const name of names) {
         const a = await weeklyAverage(wh, { area: { region: name } });

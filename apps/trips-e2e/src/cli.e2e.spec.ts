@@ -180,6 +180,20 @@ describe('the command line on a loaded warehouse', () => {
     expect(inked(badShot.png).share).toBeLessThan(0.01);
   });
 
+  it('reports a day validation stopped: its rejects and task times, with no warehouse yet', async () => {
+    const stopped = join(work, 'stopped');
+    const run = await trips(['run', '--input', SAMPLE, '--ds', '2018-05-28', '--max-reject-ratio', '0'], stopped);
+    expect(run.code).not.toBe(0);
+    const out = join(work, 'stopped-report.html');
+    const r = await trips(['report', '--out', out], stopped);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('the warehouse has no tables yet');
+    const html = await readFile(out, 'utf8');
+    expect(html).toContain('No trips in the warehouse yet.');
+    expect(html).toContain('16 of 2,000 rows (0.80%)');
+    expect(html).toContain('failed: validate_raw');
+  });
+
   it('resets the state only when told --yes', async () => {
     const asked = await trips(['reset'], state);
     expect(asked.code).toBe(64);

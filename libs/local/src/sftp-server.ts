@@ -78,7 +78,8 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<LocalSft
   const clients = new Set<Connection>();
 
   const server = new Server({ hostKeys: [hostKey.private] }, (client) => {
-    client.setNoDelay(true); // as ingest-sftp's client does: without ssh2's native module, Nagle stalls every reply
+    // As ingest-sftp's client does: without ssh2's native module, Nagle stalls every reply (the method is missing from @types/ssh2).
+    (client as unknown as { setNoDelay(on: boolean): void }).setNoDelay(true);
     accepted += 1;
     clients.add(client);
     client.on('close', () => clients.delete(client));
