@@ -33,7 +33,7 @@ function hostKey() {
 }
 
 if (action === 'up') {
-  mkdirSync(STATE, { recursive: true });
+  mkdirSync(join(STATE, 'notices'), { recursive: true });
   run('npx', ['nx', 'run-many', '-t', 'build', '-p', ...APPS]);
   // One install for every bundle: the union of their runtime packages.
   const dependencies = Object.assign({}, ...APPS.map((app) => appManifest(app).dependencies));
@@ -51,7 +51,8 @@ if (action === 'up') {
   console.log(`
 The Docker local stack is up (AWS stand-in: ${profile}):
   Airflow UI       http://localhost:8080   (user admin; password: docker compose -f local/compose.yaml exec airflow cat /opt/airflow/simple_auth_manager_passwords.json.generated)
-  DAG              trips_pipeline_local    (unpause it, or trigger a run for 2018-05-28)
+  DAG              trips_pipeline_local    (unpause it: today's run lands the sample from the SFTP inbox and loads it)
+  notices          local/.compose/notices/notices.jsonl   (one JSON line per task notice)
   S3, SQS, KMS…    http://localhost:4566   (buckets trips-raw and trips-lake; credentials test/test)
   warehouse        postgres://trips:trips@localhost:5432/trips   (schema trips)
   partner SFTP     sftp -P 2222 trips@localhost   (password trips; /inbox holds the sample)

@@ -126,7 +126,7 @@ describe('each app installed as its Dockerfile installs it, and nothing else', (
 });
 
 describe('the Docker local stack and CI', () => {
-  const compose = parseYaml(readFileSync(join(ROOT, 'local/compose.yaml'), 'utf8'), { merge: true }) as { services: Record<string, { environment?: Record<string, string>; profiles?: string[]; networks?: { default?: { aliases?: string[] } } }> };
+  const compose = parseYaml(readFileSync(join(ROOT, 'local/compose.yaml'), 'utf8'), { merge: true }) as { services: Record<string, { environment?: Record<string, string>; profiles?: string[]; ports?: string[]; command?: string[]; networks?: { default?: { aliases?: string[] } } }> };
 
   it('validates against the Compose specification and the GitHub workflow schema', () => {
     if (!tools) return console.warn('check-jsonschema: skipped (no Python 3.10+)');
@@ -141,7 +141,11 @@ describe('the Docker local stack and CI', () => {
 
   it('names every service and every variable the local DAG\'s tasks need', () => {
     const s = compose.services;
-    expect(Object.keys(s).sort()).toEqual(['airflow', 'localstack', 'moto', 'postgres', 'sftp']);
+    expect(Object.keys(s).sort()).toEqual(['airflow', 'localstack', 'moto', 'notices', 'postgres', 'sftp']);
+    // Notices go to a receiver of the stack (in the JSON form a URI would get wrong), and no port is open beyond this machine.
+    expect(JSON.parse(s.airflow.environment?.AIRFLOW_CONN_TRIPS_WEBHOOK ?? '{}')).toEqual({ conn_type: 'http', host: 'http://notices:8090/trips' });
+    expect(s.notices.command).toEqual(['node', '/opt/trips/notice-receiver.cjs', '/notices/notices.jsonl', '8090', '0.0.0.0']);
+    for (const [name, service] of Object.entries(s)) for (const port of service.ports ?? []) expect({ name, port }).toEqual({ name, port: expect.stringMatching(/^127\.0\.0\.1:/) });
     // Both AWS stand-ins answer as `aws`, each under its profile.
     expect([s.moto.profiles, s.localstack.profiles]).toEqual([['moto'], ['localstack']]);
     expect([s.moto.networks?.default?.aliases, s.localstack.networks?.default?.aliases]).toEqual([['aws'], ['aws']]);
