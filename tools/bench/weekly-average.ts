@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startPostgres } from '@trips/local';
+import { startPostgres, stopStack } from '@trips/local';
 import { PostgresQueries, weeklyAverage, type WeeklyRequest } from '@trips/warehouse';
 
 const root = join(__dirname, '..', '..');
@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     trips(['generate', '--out', input, '--rows', values.rows as string, '--seed', '2018', '--days', '28']);
     trips(['run', '--input', input, '--ds', '2018-06-25']);
   }
+  await stopStack(state); // a PostgreSQL an earlier query keeps on this folder (TRIPS_QUERY_KEEP_SECONDS)
   const pg = await startPostgres({ dataDir: join(state, 'pg', 'data') });
   const wh = new PostgresQueries(pg.url);
   const runs = Number(values.runs);
