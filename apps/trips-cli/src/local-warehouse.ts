@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '@trips/core';
 import { readStack, startKeptPostgres, startPostgres, stopStack, usingKeptPostgres } from '@trips/local';
-import { PostgresQueries, type WarehouseQueries } from '@trips/warehouse';
+import { PostgresQueries, schemaDdl, WAREHOUSE_SCHEMA, type WarehouseQueries } from '@trips/warehouse';
 import { cliSettings } from './settings';
 import { workspaceRoot } from './workspace';
 
@@ -41,4 +41,15 @@ export async function withLocalWarehouse<T>(use: (wh: WarehouseQueries, url: str
     await wh.close();
     usingKeptPostgres(stateDir);
   }
+}
+
+/**
+ * Brings a local warehouse made by an earlier version up to this one's schema before a question is
+ * asked (a table or aggregate added since is created, an aggregate computed once from the facts), as
+ * the next load would; a warehouse no load has made yet is left alone.
+ */
+export async function upgradeLocalSchema(wh: WarehouseQueries): Promise<void> {
+  const [present] = await wh.query<{ n: number }>('select count(*) as n from information_schema.schemata where schema_name = $1', [WAREHOUSE_SCHEMA]);
+  if (!present || present.n === 0) return;
+  for (const statement of schemaDdl('postgres')) await wh.query(statement);
 }

@@ -34,16 +34,20 @@ export const AGGREGATES: Aggregate[] = [
   { name: 'agg_weekly_origin_cell', groupBy: [WEEK, fact('origin_cell_x'), fact('origin_cell_y')] },
   { name: 'agg_weekly_dest_cell', groupBy: [WEEK, fact('dest_cell_x'), fact('dest_cell_y')] },
   { name: 'agg_trip_group', groupBy: [fact('trip_group_key')] },
+  // Where a datasource appeared (the regions question), without reading the facts.
+  { name: 'agg_datasource_region', groupBy: [fact('datasource_key'), fact('region_key')] },
 ];
 
 /** Every grouping column of every aggregate, once: the columns of a load's `fact_delta`. */
 export const DELTA_COLUMNS = [...new Map(AGGREGATES.flatMap((a) => a.groupBy).map((g) => [g.column, g])).values()];
 
 export function aggregateDdl(dialect: WarehouseDialect): string[] {
-  return AGGREGATES.map(
-    (a) =>
-      `create table if not exists ${WAREHOUSE_SCHEMA}.${a.name} (\n${a.groupBy.map((g) => `  ${g.column} ${g.of ? sqlType(g.of, dialect) : 'date'} not null`).join(',\n')},\n  trips bigint not null,\n  primary key (${a.groupBy.map((g) => g.column).join(', ')})\n)`,
-  );
+  return AGGREGATES.flatMap((a) => [
+    `create table if not exists ${WAREHOUSE_SCHEMA}.${a.name} (\n${a.groupBy.map((g) => `  ${g.column} ${g.of ? sqlType(g.of, dialect) : 'date'} not null`).join(',\n')},\n  trips bigint not null,\n  primary key (${a.groupBy.map((g) => g.column).join(', ')})\n)`,
+    // An aggregate new to a warehouse that already holds facts is computed once from them; from
+    // then on every load keeps it in step.
+    `insert into ${WAREHOUSE_SCHEMA}.${a.name} (${a.groupBy.map((g) => g.column).join(', ')}, trips) ${aggregateFromScratch(a, `not exists (select 1 from ${WAREHOUSE_SCHEMA}.${a.name})`)}`,
+  ]);
 }
 
 /** The SELECT list of fact_delta rows for fact rows aliased `f`, with `delta` (+1 or -1). */
@@ -70,7 +74,7 @@ export function aggregateDeltaStatements(): string[] {
   return out;
 }
 
-/** The same aggregates computed from scratch: what every load must leave (used by tests and checks). */
-export function aggregateFromScratch(a: Aggregate): string {
-  return `select ${a.groupBy.map((g) => `${g.expr} as ${g.column}`).join(', ')}, count(*) as trips from ${WAREHOUSE_SCHEMA}.${factTable().id} f group by ${a.groupBy.map((_, i) => i + 1).join(', ')}`;
+/** The same aggregates computed from scratch (of the facts `where` keeps): what every load must leave (used by tests and checks). */
+export function aggregateFromScratch(a: Aggregate, where?: string): string {
+  return `select ${a.groupBy.map((g) => `${g.expr} as ${g.column}`).join(', ')}, count(*) as trips from ${WAREHOUSE_SCHEMA}.${factTable().id} f${where ? ` where ${where}` : ''} group by ${a.groupBy.map((_, i) => i + 1).join(', ')}`;
 }

@@ -8,6 +8,10 @@ import { warehouseTables } from '@trips/pipeline';
 
 const WAREHOUSE_TABLES = warehouseTables();
 import { RedshiftWarehouse } from './redshift-warehouse';
+import { AGGREGATES } from './aggregates';
+
+/** A fact load's batch: staging (4), the deliveries and the facts (9), and each aggregate's delta (3). */
+const FACT_BATCH = 4 + 9 + 3 * AGGREGATES.length;
 
 // The Redshift Data API has no local stand-in: it is mocked, and the SQL it is sent is asserted
 // (the Postgres adapter runs the same load statements against a real PostgreSQL).
@@ -52,7 +56,7 @@ describe('Redshift Data API adapter', () => {
     rsd.on(api.BatchExecuteStatementCommand).resolves({ Id: 'b-1' });
     // 4 head statements, then the steps: the fact delete is statement 10, the fact insert statement 12.
     const subs = (n: number) => Array.from({ length: n }, (_, i) => ({ Id: `b-1:${i + 1}`, Status: 'FINISHED' as const, ResultRows: i === 11 ? 1968 : i === 9 ? 1900 : 5 }));
-    rsd.on(api.DescribeStatementCommand).resolvesOnce({ Id: 'b-1', Status: 'STARTED' }).resolves({ Id: 'b-1', Status: 'FINISHED', SubStatements: subs(25) });
+    rsd.on(api.DescribeStatementCommand).resolvesOnce({ Id: 'b-1', Status: 'STARTED' }).resolves({ Id: 'b-1', Status: 'FINISHED', SubStatements: subs(FACT_BATCH) });
     rsd.on(api.GetStatementResultCommand, { Id: 'b-1:3' }).resolves({ ColumnMetadata: [{ name: 'count' }], Records: [[{ longValue: 1970 }]] });
 
     const result = await warehouse().loadTable({ table: fact, ...request('fact_trips') });
@@ -61,7 +65,9 @@ describe('Redshift Data API adapter', () => {
     const [call] = rsd.commandCalls(api.BatchExecuteStatementCommand);
     expect(call.args[0].input).toMatchObject({ WorkgroupName: 'trips', Database: 'dev', SecretArn: SECRET, StatementName: 'trips-load-fact_trips-2018-05-28' });
     const sqls = call.args[0].input.Sqls as string[];
-    expect(sqls).toHaveLength(25);
+    expect(sqls).toHaveLength(FACT_BATCH);
+    // Each aggregate's delta: update, insert, delete of emptied groups, at the end.
+    expect(sqls.slice(-3 * AGGREGATES.length).filter((q) => q.startsWith('update trips.agg_'))).toHaveLength(AGGREGATES.length);
     expect(sqls.slice(0, 4)).toEqual([
       expect.stringMatching(/^create temp table stage \(trip_id char\(32\), /),
       `copy stage from 's3://trips-lake/manifests/load_redshift/ds=2018-05-28/copy/fact_trips.manifest' iam_role '${ROLE}' format as parquet manifest`,
