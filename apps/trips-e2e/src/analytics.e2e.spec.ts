@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPostgres, type LocalPostgres } from '@trips/local';
-import { PostgresQueries, weekStart, weeklyAverage, type WeeklyAnswer } from '@trips/warehouse';
+import { latestDatasource, PostgresQueries, q, regionsOfDatasource, weekStart, weeklyAverage, type WeeklyAnswer } from '@trips/warehouse';
 import { tripsJson, type RunJson } from './trips';
 
 const CITIES = [
@@ -92,6 +92,25 @@ describe('weekly averages on 1 million generated trips equal a brute-force count
       if (answer.totalTrips > 0) nonEmpty++;
     }
     expect(nonEmpty).toBeGreaterThan(20);
+  });
+
+  it('answers latest-datasource and the regions of each datasource as the facts say', async () => {
+    for (const top of [1, 2, 3]) {
+      const expected = await wh.query(
+        `with top_regions as (select region_key, count(*) as trips from trips.fact_trips group by region_key order by trips desc, region_key limit ${top}),
+         ranked as (select f.region_key, f.datasource_key, f.trip_ts, row_number() over (partition by f.region_key order by f.trip_ts desc, f.datasource_key) as rn from trips.fact_trips f)
+         select r.name as region, t.trips, d.name as latest_datasource, to_char(k.trip_ts, 'YYYY-MM-DD HH24:MI:SS') as latest_trip_ts
+         from ranked k join top_regions t using (region_key) join trips.dim_region r using (region_key) join trips.dim_datasource d on d.datasource_key = k.datasource_key
+         where k.rn = 1 order by t.trips desc, r.name`,
+      );
+      expect({ top, rows: await q(wh, latestDatasource(top)) }).toEqual({ top, rows: expected });
+    }
+    const datasources = await wh.query<{ datasource_key: string }>('select datasource_key from trips.dim_datasource order by 1');
+    expect(datasources.length).toBeGreaterThan(2);
+    for (const { datasource_key } of datasources) {
+      const expected = await wh.query('select r.name as region, count(*) as trips from trips.fact_trips f join trips.dim_region r using (region_key) where f.datasource_key = $1 group by r.name order by trips desc, r.name', [datasource_key]);
+      expect({ datasource_key, rows: await q(wh, regionsOfDatasource(datasource_key)) }).toEqual({ datasource_key, rows: expected });
+    }
   });
 
   it('tells an unknown region from a region with no trips in the period', async () => {

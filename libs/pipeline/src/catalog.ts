@@ -270,7 +270,8 @@ export const CATALOG = [
       redshift: { diststyle: 'key', distKey: 'trip_id', sortKey: ['ds', 'region_key'] },
       postgresIndexes: [
         ['ds'],
-        ['region_key', 'date_key'],
+        // The latest trips of a region (latest-datasource reads only its last week).
+        ['region_key', 'trip_ts'],
         ['trip_ts'],
         // Both column orders: the edge strips of a box are narrow in x (left, right) or in y (top, bottom).
         ['origin_cell_x', 'origin_cell_y'],

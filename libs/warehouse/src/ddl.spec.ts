@@ -10,7 +10,7 @@ describe('warehouse DDL and load SQL', () => {
     const fact = schemaDdl('postgres').find((s) => s.includes('trips.fact_trips (')) as string;
     expect(fact).toContain('create table if not exists trips.fact_trips (\n  trip_id char(32) not null,\n  trip_ts timestamp not null,\n  origin_lon double precision not null');
     expect(fact).toContain('  ds date not null,\n  primary key (trip_id)\n)');
-    expect(schemaDdl('postgres')).toContain('create index if not exists fact_trips_region_key_date_key_idx on trips.fact_trips (region_key, date_key)');
+    expect(schemaDdl('postgres')).toContain('create index if not exists fact_trips_region_key_trip_ts_idx on trips.fact_trips (region_key, trip_ts)');
   });
 
   it('gives Redshift distribution and sort keys instead of indexes', () => {

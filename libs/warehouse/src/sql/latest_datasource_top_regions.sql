@@ -9,6 +9,15 @@ with top_regions as (
     limit $1
 ),
 
+-- The last week holding trips of each of those regions: its latest trip lies in that week, so only
+-- that week's trips of the region are read (the (region_key, trip_ts) index), not all of them.
+last_week as (
+    select a.region_key, max(a.week_start_date) as week_start_date
+    from trips.agg_weekly_region a
+    where a.region_key in (select region_key from top_regions)
+    group by a.region_key
+),
+
 ranked as (
     select
         f.region_key,
@@ -16,7 +25,7 @@ ranked as (
         f.trip_ts,
         row_number() over (partition by f.region_key order by f.trip_ts desc, f.datasource_key) as rn
     from trips.fact_trips f
-    where f.region_key in (select region_key from top_regions)
+    join last_week w on w.region_key = f.region_key and f.trip_ts >= w.week_start_date
 )
 
 select
