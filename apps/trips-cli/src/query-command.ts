@@ -1,7 +1,7 @@
 import { UsageError } from '@trips/core';
 import { knownDatasource, knownRegion, largestGroups, latestDatasource, q, regionsOfDatasource, weeklyAverage, type Box, type BoxMatch, type WeeklyRequest } from '@trips/warehouse';
 import { defineCommand, type Flags } from './args';
-import { upgradeLocalSchema, withLocalWarehouse } from './local-warehouse';
+import { withLocalWarehouse } from './local-warehouse';
 import { formatRows, outputFormat } from './report';
 
 const FLAGS: Flags = {
@@ -74,7 +74,6 @@ export const queryCommand = defineCommand(COMMAND, async ({ values, positionals 
     case 'weekly-average': {
       const request = weeklyRequest(values);
       return withLocalWarehouse(async (wh) => {
-        await upgradeLocalSchema(wh);
         const a = await weeklyAverage(wh, request);
         const note = a.totalTrips === 0 ? `\n${a.area} has no trips in this period` : '';
         // A long period (the warehouse may hold a stray far-off date) lists the weeks with trips only.
@@ -87,7 +86,6 @@ export const queryCommand = defineCommand(COMMAND, async ({ values, positionals 
     }
     case 'groups':
       return withLocalWarehouse(async (wh) => {
-        await upgradeLocalSchema(wh);
         let regionKey: string | undefined;
         if (typeof values.region === 'string') {
           const found = await q<{ region_key: string }>(wh, knownRegion(values.region));
@@ -100,7 +98,6 @@ export const queryCommand = defineCommand(COMMAND, async ({ values, positionals 
       });
     case 'latest-datasource':
       return withLocalWarehouse(async (wh) => {
-        await upgradeLocalSchema(wh);
         const rows = await q<Record<string, unknown>>(wh, latestDatasource(positiveInt(values['top-regions'], 'top-regions', 2)));
         out(rows, rows);
         return 0;
@@ -108,7 +105,6 @@ export const queryCommand = defineCommand(COMMAND, async ({ values, positionals 
     case 'regions':
       if (typeof values.datasource !== 'string') throw new UsageError('trips query regions: --datasource NAME is required');
       return withLocalWarehouse(async (wh) => {
-        await upgradeLocalSchema(wh);
         const found = await q<{ datasource_key: string }>(wh, knownDatasource(values.datasource as string));
         if (!found.length) throw new UsageError(`unknown datasource "${values.datasource}"`);
         const rows = await q<Record<string, unknown>>(wh, regionsOfDatasource(found[0].datasource_key));

@@ -4,6 +4,7 @@ import { chmod, chown, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promi
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Client } from 'pg';
+import { isProcessAlive } from '@trips/core';
 import { freePort } from './ports';
 import { stopChild } from './process';
 
@@ -148,6 +149,12 @@ export async function startPostgres(opts: { dataDir?: string; port?: number; det
   };
 }
 
+/** The process id of the server running on a data folder, from its postmaster.pid (0: none recorded). */
+export function postmasterPid(dataDir: string): number {
+  const file = join(dataDir, 'postmaster.pid');
+  return existsSync(file) ? Number(readFileSync(file, 'utf8').split('\n')[0]) : 0;
+}
+
 /** How long a PostgreSQL started for a query stays up after its last use (TRIPS_QUERY_KEEP_SECONDS). */
 export const DEFAULT_KEEP_SECONDS = 300;
 
@@ -160,9 +167,7 @@ export function usingKeptPostgres(stateDir: string, opts: { touch?: boolean } = 
   if (!existsSync(file)) return undefined;
   try {
     const kept = JSON.parse(readFileSync(file, 'utf8')) as { url: string; pid: number; dataDir: string };
-    const pid = Number(readFileSync(join(kept.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    if (pid !== kept.pid) return undefined;
-    process.kill(pid, 0);
+    if (postmasterPid(kept.dataDir) !== kept.pid || !isProcessAlive(kept.pid)) return undefined;
     if (opts.touch !== false) {
       const now = new Date();
       utimesSync(file, now, now);

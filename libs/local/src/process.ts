@@ -1,4 +1,5 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { isProcessAlive as isAlive } from '@trips/core';
 
 /**
@@ -17,4 +18,23 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Pr
 export async function waitForExit(pid: number, ms = 5000): Promise<boolean> {
   for (let waited = 0; waited < ms && isAlive(pid); waited += 50) await new Promise((r) => setTimeout(r, 50));
   return !isAlive(pid);
+}
+
+/**
+ * Starts a helper process detached, so that it outlives the caller (`trips local up`), and returns
+ * its pid with the JSON it prints on its first line once it listens (its port, credentials…). If it
+ * exits first, the error names it (`what`) and carries its stderr. Stop it by its pid.
+ */
+export async function startDetachedProcess<T>(what: string, command: string, args: string[], opts: Pick<SpawnOptions, 'env'> = {}): Promise<{ pid: number; ready: T }> {
+  const child = spawn(command, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const ready = await new Promise<T>((resolve, reject) => {
+    let err = '';
+    child.stderr?.on('data', (d) => (err += d));
+    child.once('exit', (code) => reject(new Error(`${what} exited (${code}) before it listened: ${err.trim()}`)));
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', (line) => resolve(JSON.parse(line) as T));
+  });
+  child.stdout?.destroy();
+  child.stderr?.destroy();
+  child.unref();
+  return { pid: child.pid as number, ready };
 }

@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, type Stats } from 'node:fs';
 import { join, normalize, relative, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { Server, utils, type Connection, type SFTPWrapper } from 'ssh2';
+import { startDetachedProcess } from './process';
 
 const { STATUS_CODE, OPEN_MODE } = utils.sftp;
 
@@ -282,21 +281,10 @@ export interface SftpServerProcess {
 export async function startSftpServerProcess(root: string): Promise<SftpServerProcess> {
   mkdirSync(root, { recursive: true });
   const tsx = pathToFileURL(require.resolve('tsx')).href;
-  const child = spawn(process.execPath, ['--import', tsx, join(__dirname, 'sftp-main.ts'), root], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
+  const { pid, ready } = await startDetachedProcess<Omit<SftpServerProcess, 'pid'>>('the SFTP server', process.execPath, ['--import', tsx, join(__dirname, 'sftp-main.ts'), root], {
     env: { ...process.env, TSX_TSCONFIG_PATH: join(__dirname, '..', '..', '..', 'tsconfig.json') },
   });
-  const info = await new Promise<Omit<SftpServerProcess, 'pid'>>((resolve, reject) => {
-    let err = '';
-    child.stderr?.on('data', (d) => (err += d));
-    child.once('exit', (code) => reject(new Error(`the SFTP server exited (${code}) before it listened: ${err.trim()}`)));
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', (line) => resolve(JSON.parse(line)));
-  });
-  child.stdout?.destroy();
-  child.stderr?.destroy();
-  child.unref();
-  return { pid: child.pid as number, ...info };
+  return { pid, ...ready };
 }
 
 /** The settings ingest-sftp needs to reach a local SFTP server, the folder it lists being `dir`. */

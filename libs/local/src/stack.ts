@@ -1,15 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
-import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ObjectStore } from '@trips/storage';
 import { startMotoProcess } from './moto';
-import { keptRecordFile, startPostgres, stopPostgres } from './postgres';
+import { keptRecordFile, postmasterPid, startPostgres, stopPostgres } from './postgres';
 import { BusyError, isProcessAlive as isAlive, removeStaleScratch } from '@trips/core';
-import { waitForExit } from './process';
+import { startDetachedProcess, waitForExit } from './process';
 import { LOCAL_AWS_CREDENTIALS, LOCAL_AWS_REGION, localS3Env, startS3Server } from './s3-server';
 import { sftpSettings, startSftpServerProcess } from './sftp-server';
 
@@ -274,10 +272,6 @@ async function writeRecord(stateDir: string, record: StackRecord): Promise<void>
   await writeFile(recordFile(stateDir), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
 }
 
-function postmasterPid(dataDir: string): number {
-  const file = join(dataDir, 'postmaster.pid');
-  return existsSync(file) ? Number(readFileSync(file, 'utf8').split('\n')[0]) : 0;
-}
 
 /** The local Airflow of `npm run local:airflow` on a state folder, as it records itself, when it runs. */
 export function readLocalAirflow(stateDir: string): { url: string; pids: number[]; supervisor: number } | undefined {
@@ -293,15 +287,6 @@ export function readLocalAirflow(stateDir: string): { url: string; pids: number[
 
 /** Starts the notice receiver (notice-receiver.cjs) detached, appending to `file`. */
 async function startNoticeReceiver(file: string): Promise<{ pid: number; port: number; file: string }> {
-  const child = spawn(process.execPath, [join(__dirname, 'notice-receiver.cjs'), file], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const port = await new Promise<number>((resolve, reject) => {
-    let err = '';
-    child.stderr?.on('data', (d) => (err += d));
-    child.once('exit', (code) => reject(new Error(`the notice receiver exited (${code}) before it listened: ${err.trim()}`)));
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
-  });
-  child.stdout?.destroy();
-  child.stderr?.destroy();
-  child.unref();
-  return { pid: child.pid as number, port, file };
+  const { pid, ready } = await startDetachedProcess<{ port: number }>('the notice receiver', process.execPath, [join(__dirname, 'notice-receiver.cjs'), file]);
+  return { pid, port: ready.port, file };
 }

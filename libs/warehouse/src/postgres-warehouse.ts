@@ -69,6 +69,21 @@ export class PostgresQueries implements WarehouseQueries {
     return result.rows as T[];
   }
 
+  /** Creates or brings up to date the warehouse schema (idempotent DDL; serialised across sessions). */
+  async ensureSchema(): Promise<void> {
+    const c = await this.connect();
+    // Serialised so two tasks creating the schema at once do not race on the catalog.
+    await c.query('begin');
+    try {
+      await c.query('select pg_advisory_xact_lock(7472)');
+      for (const s of schemaDdl('postgres')) await c.query(s);
+      await c.query('commit');
+    } catch (e) {
+      await c.query('rollback');
+      throw e;
+    }
+  }
+
   async close(): Promise<void> {
     await this.client?.end();
     this.client = undefined;
@@ -89,27 +104,14 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
     super(url);
   }
 
-  async ensureSchema(): Promise<void> {
-    const c = await this.connect();
-    // Serialised so two tasks creating the schema at once do not race on the catalog.
-    await c.query('begin');
-    try {
-      await c.query('select pg_advisory_xact_lock(7472)');
-      for (const s of schemaDdl('postgres')) await c.query(s);
-      await c.query('commit');
-    } catch (e) {
-      await c.query('rollback');
-      throw e;
-    }
-  }
-
   async loadTable(req: LoadRequest): Promise<LoadResult> {
     const { table } = req;
     const columns = table.columns;
     const progress = req.progress;
-    let stage = progress?.stage(`${table.id}: reading ${req.files.length} Parquet file(s) of the lake`, { bytes: req.files.reduce((s, f) => s + f.size, 0) });
+    const lakeBytes = req.files.reduce((s, f) => s + f.size, 0);
+    let stage = progress?.stage(`${table.id}: reading ${req.files.length} Parquet file(s) of the lake`, { bytes: lakeBytes });
     const staged = await parquetToCsv(this.store, req.source.bucket, req.files, columns.map((c) => c.name), this.workDir);
-    stage?.advance({ rows: staged?.rows ?? 0, bytes: req.files.reduce((s, f) => s + f.size, 0) });
+    stage?.advance({ rows: staged?.rows ?? 0, bytes: lakeBytes });
     stage?.done();
     const c = await this.connect();
     const result: LoadResult = { table: table.id, staged: staged?.rows ?? 0, inserted: 0, deleted: 0, skipped: 0 };
@@ -173,6 +175,6 @@ export function describePgError(e: PgError, sql: string): string {
 
 
 /** A load step for people: its statement's first words (`delete from <schema>.<table>`, `create temp table <name>`). */
-export function describeStep(sql: string): string {
+function describeStep(sql: string): string {
   return sql.replace(/\s+/g, ' ').split(/ (?:select|as|set|where|\()/)[0].trim();
 }
