@@ -66,6 +66,12 @@ export interface WarehouseSpec {
   readonly redshift: { readonly diststyle: 'all' | 'key' | 'even'; readonly distKey?: string; readonly sortKey?: readonly string[] };
   /** PostgreSQL: secondary B-tree indexes (the key is the primary key). */
   readonly postgresIndexes?: readonly (readonly string[])[];
+  /**
+   * PostgreSQL: range partitions by ISO week (Monday to Monday) of this timestamp column, which
+   * then joins the primary key; each load creates the weeks its rows need. A load writes into its
+   * trips' weeks only, so what it pays for indexes follows the batch, not the warehouse.
+   */
+  readonly postgresWeekPartitions?: string;
 }
 
 export interface TableDef {
@@ -268,18 +274,19 @@ export const CATALOG = [
       // Even spread (every query aggregates; none joins two large tables on another key); the sort
       // key lets a day's replacement and region filters skip blocks.
       redshift: { diststyle: 'key', distKey: 'trip_id', sortKey: ['ds', 'region_key'] },
+      // Only what a question or a load reads: every index costs each inserted row a B-tree write.
       postgresIndexes: [
-        ['ds'],
         // The latest trips of a region (latest-datasource reads only its last week).
         ['region_key', 'trip_ts'],
+        // A load finds the facts of its trips within the span of their timestamps.
         ['trip_ts'],
         // Both column orders: the edge strips of a box are narrow in x (left, right) or in y (top, bottom).
         ['origin_cell_x', 'origin_cell_y'],
         ['origin_cell_y', 'origin_cell_x'],
         ['dest_cell_x', 'dest_cell_y'],
         ['dest_cell_y', 'dest_cell_x'],
-        ['trip_group_key'],
       ],
+      postgresWeekPartitions: 'trip_ts',
     },
   },
 ] as const satisfies readonly TableDef[];

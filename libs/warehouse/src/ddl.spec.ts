@@ -1,4 +1,4 @@
-import { loadSteps, schemaDdl } from './ddl';
+import { loadSteps, schemaDdl, weekPartitionDdl } from './ddl';
 import { warehouseTables } from '@trips/pipeline';
 
 const WAREHOUSE_TABLES = warehouseTables();
@@ -9,8 +9,19 @@ describe('warehouse DDL and load SQL', () => {
   it('creates fact_trips with the lake columns in order, a ds column and its key', () => {
     const fact = schemaDdl('postgres').find((s) => s.includes('trips.fact_trips (')) as string;
     expect(fact).toContain('create table if not exists trips.fact_trips (\n  trip_id char(32) not null,\n  trip_ts timestamp not null,\n  origin_lon double precision not null');
-    expect(fact).toContain('  ds date not null,\n  primary key (trip_id)\n)');
+    // Partitioned by week of trip_ts on PostgreSQL, which makes trip_ts part of the primary key there.
+    expect(fact).toContain('  ds date not null,\n  primary key (trip_id, trip_ts)\n) partition by range (trip_ts)');
     expect(schemaDdl('postgres')).toContain('create index if not exists fact_trips_region_key_trip_ts_idx on trips.fact_trips (region_key, trip_ts)');
+    expect(schemaDdl('redshift').find((s) => s.includes('trips.fact_trips ('))).toContain('  ds date not null,\n  primary key (trip_id)\n)');
+  });
+
+  it('names a week partition by its Monday and bounds it to that week', () => {
+    expect(weekPartitionDdl(table('fact_trips'), '2018-12-31')).toEqual([
+      'create table trips.fact_trips_w20181231 (like trips.fact_trips)',
+      "alter table trips.fact_trips attach partition trips.fact_trips_w20181231 for values from ('2018-12-31') to ('2019-01-07')",
+    ]);
+    expect(() => weekPartitionDdl(table('fact_trips'), '2019-01-01')).toThrow('not the Monday of a week: 2019-01-01');
+    expect(() => weekPartitionDdl(table('fact_trips'), "2019-01-07') to ('x")).toThrow('not the Monday');
   });
 
   it('gives Redshift distribution and sort keys instead of indexes', () => {
@@ -29,9 +40,15 @@ describe('warehouse DDL and load SQL', () => {
     ]);
     const fact = loadSteps(table('fact_trips')).map((s) => s.sql);
     expect(fact).toContain('delete from trips.trip_delivery where ds = cast($1 as date)');
-    expect(fact.find((s) => s.startsWith('delete from trips.fact_trips'))).toMatch(/where trip_id in \(select t\.trip_id from touched_trips t left join trip_owner o on o\.trip_id = t\.trip_id where o\.trip_id is null or o\.ds = cast\(\$1 as date\)\)$/);
+    expect(fact.find((s) => s.startsWith('delete from trips.fact_trips'))).toMatch(/and trip_id in \(select t\.trip_id from touched_trips t left join trip_owner o on o\.trip_id = t\.trip_id where o\.trip_id is null or o\.ds = cast\(\$1 as date\)\)$/);
     expect(fact.find((s) => s.startsWith('insert into trips.fact_trips'))).toMatch(/^insert into trips\.fact_trips \(trip_id, trip_ts, .*, dest_cell_y, ds\) select s\.trip_id, .* from stage s join trip_owner o on o\.trip_id = s\.trip_id where o\.ds = cast\(\$1 as date\)$/);
-    // Nothing a load runs reads the whole fact table: every statement on it is limited to the touched trips.
-    for (const sql of fact.filter((s) => /trips\.fact_trips/.test(s))) expect(sql).toMatch(/touched_trips|trip_owner/);
+    // Nothing a load runs reads the whole fact table or the whole delivery record: every statement
+    // on them is limited to the touched trips, and a lookup by trip to the span of their timestamps.
+    const span = /(\w+(?:\.\w+)?)\.trip_ts between \(select lo from touched_span\) and \(select hi from touched_span\)/;
+    for (const sql of fact.filter((s) => /trips\.(fact_trips|trip_delivery)\b/.test(s))) {
+      if (sql.startsWith('insert into trips.fact_trips')) expect(sql).toMatch(/from stage s join trip_owner/);
+      else if (/trips\.trip_delivery where ds = |^insert into trips\.trip_delivery .* from stage$/.test(sql)) continue; // the day's own deliveries: its primary key prefix
+      else expect(sql).toMatch(span);
+    }
   });
 });

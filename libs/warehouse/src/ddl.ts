@@ -20,25 +20,54 @@ function postgresIndexes(t: WarehouseTable): string[] {
   return (t.warehouse.postgresIndexes ?? []).map((cols) => `create index if not exists ${t.id}_${cols.join('_')}_idx on ${S}.${t.id} (${cols.join(', ')})`);
 }
 
+/**
+ * A table's CREATE statement (idempotent). On PostgreSQL a table with week partitions is the
+ * partitioned parent: its timestamp joins the primary key (PostgreSQL wants the partition column in
+ * every unique index), and each week's partition is created by the load that first needs it.
+ */
+export function tableDdl(t: WarehouseTable, dialect: Dialect): string {
+  const cols = t.columns.map((c) => `  ${c.name} ${sqlType(c, dialect)}${c.nullable ? '' : ' not null'}`);
+  if (t.warehouse.load === 'replace-partition') cols.push('  ds date not null');
+  const partition = dialect === 'postgres' ? t.warehouse.postgresWeekPartitions : undefined;
+  cols.push(`  primary key (${[...t.key, ...(partition ? [partition] : [])].join(', ')})`);
+  const layout = dialect === 'redshift' ? redshiftLayout(t.warehouse.redshift) : partition ? ` partition by range (${partition})` : '';
+  return `create table if not exists ${S}.${t.id} (\n${cols.join(',\n')}\n)${layout}`;
+}
+
+/**
+ * The DDL of the partition of a week-partitioned table holding the week that starts on Monday
+ * `monday` (YYYY-MM-DD): an empty table like the parent, attached for that week. Attached rather
+ * than created `partition of` the parent: attaching locks the parent against other loads only,
+ * while `create table … partition of` would lock out its readers until the load commits.
+ */
+export function weekPartitionDdl(t: WarehouseTable, monday: string): string[] {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(monday) || new Date(`${monday}T00:00:00Z`).getUTCDay() !== 1) throw new Error(`not the Monday of a week: ${monday}`);
+  const next = new Date(Date.parse(`${monday}T00:00:00Z`) + 7 * 86_400_000).toISOString().slice(0, 10);
+  const name = `${S}.${t.id}_w${monday.replace(/-/g, '')}`;
+  return [`create table ${name} (like ${S}.${t.id})`, `alter table ${S}.${t.id} attach partition ${name} for values from ('${monday}') to ('${next}')`];
+}
+
 /** Idempotent DDL for the warehouse schema, one statement per element, for the tables of the catalog. */
 export function schemaDdl(dialect: Dialect, catalog: readonly TableDef[] = CATALOG): string[] {
   const statements = [`create schema if not exists ${S}`];
   const tables = warehouseTables(catalog);
-  for (const t of tables) {
-    const cols = t.columns.map((c) => `  ${c.name} ${sqlType(c, dialect)}${c.nullable ? '' : ' not null'}`);
-    if (t.warehouse.load === 'replace-partition') cols.push('  ds date not null');
-    cols.push(`  primary key (${t.key.join(', ')})`);
-    statements.push(`create table if not exists ${S}.${t.id} (\n${cols.join(',\n')}\n)${dialect === 'redshift' ? redshiftLayout(t.warehouse.redshift) : ''}`);
-  }
+  for (const t of tables) statements.push(tableDdl(t, dialect));
   // Which day delivered which trip: the facts hold each delivered trip once, under its earliest day.
   const delivery = dialect === 'redshift' ? redshiftLayout({ diststyle: 'key', distKey: 'trip_id', sortKey: ['ds', 'trip_id'] }) : '';
-  statements.push(`create table if not exists ${S}.trip_delivery (\n  ds date not null,\n  trip_id char(32) not null,\n  primary key (ds, trip_id)\n)${delivery}`);
+  // The trip's timestamp too: a trip_id is a hash of the trip's fields, its timestamp among them, so
+  // every delivery and fact row of a trip has the same trip_ts, and a load finds the ones of its
+  // trips within the span of their timestamps instead of among all the warehouse holds.
+  const facts = factTable(catalog).id;
+  statements.push(`create table if not exists ${S}.trip_delivery (\n  ds date not null,\n  trip_id char(32) not null,\n  trip_ts timestamp not null,\n  primary key (ds, trip_id)\n)${delivery}`);
   // A warehouse from before trip_delivery existed: its facts are the deliveries it knows of.
-  statements.push(`insert into ${S}.trip_delivery (ds, trip_id) select ds, trip_id from ${S}.${factTable(catalog).id} where not exists (select 1 from ${S}.trip_delivery)`);
+  statements.push(`insert into ${S}.trip_delivery (ds, trip_id, trip_ts) select ds, trip_id, trip_ts from ${S}.${facts} where not exists (select 1 from ${S}.trip_delivery)`);
   statements.push(...aggregateDdl(dialect));
   if (dialect === 'postgres') {
     for (const t of tables) statements.push(...postgresIndexes(t));
-    statements.push(`create index if not exists trip_delivery_trip_id_idx on ${S}.trip_delivery (trip_id)`);
+    // A load looks deliveries up by the span of its trips' timestamps (an index by trip_id alone
+    // was dropped: it grew with the warehouse and every insert paid for it at a random place).
+    statements.push(`drop index if exists ${S}.trip_delivery_trip_id_idx`);
+    statements.push(`create index if not exists trip_delivery_trip_ts_idx on ${S}.trip_delivery (trip_ts)`);
   }
   return statements;
 }
@@ -75,17 +104,26 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
     return [{ sql: `insert into ${target} (${cols.join(', ')}) select distinct ${cols.map((c) => `s.${c}`).join(', ')} from stage s where ${notLoaded}`, count: 'inserted' }];
   }
   const day = 'cast($1 as date)';
+  // Every row a load reads or changes of the warehouse's facts and deliveries belongs to a touched
+  // trip, and so lies within the span of the touched trips' timestamps: each statement on them says
+  // so, and reads that span (an index range) rather than the whole table. The work follows the
+  // batch, not the warehouse.
+  const within = (alias: string) => `${alias}.trip_ts between (select lo from touched_span) and (select hi from touched_span)`;
   const gone = `select t.trip_id from touched_trips t left join trip_owner o on o.trip_id = t.trip_id where o.trip_id is null or o.ds = ${day}`;
   return [
-    { sql: `create temp table touched_trips on commit drop as select trip_id from ${S}.trip_delivery where ds = ${day} union select trip_id from stage` },
+    { sql: `create temp table touched_trips on commit drop as select trip_id, trip_ts from ${S}.trip_delivery where ds = ${day} union select trip_id, trip_ts from stage` },
     { sql: 'analyze touched_trips', postgresOnly: true },
+    { sql: 'create temp table touched_span on commit drop as select min(trip_ts) as lo, max(trip_ts) as hi from touched_trips' },
     { sql: `delete from ${S}.trip_delivery where ds = ${day}` },
-    { sql: `insert into ${S}.trip_delivery (ds, trip_id) select distinct ${day}, trip_id from stage` },
-    { sql: `create temp table trip_owner on commit drop as select d.trip_id, min(d.ds) as ds from ${S}.trip_delivery d join touched_trips t on t.trip_id = d.trip_id group by d.trip_id` },
+    { sql: `insert into ${S}.trip_delivery (ds, trip_id, trip_ts) select distinct ${day}, trip_id, trip_ts from stage` },
+    {
+      sql: `create temp table trip_owner on commit drop as select d.trip_id, min(d.ds) as ds from ${S}.trip_delivery d join touched_trips t on t.trip_id = d.trip_id where ${within('d')} group by d.trip_id`,
+    },
     { sql: 'analyze trip_owner', postgresOnly: true },
-    { sql: `create temp table fact_delta on commit drop as select ${deltaSelect(-1)} from ${target} f where f.trip_id in (${gone})` },
-    { sql: `delete from ${target} where trip_id in (${gone})`, count: 'deleted' },
-    { sql: `update ${target} set ds = o.ds from trip_owner o where ${target}.trip_id = o.trip_id and ${target}.ds <> o.ds` },
+    { sql: `create temp table fact_delta on commit drop as select ${deltaSelect(-1)} from ${target} f where ${within('f')} and f.trip_id in (${gone})` },
+    // No alias on the target of DELETE and UPDATE: Redshift takes none there.
+    { sql: `delete from ${target} where ${within(target)} and trip_id in (${gone})`, count: 'deleted' },
+    { sql: `update ${target} set ds = o.ds from trip_owner o where ${within(target)} and ${target}.trip_id = o.trip_id and ${target}.ds <> o.ds` },
     {
       sql: `insert into ${target} (${cols.join(', ')}, ds) select ${cols.map((c) => `s.${c}`).join(', ')}, ${day} from stage s join trip_owner o on o.trip_id = s.trip_id where o.ds = ${day}`,
       count: 'inserted',

@@ -140,6 +140,45 @@ describe('PostgresWarehouse', () => {
     expect(await load(fact, '2018-05-28')).toEqual({ table: 'fact_trips', staged: 0, inserted: 0, deleted: 1, skipped: 0 });
   });
 
+  it('puts each week of trips in its own partition, created by the load that first needs it', async () => {
+    await lake('fact_trips', '2018-06-10', trips([1, 2, 9, 20], true));
+    await load(fact, '2018-06-10');
+    const partitions = async () =>
+      (await wh.query<{ name: string; n: string }>("select c.relname as name, count(*) as n from trips.fact_trips f join pg_class c on c.oid = f.tableoid group by 1 order by 1")).map((r) => `${r.name}:${r.n}`);
+    // 2018-05-29, 05-30 (week of 05-28); 06-06 (week of 06-04); 06-17 (week of 06-11)
+    expect(await partitions()).toEqual(['fact_trips_w20180528:2', 'fact_trips_w20180604:1', 'fact_trips_w20180611:1']);
+    await lake('fact_trips', '2018-06-10', trips([1], true));
+    await load(fact, '2018-06-10');
+    expect(await partitions()).toEqual(['fact_trips_w20180528:1']);
+  });
+
+  it('moves a warehouse of the earlier layout (facts in one table, deliveries without trip_ts) into this one, row for row', async () => {
+    await lake('fact_trips', '2018-06-03', trips([3, 4, 5, 11], true));
+    await lake('fact_trips', '2018-06-10', trips([1, 2, 3, 4, 5], true));
+    await load(fact, '2018-06-03');
+    await load(fact, '2018-06-10');
+    const before = { facts: await factRows(), deliveries: await wh.query('select * from trips.trip_delivery order by ds, trip_id') };
+    // The earlier layout: the same rows in an unpartitioned table keyed by trip_id, with its own indexes.
+    await wh.query('create table trips.facts_copy as select * from trips.fact_trips');
+    await wh.query('drop table trips.fact_trips');
+    await wh.query('alter table trips.facts_copy rename to fact_trips');
+    await wh.query('alter table trips.fact_trips add primary key (trip_id)');
+    await wh.query('create index fact_trips_ds_idx on trips.fact_trips (ds)');
+    await wh.query('create index fact_trips_trip_ts_idx on trips.fact_trips (trip_ts)');
+    await wh.query('alter table trips.trip_delivery drop column trip_ts');
+    await wh.ensureSchema();
+    expect({ facts: await factRows(), deliveries: await wh.query('select * from trips.trip_delivery order by ds, trip_id') }).toEqual(before);
+    const kinds = await wh.query<{ relname: string; relkind: string }>(
+      "select relname, relkind from pg_class where relnamespace = cast('trips' as regnamespace) and relname in ('fact_trips', 'fact_trips_unpartitioned', 'fact_trips_ds_idx')",
+    );
+    expect(kinds).toEqual([{ relname: 'fact_trips', relkind: 'p' }]);
+    // And loads go on from there exactly.
+    await lake('fact_trips', '2018-06-03', trips([5, 12], true));
+    await load(fact, '2018-06-03');
+    expect((await factRows()).sort()).toEqual(['2018-06-03:005', '2018-06-03:00c', '2018-06-10:001', '2018-06-10:002', '2018-06-10:003', '2018-06-10:004'].sort());
+    await agree();
+  });
+
   it('keeps every aggregate equal to a full recomputation through reruns, out-of-order days and cross-batch duplicates', async () => {
     await lake('fact_trips', '2018-06-10', trips([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], true));
     await lake('fact_trips', '2018-06-03', trips([8, 9, 10, 11, 12, 20], true));

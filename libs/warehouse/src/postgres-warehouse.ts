@@ -7,6 +7,7 @@ import { counted, ExternalError, QueryError, type Logger } from '@trips/core';
 import type { ObjectStore } from '@trips/storage';
 import { loadSteps, schemaDdl, sqlType } from './ddl';
 import { parquetToCsv } from './parquet-csv';
+import { ensureWeekPartitions, upgradePostgresSchema } from './postgres-partitions';
 import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type WarehouseLoader, type WarehouseQueries } from './port';
 
 /**
@@ -76,6 +77,7 @@ export class PostgresQueries implements WarehouseQueries {
     await c.query('begin');
     try {
       await c.query('select pg_advisory_xact_lock(7472)');
+      await upgradePostgresSchema(c);
       for (const s of schemaDdl('postgres')) await c.query(s);
       await c.query('commit');
     } catch (e) {
@@ -128,6 +130,8 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
       // Staged first, then the lock: readers of the table wait only for the swap, not the COPY. One
       // load per table at a time: concurrent loads of two days must not both see a trip as new.
       await c.query(`lock table ${WAREHOUSE_SCHEMA}.${table.id} in share row exclusive mode`);
+      // The weeks this batch brings that the table has no partition for yet (once a week, at most).
+      await ensureWeekPartitions(c, table, 'stage');
       const steps = loadSteps(table);
       for (const [i, step] of steps.entries()) {
         stage = progress?.stage(`${table.id}: step ${i + 1} of ${steps.length}: ${describeStep(step.sql)}`);

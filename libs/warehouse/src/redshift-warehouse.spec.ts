@@ -11,7 +11,7 @@ import { RedshiftWarehouse } from './redshift-warehouse';
 import { AGGREGATES } from './aggregates';
 
 /** A fact load's batch: staging (4), the deliveries and the facts (9), and each aggregate's delta (3). */
-const FACT_BATCH = 4 + 9 + 3 * AGGREGATES.length;
+const FACT_BATCH = 4 + 10 + 3 * AGGREGATES.length;
 
 // The Redshift Data API has no local stand-in: it is mocked, and the SQL it is sent is asserted
 // (the Postgres adapter runs the same load statements against a real PostgreSQL).
@@ -54,8 +54,8 @@ describe('Redshift Data API adapter', () => {
 
   it('loads a day of facts in one batch: stage and COPY the partition, then lock, replace the day\'s deliveries and apply the aggregate deltas', async () => {
     rsd.on(api.BatchExecuteStatementCommand).resolves({ Id: 'b-1' });
-    // 4 head statements, then the steps: the fact delete is statement 10, the fact insert statement 12.
-    const subs = (n: number) => Array.from({ length: n }, (_, i) => ({ Id: `b-1:${i + 1}`, Status: 'FINISHED' as const, ResultRows: i === 11 ? 1968 : i === 9 ? 1900 : 5 }));
+    // 4 head statements, then the steps: the fact delete is statement 11, the fact insert statement 13.
+    const subs = (n: number) => Array.from({ length: n }, (_, i) => ({ Id: `b-1:${i + 1}`, Status: 'FINISHED' as const, ResultRows: i === 12 ? 1968 : i === 10 ? 1900 : 5 }));
     rsd.on(api.DescribeStatementCommand).resolvesOnce({ Id: 'b-1', Status: 'STARTED' }).resolves({ Id: 'b-1', Status: 'FINISHED', SubStatements: subs(FACT_BATCH) });
     rsd.on(api.GetStatementResultCommand, { Id: 'b-1:3' }).resolves({ ColumnMetadata: [{ name: 'count' }], Records: [[{ longValue: 1970 }]] });
 
@@ -76,9 +76,11 @@ describe('Redshift Data API adapter', () => {
     ]);
     // The staging columns are in the files' order: COPY from Parquet maps by position.
     expect(sqls[0]).not.toContain(' ds ');
-    expect(sqls[4]).toBe("create temp table touched_trips as select trip_id from trips.trip_delivery where ds = cast('2018-05-28' as date) union select trip_id from stage");
-    expect(sqls[9]).toMatch(/^delete from trips\.fact_trips where trip_id in \(select t\.trip_id from touched_trips t/);
-    expect(sqls[11]).toMatch(/^insert into trips\.fact_trips \(.*, ds\) select .*, cast\('2018-05-28' as date\) from stage s join trip_owner o/);
+    expect(sqls[4]).toBe("create temp table touched_trips as select trip_id, trip_ts from trips.trip_delivery where ds = cast('2018-05-28' as date) union select trip_id, trip_ts from stage");
+    expect(sqls[10]).toMatch(
+      /^delete from trips\.fact_trips where trips\.fact_trips\.trip_ts between \(select lo from touched_span\) and \(select hi from touched_span\) and trip_id in \(select t\.trip_id from touched_trips t/,
+    );
+    expect(sqls[12]).toMatch(/^insert into trips\.fact_trips \(.*, ds\) select .*, cast\('2018-05-28' as date\) from stage s join trip_owner o/);
     expect(sqls.join('\n')).not.toMatch(/\$\d|on commit drop|^analyze/m);
     expect(sleeps).toEqual([500]);
   });
