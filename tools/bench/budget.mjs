@@ -41,6 +41,14 @@ export const BENCHES = {
     bytes: (n) => 300 * MB + 12 * n * 1300,
     where: 'a temporary folder, deleted at the end',
   },
+  scale: {
+    option: 'trips',
+    default: 1_000_000,
+    unit: 'trips (as --days daily batches, 10 by default)',
+    seconds: (n) => 60 + 10 * 12 + n * 400e-6, // per day: the run's fixed cost; per trip: 1M in 10 days took 8 min
+    bytes: (n) => 300 * MB + n * 1500,
+    where: 'a temporary folder, deleted at the end (--keep keeps it); the report goes to bench-results/',
+  },
   'csv-reader': {
     option: 'rows',
     default: 1_000_000,

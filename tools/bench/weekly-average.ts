@@ -1,6 +1,7 @@
 /**
- * How fast `weekly-average` answers on a large warehouse, against the brute-force SQL over
- * fact_trips measured on the same data in the same run.
+ * How fast every question (`weekly-average` by region and by box, groups, latest-datasource,
+ * regions) answers on a large warehouse, against the brute-force SQL over fact_trips measured on the
+ * same data in the same run (questions.ts).
  *
  *   node tools/bench/run.mjs weekly-average [--rows 1000000] [--state DIR]
  *
@@ -15,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startPostgres, stopStack } from '@trips/local';
-import { PostgresQueries, weeklyAverage, type WeeklyRequest } from '@trips/warehouse';
+import { PostgresQueries } from '@trips/warehouse';
+import { measureQuestions, questionLines } from './questions';
 
 const root = join(__dirname, '..', '..');
 // run.mjs passes --rows (its default is in budget.mjs).
@@ -25,18 +27,6 @@ const trips = (args: string[]) => {
   const r = spawnSync(process.execPath, [join(root, 'bin/trips.cjs'), ...args], { cwd: root, env: { ...process.env, TRIPS_STATE_DIR: state }, stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) throw new Error(`trips ${args.join(' ')} exited ${r.status}`);
 };
-
-async function timed<T>(fn: () => Promise<T>, runs: number): Promise<{ ms: number; result: T }> {
-  const times: number[] = [];
-  let result: T | undefined;
-  for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint();
-    result = await fn();
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  times.sort((a, b) => a - b);
-  return { ms: times[Math.floor(times.length / 2)], result: result as T };
-}
 
 async function main(): Promise<void> {
   if (!existsSync(join(state, 'pg', 'data'))) {
@@ -53,26 +43,7 @@ async function main(): Promise<void> {
   try {
     const [{ n }] = await wh.query<{ n: string }>('select count(*) as n from trips.fact_trips');
     console.log(`fact_trips: ${Number(n).toLocaleString('en-US')} trips; median of ${runs} runs each\n`);
-    const box = { minLon: 14.22, minLat: 49.94, maxLon: 14.71, maxLat: 50.18 };
-    const cases: Array<{ label: string; request: WeeklyRequest; brute: string }> = [
-      { label: 'region Prague', request: { area: { region: 'Prague' } }, brute: "f.region_key = (select region_key from trips.dim_region where name = 'Prague')" },
-      { label: 'box over Prague (origin)', request: { area: { box, match: 'origin' } }, brute: 'origin_lon between 14.22 and 14.71 and origin_lat between 49.94 and 50.18' },
-      {
-        label: 'box over Prague (both)',
-        request: { area: { box, match: 'both' } },
-        brute: 'origin_lon between 14.22 and 14.71 and origin_lat between 49.94 and 50.18 and dest_lon between 14.22 and 14.71 and dest_lat between 49.94 and 50.18',
-      },
-    ];
-    console.log('question                    weekly-average ms  brute force ms  speed-up  same answer');
-    for (const c of cases) {
-      const fast = await timed(() => weeklyAverage(wh, c.request), runs);
-      const brute = await timed(
-        () => wh.query<{ w: string; n: string }>(`select cast(date_trunc('week', trip_ts) as date) as w, count(*) as n from trips.fact_trips f where ${c.brute} group by 1`),
-        runs,
-      );
-      const same = brute.result.reduce((s, r) => s + Number(r.n), 0) === fast.result.totalTrips;
-      console.log(`${c.label.padEnd(27)} ${fast.ms.toFixed(1).padStart(17)}  ${brute.ms.toFixed(1).padStart(14)}  ${(brute.ms / fast.ms).toFixed(0).padStart(7)}x  ${same}`);
-    }
+    for (const line of questionLines(await measureQuestions(wh, runs, runs))) console.log(line);
   } finally {
     await wh.close();
     await pg.stop();

@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './trips';
+
+/** `node tools/bench/run.mjs scale …`: its exit code, stdout and stderr. */
+function bench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'tools/bench/run.mjs'), 'scale', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+interface ScaleReport {
+  trips: number;
+  days: number;
+  factsAtEnd: number;
+  peakDiskBytes: number;
+  floors: Array<{ day: number; lakeSeconds: number; warehouseSeconds: number }>;
+  lastDayAgainstFloors: { ratio: number; loadRatio: number };
+  loadGrowth: { warehouseTripsBeforeLastDay: number; ratio: number };
+  questions: Array<{ question: string; ms: number; bruteMs: number; same: boolean }>;
+  perDay: Array<{ warehouseTripsBefore: number; facts: number; seconds: number; cpuSeconds: number; tasks: Array<{ task: string; seconds: number; cpuSeconds: number; peakRssMiB: number; rowsRead: number }> }>;
+}
+
+// The scale benchmark itself is not part of the tests (docs/scale.md); this small run of it is: it
+// must measure what it claims on a real pipeline, and its report must hold together.
+describe('tools/bench scale (a small run)', () => {
+  let out: string;
+  beforeAll(async () => {
+    out = await mkdtemp(join(tmpdir(), 'trips-scale-smoke-'));
+  });
+  afterAll(() => rm(out, { recursive: true, force: true }));
+
+  it('runs the days into one warehouse and reports per-day, per-task, floor and question figures as JSON, Markdown and SVG', async () => {
+    const r = await bench(['--trips', '3000', '--days', '2', '--runs', '2', '--brute-runs', '1', '--out', out]);
+    expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+    const report = JSON.parse(await readFile(join(out, 'scale.json'), 'utf8')) as ScaleReport;
+    expect(report).toMatchObject({ trips: 3000, days: 2 });
+    expect(report.perDay).toHaveLength(2);
+    const [first, second] = report.perDay;
+    // Day 2 goes into the warehouse day 1 left; the generator's 1% bad rows and repeats are not facts.
+    expect(first.warehouseTripsBefore).toBe(0);
+    expect(second.warehouseTripsBefore).toBe(first.facts);
+    expect(first.facts).toBeGreaterThan(1400);
+    expect(first.facts).toBeLessThan(1500);
+    expect(report.factsAtEnd).toBe(second.facts);
+    for (const d of report.perDay) {
+      expect(d.tasks.map((t) => t.task)).toEqual(['validate_raw', 'clean_stage', 'build_dimensions', 'build_facts', 'load_redshift']);
+      // Every task's process was measured (the memory hook ran in it), and the run's wall time holds its tasks'.
+      for (const t of d.tasks) {
+        expect(t.peakRssMiB).toBeGreaterThan(30);
+        expect(t.cpuSeconds).toBeGreaterThan(0);
+      }
+      expect(d.seconds).toBeGreaterThanOrEqual(d.tasks.reduce((s, t) => s + t.seconds, 0));
+      expect(d.cpuSeconds).toBeGreaterThan(0);
+      expect(d.tasks[0].rowsRead).toBe(1500);
+    }
+    expect(report.floors.map((f) => f.day)).toEqual([1, 2]);
+    for (const f of report.floors) {
+      expect(f.lakeSeconds).toBeGreaterThan(0);
+      expect(f.warehouseSeconds).toBeGreaterThan(0);
+    }
+    expect(report.loadGrowth.warehouseTripsBeforeLastDay).toBe(first.facts);
+    expect(report.peakDiskBytes).toBeGreaterThan(0);
+    expect(report.questions.map((q) => q.question)).toHaveLength(7);
+    for (const q of report.questions) expect({ question: q.question, same: q.same }).toEqual({ question: q.question, same: true });
+
+    const md = await readFile(join(out, 'scale.md'), 'utf8');
+    expect(md).toContain('# Scale run: 3,000 trips as 2 daily batches of 1,500');
+    expect(md).toMatch(/\| weekly-average, box \(both\) \| [\d.,]+ \| [\d.,]+ \| [\d.]+x \| yes \|/);
+    const svg = await readFile(join(out, 'scale.svg'), 'utf8');
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    // Three charts: time per task (and the whole run), memory per task, disk; a line of two days each.
+    expect(svg.match(/<polyline /g)).toHaveLength(6 + 5 + 1);
+  });
+});

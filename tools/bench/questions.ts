@@ -1,0 +1,110 @@
+/**
+ * Every question `trips query` answers, timed against a brute-force query over the facts that
+ * gives the same answer, on the same warehouse in the same run (used by weekly-average and scale).
+ */
+import { largestGroups, latestDatasource, q, regionsOfDatasource, weeklyAverage, type WarehouseQueries, type WeeklyAnswer, type WeeklyRequest } from '@trips/warehouse';
+
+export interface QuestionTiming {
+  question: string;
+  /** Median of the warm runs, milliseconds. */
+  ms: number;
+  bruteMs: number;
+  speedup: number;
+  /** The question's answer equals the brute-force one. */
+  same: boolean;
+}
+
+/** Median wall time of `runs` calls after one warm-up call, and the last result. */
+async function timed<T>(fn: () => Promise<T>, runs: number): Promise<{ ms: number; result: T }> {
+  let result = await fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    result = await fn();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return { ms: times[Math.floor(times.length / 2)], result };
+}
+
+const BOX = { minLon: 14.22, minLat: 49.94, maxLon: 14.71, maxLat: 50.18 };
+const inBox = (side: 'origin' | 'dest') => `${side}_lon between ${BOX.minLon} and ${BOX.maxLon} and ${side}_lat between ${BOX.minLat} and ${BOX.maxLat}`;
+
+interface Case {
+  question: string;
+  fast: (wh: WarehouseQueries) => Promise<unknown>;
+  brute: (wh: WarehouseQueries) => Promise<unknown>;
+  same: (fast: unknown, brute: unknown) => boolean;
+}
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** A weekly question and its brute force: the count per week of the facts `where` keeps. */
+function weekly(question: string, request: WeeklyRequest, where: string): Case {
+  return {
+    question,
+    fast: (wh) => weeklyAverage(wh, request),
+    brute: (wh) => wh.query<{ n: number }>(`select cast(date_trunc('week', trip_ts) as date) as w, count(*) as n from trips.fact_trips f where ${where} group by 1`),
+    same: (fast, brute) => (brute as Array<{ n: number }>).reduce((s, r) => s + Number(r.n), 0) === (fast as WeeklyAnswer).totalTrips,
+  };
+}
+
+/**
+ * Times each question (`runs` warm runs; brute force `bruteRuns`) and checks its answer. The region
+ * is Prague and the box lies over Prague: the generator's largest city.
+ */
+export async function measureQuestions(wh: WarehouseQueries, runs: number, bruteRuns: number): Promise<QuestionTiming[]> {
+  const [datasource] = await wh.query<{ datasource_key: string }>(
+    'select datasource_key from trips.agg_datasource_region group by 1 order by sum(trips) desc, 1 limit 1',
+  );
+  const cases: Case[] = [
+    weekly('weekly-average, region', { area: { region: 'Prague' } }, "f.region_key = (select region_key from trips.dim_region where name = 'Prague')"),
+    weekly('weekly-average, box (origin)', { area: { box: BOX, match: 'origin' } }, inBox('origin')),
+    weekly('weekly-average, box (destination)', { area: { box: BOX, match: 'destination' } }, inBox('dest')),
+    weekly('weekly-average, box (both)', { area: { box: BOX, match: 'both' } }, `${inBox('origin')} and ${inBox('dest')}`),
+    {
+      question: 'groups (largest 10)',
+      fast: (w) => q<{ trips: number }>(w, largestGroups(10)),
+      brute: (w) => w.query<{ trips: number }>('select trip_group_key, count(*) as trips from trips.fact_trips group by 1 order by 2 desc, 1 limit 10'),
+      same: (a, b) => sameJson((a as Array<{ trips: number }>).map((r) => Number(r.trips)), (b as Array<{ trips: number }>).map((r) => Number(r.trips))),
+    },
+    {
+      question: 'latest-datasource (top 3)',
+      fast: (w) => q(w, latestDatasource(3)),
+      brute: (w) =>
+        w.query(
+          `with top_regions as (select region_key, count(*) as trips from trips.fact_trips group by region_key order by trips desc, region_key limit 3),
+           ranked as (select f.region_key, f.datasource_key, f.trip_ts, row_number() over (partition by f.region_key order by f.trip_ts desc, f.datasource_key) as rn from trips.fact_trips f)
+           select r.name as region, t.trips, d.name as latest_datasource, to_char(k.trip_ts, 'YYYY-MM-DD HH24:MI:SS') as latest_trip_ts
+           from ranked k join top_regions t using (region_key) join trips.dim_region r using (region_key) join trips.dim_datasource d on d.datasource_key = k.datasource_key
+           where k.rn = 1 order by t.trips desc, r.name`,
+        ),
+      same: sameJson,
+    },
+    {
+      question: 'regions (of the largest datasource)',
+      fast: (w) => q(w, regionsOfDatasource(datasource?.datasource_key ?? '')),
+      brute: (w) =>
+        w.query(
+          'select r.name as region, count(*) as trips from trips.fact_trips f join trips.dim_region r using (region_key) where f.datasource_key = $1 group by r.name order by trips desc, r.name',
+          [datasource?.datasource_key ?? ''],
+        ),
+      same: sameJson,
+    },
+  ];
+  const out: QuestionTiming[] = [];
+  for (const c of cases) {
+    const fast = await timed(() => c.fast(wh), runs);
+    const brute = await timed(() => c.brute(wh), bruteRuns);
+    out.push({ question: c.question, ms: +fast.ms.toFixed(2), bruteMs: +brute.ms.toFixed(2), speedup: +(brute.ms / fast.ms).toFixed(1), same: c.same(fast.result, brute.result) });
+  }
+  return out;
+}
+
+/** The timings as lines for people. */
+export function questionLines(timings: QuestionTiming[]): string[] {
+  return [
+    `${'question'.padEnd(38)} ${'ms'.padStart(9)} ${'brute ms'.padStart(9)} ${'speed-up'.padStart(9)}  same answer`,
+    ...timings.map((t) => `${t.question.padEnd(38)} ${t.ms.toFixed(1).padStart(9)} ${t.bruteMs.toFixed(1).padStart(9)} ${`${t.speedup}x`.padStart(9)}  ${t.same}`),
+  ];
+}

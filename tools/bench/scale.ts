@@ -1,0 +1,348 @@
+/**
+ * The pipeline at scale: --days daily batches of generated trips (--trips in all, `trips generate
+ * --bad-ratio 0.01 --duplicate-ratio 0.01`, each day's trips spread over the week from its day, so
+ * neighbouring days overlap as late deliveries do) run one after another into one warehouse with
+ * `trips run`, measured per day and per task; the engines' floors on the first and last day's data
+ * in the same run; then every question against brute force on the final warehouse.
+ *
+ *   node tools/bench/run.mjs scale [--trips 1000000] [--days 10] [--out DIR] [--runs 20] [--keep]
+ *
+ * Writes DIR/scale.json, DIR/scale.md and DIR/scale.svg (default DIR: bench-results/scale-<trips>,
+ * git-ignored). Measured per day: wall and CPU time of the whole run (all processes of the machine,
+ * PostgreSQL's too, from /proc/stat), each task's wall time (from `trips run --json`), CPU time and
+ * peak resident memory (of its Node process), the warehouse's trips before the day, the disk the
+ * state folder uses after it, and the peak disk the whole bench used (free space sampled every
+ * second). The floors (the least any design could spend on this machine):
+ * - lake: DuckDB reads the day's CSV, applies the row rules (parsable time and points, a region and
+ *   a datasource), keys each trip with md5, drops repeats and writes Parquet;
+ * - warehouse: PostgreSQL COPYs the day's fact rows into a table without indexes.
+ * Not a test (a small run of it is: apps/trips-e2e scale smoke); it prints figures for people.
+ */
+import { spawn } from 'node:child_process';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { Client } from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { startPostgres, stopStack } from '@trips/local';
+import { PostgresQueries } from '@trips/warehouse';
+import { measureQuestions, type QuestionTiming } from './questions';
+import { lineChart, stack } from './svg-chart';
+
+const root = join(__dirname, '..', '..');
+// run.mjs passes --trips (its default is in budget.mjs).
+const { values } = parseArgs({
+  options: {
+    trips: { type: 'string' },
+    days: { type: 'string', default: '10' },
+    out: { type: 'string' },
+    runs: { type: 'string', default: '20' },
+    'brute-runs': { type: 'string', default: '5' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const total = Number(values.trips);
+const days = Number(values.days);
+const batch = Math.round(total / days);
+if (!(days >= 1 && batch >= 1)) throw new Error(`--days must be at least 1 and at most --trips (${values.trips}), got ${values.days}`);
+const out = resolve(values.out ?? join(root, 'bench-results', `scale-${total}`));
+const work = mkdtempSync(join(tmpdir(), 'trips-bench-scale-'));
+const state = join(work, 'state');
+const rssFile = join(work, 'rss.jsonl');
+const day = (i: number) => new Date(Date.UTC(2018, 5, 4 + i)).toISOString().slice(0, 10);
+const MiB = 2 ** 20;
+
+/** Busy CPU seconds of the whole machine so far (every process: the tasks, PostgreSQL, the S3 server). */
+function machineCpuSeconds(): number {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq, steal] = fields.map(Number);
+  return (user + nice + system + irq + softirq + steal) / 100; // USER_HZ
+}
+
+const freeBytes = () => {
+  const s = statfsSync(work);
+  return s.bavail * s.bsize;
+};
+const startFree = freeBytes();
+let minFree = startFree;
+const sampler = setInterval(() => (minFree = Math.min(minFree, freeBytes())), 1000);
+
+/** Runs `trips …` with the bench's state and the memory hook; its stdout. */
+function trips(args: string[], hook = false): Promise<string> {
+  const env = { ...process.env, TRIPS_STATE_DIR: state, TRIPS_QUERY_KEEP_SECONDS: '0', ...(hook ? { TRIPS_BENCH_RSS_FILE: rssFile, NODE_OPTIONS: `--require ${join(root, 'tools/bench/rss-hook.cjs')}` } : {}) };
+  return new Promise((ok, fail) => {
+    const child = spawn(process.execPath, [join(root, 'bin/trips.cjs'), ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+    child.on('error', fail);
+    child.on('close', (code) => (code === 0 ? ok(stdout) : fail(new Error(`trips ${args.join(' ')} exited ${code}:\n${stderr}`))));
+  });
+}
+
+function du(dir: string): number {
+  let bytes = 0;
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) bytes += statSync(p).size;
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return bytes;
+}
+
+interface TaskFigures {
+  task: string;
+  seconds: number;
+  cpuSeconds: number | null;
+  peakRssMiB: number | null;
+  rowsRead: number | null;
+}
+interface DayFigures {
+  day: number;
+  ds: string;
+  warehouseTripsBefore: number;
+  inputRows: number;
+  facts: number;
+  seconds: number;
+  cpuSeconds: number;
+  stateBytes: number;
+  tasks: TaskFigures[];
+}
+interface RunJson {
+  status: string;
+  tasks: Array<{ task: string; app: string; durationMs: number; rows: { read: number } | null }>;
+}
+
+/** The day's tasks with the CPU time and peak RSS of their processes (the memory hook's records). */
+function taskFigures(run: RunJson): TaskFigures[] {
+  const records = existsSync(rssFile) ? (readFileSync(rssFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) as Array<{ argv: string[]; maxRssKiB: number; cpuMs: number }>) : [];
+  rmSync(rssFile, { force: true });
+  return run.tasks.map((t) => {
+    const mine = records.filter((r) => r.argv.some((a) => a.includes(`apps/${t.app}/`)));
+    return {
+      task: t.task,
+      seconds: +(t.durationMs / 1000).toFixed(2),
+      cpuSeconds: mine.length ? +(mine.reduce((s, r) => s + r.cpuMs, 0) / 1000).toFixed(2) : null,
+      peakRssMiB: mine.length ? Math.round(Math.max(...mine.map((r) => r.maxRssKiB)) / 1024) : null,
+      rowsRead: t.rows?.read ?? null,
+    };
+  });
+}
+
+/** The lake floor: DuckDB parses the CSV, applies the row rules, keys and deduplicates the trips and writes Parquet. */
+async function lakeFloor(csv: string): Promise<number> {
+  const db = await DuckDBInstance.create(':memory:', { threads: '2' });
+  const con = await db.connect();
+  const parquet = join(work, 'floor.parquet');
+  const point = (c: string, n: 1 | 2) => `try_cast(regexp_extract(${c}, '^POINT \\(([-0-9.eE]+) ([-0-9.eE]+)\\)$', ${n}) as double)`;
+  const t0 = process.hrtime.bigint();
+  await con.run(`copy (
+      select *, md5(concat_ws('|', region, datasource, datetime, origin_coord, destination_coord)) as trip_id
+      from (select region, datasource, datetime, origin_coord, destination_coord, try_cast(datetime as timestamp) as trip_ts,
+                   ${point('origin_coord', 1)} as origin_lon, ${point('origin_coord', 2)} as origin_lat,
+                   ${point('destination_coord', 1)} as dest_lon, ${point('destination_coord', 2)} as dest_lat
+            from read_csv('${csv}', delim = ',', quote = '"', header = true, all_varchar = true, ignore_errors = true))
+      where trip_ts is not null and origin_lon is not null and origin_lat is not null and dest_lon is not null and dest_lat is not null
+        and coalesce(region, '') <> '' and coalesce(datasource, '') <> ''
+      qualify row_number() over (partition by trip_id) = 1
+    ) to '${parquet}' (format parquet)`);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  con.closeSync();
+  db.closeSync();
+  rmSync(parquet, { force: true });
+  return seconds;
+}
+
+/** The warehouse floor: the day's fact rows COPYed into a table without indexes. */
+async function warehouseFloor(url: string, ds: string): Promise<number> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  const csv = join(work, 'floor.csv');
+  try {
+    await pipeline(c.query(copyTo(`copy (select * from trips.fact_trips where ds = '${ds}') to stdout (format csv)`)), createWriteStream(csv));
+    await c.query('drop table if exists public.bench_floor');
+    await c.query('create table public.bench_floor (like trips.fact_trips)');
+    const t0 = process.hrtime.bigint();
+    await pipeline(createReadStream(csv), c.query(copyFrom('copy public.bench_floor from stdin (format csv)')));
+    return Number(process.hrtime.bigint() - t0) / 1e9;
+  } finally {
+    await c.query('drop table if exists public.bench_floor').catch(() => undefined);
+    await c.end();
+    rmSync(csv, { force: true });
+  }
+}
+
+const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
+const fmt = (n: number, d = 1) => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+
+async function main(): Promise<void> {
+  mkdirSync(out, { recursive: true });
+  const figures: DayFigures[] = [];
+  const floors: Array<{ day: number; lakeSeconds: number; warehouseSeconds: number }> = [];
+  let questions: QuestionTiming[] = [];
+  let factsBefore = 0;
+  const t0 = Date.now();
+  try {
+    for (let i = 0; i < days; i++) {
+      const csv = join(work, `day-${i}.csv`);
+      await trips(['generate', '--out', csv, '--rows', String(batch), '--seed', String(7 + i), '--bad-ratio', '0.01', '--duplicate-ratio', '0.01', '--start', day(i), '--days', '7']);
+      const cpu0 = machineCpuSeconds();
+      const w0 = process.hrtime.bigint();
+      const run = JSON.parse(await trips(['run', '--input', csv, '--ds', day(i), '--json'], true)) as RunJson;
+      const seconds = Number(process.hrtime.bigint() - w0) / 1e9;
+      const cpuSeconds = machineCpuSeconds() - cpu0;
+      if (run.status !== 'succeeded') throw new Error(`the run of ${day(i)} ${run.status}`);
+      const [{ n }] = JSON.parse(await trips(['sql', '--json', 'select count(*) as n from trips.fact_trips'])) as Array<{ n: number }>;
+      const tasks = taskFigures(run);
+      const d: DayFigures = {
+        day: i + 1,
+        ds: day(i),
+        warehouseTripsBefore: factsBefore,
+        inputRows: batch,
+        facts: n,
+        seconds: +seconds.toFixed(2),
+        cpuSeconds: +cpuSeconds.toFixed(2),
+        stateBytes: du(state),
+        tasks,
+      };
+      figures.push(d);
+      factsBefore = n;
+      console.error(
+        `day ${i + 1} of ${days} (${day(i)}, ${batch.toLocaleString('en-US')} rows) into ${d.warehouseTripsBefore.toLocaleString('en-US')} trips: ${fmt(seconds)} s wall, ${fmt(cpuSeconds)} CPU-s; ` +
+          tasks.map((t) => `${t.task} ${fmt(t.seconds)} s`).join(', '),
+      );
+      if (i === 0 || i === days - 1) {
+        await stopStack(state);
+        const lakeSeconds = await lakeFloor(csv);
+        const pg = await startPostgres({ dataDir: join(state, 'pg', 'data') });
+        try {
+          floors.push({ day: i + 1, lakeSeconds: +lakeSeconds.toFixed(2), warehouseSeconds: +(await warehouseFloor(pg.url, day(i))).toFixed(2) });
+        } finally {
+          await pg.stop();
+        }
+        console.error(`floors on day ${i + 1}: lake ${fmt(floors[floors.length - 1].lakeSeconds)} s, warehouse ${fmt(floors[floors.length - 1].warehouseSeconds)} s`);
+      }
+      rmSync(csv, { force: true });
+    }
+    await stopStack(state);
+    const pg = await startPostgres({ dataDir: join(state, 'pg', 'data') });
+    const wh = new PostgresQueries(pg.url);
+    try {
+      console.error(`the questions on ${factsBefore.toLocaleString('en-US')} trips (median of ${values.runs} warm runs; brute force ${values['brute-runs']})…`);
+      questions = await measureQuestions(wh, Number(values.runs), Number(values['brute-runs']));
+    } finally {
+      await wh.close();
+      await pg.stop();
+    }
+  } finally {
+    clearInterval(sampler);
+    if (!values.keep) rmSync(work, { recursive: true, force: true });
+    else console.error(`kept ${work}`);
+  }
+  const report = summarise(figures, floors, questions, (Date.now() - t0) / 1000);
+  writeFileSync(join(out, 'scale.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(out, 'scale.md'), markdown(report));
+  writeFileSync(join(out, 'scale.svg'), chart(report));
+  console.log(await readFile(join(out, 'scale.md'), 'utf8'));
+  console.error(`wrote ${join(out, 'scale.json')}, scale.md and scale.svg`);
+}
+
+type Report = ReturnType<typeof summarise>;
+
+function summarise(figures: DayFigures[], floors: Array<{ day: number; lakeSeconds: number; warehouseSeconds: number }>, questions: QuestionTiming[], benchSeconds: number) {
+  const taskNames = figures[0]?.tasks.map((t) => t.task) ?? [];
+  const of = (d: DayFigures, task: string) => d.tasks.find((t) => t.task === task);
+  const lastFloor = floors[floors.length - 1];
+  const lastDay = figures[figures.length - 1];
+  const firstDay = figures[0];
+  // Linearity: seconds per million input rows over the last tenth of the days against the first tenth.
+  const tenth = Math.max(1, Math.floor(figures.length / 10));
+  const perMillion = (ds: DayFigures[]) => (sum(ds.map((d) => d.seconds)) / sum(ds.map((d) => d.inputRows))) * 1e6;
+  const load = (d: DayFigures) => of(d, 'load_redshift')?.seconds ?? 0;
+  return {
+    machine: { cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    trips: sum(figures.map((d) => d.inputRows)),
+    days: figures.length,
+    batch: firstDay?.inputRows ?? 0,
+    factsAtEnd: lastDay?.facts ?? 0,
+    benchSeconds: +benchSeconds.toFixed(0),
+    pipelineSeconds: +sum(figures.map((d) => d.seconds)).toFixed(1),
+    pipelineCpuSeconds: +sum(figures.map((d) => d.cpuSeconds)).toFixed(1),
+    peakDiskBytes: startFree - minFree,
+    stateBytesAtEnd: lastDay?.stateBytes ?? 0,
+    peakTaskRssMiB: Object.fromEntries(taskNames.map((t) => [t, Math.max(0, ...figures.map((d) => of(d, t)?.peakRssMiB ?? 0))])),
+    floors,
+    lastDayAgainstFloors: lastFloor && lastDay
+      ? {
+          pipelineSeconds: lastDay.seconds,
+          floorSeconds: +(lastFloor.lakeSeconds + lastFloor.warehouseSeconds).toFixed(2),
+          ratio: +(lastDay.seconds / (lastFloor.lakeSeconds + lastFloor.warehouseSeconds)).toFixed(2),
+          lakeTasksRatio: +(sum(['validate_raw', 'clean_stage', 'build_dimensions', 'build_facts'].map((t) => of(lastDay, t)?.seconds ?? 0)) / lastFloor.lakeSeconds).toFixed(2),
+          loadRatio: +(load(lastDay) / lastFloor.warehouseSeconds).toFixed(2),
+        }
+      : null,
+    loadGrowth: firstDay && lastDay ? { firstDaySeconds: load(firstDay), lastDaySeconds: load(lastDay), warehouseTripsBeforeLastDay: lastDay.warehouseTripsBefore, ratio: +(load(lastDay) / load(firstDay)).toFixed(2) } : null,
+    linearity: figures.length >= 2 ? { secondsPerMillionFirst: +perMillion(figures.slice(0, tenth)).toFixed(1), secondsPerMillionLast: +perMillion(figures.slice(-tenth)).toFixed(1), ratio: +(perMillion(figures.slice(-tenth)) / perMillion(figures.slice(0, tenth))).toFixed(2) } : null,
+    questions,
+    perDay: figures,
+  };
+}
+
+function markdown(r: Report): string {
+  const tasks = r.perDay[0]?.tasks.map((t) => t.task) ?? [];
+  const lines = [
+    `# Scale run: ${r.trips.toLocaleString('en-US')} trips as ${r.days} daily batches of ${r.batch.toLocaleString('en-US')}`,
+    '',
+    `Machine: ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}. Bench ${Math.round(r.benchSeconds / 60)} min; pipeline ${fmt(r.pipelineSeconds)} s wall, ${fmt(r.pipelineCpuSeconds)} CPU-s (whole machine); ${r.factsAtEnd.toLocaleString('en-US')} trips in the warehouse at the end; peak disk ${fmt(r.peakDiskBytes / 1e9, 2)} GB (state ${fmt(r.stateBytesAtEnd / 1e9, 2)} GB at the end).`,
+    '',
+    '| | figure |',
+    '|---|---|',
+  ];
+  if (r.lastDayAgainstFloors) {
+    const f = r.lastDayAgainstFloors;
+    lines.push(
+      `| last day against the floors (lake + warehouse) | ${fmt(f.pipelineSeconds)} s / ${fmt(f.floorSeconds)} s = **${f.ratio}x** |`,
+      `| lake tasks against the lake floor | ${f.lakeTasksRatio}x |`,
+      `| load against the warehouse floor | ${f.loadRatio}x |`,
+    );
+  }
+  if (r.loadGrowth) lines.push(`| load, last day (into ${r.loadGrowth.warehouseTripsBeforeLastDay.toLocaleString('en-US')} trips) against the first (into none) | ${fmt(r.loadGrowth.lastDaySeconds)} s / ${fmt(r.loadGrowth.firstDaySeconds)} s = **${r.loadGrowth.ratio}x** |`);
+  if (r.linearity) lines.push(`| seconds per million rows, last tenth of the days against the first | ${fmt(r.linearity.secondsPerMillionLast)} / ${fmt(r.linearity.secondsPerMillionFirst)} = **${r.linearity.ratio}x** |`);
+  lines.push(`| peak RSS per task (MiB) | ${Object.entries(r.peakTaskRssMiB).map(([t, m]) => `${t} ${m}`).join(', ')} |`, '');
+  lines.push('## Floors', '', '| day | lake floor s | warehouse floor s |', '|---|---|---|', ...r.floors.map((f) => `| ${f.day} | ${fmt(f.lakeSeconds, 2)} | ${fmt(f.warehouseSeconds, 2)} |`), '');
+  lines.push('## Questions on the final warehouse', '', '| question | ms (median) | brute force ms | speed-up | same answer |', '|---|---|---|---|---|');
+  lines.push(...r.questions.map((q) => `| ${q.question} | ${fmt(q.ms, 1)} | ${fmt(q.bruteMs, 1)} | ${q.speedup}x | ${q.same ? 'yes' : '**no**'} |`), '');
+  lines.push('## Per day', '', `| day | trips before | wall s | CPU-s | ${tasks.map((t) => `${t} s`).join(' | ')} | state GB |`, `|${'---|'.repeat(5 + tasks.length)}`);
+  for (const d of r.perDay) {
+    lines.push(`| ${d.day} | ${d.warehouseTripsBefore.toLocaleString('en-US')} | ${fmt(d.seconds)} | ${fmt(d.cpuSeconds)} | ${tasks.map((t) => fmt(d.tasks.find((x) => x.task === t)?.seconds ?? 0)).join(' | ')} | ${fmt(d.stateBytes / 1e9, 2)} |`);
+  }
+  lines.push('', '![time and memory per day](scale.svg)', '');
+  return lines.join('\n');
+}
+
+function chart(r: Report): string {
+  const tasks = r.perDay[0]?.tasks.map((t) => t.task) ?? [];
+  const x = (d: DayFigures) => d.warehouseTripsBefore;
+  return stack([
+    lineChart('Seconds per day against the warehouse size', 'trips in the warehouse before the day', 'seconds', [
+      { name: 'whole run', points: r.perDay.map((d) => [x(d), d.seconds]) },
+      ...tasks.map((t) => ({ name: t, points: r.perDay.map((d): [number, number] => [x(d), d.tasks.find((k) => k.task === t)?.seconds ?? 0]) })),
+    ]),
+    lineChart('Peak resident memory per task', 'trips in the warehouse before the day', 'MiB', tasks.map((t) => ({ name: t, points: r.perDay.map((d): [number, number] => [x(d), d.tasks.find((k) => k.task === t)?.peakRssMiB ?? 0]) }))),
+    lineChart('Disk used by the state folder', 'trips in the warehouse before the day', 'MiB', [{ name: 'state', points: r.perDay.map((d) => [x(d), d.stateBytes / MiB]) }]),
+  ]);
+}
+
+void main().catch((e) => {
+  clearInterval(sampler);
+  console.error(e);
+  process.exit(1);
+});
