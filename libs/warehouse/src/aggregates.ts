@@ -58,15 +58,26 @@ export function deltaSelect(delta: 1 | -1): string {
 /**
  * Statements that apply a load's `fact_delta` (one row per fact row removed, -1, or added, +1) to
  * every aggregate: add the summed deltas to the groups that exist, insert the groups that do not,
- * drop the groups left with no trips. The work is proportional to the load, not to the warehouse.
+ * drop the groups the load left with no trips. The work is proportional to the load, not to the
+ * warehouse: on PostgreSQL an upsert probes each changed group by its key, and only the groups the
+ * load removed trips from are looked at for emptiness (a join of all the aggregate's groups, as
+ * Redshift's UPDATE … FROM and NOT EXISTS would be planned here, grows with the warehouse).
  */
-export function aggregateDeltaStatements(): string[] {
+export function aggregateDeltaStatements(dialect: WarehouseDialect): string[] {
   const out: string[] = [];
   for (const a of AGGREGATES) {
     const target = `${WAREHOUSE_SCHEMA}.${a.name}`;
     const keys = a.groupBy.map((g) => g.column);
+    const same = (left: string, right = 'd') => keys.map((k) => `${left}.${k} = ${right}.${k}`).join(' and ');
+    if (dialect === 'postgres') {
+      out.push(
+        `insert into ${target} as a (${keys.join(', ')}, trips) select ${keys.join(', ')}, sum(delta) from fact_delta group by ${keys.join(', ')} having sum(delta) <> 0 ` +
+          `on conflict (${keys.join(', ')}) do update set trips = a.trips + excluded.trips`,
+      );
+      out.push(`delete from ${target} a using (select distinct ${keys.join(', ')} from fact_delta where delta < 0) d where ${same('a')} and a.trips = 0`);
+      continue;
+    }
     const summed = `(select ${keys.join(', ')}, sum(delta) as delta from fact_delta group by ${keys.join(', ')} having sum(delta) <> 0) d`;
-    const same = (left: string) => keys.map((k) => `${left}.${k} = d.${k}`).join(' and ');
     out.push(`update ${target} as a set trips = a.trips + d.delta from ${summed} where ${same('a')}`);
     out.push(`insert into ${target} (${keys.join(', ')}, trips) select ${keys.map((k) => `d.${k}`).join(', ')}, d.delta from ${summed} where not exists (select 1 from ${target} a where ${same('a')})`);
     out.push(`delete from ${target} where trips = 0`);

@@ -40,7 +40,7 @@ describe('warehouse DDL and load SQL', () => {
     ]);
     const fact = loadSteps(table('fact_trips')).map((s) => s.sql);
     expect(fact).toContain('delete from trips.trip_delivery where ds = cast($1 as date)');
-    expect(fact.find((s) => s.startsWith('delete from trips.fact_trips'))).toMatch(/and trip_id in \(select t\.trip_id from touched_trips t left join trip_owner o on o\.trip_id = t\.trip_id where o\.trip_id is null or o\.ds = cast\(\$1 as date\)\)$/);
+    expect(fact.find((s) => s.startsWith('delete from trips.fact_trips'))).toMatch(/and trip_id in \(select o\.trip_id from trip_owner o where o\.held_ds is not null and \(o\.ds is null or o\.ds = cast\(\$1 as date\)\)\)$/);
     expect(fact.find((s) => s.startsWith('insert into trips.fact_trips'))).toMatch(/^insert into trips\.fact_trips \(trip_id, trip_ts, .*, dest_cell_y, ds\) select s\.trip_id, .* from stage s join trip_owner o on o\.trip_id = s\.trip_id where o\.ds = cast\(\$1 as date\)$/);
     // Nothing a load runs reads the whole fact table or the whole delivery record: every statement
     // on them is limited to the touched trips, and a lookup by trip to the span of their timestamps.
@@ -50,5 +50,12 @@ describe('warehouse DDL and load SQL', () => {
       else if (/trips\.trip_delivery where ds = |^insert into trips\.trip_delivery .* from stage$/.test(sql)) continue; // the day's own deliveries: its primary key prefix
       else expect(sql).toMatch(span);
     }
+    // The aggregates: on PostgreSQL an upsert by key and a delete of the groups the load took trips
+    // from; Redshift's UPDATE … FROM, NOT EXISTS and sweep of empty groups are its own.
+    const steps = loadSteps(table('fact_trips'));
+    const pg = steps.filter((s) => s.only === 'postgres' && s.sql.includes('trips.agg_')).map((s) => s.sql);
+    expect(pg).toHaveLength(2 * 5);
+    for (const sql of pg) expect(sql).toMatch(/^insert into trips\.agg_\w+ as a \(.*\) select .* from fact_delta group by .* on conflict \(.*\) do update set trips = a\.trips \+ excluded\.trips$|^delete from trips\.agg_\w+ a using \(select distinct .* from fact_delta where delta < 0\) d where .* and a\.trips = 0$/);
+    expect(steps.filter((s) => s.only === 'redshift').map((s) => s.sql.split(' ')[0])).toEqual(Array.from({ length: 5 }, () => ['update', 'insert', 'delete']).flat());
   });
 });

@@ -76,8 +76,8 @@ export function schemaDdl(dialect: Dialect, catalog: readonly TableDef[] = CATAL
 export interface LoadStep {
   sql: string;
   count?: 'inserted' | 'deleted';
-  /** Statistics for the planner on a temporary table (PostgreSQL; Redshift plans without them). */
-  postgresOnly?: boolean;
+  /** A statement for one dialect only: statistics for PostgreSQL's planner on a temporary table (Redshift plans without them), the aggregates' upserts. */
+  only?: Dialect;
 }
 
 /**
@@ -109,26 +109,39 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
   // so, and reads that span (an index range) rather than the whole table. The work follows the
   // batch, not the warehouse.
   const within = (alias: string) => `${alias}.trip_ts between (select lo from touched_span) and (select hi from touched_span)`;
-  const gone = `select t.trip_id from touched_trips t left join trip_owner o on o.trip_id = t.trip_id where o.trip_id is null or o.ds = ${day}`;
+  // A touched trip any day delivered before this load has a fact row, under `held_ds` (the earliest
+  // of those days). Its owner after the load (`ds`): this day if the stage holds it and no earlier
+  // day delivers it, else the earliest other day delivering it, else none (it goes).
+  const deliveredBefore = `select d.trip_id, min(d.ds) as held_ds, min(case when d.ds <> ${day} then d.ds end) as other_ds from ${S}.trip_delivery d join touched_trips x on x.trip_id = d.trip_id where ${within('d')} group by d.trip_id`;
+  // The fact rows that go: of held trips that no day delivers any more or that this day now owns
+  // (rewritten from the stage). Usually a few (cross-day duplicates and a rerun's trips), so
+  // PostgreSQL probes them by key instead of reading the span.
+  const goes = `o.held_ds is not null and (o.ds is null or o.ds = ${day})`;
   return [
-    { sql: `create temp table touched_trips on commit drop as select trip_id, trip_ts from ${S}.trip_delivery where ds = ${day} union select trip_id, trip_ts from stage` },
-    { sql: 'analyze touched_trips', postgresOnly: true },
+    {
+      sql: `create temp table touched_trips on commit drop as select trip_id, trip_ts, max(staged) as staged from (select trip_id, trip_ts, 0 as staged from ${S}.trip_delivery where ds = ${day} union all select trip_id, trip_ts, 1 as staged from stage) x group by trip_id, trip_ts`,
+    },
+    { sql: 'analyze touched_trips', only: 'postgres' },
     { sql: 'create temp table touched_span on commit drop as select min(trip_ts) as lo, max(trip_ts) as hi from touched_trips' },
+    {
+      sql: `create temp table trip_owner on commit drop as select t.trip_id, t.trip_ts, h.held_ds, case when t.staged = 1 and (h.other_ds is null or h.other_ds > ${day}) then ${day} else h.other_ds end as ds from touched_trips t left join (${deliveredBefore}) h on h.trip_id = t.trip_id`,
+    },
+    { sql: 'analyze trip_owner', only: 'postgres' },
     { sql: `delete from ${S}.trip_delivery where ds = ${day}` },
     { sql: `insert into ${S}.trip_delivery (ds, trip_id, trip_ts) select distinct ${day}, trip_id, trip_ts from stage` },
-    {
-      sql: `create temp table trip_owner on commit drop as select d.trip_id, min(d.ds) as ds from ${S}.trip_delivery d join touched_trips t on t.trip_id = d.trip_id where ${within('d')} group by d.trip_id`,
-    },
-    { sql: 'analyze trip_owner', postgresOnly: true },
-    { sql: `create temp table fact_delta on commit drop as select ${deltaSelect(-1)} from ${target} f where ${within('f')} and f.trip_id in (${gone})` },
+    { sql: `create temp table fact_delta on commit drop as select ${deltaSelect(-1)} from ${target} f join trip_owner o on o.trip_id = f.trip_id and o.trip_ts = f.trip_ts where ${within('f')} and ${goes}` },
     // No alias on the target of DELETE and UPDATE: Redshift takes none there.
-    { sql: `delete from ${target} where ${within(target)} and trip_id in (${gone})`, count: 'deleted' },
-    { sql: `update ${target} set ds = o.ds from trip_owner o where ${within(target)} and ${target}.trip_id = o.trip_id and ${target}.ds <> o.ds` },
+    { sql: `delete from ${target} where ${within(target)} and trip_id in (select o.trip_id from trip_owner o where ${goes})`, count: 'deleted' },
+    {
+      sql: `update ${target} set ds = o.ds from trip_owner o where ${within(target)} and ${target}.trip_id = o.trip_id and ${target}.trip_ts = o.trip_ts and o.held_ds is not null and o.ds <> ${day} and o.ds <> o.held_ds`,
+    },
     {
       sql: `insert into ${target} (${cols.join(', ')}, ds) select ${cols.map((c) => `s.${c}`).join(', ')}, ${day} from stage s join trip_owner o on o.trip_id = s.trip_id where o.ds = ${day}`,
       count: 'inserted',
     },
     { sql: `insert into fact_delta select ${deltaSelect(1)} from stage f join trip_owner o on o.trip_id = f.trip_id where o.ds = ${day}` },
-    ...aggregateDeltaStatements().map((sql) => ({ sql })),
+    { sql: 'analyze fact_delta', only: 'postgres' },
+    ...aggregateDeltaStatements('postgres').map((sql) => ({ sql, only: 'postgres' as const })),
+    ...aggregateDeltaStatements('redshift').map((sql) => ({ sql, only: 'redshift' as const })),
   ];
 }

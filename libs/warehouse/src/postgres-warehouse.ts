@@ -132,7 +132,7 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
       await c.query(`lock table ${WAREHOUSE_SCHEMA}.${table.id} in share row exclusive mode`);
       // The weeks this batch brings that the table has no partition for yet (once a week, at most).
       await ensureWeekPartitions(c, table, 'stage');
-      const steps = loadSteps(table);
+      const steps = loadSteps(table).filter((s) => (s.only ?? 'postgres') === 'postgres');
       for (const [i, step] of steps.entries()) {
         stage = progress?.stage(`${table.id}: step ${i + 1} of ${steps.length}: ${describeStep(step.sql)}`);
         const r = await c.query(step.sql, step.sql.includes('$1') ? [req.ds] : []);

@@ -30,7 +30,7 @@ describe('the SQL the Redshift adapter sends parses as Redshift SQL', () => {
         ds: '2018-05-28',
       });
     const sent = rsd.commandCalls(BatchExecuteStatementCommand).flatMap((c) => c.args[0].input.Sqls as string[]);
-    expect(sent.length).toBeGreaterThan(WAREHOUSE_TABLES.length * 4 + aggregateDeltaStatements().length);
+    expect(sent.length).toBeGreaterThan(WAREHOUSE_TABLES.length * 4 + aggregateDeltaStatements('redshift').length);
     const statements = [...bootstrapStatements('dev'), ...sent];
     const results = sqlglot(python, statements.map((sql) => ({ op: 'parse' as const, sql, read: 'redshift' })));
     const failures = results.map((r, i) => (r.ok ? undefined : `${statements[i].slice(0, 100)} → ${r.error}`)).filter(Boolean);

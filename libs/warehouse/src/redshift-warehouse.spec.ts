@@ -76,9 +76,11 @@ describe('Redshift Data API adapter', () => {
     ]);
     // The staging columns are in the files' order: COPY from Parquet maps by position.
     expect(sqls[0]).not.toContain(' ds ');
-    expect(sqls[4]).toBe("create temp table touched_trips as select trip_id, trip_ts from trips.trip_delivery where ds = cast('2018-05-28' as date) union select trip_id, trip_ts from stage");
+    expect(sqls[4]).toBe(
+      "create temp table touched_trips as select trip_id, trip_ts, max(staged) as staged from (select trip_id, trip_ts, 0 as staged from trips.trip_delivery where ds = cast('2018-05-28' as date) union all select trip_id, trip_ts, 1 as staged from stage) x group by trip_id, trip_ts",
+    );
     expect(sqls[10]).toMatch(
-      /^delete from trips\.fact_trips where trips\.fact_trips\.trip_ts between \(select lo from touched_span\) and \(select hi from touched_span\) and trip_id in \(select t\.trip_id from touched_trips t/,
+      /^delete from trips\.fact_trips where trips\.fact_trips\.trip_ts between \(select lo from touched_span\) and \(select hi from touched_span\) and trip_id in \(select o\.trip_id from trip_owner o where o\.held_ds is not null/,
     );
     expect(sqls[12]).toMatch(/^insert into trips\.fact_trips \(.*, ds\) select .*, cast\('2018-05-28' as date\) from stage s join trip_owner o/);
     expect(sqls.join('\n')).not.toMatch(/\$\d|on commit drop|^analyze/m);

@@ -81,7 +81,7 @@ export class RedshiftWarehouse implements WarehouseLoader {
     // BatchExecuteStatement takes no parameters: the ds (checked above) is written in as a literal.
     const bind = (sql: string) => sql.replace(/\$1\b/g, ds);
     const redshift = (sql: string) => bind(sql).replace(/ on commit drop/g, '');
-    const steps = loadSteps(table).filter((s) => !s.postgresOnly);
+    const steps = loadSteps(table).filter((s) => (s.only ?? 'redshift') === 'redshift');
     // From a manifest of the checked files: exactly those, whatever else the prefix holds.
     const manifest = `s3://${req.manifest.bucket}/${req.manifest.key}`;
     const head = [
