@@ -67,11 +67,11 @@ export interface WarehouseSpec {
   /** PostgreSQL: secondary B-tree indexes (the key is the primary key). */
   readonly postgresIndexes?: readonly (readonly string[])[];
   /**
-   * PostgreSQL: range partitions by ISO week (Monday to Monday) of this timestamp column, which
-   * then joins the primary key; each load creates the weeks its rows need. A load writes into its
-   * trips' weeks only, so what it pays for indexes follows the batch, not the warehouse.
+   * PostgreSQL (`replace-partition` tables): one list partition per ds. A load builds its day's
+   * partition afresh, rows first and indexes after (a sorted build, several times cheaper than
+   * inserting into live B-trees), and swaps it in; the ds joins the primary key.
    */
-  readonly postgresWeekPartitions?: string;
+  readonly postgresDayPartitions?: boolean;
 }
 
 export interface TableDef {
@@ -286,7 +286,7 @@ export const CATALOG = [
         ['dest_cell_x', 'dest_cell_y'],
         ['dest_cell_y', 'dest_cell_x'],
       ],
-      postgresWeekPartitions: 'trip_ts',
+      postgresDayPartitions: true,
     },
   },
 ] as const satisfies readonly TableDef[];

@@ -1,4 +1,4 @@
-import { loadSteps, schemaDdl, weekPartitionDdl } from './ddl';
+import { dayPartitionName, loadSteps, schemaDdl } from './ddl';
 import { warehouseTables } from '@trips/pipeline';
 
 const WAREHOUSE_TABLES = warehouseTables();
@@ -9,19 +9,15 @@ describe('warehouse DDL and load SQL', () => {
   it('creates fact_trips with the lake columns in order, a ds column and its key', () => {
     const fact = schemaDdl('postgres').find((s) => s.includes('trips.fact_trips (')) as string;
     expect(fact).toContain('create table if not exists trips.fact_trips (\n  trip_id char(32) not null,\n  trip_ts timestamp not null,\n  origin_lon double precision not null');
-    // Partitioned by week of trip_ts on PostgreSQL, which makes trip_ts part of the primary key there.
-    expect(fact).toContain('  ds date not null,\n  primary key (trip_id, trip_ts)\n) partition by range (trip_ts)');
+    // Partitioned by ds on PostgreSQL, which makes ds part of the primary key there.
+    expect(fact).toContain('  ds date not null,\n  primary key (trip_id, ds)\n) partition by list (ds)');
     expect(schemaDdl('postgres')).toContain('create index if not exists fact_trips_region_key_trip_ts_idx on trips.fact_trips (region_key, trip_ts)');
     expect(schemaDdl('redshift').find((s) => s.includes('trips.fact_trips ('))).toContain('  ds date not null,\n  primary key (trip_id)\n)');
   });
 
-  it('names a week partition by its Monday and bounds it to that week', () => {
-    expect(weekPartitionDdl(table('fact_trips'), '2018-12-31')).toEqual([
-      'create table trips.fact_trips_w20181231 (like trips.fact_trips)',
-      "alter table trips.fact_trips attach partition trips.fact_trips_w20181231 for values from ('2018-12-31') to ('2019-01-07')",
-    ]);
-    expect(() => weekPartitionDdl(table('fact_trips'), '2019-01-01')).toThrow('not the Monday of a week: 2019-01-01');
-    expect(() => weekPartitionDdl(table('fact_trips'), "2019-01-07') to ('x")).toThrow('not the Monday');
+  it('names a day partition by its ds, and refuses what is not a ds', () => {
+    expect(dayPartitionName(table('fact_trips'), '2018-12-31')).toBe('fact_trips_d20181231');
+    expect(() => dayPartitionName(table('fact_trips'), "2018-12-31') or ('x")).toThrow('not a ds');
   });
 
   it('gives Redshift distribution and sort keys instead of indexes', () => {
@@ -56,6 +52,11 @@ describe('warehouse DDL and load SQL', () => {
     const pg = steps.filter((s) => s.only === 'postgres' && s.sql.includes('trips.agg_')).map((s) => s.sql);
     expect(pg).toHaveLength(2 * 5);
     for (const sql of pg) expect(sql).toMatch(/^insert into trips\.agg_\w+ as a \(.*\) select .* from fact_delta group by .* on conflict \(.*\) do update set trips = a\.trips \+ excluded\.trips$|^delete from trips\.agg_\w+ a using \(select distinct .* from fact_delta where delta < 0\) d where .* and a\.trips = 0$/);
-    expect(steps.filter((s) => s.only === 'redshift').map((s) => s.sql.split(' ')[0])).toEqual(Array.from({ length: 5 }, () => ['update', 'insert', 'delete']).flat());
+    expect(steps.filter((s) => s.only === 'redshift' && s.sql.includes('trips.agg_')).map((s) => s.sql.split(' ')[0])).toEqual(Array.from({ length: 5 }, () => ['update', 'insert', 'delete']).flat());
+    // Day partitions (PostgreSQL): the day's rows are selected for its new partition, not inserted
+    // into the table; the delete leaves the day's own partition, which is replaced whole.
+    const [partition] = steps.filter((s) => s.dayPartition);
+    expect(partition).toMatchObject({ only: 'postgres', sql: expect.stringMatching(/^select s\.trip_id, .* from stage s join trip_owner o on o\.trip_id = s\.trip_id where o\.ds = cast\(\$1 as date\)$/) });
+    expect(steps.find((s) => s.only === 'postgres' && s.sql.startsWith('delete from trips.fact_trips'))?.sql).toContain('and trips.fact_trips.ds <> cast($1 as date) and trip_id in');
   });
 });

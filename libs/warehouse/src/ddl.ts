@@ -21,30 +21,23 @@ function postgresIndexes(t: WarehouseTable): string[] {
 }
 
 /**
- * A table's CREATE statement (idempotent). On PostgreSQL a table with week partitions is the
- * partitioned parent: its timestamp joins the primary key (PostgreSQL wants the partition column in
- * every unique index), and each week's partition is created by the load that first needs it.
+ * A table's CREATE statement (idempotent). On PostgreSQL a table with day partitions is the
+ * partitioned parent: its ds joins the primary key (PostgreSQL wants the partition column in every
+ * unique index), and each day's partition is built by that day's load (postgres-partitions.ts).
  */
 export function tableDdl(t: WarehouseTable, dialect: Dialect): string {
   const cols = t.columns.map((c) => `  ${c.name} ${sqlType(c, dialect)}${c.nullable ? '' : ' not null'}`);
   if (t.warehouse.load === 'replace-partition') cols.push('  ds date not null');
-  const partition = dialect === 'postgres' ? t.warehouse.postgresWeekPartitions : undefined;
-  cols.push(`  primary key (${[...t.key, ...(partition ? [partition] : [])].join(', ')})`);
-  const layout = dialect === 'redshift' ? redshiftLayout(t.warehouse.redshift) : partition ? ` partition by range (${partition})` : '';
+  const partitioned = dialect === 'postgres' && t.warehouse.postgresDayPartitions === true;
+  cols.push(`  primary key (${[...t.key, ...(partitioned ? ['ds'] : [])].join(', ')})`);
+  const layout = dialect === 'redshift' ? redshiftLayout(t.warehouse.redshift) : partitioned ? ' partition by list (ds)' : '';
   return `create table if not exists ${S}.${t.id} (\n${cols.join(',\n')}\n)${layout}`;
 }
 
-/**
- * The DDL of the partition of a week-partitioned table holding the week that starts on Monday
- * `monday` (YYYY-MM-DD): an empty table like the parent, attached for that week. Attached rather
- * than created `partition of` the parent: attaching locks the parent against other loads only,
- * while `create table … partition of` would lock out its readers until the load commits.
- */
-export function weekPartitionDdl(t: WarehouseTable, monday: string): string[] {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(monday) || new Date(`${monday}T00:00:00Z`).getUTCDay() !== 1) throw new Error(`not the Monday of a week: ${monday}`);
-  const next = new Date(Date.parse(`${monday}T00:00:00Z`) + 7 * 86_400_000).toISOString().slice(0, 10);
-  const name = `${S}.${t.id}_w${monday.replace(/-/g, '')}`;
-  return [`create table ${name} (like ${S}.${t.id})`, `alter table ${S}.${t.id} attach partition ${name} for values from ('${monday}') to ('${next}')`];
+/** The partition of a day-partitioned table holding one ds (YYYY-MM-DD): its name in the schema. */
+export function dayPartitionName(t: WarehouseTable, ds: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(ds)) throw new Error(`not a ds: ${ds}`);
+  return `${t.id}_d${ds.replace(/-/g, '')}`;
 }
 
 /** Idempotent DDL for the warehouse schema, one statement per element, for the tables of the catalog. */
@@ -76,8 +69,30 @@ export function schemaDdl(dialect: Dialect, catalog: readonly TableDef[] = CATAL
 export interface LoadStep {
   sql: string;
   count?: 'inserted' | 'deleted';
+  /**
+   * PostgreSQL with day partitions: `sql` selects the rows of the day's partition, which the adapter
+   * builds afresh from them and swaps in for the one the day had (whose rows all go by then).
+   */
+  dayPartition?: true;
   /** A statement for one dialect only: statistics for PostgreSQL's planner on a temporary table (Redshift plans without them), the aggregates' upserts. */
   only?: Dialect;
+}
+
+/**
+ * Whether the fact row of a trip (its `trip_owner` row `o`) goes in a load of day `$1`: a held trip
+ * that no day delivers any more or that this day now owns (rewritten from the stage). Usually a few
+ * (cross-day duplicates and a rerun's trips), so PostgreSQL probes them by key instead of reading
+ * the span.
+ */
+export const FACT_ROW_GOES = 'o.held_ds is not null and (o.ds is null or o.ds = cast($1 as date))';
+
+/**
+ * A step in two forms when PostgreSQL partitions the table by day: the partitioned form for
+ * PostgreSQL and the plain one for Redshift; otherwise the plain one for both.
+ */
+function dialects(t: WarehouseTable, step: (partitioned: boolean) => LoadStep): LoadStep[] {
+  if (!t.warehouse.postgresDayPartitions) return [step(false)];
+  return [{ ...step(true), only: 'postgres' }, { ...step(false), only: 'redshift' }];
 }
 
 /**
@@ -113,10 +128,7 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
   // of those days). Its owner after the load (`ds`): this day if the stage holds it and no earlier
   // day delivers it, else the earliest other day delivering it, else none (it goes).
   const deliveredBefore = `select d.trip_id, min(d.ds) as held_ds, min(case when d.ds <> ${day} then d.ds end) as other_ds from ${S}.trip_delivery d join touched_trips x on x.trip_id = d.trip_id where ${within('d')} group by d.trip_id`;
-  // The fact rows that go: of held trips that no day delivers any more or that this day now owns
-  // (rewritten from the stage). Usually a few (cross-day duplicates and a rerun's trips), so
-  // PostgreSQL probes them by key instead of reading the span.
-  const goes = `o.held_ds is not null and (o.ds is null or o.ds = ${day})`;
+  const goes = FACT_ROW_GOES;
   return [
     {
       sql: `create temp table touched_trips on commit drop as select trip_id, trip_ts, max(staged) as staged from (select trip_id, trip_ts, 0 as staged from ${S}.trip_delivery where ds = ${day} union all select trip_id, trip_ts, 1 as staged from stage) x group by trip_id, trip_ts`,
@@ -130,15 +142,20 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
     { sql: `delete from ${S}.trip_delivery where ds = ${day}` },
     { sql: `insert into ${S}.trip_delivery (ds, trip_id, trip_ts) select distinct ${day}, trip_id, trip_ts from stage` },
     { sql: `create temp table fact_delta on commit drop as select ${deltaSelect(-1)} from ${target} f join trip_owner o on o.trip_id = f.trip_id and o.trip_ts = f.trip_ts where ${within('f')} and ${goes}` },
-    // No alias on the target of DELETE and UPDATE: Redshift takes none there.
-    { sql: `delete from ${target} where ${within(target)} and trip_id in (select o.trip_id from trip_owner o where ${goes})`, count: 'deleted' },
+    // No alias on the target of DELETE and UPDATE: Redshift takes none there. With day partitions
+    // (PostgreSQL) the rows of the day's own partition are not deleted one by one: the partition is
+    // replaced whole below, once the rows another day now owns have moved out of it.
+    ...dialects(t, (partitioned) => ({
+      sql: `delete from ${target} where ${within(target)}${partitioned ? ` and ${target}.ds <> ${day}` : ''} and trip_id in (select o.trip_id from trip_owner o where ${goes})`,
+      count: 'deleted' as const,
+    })),
     {
       sql: `update ${target} set ds = o.ds from trip_owner o where ${within(target)} and ${target}.trip_id = o.trip_id and ${target}.trip_ts = o.trip_ts and o.held_ds is not null and o.ds <> ${day} and o.ds <> o.held_ds`,
     },
-    {
-      sql: `insert into ${target} (${cols.join(', ')}, ds) select ${cols.map((c) => `s.${c}`).join(', ')}, ${day} from stage s join trip_owner o on o.trip_id = s.trip_id where o.ds = ${day}`,
-      count: 'inserted',
-    },
+    ...dialects(t, (partitioned) => {
+      const owned = `select ${cols.map((c) => `s.${c}`).join(', ')}, ${day} from stage s join trip_owner o on o.trip_id = s.trip_id where o.ds = ${day}`;
+      return partitioned ? { sql: owned, dayPartition: true as const } : { sql: `insert into ${target} (${cols.join(', ')}, ds) ${owned}`, count: 'inserted' as const };
+    }),
     { sql: `insert into fact_delta select ${deltaSelect(1)} from stage f join trip_owner o on o.trip_id = f.trip_id where o.ds = ${day}` },
     { sql: 'analyze fact_delta', only: 'postgres' },
     ...aggregateDeltaStatements('postgres').map((sql) => ({ sql, only: 'postgres' as const })),

@@ -140,16 +140,25 @@ describe('PostgresWarehouse', () => {
     expect(await load(fact, '2018-05-28')).toEqual({ table: 'fact_trips', staged: 0, inserted: 0, deleted: 1, skipped: 0 });
   });
 
-  it('puts each week of trips in its own partition, created by the load that first needs it', async () => {
-    await lake('fact_trips', '2018-06-10', trips([1, 2, 9, 20], true));
-    await load(fact, '2018-06-10');
+  it('keeps each day\'s trips in its own partition, built afresh with its indexes by each load of the day', async () => {
     const partitions = async () =>
-      (await wh.query<{ name: string; n: string }>("select c.relname as name, count(*) as n from trips.fact_trips f join pg_class c on c.oid = f.tableoid group by 1 order by 1")).map((r) => `${r.name}:${r.n}`);
-    // 2018-05-29, 05-30 (week of 05-28); 06-06 (week of 06-04); 06-17 (week of 06-11)
-    expect(await partitions()).toEqual(['fact_trips_w20180528:2', 'fact_trips_w20180604:1', 'fact_trips_w20180611:1']);
-    await lake('fact_trips', '2018-06-10', trips([1], true));
-    await load(fact, '2018-06-10');
-    expect(await partitions()).toEqual(['fact_trips_w20180528:1']);
+      (await wh.query<{ name: string; n: string }>('select c.relname as name, count(*) as n from trips.fact_trips f join pg_class c on c.oid = f.tableoid group by 1 order by 1')).map((r) => `${r.name}:${r.n}`);
+    const indexes = async (name: string) => Number((await wh.query<{ n: string }>('select count(*) as n from pg_indexes where schemaname = $1 and tablename = $2', ['trips', name]))[0].n);
+    await lake('fact_trips', '2018-06-10', trips([1, 2, 9, 20], true));
+    expect(await load(fact, '2018-06-10')).toMatchObject({ inserted: 4, deleted: 0 });
+    expect(await partitions()).toEqual(['fact_trips_d20180610:4']);
+    // The primary key and every index of the parent, on the partition.
+    expect(await indexes('fact_trips_d20180610')).toBe(1 + (fact.warehouse.postgresIndexes ?? []).length);
+    // An earlier day delivering two of them takes them over: they move out of 06-10's partition.
+    await lake('fact_trips', '2018-06-03', trips([2, 9], true));
+    expect(await load(fact, '2018-06-03')).toMatchObject({ inserted: 2, deleted: 2 });
+    expect(await partitions()).toEqual(['fact_trips_d20180603:2', 'fact_trips_d20180610:2']);
+    // A rerun of 06-10 without trip 20: the partition is rebuilt with what the day still owns.
+    await lake('fact_trips', '2018-06-10', trips([1, 9], true));
+    expect(await load(fact, '2018-06-10')).toMatchObject({ inserted: 1, deleted: 2, skipped: 1 });
+    expect(await partitions()).toEqual(['fact_trips_d20180603:2', 'fact_trips_d20180610:1']);
+    expect(await indexes('fact_trips_d20180610')).toBe(1 + (fact.warehouse.postgresIndexes ?? []).length);
+    await agree();
   });
 
   it('moves a warehouse of the earlier layout (facts in one table, deliveries without trip_ts) into this one, row for row', async () => {
@@ -169,9 +178,12 @@ describe('PostgresWarehouse', () => {
     await wh.ensureSchema();
     expect({ facts: await factRows(), deliveries: await wh.query('select * from trips.trip_delivery order by ds, trip_id') }).toEqual(before);
     const kinds = await wh.query<{ relname: string; relkind: string }>(
-      "select relname, relkind from pg_class where relnamespace = cast('trips' as regnamespace) and relname in ('fact_trips', 'fact_trips_unpartitioned', 'fact_trips_ds_idx')",
+      "select relname, relkind from pg_class where relnamespace = cast('trips' as regnamespace) and relname in ('fact_trips', 'fact_trips_unpartitioned', 'fact_trips_ds_idx', 'fact_trips_d20180603') order by relname",
     );
-    expect(kinds).toEqual([{ relname: 'fact_trips', relkind: 'p' }]);
+    expect(kinds).toEqual([
+      { relname: 'fact_trips', relkind: 'p' },
+      { relname: 'fact_trips_d20180603', relkind: 'r' },
+    ]);
     // And loads go on from there exactly.
     await lake('fact_trips', '2018-06-03', trips([5, 12], true));
     await load(fact, '2018-06-03');

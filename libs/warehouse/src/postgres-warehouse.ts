@@ -5,9 +5,9 @@ import { Client, types, type CustomTypesConfig, type QueryResult } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { counted, ExternalError, QueryError, type Logger } from '@trips/core';
 import type { ObjectStore } from '@trips/storage';
-import { loadSteps, schemaDdl, sqlType } from './ddl';
+import { dayPartitionName, FACT_ROW_GOES, loadSteps, schemaDdl, sqlType } from './ddl';
 import { parquetToCsv } from './parquet-csv';
-import { ensureWeekPartitions, upgradePostgresSchema } from './postgres-partitions';
+import { swapDayPartition, upgradePostgresSchema } from './postgres-partitions';
 import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type WarehouseLoader, type WarehouseQueries } from './port';
 
 /**
@@ -130,13 +130,17 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
       // Staged first, then the lock: readers of the table wait only for the swap, not the COPY. One
       // load per table at a time: concurrent loads of two days must not both see a trip as new.
       await c.query(`lock table ${WAREHOUSE_SCHEMA}.${table.id} in share row exclusive mode`);
-      // The weeks this batch brings that the table has no partition for yet (once a week, at most).
-      await ensureWeekPartitions(c, table, 'stage');
       const steps = loadSteps(table).filter((s) => (s.only ?? 'postgres') === 'postgres');
       for (const [i, step] of steps.entries()) {
-        stage = progress?.stage(`${table.id}: step ${i + 1} of ${steps.length}: ${describeStep(step.sql)}`);
-        const r = await c.query(step.sql, step.sql.includes('$1') ? [req.ds] : []);
-        if (step.count) result[step.count] += r.rowCount ?? 0;
+        stage = progress?.stage(`${table.id}: step ${i + 1} of ${steps.length}: ${step.dayPartition ? `building ${WAREHOUSE_SCHEMA}.${dayPartitionName(table, req.ds)} (rows, then indexes)` : describeStep(step.sql)}`);
+        if (step.dayPartition) {
+          const swapped = await swapDayPartition(c, table, req.ds, step.sql, FACT_ROW_GOES);
+          result.inserted += swapped.inserted;
+          result.deleted += swapped.deleted;
+        } else {
+          const r = await c.query(step.sql, step.sql.includes('$1') ? [req.ds] : []);
+          if (step.count) result[step.count] += r.rowCount ?? 0;
+        }
         stage?.done();
       }
       result.skipped = result.staged - result.inserted;
