@@ -16,8 +16,8 @@ describe('warehouse DDL and load SQL', () => {
   });
 
   it('names a day partition by its ds, and refuses what is not a ds', () => {
-    expect(dayPartitionName(table('fact_trips'), '2018-12-31')).toBe('fact_trips_d20181231');
-    expect(() => dayPartitionName(table('fact_trips'), "2018-12-31') or ('x")).toThrow('not a ds');
+    expect(dayPartitionName('fact_trips', '2018-12-31')).toBe('fact_trips_d20181231');
+    expect(() => dayPartitionName('fact_trips', "2018-12-31') or ('x")).toThrow('not a ds');
   });
 
   it('gives Redshift distribution and sort keys instead of indexes', () => {
@@ -55,8 +55,9 @@ describe('warehouse DDL and load SQL', () => {
     expect(steps.filter((s) => s.only === 'redshift' && s.sql.includes('trips.agg_')).map((s) => s.sql.split(' ')[0])).toEqual(Array.from({ length: 5 }, () => ['update', 'insert', 'delete']).flat());
     // Day partitions (PostgreSQL): the day's rows are selected for its new partition, not inserted
     // into the table; the delete leaves the day's own partition, which is replaced whole.
-    const [partition] = steps.filter((s) => s.dayPartition);
-    expect(partition).toMatchObject({ only: 'postgres', sql: expect.stringMatching(/^select s\.trip_id, .* from stage s join trip_owner o on o\.trip_id = s\.trip_id where o\.ds = cast\(\$1 as date\)$/) });
+    const [deliveries, partition] = steps.filter((s) => s.dayPartition);
+    expect(deliveries).toEqual({ only: 'postgres', sql: 'select distinct cast($1 as date), trip_id, trip_ts from stage', dayPartition: { table: 'trip_delivery', columns: ['ds', 'trip_id', 'trip_ts'], count: false } });
+    expect(partition).toMatchObject({ only: 'postgres', dayPartition: { table: 'fact_trips', count: true }, sql: expect.stringMatching(/^select s\.trip_id, .* from stage s join trip_owner o on o\.trip_id = s\.trip_id where o\.ds = cast\(\$1 as date\)$/) });
     expect(steps.find((s) => s.only === 'postgres' && s.sql.startsWith('delete from trips.fact_trips'))?.sql).toContain('and trips.fact_trips.ds <> cast($1 as date) and trip_id in');
   });
 });

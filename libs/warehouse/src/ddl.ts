@@ -34,10 +34,21 @@ export function tableDdl(t: WarehouseTable, dialect: Dialect): string {
   return `create table if not exists ${S}.${t.id} (\n${cols.join(',\n')}\n)${layout}`;
 }
 
-/** The partition of a day-partitioned table holding one ds (YYYY-MM-DD): its name in the schema. */
-export function dayPartitionName(t: WarehouseTable, ds: string): string {
+/** The partition of a day-partitioned table (its name in the schema) holding one ds (YYYY-MM-DD): its name in the schema. */
+export function dayPartitionName(table: string, ds: string): string {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(ds)) throw new Error(`not a ds: ${ds}`);
-  return `${t.id}_d${ds.replace(/-/g, '')}`;
+  return `${table}_d${ds.replace(/-/g, '')}`;
+}
+
+/** The delivery record's CREATE statement: on PostgreSQL partitioned by day like the facts. */
+export function deliveryDdl(dialect: Dialect, catalog: readonly TableDef[] = CATALOG): string {
+  const layout =
+    dialect === 'redshift'
+      ? redshiftLayout({ diststyle: 'key', distKey: 'trip_id', sortKey: ['ds', 'trip_id'] })
+      : factTable(catalog).warehouse.postgresDayPartitions
+        ? ' partition by list (ds)'
+        : '';
+  return `create table if not exists ${S}.trip_delivery (\n  ds date not null,\n  trip_id char(32) not null,\n  trip_ts timestamp not null,\n  primary key (ds, trip_id)\n)${layout}`;
 }
 
 /** Idempotent DDL for the warehouse schema, one statement per element, for the tables of the catalog. */
@@ -46,12 +57,11 @@ export function schemaDdl(dialect: Dialect, catalog: readonly TableDef[] = CATAL
   const tables = warehouseTables(catalog);
   for (const t of tables) statements.push(tableDdl(t, dialect));
   // Which day delivered which trip: the facts hold each delivered trip once, under its earliest day.
-  const delivery = dialect === 'redshift' ? redshiftLayout({ diststyle: 'key', distKey: 'trip_id', sortKey: ['ds', 'trip_id'] }) : '';
   // The trip's timestamp too: a trip_id is a hash of the trip's fields, its timestamp among them, so
   // every delivery and fact row of a trip has the same trip_ts, and a load finds the ones of its
   // trips within the span of their timestamps instead of among all the warehouse holds.
   const facts = factTable(catalog).id;
-  statements.push(`create table if not exists ${S}.trip_delivery (\n  ds date not null,\n  trip_id char(32) not null,\n  trip_ts timestamp not null,\n  primary key (ds, trip_id)\n)${delivery}`);
+  statements.push(deliveryDdl(dialect, catalog));
   // A warehouse from before trip_delivery existed: its facts are the deliveries it knows of.
   statements.push(`insert into ${S}.trip_delivery (ds, trip_id, trip_ts) select ds, trip_id, trip_ts from ${S}.${facts} where not exists (select 1 from ${S}.trip_delivery)`);
   statements.push(...aggregateDdl(dialect));
@@ -70,10 +80,12 @@ export interface LoadStep {
   sql: string;
   count?: 'inserted' | 'deleted';
   /**
-   * PostgreSQL with day partitions: `sql` selects the rows of the day's partition, which the adapter
-   * builds afresh from them and swaps in for the one the day had (whose rows all go by then).
+   * PostgreSQL with day partitions: `sql` selects the rows (in the order of `columns`) of the day's
+   * partition of `table`, which the adapter builds afresh from them and swaps in for the one the day
+   * had. Every row of that one must go by then: those `goes` (about their trip_owner row `o`) keeps,
+   * or all of them without it. `count`: the rows are the load's figures.
    */
-  dayPartition?: true;
+  dayPartition?: { table: string; columns: string[]; goes?: string; count: boolean };
   /** A statement for one dialect only: statistics for PostgreSQL's planner on a temporary table (Redshift plans without them), the aggregates' upserts. */
   only?: Dialect;
 }
@@ -84,15 +96,15 @@ export interface LoadStep {
  * (cross-day duplicates and a rerun's trips), so PostgreSQL probes them by key instead of reading
  * the span.
  */
-export const FACT_ROW_GOES = 'o.held_ds is not null and (o.ds is null or o.ds = cast($1 as date))';
+const FACT_ROW_GOES = 'o.held_ds is not null and (o.ds is null or o.ds = cast($1 as date))';
 
 /**
- * A step in two forms when PostgreSQL partitions the table by day: the partitioned form for
+ * Steps in two forms when PostgreSQL partitions the facts by day: the partitioned form for
  * PostgreSQL and the plain one for Redshift; otherwise the plain one for both.
  */
-function dialects(t: WarehouseTable, step: (partitioned: boolean) => LoadStep): LoadStep[] {
-  if (!t.warehouse.postgresDayPartitions) return [step(false)];
-  return [{ ...step(true), only: 'postgres' }, { ...step(false), only: 'redshift' }];
+function dialects(t: WarehouseTable, steps: (partitioned: boolean) => LoadStep[]): LoadStep[] {
+  if (!t.warehouse.postgresDayPartitions) return steps(false);
+  return [...steps(true).map((s) => ({ ...s, only: 'postgres' as const })), ...steps(false).map((s) => ({ ...s, only: 'redshift' as const }))];
 }
 
 /**
@@ -139,22 +151,30 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
       sql: `create temp table trip_owner on commit drop as select t.trip_id, t.trip_ts, h.held_ds, case when t.staged = 1 and (h.other_ds is null or h.other_ds > ${day}) then ${day} else h.other_ds end as ds from touched_trips t left join (${deliveredBefore}) h on h.trip_id = t.trip_id`,
     },
     { sql: 'analyze trip_owner', only: 'postgres' },
-    { sql: `delete from ${S}.trip_delivery where ds = ${day}` },
-    { sql: `insert into ${S}.trip_delivery (ds, trip_id, trip_ts) select distinct ${day}, trip_id, trip_ts from stage` },
+    // The day's deliveries are the staged trips, whatever the day delivered before.
+    ...dialects(t, (partitioned): LoadStep[] =>
+      partitioned
+        ? [{ sql: `select distinct ${day}, trip_id, trip_ts from stage`, dayPartition: { table: 'trip_delivery', columns: ['ds', 'trip_id', 'trip_ts'], count: false } }]
+        : [{ sql: `delete from ${S}.trip_delivery where ds = ${day}` }, { sql: `insert into ${S}.trip_delivery (ds, trip_id, trip_ts) select distinct ${day}, trip_id, trip_ts from stage` }],
+    ),
     { sql: `create temp table fact_delta on commit drop as select ${deltaSelect(-1)} from ${target} f join trip_owner o on o.trip_id = f.trip_id and o.trip_ts = f.trip_ts where ${within('f')} and ${goes}` },
     // No alias on the target of DELETE and UPDATE: Redshift takes none there. With day partitions
     // (PostgreSQL) the rows of the day's own partition are not deleted one by one: the partition is
     // replaced whole below, once the rows another day now owns have moved out of it.
-    ...dialects(t, (partitioned) => ({
-      sql: `delete from ${target} where ${within(target)}${partitioned ? ` and ${target}.ds <> ${day}` : ''} and trip_id in (select o.trip_id from trip_owner o where ${goes})`,
-      count: 'deleted' as const,
-    })),
+    ...dialects(t, (partitioned) => [
+      {
+        sql: `delete from ${target} where ${within(target)}${partitioned ? ` and ${target}.ds <> ${day}` : ''} and trip_id in (select o.trip_id from trip_owner o where ${goes})`,
+        count: 'deleted',
+      },
+    ]),
     {
       sql: `update ${target} set ds = o.ds from trip_owner o where ${within(target)} and ${target}.trip_id = o.trip_id and ${target}.trip_ts = o.trip_ts and o.held_ds is not null and o.ds <> ${day} and o.ds <> o.held_ds`,
     },
-    ...dialects(t, (partitioned) => {
+    ...dialects(t, (partitioned): LoadStep[] => {
       const owned = `select ${cols.map((c) => `s.${c}`).join(', ')}, ${day} from stage s join trip_owner o on o.trip_id = s.trip_id where o.ds = ${day}`;
-      return partitioned ? { sql: owned, dayPartition: true as const } : { sql: `insert into ${target} (${cols.join(', ')}, ds) ${owned}`, count: 'inserted' as const };
+      return partitioned
+        ? [{ sql: owned, dayPartition: { table: t.id, columns: [...cols, 'ds'], goes, count: true } }]
+        : [{ sql: `insert into ${target} (${cols.join(', ')}, ds) ${owned}`, count: 'inserted' }];
     }),
     { sql: `insert into fact_delta select ${deltaSelect(1)} from stage f join trip_owner o on o.trip_id = f.trip_id where o.ds = ${day}` },
     { sql: 'analyze fact_delta', only: 'postgres' },

@@ -174,15 +174,21 @@ describe('PostgresWarehouse', () => {
     await wh.query('alter table trips.fact_trips add primary key (trip_id)');
     await wh.query('create index fact_trips_ds_idx on trips.fact_trips (ds)');
     await wh.query('create index fact_trips_trip_ts_idx on trips.fact_trips (trip_ts)');
-    await wh.query('alter table trips.trip_delivery drop column trip_ts');
+    // Deliveries in one table too, without trip_ts, with the trip_id index of the earlier layout.
+    await wh.query('create table trips.deliveries_copy as select ds, trip_id from trips.trip_delivery');
+    await wh.query('drop table trips.trip_delivery');
+    await wh.query('alter table trips.deliveries_copy rename to trip_delivery');
+    await wh.query('alter table trips.trip_delivery add primary key (ds, trip_id)');
+    await wh.query('create index trip_delivery_trip_id_idx on trips.trip_delivery (trip_id)');
     await wh.ensureSchema();
     expect({ facts: await factRows(), deliveries: await wh.query('select * from trips.trip_delivery order by ds, trip_id') }).toEqual(before);
     const kinds = await wh.query<{ relname: string; relkind: string }>(
-      "select relname, relkind from pg_class where relnamespace = cast('trips' as regnamespace) and relname in ('fact_trips', 'fact_trips_unpartitioned', 'fact_trips_ds_idx', 'fact_trips_d20180603') order by relname",
+      "select relname, relkind from pg_class where relnamespace = cast('trips' as regnamespace) and relname in ('fact_trips', 'fact_trips_unpartitioned', 'fact_trips_ds_idx', 'fact_trips_d20180603', 'trip_delivery', 'trip_delivery_unpartitioned', 'trip_delivery_trip_id_idx') order by relname",
     );
     expect(kinds).toEqual([
       { relname: 'fact_trips', relkind: 'p' },
       { relname: 'fact_trips_d20180603', relkind: 'r' },
+      { relname: 'trip_delivery', relkind: 'p' },
     ]);
     // And loads go on from there exactly.
     await lake('fact_trips', '2018-06-03', trips([5, 12], true));

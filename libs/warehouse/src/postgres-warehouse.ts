@@ -5,7 +5,7 @@ import { Client, types, type CustomTypesConfig, type QueryResult } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { counted, ExternalError, QueryError, type Logger } from '@trips/core';
 import type { ObjectStore } from '@trips/storage';
-import { dayPartitionName, FACT_ROW_GOES, loadSteps, schemaDdl, sqlType } from './ddl';
+import { dayPartitionName, loadSteps, schemaDdl, sqlType } from './ddl';
 import { parquetToCsv } from './parquet-csv';
 import { swapDayPartition, upgradePostgresSchema } from './postgres-partitions';
 import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type WarehouseLoader, type WarehouseQueries } from './port';
@@ -132,11 +132,14 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
       await c.query(`lock table ${WAREHOUSE_SCHEMA}.${table.id} in share row exclusive mode`);
       const steps = loadSteps(table).filter((s) => (s.only ?? 'postgres') === 'postgres');
       for (const [i, step] of steps.entries()) {
-        stage = progress?.stage(`${table.id}: step ${i + 1} of ${steps.length}: ${step.dayPartition ? `building ${WAREHOUSE_SCHEMA}.${dayPartitionName(table, req.ds)} (rows, then indexes)` : describeStep(step.sql)}`);
-        if (step.dayPartition) {
-          const swapped = await swapDayPartition(c, table, req.ds, step.sql, FACT_ROW_GOES);
-          result.inserted += swapped.inserted;
-          result.deleted += swapped.deleted;
+        const part = step.dayPartition;
+        stage = progress?.stage(`${table.id}: step ${i + 1} of ${steps.length}: ${part ? `building ${WAREHOUSE_SCHEMA}.${dayPartitionName(part.table, req.ds)} (rows, then indexes)` : describeStep(step.sql)}`);
+        if (part) {
+          const swapped = await swapDayPartition(c, part, req.ds, step.sql);
+          if (part.count) {
+            result.inserted += swapped.inserted;
+            result.deleted += swapped.deleted;
+          }
         } else {
           const r = await c.query(step.sql, step.sql.includes('$1') ? [req.ds] : []);
           if (step.count) result[step.count] += r.rowCount ?? 0;
