@@ -9,23 +9,19 @@ with top_regions as (
     limit $1
 ),
 
--- The last week holding trips of each of those regions: its latest trip lies in that week, so only
--- that week's trips of the region are read (the (region_key, trip_ts) index), not all of them.
-last_week as (
-    select a.region_key, max(a.week_start_date) as week_start_date
-    from trips.agg_weekly_region a
-    where a.region_key in (select region_key from top_regions)
-    group by a.region_key
+-- The latest trip time of each: the end of its (region_key, trip_ts) index range, read backwards
+-- (a few index pages per partition, whatever the number of trips).
+latest as (
+    select t.region_key, (select max(f.trip_ts) from trips.fact_trips f where f.region_key = t.region_key) as trip_ts
+    from top_regions t
 ),
 
-ranked as (
-    select
-        f.region_key,
-        f.datasource_key,
-        f.trip_ts,
-        row_number() over (partition by f.region_key order by f.trip_ts desc, f.datasource_key) as rn
+-- The datasource of the trip at that time (of several at the same time, the first by key).
+picked as (
+    select f.region_key, l.trip_ts, min(f.datasource_key) as datasource_key
     from trips.fact_trips f
-    join last_week w on w.region_key = f.region_key and f.trip_ts >= w.week_start_date
+    join latest l on l.region_key = f.region_key and f.trip_ts = l.trip_ts
+    group by f.region_key, l.trip_ts
 )
 
 select
@@ -33,9 +29,8 @@ select
     t.trips,
     d.name as latest_datasource,
     to_char(k.trip_ts, 'YYYY-MM-DD HH24:MI:SS') as latest_trip_ts
-from ranked k
+from picked k
 join top_regions t on t.region_key = k.region_key
 join trips.dim_region r on r.region_key = k.region_key
 join trips.dim_datasource d on d.datasource_key = k.datasource_key
-where k.rn = 1
 order by t.trips desc, r.name
