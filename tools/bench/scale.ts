@@ -5,7 +5,7 @@
  * `trips run`, measured per day and per task; the engines' floors on the first and last day's data
  * in the same run; then every question against brute force on the final warehouse.
  *
- *   node tools/bench/run.mjs scale [--trips 1000000] [--days 10] [--out DIR] [--runs 20] [--keep]
+ *   node tools/bench/run.mjs scale [--trips 1000000] [--days 10] [--out DIR] [--runs 20] [--brute-runs 5] [--keep]
  *
  * Writes DIR/scale.json, DIR/scale.md and DIR/scale.svg (default DIR: bench-results/scale-<trips>,
  * git-ignored). Measured per day: wall and CPU time of the whole run (all processes of the machine,
