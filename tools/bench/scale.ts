@@ -31,7 +31,7 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { startPostgres, stopStack } from '@trips/local';
 import { PostgresQueries } from '@trips/warehouse';
 import { measureQuestions, type QuestionTiming } from './questions';
-import { lineChart, stack } from './svg-chart';
+import { COLOURS, lineChart, stack } from './svg-chart';
 
 const root = join(__dirname, '..', '..');
 // run.mjs passes --trips (its default is in budget.mjs).
@@ -43,6 +43,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '20' },
     'brute-runs': { type: 'string', default: '5' },
     keep: { type: 'boolean', default: false },
+    // Writes scale.md and scale.svg again from a scale.json of an earlier run, running nothing.
+    'from-json': { type: 'string' },
   },
 });
 const total = Number(values.trips);
@@ -331,17 +333,31 @@ function markdown(r: Report): string {
 function chart(r: Report): string {
   const tasks = r.perDay[0]?.tasks.map((t) => t.task) ?? [];
   const x = (d: DayFigures) => d.warehouseTripsBefore;
+  // Each task keeps its colour in every chart.
+  const series = (pick: (t: TaskFigures) => number | null) =>
+    tasks.map((t, i) => ({ name: t, colour: COLOURS[i % COLOURS.length], points: r.perDay.map((d): [number, number] => [x(d), pick(d.tasks.find((k) => k.task === t) as TaskFigures) ?? 0]) }));
   return stack([
     lineChart('Seconds per day against the warehouse size', 'trips in the warehouse before the day', 'seconds', [
-      { name: 'whole run', points: r.perDay.map((d) => [x(d), d.seconds]) },
-      ...tasks.map((t) => ({ name: t, points: r.perDay.map((d): [number, number] => [x(d), d.tasks.find((k) => k.task === t)?.seconds ?? 0]) })),
+      { name: 'whole run', colour: '#333', points: r.perDay.map((d) => [x(d), d.seconds]) },
+      ...series((t) => t.seconds),
     ]),
-    lineChart('Peak resident memory per task', 'trips in the warehouse before the day', 'MiB', tasks.map((t) => ({ name: t, points: r.perDay.map((d): [number, number] => [x(d), d.tasks.find((k) => k.task === t)?.peakRssMiB ?? 0]) }))),
-    lineChart('Disk used by the state folder', 'trips in the warehouse before the day', 'MiB', [{ name: 'state', points: r.perDay.map((d) => [x(d), d.stateBytes / MiB]) }]),
+    lineChart('Peak resident memory per task', 'trips in the warehouse before the day', 'MiB', series((t) => t.peakRssMiB)),
+    lineChart('Disk used by the state folder', 'trips in the warehouse before the day', 'MiB', [{ name: 'state', colour: '#333', points: r.perDay.map((d) => [x(d), d.stateBytes / MiB]) }]),
   ]);
 }
 
-void main().catch((e) => {
+function render(file: string): void {
+  clearInterval(sampler);
+  rmSync(work, { recursive: true, force: true });
+  const report = JSON.parse(readFileSync(file, 'utf8')) as Report;
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'scale.md'), markdown(report));
+  writeFileSync(join(out, 'scale.svg'), chart(report));
+  console.error(`wrote ${join(out, 'scale.md')} and scale.svg from ${file}`);
+}
+
+if (values['from-json']) render(values['from-json']);
+else void main().catch((e) => {
   clearInterval(sampler);
   console.error(e);
   process.exit(1);

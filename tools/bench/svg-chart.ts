@@ -3,9 +3,11 @@
 export interface Series {
   name: string;
   points: Array<[number, number]>;
+  /** Its colour (the same series keeps one colour across charts); by default the next of the palette. */
+  colour?: string;
 }
 
-const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#17becf', '#7f7f7f'];
+export const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#17becf', '#7f7f7f'];
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** Round axis steps: 1, 2 or 5 times a power of ten, about `n` of them up to `max`. */
@@ -48,7 +50,7 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
     `<text transform="translate(14 ${top + h / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`,
   );
   series.forEach((s, i) => {
-    const colour = COLOURS[i % COLOURS.length];
+    const colour = s.colour ?? COLOURS[i % COLOURS.length];
     const pts = s.points.map(([x, y]) => `${X(x)},${Y(y)}`);
     if (pts.length > 1) out.push(`<polyline fill="none" stroke="${colour}" stroke-width="2" points="${pts.join(' ')}"/>`);
     for (const [x, y] of s.points) out.push(`<circle cx="${X(x)}" cy="${Y(y)}" r="2.5" fill="${colour}"/>`);
