@@ -133,7 +133,7 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
     const notLoaded = `not exists (select 1 from ${target} x where ${key.map((k) => `x.${k} = s.${k}`).join(' and ')})`;
     return [
       // PostgreSQL probes each staged member's key; NOT EXISTS was planned as a hash anti-join over
-      // the whole dimension, which grows with the warehouse (dim_trip_group about a third as fast as
+      // the whole dimension, which grows with the warehouse (the trip groups about a third as fast as
       // the facts). Redshift has no ON CONFLICT.
       { sql: `insert into ${target} (${cols.join(', ')}) ${members} on conflict (${key.join(', ')}) do nothing`, count: 'inserted', only: 'postgres' },
       { sql: `insert into ${target} (${cols.join(', ')}) ${members} where ${notLoaded}`, count: 'inserted', only: 'redshift' },
