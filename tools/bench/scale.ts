@@ -19,7 +19,7 @@
  * Not a test (a small run of it is: apps/trips-e2e scale smoke); it prints figures for people.
  */
 import { spawn } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -28,7 +28,7 @@ import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Client } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { startPostgres, stopStack } from '@trips/local';
+import { folderBytes, startPostgres, stopStack } from '@trips/local';
 import { PostgresQueries } from '@trips/warehouse';
 import { measureQuestions, type QuestionTiming } from './questions';
 import { COLOURS, lineChart, stack } from './svg-chart';
@@ -85,19 +85,6 @@ function trips(args: string[], hook = false): Promise<string> {
     child.on('error', fail);
     child.on('close', (code) => (code === 0 ? ok(stdout) : fail(new Error(`trips ${args.join(' ')} exited ${code}:\n${stderr}`))));
   });
-}
-
-function du(dir: string): number {
-  let bytes = 0;
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) bytes += statSync(p).size;
-    }
-  };
-  if (existsSync(dir)) walk(dir);
-  return bytes;
 }
 
 interface TaskFigures {
@@ -212,7 +199,7 @@ async function main(): Promise<void> {
         facts: n,
         seconds: +seconds.toFixed(2),
         cpuSeconds: +cpuSeconds.toFixed(2),
-        stateBytes: du(state),
+        stateBytes: await folderBytes(state),
         tasks,
       };
       figures.push(d);

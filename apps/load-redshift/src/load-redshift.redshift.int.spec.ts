@@ -7,7 +7,7 @@ import type { TaskManifest } from '@trips/core';
 import { manifestKey, warehouseTables } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { startS3Server, type LocalS3 } from '@trips/local';
-import { loadSteps, RedshiftWarehouse, warehouseSchemaTables } from '@trips/warehouse';
+import { dialectSteps, RedshiftWarehouse, warehouseSchemaTables } from '@trips/warehouse';
 import { writeLake } from './fixtures/lake';
 import { runLoadRedshift, TASK } from './load-redshift';
 
@@ -54,7 +54,7 @@ describe('load-redshift on Redshift (Data API mocked)', () => {
       // Batch 1 is the DDL; then one per table: 10 staged, 7 inserted (the insert follows the 4
       // statements that stage and lock: statement 5 of a dimension's batch, later in the facts').
       const table = WAREHOUSE_TABLES[n - 2];
-      const insertAt = table ? 4 + loadSteps(table).filter((x) => (x.only ?? 'redshift') === 'redshift').findIndex((x) => x.count === 'inserted') : -1;
+      const insertAt = table ? 4 + dialectSteps(table, 'redshift').findIndex((x) => x.count === 'inserted') : -1;
       return { Id, Status: 'FINISHED', SubStatements: Array.from({ length: 40 }, (_, i) => ({ Id: `${Id}:${i + 1}`, Status: 'FINISHED', ResultRows: i === insertAt ? 7 : -1 })) };
     });
     rsd.on(GetStatementResultCommand).resolves({ Records: [[{ longValue: 10 }]] });

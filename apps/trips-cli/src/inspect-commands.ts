@@ -1,12 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { isProcessAlive, parseDs, UsageError } from '@trips/core';
-import { readLocalAirflow, readStack, stopStack, usingKeptPostgres } from '@trips/local';
+import { folderBytes, readLocalAirflow, readStack, stopStack, usingKeptPostgres } from '@trips/local';
 import { rowsLocation, tableOfLayer, taskOfApp } from '@trips/pipeline';
 import { listDataObjects } from '@trips/storage';
 import { factTable } from '@trips/warehouse';
@@ -165,18 +165,6 @@ export const s3Command = defineCommand(
   },
 );
 
-/** Bytes under a folder (sizes of files; links not followed). */
-async function du(dir: string): Promise<number> {
-  if (!existsSync(dir)) return 0;
-  let total = 0;
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) total += await du(p);
-    else if (e.isFile()) total += (await stat(p).catch(() => ({ size: 0 }))).size;
-  }
-  return total;
-}
-
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 export const statusCommand = defineCommand(
@@ -192,7 +180,7 @@ export const statusCommand = defineCommand(
     const stack = readStack(stateDir);
     const kept = stack ? undefined : usingKeptPostgres(stateDir, { touch: false });
     const airflow = readLocalAirflow(stateDir);
-    const sizes = Object.fromEntries(await Promise.all(['s3', 'pg', 'work', 'airflow'].map(async (d) => [d, await du(join(stateDir, d))] as const)));
+    const sizes = Object.fromEntries(await Promise.all(['s3', 'pg', 'work', 'airflow'].map(async (d) => [d, await folderBytes(join(stateDir, d))] as const)));
     const manifests = existsSync(join(stateDir, 's3')) || stack ? await withLocalLake((lake) => readManifests(lake)) : [];
     const days = [...new Set(manifests.map((m) => m.ds))].map((ds) => {
       const ofDay = manifests.filter((m) => m.ds === ds);
@@ -251,7 +239,7 @@ export const resetCommand = defineCommand(
     const airflow = readLocalAirflow(stateDir);
     if (airflow) throw new UsageError(`the local Airflow runs on ${shown} (${airflow.url}); stop it first (Ctrl-C where it runs, or npx trips local down)`);
     if (values.yes !== true) {
-      say(`trips reset: would stop the stand-ins and delete ${shown} (${mb(await du(stateDir))}): the local lake, warehouse and Airflow state. Give --yes to do it.`);
+      say(`trips reset: would stop the stand-ins and delete ${shown} (${mb(await folderBytes(stateDir))}): the local lake, warehouse and Airflow state. Give --yes to do it.`);
       return 64;
     }
     const stopped = await stopStack(stateDir);

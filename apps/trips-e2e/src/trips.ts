@@ -20,15 +20,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `npx trips …` (bin/trips.cjs) as a user would, with its own state folder (in another checkout: `root`). */
-export function trips(args: string[], stateDir: string, env: Record<string, string> = {}, root = ROOT): Promise<CliResult> {
+/** Runs a Node script of the workspace (in another checkout: `root`) with `args` and `env`: its exit code, stdout and stderr. */
+export function runNode(script: string, args: string[], env: Record<string, string | undefined> = process.env, root = ROOT): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'bin/trips.cjs'), ...args], {
-      cwd: root,
-      // A query's PostgreSQL is kept for the next query a few seconds only: a test's state folder goes soon.
-      env: { ...process.env, TRIPS_STATE_DIR: stateDir, TRIPS_QUERY_KEEP_SECONDS: '3', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(process.execPath, [join(root, script), ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -36,6 +31,12 @@ export function trips(args: string[], stateDir: string, env: Record<string, stri
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
+}
+
+/** Runs `npx trips …` (bin/trips.cjs) as a user would, with its own state folder (in another checkout: `root`). */
+export function trips(args: string[], stateDir: string, env: Record<string, string> = {}, root = ROOT): Promise<CliResult> {
+  // A query's PostgreSQL is kept for the next query a few seconds only: a test's state folder goes soon.
+  return runNode('bin/trips.cjs', args, { ...process.env, TRIPS_STATE_DIR: stateDir, TRIPS_QUERY_KEEP_SECONDS: '3', ...env }, root);
 }
 
 export async function tripsJson<T>(args: string[], stateDir: string, root = ROOT): Promise<T> {

@@ -6,3 +6,4 @@ export * from './python';
 export * from './moto';
 export * from './process';
 export * from './stack';
+export * from './folder-bytes';

@@ -276,7 +276,7 @@ export const CATALOG = [
       redshift: { diststyle: 'key', distKey: 'trip_id', sortKey: ['ds', 'region_key'] },
       // Only what a question or a load reads: every index costs each inserted row a B-tree write.
       postgresIndexes: [
-        // The latest trips of a region (latest-datasource reads only its last week).
+        // The latest trip of a region (latest-datasource reads the end of its range).
         ['region_key', 'trip_ts'],
         // A load finds the facts of its trips within the span of their timestamps.
         ['trip_ts'],

@@ -1,7 +1,7 @@
 import { CATALOG, warehouseTables, type Column, type TableDef } from '@trips/pipeline';
 import type { WarehouseDialect } from '@trips/core';
 import { WAREHOUSE_SCHEMA, type WarehouseTable } from './port';
-import { sqlType } from './types';
+import { postgresIndexDdl, sqlType } from './types';
 
 /** The facts of the warehouse: the one table the catalog loads by replacing a day's partition. */
 export function factTable(catalog: readonly TableDef[] = CATALOG): WarehouseTable {
@@ -45,8 +45,7 @@ export const AGGREGATES: Aggregate[] = [
 export const DELTA_COLUMNS = [...new Map(AGGREGATES.flatMap((a) => a.groupBy).map((g) => [g.column, g])).values()];
 
 export function aggregateDdl(dialect: WarehouseDialect): string[] {
-  const indexes = (a: Aggregate) =>
-    dialect === 'postgres' ? (a.postgresIndexes ?? []).map((cols) => `create index if not exists ${a.name}_${cols.map((c) => c.replace(/ desc$/, '')).join('_')}_idx on ${WAREHOUSE_SCHEMA}.${a.name} (${cols.join(', ')})`) : [];
+  const indexes = (a: Aggregate) => (dialect === 'postgres' ? (a.postgresIndexes ?? []).map((cols) => postgresIndexDdl(a.name, cols)) : []);
   return AGGREGATES.flatMap((a) => [
     `create table if not exists ${WAREHOUSE_SCHEMA}.${a.name} (\n${a.groupBy.map((g) => `  ${g.column} ${g.of ? sqlType(g.of, dialect) : 'date'} not null`).join(',\n')},\n  trips bigint not null,\n  primary key (${a.groupBy.map((g) => g.column).join(', ')})\n)`,
     // An aggregate new to a warehouse that already holds facts is computed once from them; from

@@ -2,7 +2,7 @@ import type { WarehouseDialect as Dialect } from '@trips/core';
 import { CATALOG, warehouseTables, type TableDef } from '@trips/pipeline';
 import { aggregateDdl, aggregateDeltaStatements, deltaSelect, factTable } from './aggregates';
 import { WAREHOUSE_SCHEMA, type WarehouseTable } from './port';
-import { sqlType } from './types';
+import { postgresIndexDdl, sqlType } from './types';
 
 export { sqlType };
 
@@ -13,11 +13,6 @@ function redshiftLayout(r: WarehouseTable['warehouse']['redshift']): string {
   const dist = r.diststyle === 'key' ? `diststyle key distkey (${r.distKey})` : `diststyle ${r.diststyle}`;
   const sort = r.sortKey?.length ? ` ${r.sortKey.length > 1 ? 'compound ' : ''}sortkey (${r.sortKey.join(', ')})` : '';
   return ` ${dist}${sort}`;
-}
-
-/** PostgreSQL's secondary indexes of a table. */
-function postgresIndexes(t: WarehouseTable): string[] {
-  return (t.warehouse.postgresIndexes ?? []).map((cols) => `create index if not exists ${t.id}_${cols.join('_')}_idx on ${S}.${t.id} (${cols.join(', ')})`);
 }
 
 /**
@@ -34,11 +29,14 @@ export function tableDdl(t: WarehouseTable, dialect: Dialect): string {
   return `create table if not exists ${S}.${t.id} (\n${cols.join(',\n')}\n)${layout}`;
 }
 
-/** The partition of a day-partitioned table (its name in the schema) holding one ds (YYYY-MM-DD): its name in the schema. */
+/** The name in the schema of the partition of a day-partitioned table (named `table`) holding one ds (YYYY-MM-DD). */
 export function dayPartitionName(table: string, ds: string): string {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(ds)) throw new Error(`not a ds: ${ds}`);
   return `${table}_d${ds.replace(/-/g, '')}`;
 }
+
+/** The delivery record's columns: which day delivered which trip, and the trip's timestamp. */
+export const DELIVERY_COLUMNS = ['ds', 'trip_id', 'trip_ts'];
 
 /** The delivery record's CREATE statement: on PostgreSQL partitioned by day like the facts. */
 export function deliveryDdl(dialect: Dialect, catalog: readonly TableDef[] = CATALOG): string {
@@ -63,14 +61,14 @@ export function schemaDdl(dialect: Dialect, catalog: readonly TableDef[] = CATAL
   const facts = factTable(catalog).id;
   statements.push(deliveryDdl(dialect, catalog));
   // A warehouse from before trip_delivery existed: its facts are the deliveries it knows of.
-  statements.push(`insert into ${S}.trip_delivery (ds, trip_id, trip_ts) select ds, trip_id, trip_ts from ${S}.${facts} where not exists (select 1 from ${S}.trip_delivery)`);
+  statements.push(`insert into ${S}.trip_delivery (${DELIVERY_COLUMNS.join(', ')}) select ${DELIVERY_COLUMNS.join(', ')} from ${S}.${facts} where not exists (select 1 from ${S}.trip_delivery)`);
   statements.push(...aggregateDdl(dialect));
   if (dialect === 'postgres') {
-    for (const t of tables) statements.push(...postgresIndexes(t));
+    for (const t of tables) statements.push(...(t.warehouse.postgresIndexes ?? []).map((cols) => postgresIndexDdl(t.id, cols)));
     // A load looks deliveries up by the span of its trips' timestamps (an index by trip_id alone
     // was dropped: it grew with the warehouse and every insert paid for it at a random place).
     statements.push(`drop index if exists ${S}.trip_delivery_trip_id_idx`);
-    statements.push(`create index if not exists trip_delivery_trip_ts_idx on ${S}.trip_delivery (trip_ts)`);
+    statements.push(postgresIndexDdl('trip_delivery', ['trip_ts']));
   }
   return statements;
 }
@@ -86,7 +84,7 @@ export interface LoadStep {
    * or all of them without it. `count`: the rows are the load's figures.
    */
   dayPartition?: { table: string; columns: string[]; goes?: string; count: boolean };
-  /** A statement for one dialect only: statistics for PostgreSQL's planner on a temporary table (Redshift plans without them), the aggregates' upserts. */
+  /** A statement for one dialect only (loadSteps says which differ); `dialectSteps` picks a dialect's. */
   only?: Dialect;
 }
 
@@ -163,8 +161,8 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
     // The day's deliveries are the staged trips, whatever the day delivered before.
     ...dialects(t, (partitioned): LoadStep[] =>
       partitioned
-        ? [{ sql: `select distinct ${day}, trip_id, trip_ts from stage`, dayPartition: { table: 'trip_delivery', columns: ['ds', 'trip_id', 'trip_ts'], count: false } }]
-        : [{ sql: `delete from ${S}.trip_delivery where ds = ${day}` }, { sql: `insert into ${S}.trip_delivery (ds, trip_id, trip_ts) select distinct ${day}, trip_id, trip_ts from stage` }],
+        ? [{ sql: `select distinct ${day}, trip_id, trip_ts from stage`, dayPartition: { table: 'trip_delivery', columns: DELIVERY_COLUMNS, count: false } }]
+        : [{ sql: `delete from ${S}.trip_delivery where ds = ${day}` }, { sql: `insert into ${S}.trip_delivery (${DELIVERY_COLUMNS.join(', ')}) select distinct ${day}, trip_id, trip_ts from stage` }],
     ),
     { sql: `create temp table fact_delta on commit drop as select ${deltaSelect(-1)} from ${target} f join trip_owner o on o.trip_id = f.trip_id and o.trip_ts = f.trip_ts where ${within('f')} and ${goes}` },
     // No alias on the target of DELETE and UPDATE: Redshift takes none there. With day partitions
@@ -190,4 +188,9 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
     ...aggregateDeltaStatements('postgres').map((sql) => ({ sql, only: 'postgres' as const })),
     ...aggregateDeltaStatements('redshift').map((sql) => ({ sql, only: 'redshift' as const })),
   ];
+}
+
+/** The steps one dialect runs, in order: those for both and its own. */
+export function dialectSteps(t: WarehouseTable, dialect: Dialect): LoadStep[] {
+  return loadSteps(t).filter((s) => (s.only ?? dialect) === dialect);
 }

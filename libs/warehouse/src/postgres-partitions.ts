@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import { CATALOG, warehouseTables, type TableDef } from '@trips/pipeline';
-import { dayPartitionName, deliveryDdl, tableDdl, type LoadStep } from './ddl';
+import { dayPartitionName, DELIVERY_COLUMNS, deliveryDdl, tableDdl, type LoadStep } from './ddl';
 import { factTable } from './aggregates';
 import { WAREHOUSE_SCHEMA } from './port';
 
@@ -87,5 +87,5 @@ export async function upgradePostgresSchema(c: Client, catalog: readonly TableDe
   for (const t of warehouseTables(catalog).filter((x) => x.warehouse.postgresDayPartitions)) {
     await partitionByDay(c, t.id, tableDdl(t, 'postgres'), [...t.columns.map((x) => x.name), 'ds']);
   }
-  if (facts.warehouse.postgresDayPartitions) await partitionByDay(c, 'trip_delivery', deliveryDdl('postgres', catalog), ['ds', 'trip_id', 'trip_ts']);
+  if (facts.warehouse.postgresDayPartitions) await partitionByDay(c, 'trip_delivery', deliveryDdl('postgres', catalog), DELIVERY_COLUMNS);
 }

@@ -5,7 +5,7 @@ import { Client, types, type CustomTypesConfig, type QueryResult } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { counted, ExternalError, QueryError, type Logger } from '@trips/core';
 import type { ObjectStore } from '@trips/storage';
-import { dayPartitionName, loadSteps, schemaDdl, sqlType } from './ddl';
+import { dayPartitionName, dialectSteps, schemaDdl, sqlType } from './ddl';
 import { parquetToCsv } from './parquet-csv';
 import { swapDayPartition, upgradePostgresSchema } from './postgres-partitions';
 import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type WarehouseLoader, type WarehouseQueries } from './port';
@@ -130,7 +130,7 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
       // Staged first, then the lock: readers of the table wait only for the swap, not the COPY. One
       // load per table at a time: concurrent loads of two days must not both see a trip as new.
       await c.query(`lock table ${WAREHOUSE_SCHEMA}.${table.id} in share row exclusive mode`);
-      const steps = loadSteps(table).filter((s) => (s.only ?? 'postgres') === 'postgres');
+      const steps = dialectSteps(table, 'postgres');
       for (const [i, step] of steps.entries()) {
         const part = step.dayPartition;
         stage = progress?.stage(`${table.id}: step ${i + 1} of ${steps.length}: ${part ? `building ${WAREHOUSE_SCHEMA}.${dayPartitionName(part.table, req.ds)} (rows, then indexes)` : describeStep(step.sql)}`);

@@ -10,7 +10,7 @@ const WAREHOUSE_TABLES = warehouseTables();
 import { RedshiftWarehouse } from './redshift-warehouse';
 import { AGGREGATES } from './aggregates';
 
-/** A fact load's batch: staging (4), the deliveries and the facts (9), and each aggregate's delta (3). */
+/** A fact load's batch: staging (4), the deliveries and the facts (10), and each aggregate's delta (3). */
 const FACT_BATCH = 4 + 10 + 3 * AGGREGATES.length;
 
 // The Redshift Data API has no local stand-in: it is mocked, and the SQL it is sent is asserted

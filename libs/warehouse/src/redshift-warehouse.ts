@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-redshift-data';
 import { callAws, ExternalError, pollStatement, resolvePolling, type Logger, type PollingOptions } from '@trips/core';
 import { PRIVILEGE_FIX, warehouseSchemaTables } from './bootstrap';
-import { loadSteps, schemaDdl, sqlType } from './ddl';
+import { dialectSteps, schemaDdl, sqlType } from './ddl';
 import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type WarehouseLoader } from './port';
 
 export interface RedshiftTarget {
@@ -81,7 +81,7 @@ export class RedshiftWarehouse implements WarehouseLoader {
     // BatchExecuteStatement takes no parameters: the ds (checked above) is written in as a literal.
     const bind = (sql: string) => sql.replace(/\$1\b/g, ds);
     const redshift = (sql: string) => bind(sql).replace(/ on commit drop/g, '');
-    const steps = loadSteps(table).filter((s) => (s.only ?? 'redshift') === 'redshift');
+    const steps = dialectSteps(table, 'redshift');
     // From a manifest of the checked files: exactly those, whatever else the prefix holds.
     const manifest = `s3://${req.manifest.bucket}/${req.manifest.key}`;
     const head = [

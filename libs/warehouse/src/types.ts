@@ -1,5 +1,6 @@
 import type { WarehouseDialect as Dialect } from '@trips/core';
 import type { Column } from '@trips/pipeline';
+import { WAREHOUSE_SCHEMA } from './port';
 
 /** Warehouse type of a catalog column: text of the column's width in bytes, fixed-width keys as char. */
 export function sqlType(c: Column, dialect: Dialect): string {
@@ -20,4 +21,12 @@ export function sqlType(c: Column, dialect: Dialect): string {
     default:
       throw new Error(`no ${dialect} type for ${(c as Column).type}`);
   }
+}
+
+/**
+ * A PostgreSQL secondary index of a warehouse table (idempotent), named after the table and its
+ * columns (`<table>_<col>_…_idx`; a column's `desc` is left out of the name).
+ */
+export function postgresIndexDdl(table: string, cols: readonly string[]): string {
+  return `create index if not exists ${table}_${cols.map((c) => c.replace(/ desc$/, '')).join('_')}_idx on ${WAREHOUSE_SCHEMA}.${table} (${cols.join(', ')})`;
 }
