@@ -1,9 +1,62 @@
+import { parse } from 'csv-parse/sync';
 import { CsvRecordReader, toCsvLine } from './csv-records';
 
 function read(chunks: string[]) {
   const r = new CsvRecordReader();
   const out = chunks.flatMap((c) => r.push(c));
   return [...out, ...r.end()].map((x) => ({ fields: x.fields, line: x.line, unterminated: x.unterminated }));
+}
+
+/**
+ * The same input through csv-parse with the relaxed options the reader follows: each record's
+ * fields, the line it starts on and its raw text, line breaks removed. A quote left open at the end
+ * is csv-parse's one error under these options; it stops there, and the reader's record for the
+ * rest of the input is compared by its flag and start line.
+ */
+function oracle(text: string) {
+  const out: Array<{ fields?: string[]; line: number; raw: string; unterminated: boolean }> = [];
+  let lastLine = 0;
+  try {
+    const records = parse(text, { relax_quotes: true, relax_column_count: true, skip_empty_lines: false, raw: true, info: true, record_delimiter: ['\r\n', '\n', '\r'] }) as Array<{ record: string[]; raw: string; info: { lines: number } }>;
+    for (const r of records) {
+      out.push({ fields: r.record, line: lastLine + 1, raw: r.raw.replace(/\r?\n$|\r$/, '').replace(/[\r\n]/g, ''), unterminated: false });
+      lastLine = r.info.lines;
+    }
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'CSV_QUOTE_NOT_CLOSED') throw e;
+    // The sync API throws away the records before the error: read them again from the text before the open record.
+    return undefined;
+  }
+  return out;
+}
+
+/** Random text of the characters that matter to CSV, with some plain ones. */
+function randomText(rand: () => number, length: number): string {
+  const alphabet = ['a', 'b', ',', '"', '"', '\n', '\r', '\r\n', ' ', 'é'];
+  let s = '';
+  for (let i = 0; i < length; i++) s += alphabet[Math.floor(rand() * alphabet.length)];
+  return s;
+}
+
+/** A small seeded generator (mulberry32), so a failure names the case that reproduces it. */
+function seeded(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function cut(rand: () => number, text: string): string[] {
+  const chunks: string[] = [];
+  for (let i = 0; i < text.length; ) {
+    const n = 1 + Math.floor(rand() * 6);
+    chunks.push(text.slice(i, i + n));
+    i += n;
+  }
+  return chunks;
 }
 
 describe('CsvRecordReader', () => {
@@ -27,12 +80,50 @@ describe('CsvRecordReader', () => {
     ]);
   });
 
+  it('keeps a quote inside a field, and a quoted field followed by text, as written', () => {
+    expect(read(['a,b"c,d\n"ab"c,"x""y"z\n']).map((r) => r.fields)).toEqual([
+      ['a', 'b"c', 'd'],
+      ['"ab"c', '"x"y"z'],
+    ]);
+  });
+
   it('flags a quoted field left open at the end of the input', () => {
     expect(read(['a,"open\nstill'])).toEqual([{ fields: ['a', 'open\nstill'], line: 1, unterminated: true }]);
   });
 
   it('yields no record for a trailing line break and an empty record for a blank line', () => {
     expect(read(['a\n\nb\n']).map((r) => r.fields)).toEqual([['a'], [''], ['b']]);
+  });
+
+  it('reads a long record without a line break, across many pushes, in one piece', () => {
+    const long = 'x'.repeat(50_000);
+    const r = new CsvRecordReader();
+    const pieces = Array.from({ length: 50 }, (_, i) => long.slice(i * 1000, (i + 1) * 1000));
+    const out = [...pieces.flatMap((c) => r.push(c)), ...r.push(',"q"\n'), ...r.end()];
+    expect(out).toHaveLength(1);
+    expect(out[0].fields).toEqual([long, 'q']);
+    expect(out[0].raw).toHaveLength(2000);
+  });
+
+  it('reads random text record for record as csv-parse does, in one piece and cut anywhere', () => {
+    const rand = seeded(20261203);
+    let compared = 0;
+    for (let i = 0; i < 4000; i++) {
+      const text = randomText(rand, 1 + Math.floor(rand() * 40));
+      const expected = oracle(text);
+      const r = new CsvRecordReader();
+      const whole = [...r.push(text), ...r.end()];
+      const pieces = new CsvRecordReader();
+      const cutUp = [...cut(rand, text).flatMap((c) => pieces.push(c)), ...pieces.end()];
+      expect({ text, records: cutUp }).toEqual({ text, records: whole });
+      if (expected === undefined) {
+        expect({ text, last: whole[whole.length - 1]?.unterminated }).toEqual({ text, last: true });
+        continue;
+      }
+      expect({ text, records: whole.map(({ fields, line, raw, unterminated }) => ({ fields, line, raw, unterminated })) }).toEqual({ text, records: expected });
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(1000);
   });
 
   it('quotes only where needed when writing', () => {

@@ -1,11 +1,16 @@
-import { parse, type Parser } from 'csv-parse';
-
 /**
- * RFC 4180 records of decoded text, read by csv-parse: commas, doubled quotes and line breaks inside
- * quoted fields, CRLF, LF or CR line ends. Every record is kept whatever its number of fields (the
- * rules reject it), with the physical line it starts on, so errors can name it, and its raw text
- * (capped) for the quarantine. A quote inside an unquoted field is kept as a character; a quoted
- * field still open at the end of the input becomes one record flagged `unterminated`.
+ * RFC 4180 records of decoded text: commas, doubled quotes and line breaks inside quoted fields,
+ * CRLF, LF or CR line ends. Every record is kept whatever its number of fields (the rules reject
+ * it), with the physical line it starts on, so errors can name it, and its raw text (capped) for
+ * the quarantine. A quote inside an unquoted field is kept as a character, and so is a quoted field
+ * whose closing quote is followed by anything but a comma or a line end (`"ab"c` reads as the text
+ * `"ab"c`); a quoted field still open at the end of the input becomes one record flagged
+ * `unterminated`. These are csv-parse's relaxed rules (relax_quotes, relax_column_count), which
+ * this reader matches record for record (csv-records.spec.ts compares the two on random text).
+ *
+ * A record with no quote is found with two `indexOf`s and split on commas; only a record holding a
+ * quote goes character by character. Either way the state carries across `push` calls, so text may
+ * be cut anywhere and a record of any length costs time in proportion to its length.
  */
 export interface CsvRecord {
   fields: string[];
@@ -17,62 +22,170 @@ export interface CsvRecord {
 }
 
 const RAW_CAP = 2000;
+const QUOTE = 34;
+const COMMA = 44;
+const LF = 10;
+const CR = 13;
+
+/** Where the character machine is within a record. */
+const enum Mode {
+  /** At the start of a field (the record's first or after a comma). */
+  FieldStart,
+  /** In a field that is not quoted (or no longer: a quoted field relaxed into text). */
+  Unquoted,
+  /** Inside a quoted field. */
+  Quoted,
+  /** Inside a quoted field, just after a quote: a doubled quote, the field's end, or text follows. */
+  QuoteInQuoted,
+}
 
 /** A record parser fed text with `push` (any chunking) and `end`, each returning the records completed. */
 export class CsvRecordReader {
-  private readonly parser: Parser;
-  private readonly ready: CsvRecord[] = [];
-  /** The physical line the previous record ended on: the next starts on the line after it. */
-  private lastLine = 0;
-
-  constructor() {
-    this.parser = parse({
-      relax_quotes: true,
-      relax_column_count: true,
-      skip_empty_lines: false,
-      raw: true,
-      info: true,
-      record_delimiter: ['\r\n', '\n', '\r'],
-      skip_records_with_error: true,
-    });
-    // Every record the parser emits is taken at once (the parser works synchronously per write).
-    this.parser.on('data', (r: { record: string[]; raw: string; info: { lines: number } }) => this.take(r.record, r.raw, r.info.lines, false));
-    // With the relaxed options the one error left is a quote never closed, at the end of the input.
-    this.parser.on('skip', (e: { lines?: number; raw?: string; code?: string }) => this.take(undefined, e.raw ?? '', e.lines ?? this.lastLine + 1, true));
-  }
+  private out: CsvRecord[] = [];
+  /** The physical line the next record starts on. */
+  private line = 1;
+  /** A CR ended the last record: a LF right after it belongs to that line end. */
+  private skipLf = false;
+  /** Whether a record is under way in the character machine (its text began in an earlier push or holds a quote). */
+  private open = false;
+  private mode = Mode.FieldStart;
+  private fields: string[] = [];
+  private field = '';
+  private raw = '';
+  /** Line breaks inside the open record's quoted fields. */
+  private inner = 0;
 
   push(text: string): CsvRecord[] {
-    if (text !== '') this.parser.write(text);
-    return this.ready.splice(0);
+    this.scan(text);
+    return this.out.splice(0);
   }
 
   /** Ends the input: returns the records completed by its end (the last line without a line break). */
   end(): CsvRecord[] {
-    this.parser.end();
-    return this.ready.splice(0);
+    // Still inside quotes: the record as written, its open quote dropped, flagged (what csv-parse reports).
+    if (this.open) this.emit([...this.fields, this.field], this.mode === Mode.Quoted);
+    return this.out.splice(0);
   }
 
-  private take(fields: string[] | undefined, raw: string, endLine: number, unterminated: boolean): void {
-    const text = raw.replace(/\r?\n$|\r$/, '');
-    this.ready.push({ fields: fields ?? unterminatedFields(text), line: this.lastLine + 1, raw: text.replace(/[\r\n]/g, '').slice(0, RAW_CAP), unterminated });
-    this.lastLine = endLine;
+  private scan(s: string): void {
+    const n = s.length;
+    let p = 0;
+    if (this.skipLf && n > 0) {
+      this.skipLf = false;
+      if (s.charCodeAt(0) === LF) p = 1;
+    }
+    let nextQuote = s.indexOf('"', p);
+    let nextCr = s.indexOf('\r', p);
+    while (p < n) {
+      if (this.open) {
+        p = this.machine(s, p);
+        continue;
+      }
+      const lf = s.indexOf('\n', p);
+      if (nextCr !== -1 && nextCr < p) nextCr = s.indexOf('\r', p);
+      if (nextQuote !== -1 && nextQuote < p) nextQuote = s.indexOf('"', p);
+      let end = lf === -1 ? (nextCr === -1 ? -1 : nextCr) : nextCr !== -1 && nextCr < lf ? nextCr : lf;
+      if (end === -1 || (nextQuote !== -1 && nextQuote < end)) {
+        // A quote before the line's end, or the line goes on in the next push: character by character.
+        this.open = true;
+        this.mode = Mode.FieldStart;
+        continue;
+      }
+      const text = s.slice(p, end);
+      this.out.push({ fields: text.split(','), line: this.line, raw: text.length > RAW_CAP ? text.slice(0, RAW_CAP) : text, unterminated: false });
+      this.line++;
+      if (s.charCodeAt(end) === CR) {
+        if (end + 1 === n) this.skipLf = true;
+        else if (s.charCodeAt(end + 1) === LF) end++;
+      }
+      p = end + 1;
+    }
+  }
+
+  /** Runs the character machine over s from p until the open record ends or the text does; where it stopped. */
+  private machine(s: string, p: number): number {
+    const n = s.length;
+    const start = p; // the first character of s not yet added to this.raw
+    let mode = this.mode;
+    let field = this.field;
+    for (; p < n; p++) {
+      const c = s.charCodeAt(p);
+      if (mode === Mode.QuoteInQuoted) {
+        if (c === QUOTE) {
+          field += '"';
+          mode = Mode.Quoted;
+          continue;
+        }
+        if (c === COMMA || c === LF || c === CR) mode = Mode.FieldStart; // the quoted field ended; the comma or line end is read below
+        else {
+          // Text after the closing quote: the field is text, its quotes as written.
+          field = `"${field}"`;
+          mode = Mode.Unquoted;
+        }
+      }
+      if (mode === Mode.Quoted) {
+        if (c === QUOTE) mode = Mode.QuoteInQuoted;
+        else {
+          if (c === LF || c === CR) this.inner++;
+          field += s[p];
+        }
+        continue;
+      }
+      if (c === COMMA) {
+        this.fields.push(field);
+        field = '';
+        mode = Mode.FieldStart;
+        continue;
+      }
+      if (c === LF || c === CR) {
+        this.addRaw(s, start, p);
+        this.emit([...this.fields, field], false);
+        if (c === CR) {
+          if (p + 1 === n) this.skipLf = true;
+          else if (s.charCodeAt(p + 1) === LF) p++;
+        }
+        return p + 1;
+      }
+      if (mode === Mode.FieldStart && c === QUOTE && field === '') {
+        mode = Mode.Quoted;
+        continue;
+      }
+      mode = Mode.Unquoted;
+      field += s[p];
+    }
+    this.addRaw(s, start, n);
+    this.mode = mode;
+    this.field = field;
+    return n;
+  }
+
+  private addRaw(s: string, from: number, to: number): void {
+    if (this.raw.length >= RAW_CAP || from >= to) return;
+    this.raw = (this.raw + s.slice(from, Math.min(to, from + RAW_CAP)).replace(/[\r\n]/g, '')).slice(0, RAW_CAP);
+  }
+
+  /** Emits the record under way in the character machine and readies it for the next. */
+  private emit(fields: string[], unterminated: boolean): void {
+    this.out.push({ fields, line: this.line, raw: this.raw, unterminated });
+    this.line += 1 + this.inner;
+    this.open = false;
+    this.mode = Mode.FieldStart;
+    this.fields = [];
+    this.field = '';
+    this.raw = '';
+    this.inner = 0;
   }
 }
 
-/** The fields of a record left inside an open quote: split as written, the open quote dropped. */
-function unterminatedFields(text: string): string[] {
-  const open = text.lastIndexOf('"');
-  const before = text.slice(0, open).split(',');
-  before[before.length - 1] += text.slice(open + 1);
-  return before;
-}
+const NEEDS_QUOTES = /[",\r\n]|^\s|\s$/;
 
 /** One CSV line from fields, quoting where needed. */
 export function toCsvLine(fields: ReadonlyArray<string | number>): string {
-  return fields
-    .map((f) => {
-      const s = String(f);
-      return /[",\r\n]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-    })
-    .join(',');
+  let line = '';
+  for (let i = 0; i < fields.length; i++) {
+    const s = String(fields[i]);
+    if (i > 0) line += ',';
+    line += NEEDS_QUOTES.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  }
+  return line;
 }

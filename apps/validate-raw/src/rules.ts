@@ -33,7 +33,7 @@ export type FileReason = (typeof FILE_REASONS)[number];
 const VALIDATED = tableOfLayer('validated');
 const INPUT = VALIDATED.columns.filter((c) => !VALIDATED.key.includes(c.name));
 export const HEADER = INPUT.map((c) => c.name);
-const FIELD_MAX_BYTES: Record<string, number> = Object.fromEntries(INPUT.map((c) => [c.name, c.maxBytes as number]));
+const FIELD_MAX_BYTES: number[] = INPUT.map((c) => c.maxBytes as number);
 
 const NUM = String.raw`[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?`;
 // After normalisation the only whitespace left is the ASCII space: ' ' here, not \s, so the rule
@@ -92,32 +92,75 @@ function point(text: string, which: 'origin' | 'destination'): RowProblem | unde
   return undefined;
 }
 
-/** A real calendar date and time of day, 'YYYY-MM-DD HH:MM:SS' with optional fraction and 'T'. */
+/** The two ASCII digits at i and i + 1 as a number, NaN if either is not one. */
+function twoDigits(text: string, i: number): number {
+  const a = text.charCodeAt(i) - 48;
+  const b = text.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : NaN;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * A real calendar date and time of day, 'YYYY-MM-DD HH:MM:SS' with optional fraction and 'T', in
+ * the proleptic Gregorian calendar, years 0100 to 9999 (what JavaScript's Date reads as written).
+ */
 export function validDatetime(text: string): boolean {
-  const m = DATETIME.exec(text);
-  if (!m) return false;
-  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number);
-  const t = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
-  return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d && t.getUTCHours() === h && t.getUTCMinutes() === mi && t.getUTCSeconds() === s;
+  let y: number, mo: number, d: number, h: number, mi: number, sec: number;
+  if (text.length === 19) {
+    // 'YYYY-MM-DD HH:MM:SS', the usual form: read digit by digit (no match arrays, no number parsing).
+    const sep = text[10];
+    if (text[4] !== '-' || text[7] !== '-' || (sep !== ' ' && sep !== 'T') || text[13] !== ':' || text[16] !== ':') return false;
+    y = twoDigits(text, 0) * 100 + twoDigits(text, 2);
+    mo = twoDigits(text, 5);
+    d = twoDigits(text, 8);
+    h = twoDigits(text, 11);
+    mi = twoDigits(text, 14);
+    sec = twoDigits(text, 17);
+    if (Number.isNaN(y + mo + d + h + mi + sec)) return false;
+  } else {
+    const m = DATETIME.exec(text);
+    if (!m) return false;
+    [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number);
+  }
+  if (y < 100 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59) return false;
+  const leap = mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  return d <= DAYS_IN_MONTH[mo - 1] + (leap ? 1 : 0);
+}
+
+/**
+ * A record's text when every field is plain: printable ASCII without quotes, single inner spaces,
+ * none at either end. Its fields are the text split on commas, already in canonical form, with
+ * no control character and one byte a character; nearly every row of a real file is like this.
+ */
+const PLAIN_RECORD = /^(?:[\x21\x23-\x2b\x2d-\x7e]+(?: [\x21\x23-\x2b\x2d-\x7e]+)*)?(?:,(?:[\x21\x23-\x2b\x2d-\x7e]+(?: [\x21\x23-\x2b\x2d-\x7e]+)*)?)*$/;
+const PLAIN_MAX = 1000;
+
+/** True when the record whose whole text is `raw` has only plain fields (see PLAIN_RECORD): checkRow's `plain`. */
+export function isPlainRecord(raw: string): boolean {
+  return raw.length <= PLAIN_MAX && PLAIN_RECORD.test(raw);
 }
 
 /**
  * The first rule a data row breaks, or undefined when it passes. `fields` are normalised
  * (normaliseField): a tab has become a space, a line break or NUL is still there to be refused.
+ * `plain`: the record's text passed isPlainRecord, so no field holds a control character and each
+ * is as many bytes long as it has characters.
  */
-export function checkRow(fields: string[], unterminated: boolean, dates?: DateRange): RowProblem | undefined {
+export function checkRow(fields: string[], unterminated: boolean, dates?: DateRange, plain = false): RowProblem | undefined {
   if (unterminated) return { reason: 'unterminated_quote', detail: 'a quoted field is still open at the end of the file (truncated file?)' };
   if (fields.length === 1 && fields[0].trim() === '') return { reason: 'blank_line', detail: 'empty line' };
   if (fields.length !== HEADER.length) return { reason: 'column_count', detail: `expected ${HEADER.length} columns, got ${fields.length}` };
-  for (const [i, f] of fields.entries()) {
-    const bad = CONTROL.exec(f);
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i];
+    const bad = plain ? null : CONTROL.exec(f);
     if (bad) return { reason: 'control_character', detail: `${HEADER[i]} holds the control character ${codePoint(bad[0])} at position ${bad.index + 1}` };
     // Athena reads the validated CSV with OpenCSVSerde, whose escape character is the backslash: a
     // field holding one would read differently there than in DuckDB and PostgreSQL.
     const slash = f.indexOf('\\');
     if (slash >= 0) return { reason: 'backslash', detail: `${HEADER[i]} holds a backslash at position ${slash + 1}, which Athena's CSV reader takes as an escape` };
-    const bytes = Buffer.byteLength(f);
-    const max = FIELD_MAX_BYTES[HEADER[i]];
+    const bytes = plain ? f.length : Buffer.byteLength(f);
+    const max = FIELD_MAX_BYTES[i];
     if (bytes > max) return { reason: 'field_too_long', detail: `${HEADER[i]} is ${bytes} bytes long; at most ${max} are accepted` };
   }
   const [region, origin, destination, datetime, datasource] = fields;

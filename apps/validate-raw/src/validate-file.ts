@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import type { FileAccount, Logger } from '@trips/core';
 import { columnNames, tableOfLayer } from '@trips/pipeline';
 import { CsvRecordReader, toCsvLine, type CsvRecord } from './csv-records';
-import { checkRow, headerMatches, normaliseField, visibleControls, type DateRange, type FileReason } from './rules';
+import { checkRow, headerMatches, isPlainRecord, normaliseField, visibleControls, type DateRange, type FileReason } from './rules';
 
 export interface FileResult {
   account: FileAccount;
@@ -15,21 +15,18 @@ export interface FileResult {
 
 /** Lines for a file, written in chunks of about 1 MiB rather than a write per row. */
 class Lines {
-  private pending: string[] = [];
-  private size = 0;
+  private pending = '';
 
   constructor(private readonly stream: WriteStream) {}
 
   add(line: string): void {
-    this.pending.push(line);
-    this.size += line.length + 1;
+    this.pending += `${line}\n`;
   }
 
   async flush(force = false): Promise<void> {
-    if (this.size === 0 || (!force && this.size < 1 << 20)) return;
-    const text = `${this.pending.join('\n')}\n`;
-    this.pending = [];
-    this.size = 0;
+    if (this.pending.length === 0 || (!force && this.pending.length < 1 << 20)) return;
+    const text = this.pending;
+    this.pending = '';
     if (!this.stream.write(text)) await once(this.stream, 'drain');
   }
 }
@@ -58,6 +55,7 @@ export async function validateFile(key: string, body: Readable, validatedPath: s
   const account: FileAccount = { file: key, status: 'ok', rows: { read: 0, passed: 0, rejected: 0, duplicates: 0 }, rejectedByReason: {}, bytes: 0 };
   let fileReason: FileReason | undefined;
   let detail = '';
+  const keyField = toCsvLine([key]);
   let header: boolean | undefined;
   let sawText = false;
 
@@ -73,15 +71,17 @@ export async function validateFile(key: string, body: Readable, validatedPath: s
         continue;
       }
       account.rows.read++;
-      const fields = r.fields.map(normaliseField);
-      const problem = checkRow(fields, r.unterminated, dates);
+      const plain = isPlainRecord(r.raw);
+      const fields = plain ? r.fields : r.fields.map(normaliseField);
+      const problem = checkRow(fields, r.unterminated, dates, plain);
       if (problem) {
         account.rows.rejected++;
         account.rejectedByReason[problem.reason] = (account.rejectedByReason[problem.reason] ?? 0) + 1;
         quarantine.add(toCsvLine([key, r.line, problem.reason, visibleControls(problem.detail), visibleControls(r.raw)]));
       } else {
         account.rows.passed++;
-        validated.add(toCsvLine([key, r.line, ...fields]));
+        // A plain record's text is its fields joined by commas, none of which needs quoting.
+        validated.add(plain ? `${keyField},${r.line},${r.raw}` : toCsvLine([key, r.line, ...fields]));
       }
       if (account.rows.read % 500_000 === 0) logger?.info({ file: key, rows: account.rows }, `validate-raw: ${key}: ${account.rows.read} rows`);
     }
