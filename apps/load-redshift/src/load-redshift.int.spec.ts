@@ -6,6 +6,7 @@ import { DataError, type TaskManifest } from '@trips/core';
 import { copyManifestKey, manifestKey, partition, warehouseTables, type TableDef } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { startPostgres, startS3Server, type LocalPostgres, type LocalS3 } from '@trips/local';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { PostgresWarehouse } from '@trips/warehouse';
 import { writeLake as writeLakeFiles, type LakeWrite } from './fixtures/lake';
 import { runLoadRedshift } from './load-redshift';
@@ -65,6 +66,25 @@ describe('load-redshift', () => {
     await run('2018-05-28');
     await run('2018-05-29');
     expect(await snapshot()).toEqual(inOrder);
+  });
+
+  it('stages the facts beside the dimensions but changes nothing of them when a dimension fails, reporting that dimension', async () => {
+    const before = await snapshot();
+    await writeLake('2018-06-02', 500, 20);
+    // A region name longer than the warehouse column: dim_region's COPY fails.
+    const file = join(work, 'dim_region-too-long.parquet');
+    const db = await DuckDBInstance.create(':memory:');
+    const con = await db.connect();
+    await con.run(`copy (select md5('region_key' || i) as region_key, repeat('x', 5000) as name from range(500, 520) r(i)) to '${file}' (format parquet)`);
+    con.closeSync();
+    db.closeSync();
+    const loc = partition(buckets, 'dim_region', '2018-06-02');
+    await store.deletePrefix(loc.bucket, loc.prefix);
+    await store.upload(file, loc.bucket, `${loc.prefix}part-00000-0a1b2c3d.parquet`);
+    const error = await run('2018-06-02').catch((e: Error) => e);
+    expect(String(error)).toContain('loading trips.dim_region for ds=2018-06-02 failed, nothing changed');
+    expect(await snapshot()).toEqual(before);
+    await store.deletePrefix('lake', 'model/');
   });
 
   it('refuses a day whose facts were not built, naming the task to run', async () => {

@@ -1,7 +1,7 @@
 import { addCounts, DataError, emptyCounts, recordTask, s3Url, type FileAccount, type Logger, type Progress, type TaskManifest } from '@trips/core';
 import { copyManifestKey, manifestKey, partition, taskBuilding, taskOfApp, warehouseTables, type Buckets } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
-import { checkedLoadFiles, copyManifest, WAREHOUSE_SCHEMA, type LoadRequest, type WarehouseLoader } from '@trips/warehouse';
+import { checkedLoadFiles, copyManifest, WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type WarehouseLoader } from '@trips/warehouse';
 
 /** This app's task id in the pipeline definition: its manifest folder. */
 export const TASK = taskOfApp('load-redshift').id;
@@ -18,7 +18,7 @@ export interface LoadDeps {
 
 /**
  * Loads the dimensions and facts of `ds` from the lake into the warehouse, each table in its own
- * transaction, dimensions first. Per table: read = rows in the lake partition, passed = rows
+ * transaction, dimensions first (the facts' rows are staged meanwhile, on a second connection). Per table: read = rows in the lake partition, passed = rows
  * inserted, duplicates = rows already in the warehouse (dimension members, or trips loaded under
  * another ds). A rerun replaces the ds's facts and finds every dimension member present.
  */
@@ -37,21 +37,43 @@ export async function runLoadRedshift(deps: LoadDeps, ds: string): Promise<TaskM
       sources.push({ table, ds, source, files, manifest, progress: deps.progress });
     }
     const warehouse = deps.openWarehouse();
-    const files: FileAccount[] = [];
+    // The facts on a connection of their own: their lake rows are staged while the dimensions load,
+    // and they change the warehouse only after every dimension has committed, so no fact row ever
+    // names a member the warehouse does not hold yet.
+    let factWarehouse: WarehouseLoader | undefined;
+    const results: LoadResult[] = [];
     try {
       await warehouse.ensureSchema();
-      for (const [i, request] of sources.entries()) {
+      const loadOne = async (i: number, on: WarehouseLoader, after?: Promise<unknown>) => {
+        const request = { ...sources[i], after };
         const bytes = request.files.reduce((s, f) => s + f.size, 0);
         const stage = deps.progress?.stage(`loading ${request.table.id} (table ${i + 1} of ${sources.length})`, { bytes });
-        const r = await warehouse.loadTable(request);
+        const r = await on.loadTable(request);
         stage?.advance({ rows: r.staged, bytes });
         stage?.done();
-        files.push({ file: `${WAREHOUSE_SCHEMA}.${request.table.id}`, status: 'ok', rows: { read: r.staged, passed: r.inserted, rejected: 0, duplicates: r.skipped }, rejectedByReason: {} });
         logger?.info(r, `load-redshift: ${request.table.id} loaded`);
-      }
+        results[i] = r;
+      };
+      const order = sources.map((_, i) => i);
+      const dimensions = order.filter((i) => sources[i].table.warehouse.load === 'merge');
+      const rest = order.filter((i) => sources[i].table.warehouse.load !== 'merge');
+      const dimensionsLoaded = (async () => {
+        for (const i of dimensions) await loadOne(i, warehouse);
+      })();
+      dimensionsLoaded.catch(() => undefined); // awaited below; the facts see the failure through `after`
+      factWarehouse = deps.openWarehouse();
+      const facts = factWarehouse;
+      const factsLoaded = (async () => {
+        for (const i of rest) await loadOne(i, facts, dimensionsLoaded);
+      })();
+      // A dimension's failure is the one to report; the facts then stop before changing anything.
+      const [dims, fact] = await Promise.allSettled([dimensionsLoaded, factsLoaded]);
+      if (dims.status === 'rejected') throw dims.reason;
+      if (fact.status === 'rejected') throw fact.reason;
     } finally {
-      await warehouse.close();
+      await Promise.all([warehouse.close(), factWarehouse?.close()]);
     }
+    const files: FileAccount[] = results.map((r) => ({ file: `${WAREHOUSE_SCHEMA}.${r.table}`, status: 'ok', rows: { read: r.staged, passed: r.inserted, rejected: 0, duplicates: r.skipped }, rejectedByReason: {} }));
     return {
       rows: files.reduce((sum, f) => addCounts(sum, f.rows), emptyCounts()),
       files,

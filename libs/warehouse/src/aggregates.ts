@@ -76,7 +76,8 @@ export function aggregateDeltaStatements(dialect: WarehouseDialect): string[] {
     const same = (left: string, right = 'd') => keys.map((k) => `${left}.${k} = ${right}.${k}`).join(' and ');
     if (dialect === 'postgres') {
       out.push(
-        `insert into ${target} as a (${keys.join(', ')}, trips) select ${keys.join(', ')}, sum(delta) from fact_delta group by ${keys.join(', ')} having sum(delta) <> 0 ` +
+        // In key order: neighbouring upserts land on the same B-tree pages.
+        `insert into ${target} as a (${keys.join(', ')}, trips) select ${keys.join(', ')}, sum(delta) from fact_delta group by ${keys.join(', ')} having sum(delta) <> 0 order by ${keys.join(', ')} ` +
           `on conflict (${keys.join(', ')}) do update set trips = a.trips + excluded.trips`,
       );
       out.push(`delete from ${target} a using (select distinct ${keys.join(', ')} from fact_delta where delta < 0) d where ${same('a')} and a.trips = 0`);

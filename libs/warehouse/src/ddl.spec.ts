@@ -29,7 +29,7 @@ describe('warehouse DDL and load SQL', () => {
 
   it('merges dimensions by key; replaces a day of facts through its deliveries, leaving other days\' trips', () => {
     expect(loadSteps(table('dim_region'))).toEqual([
-      { sql: 'insert into trips.dim_region (region_key, name) select distinct s.region_key, s.name from stage s on conflict (region_key) do nothing', count: 'inserted', only: 'postgres' },
+      { sql: 'insert into trips.dim_region (region_key, name) select distinct s.region_key, s.name from stage s order by s.region_key on conflict (region_key) do nothing', count: 'inserted', only: 'postgres' },
       {
         sql: 'insert into trips.dim_region (region_key, name) select distinct s.region_key, s.name from stage s where not exists (select 1 from trips.dim_region x where x.region_key = s.region_key)',
         count: 'inserted',
@@ -53,7 +53,7 @@ describe('warehouse DDL and load SQL', () => {
     const steps = loadSteps(table('fact_trips'));
     const pg = steps.filter((s) => s.only === 'postgres' && s.sql.includes('trips.agg_')).map((s) => s.sql);
     expect(pg).toHaveLength(2 * 5);
-    for (const sql of pg) expect(sql).toMatch(/^insert into trips\.agg_\w+ as a \(.*\) select .* from fact_delta group by .* on conflict \(.*\) do update set trips = a\.trips \+ excluded\.trips$|^delete from trips\.agg_\w+ a using \(select distinct .* from fact_delta where delta < 0\) d where .* and a\.trips = 0$/);
+    for (const sql of pg) expect(sql).toMatch(/^insert into trips\.agg_\w+ as a \(.*\) select .* from fact_delta group by .* order by .* on conflict \(.*\) do update set trips = a\.trips \+ excluded\.trips$|^delete from trips\.agg_\w+ a using \(select distinct .* from fact_delta where delta < 0\) d where .* and a\.trips = 0$/);
     expect(steps.filter((s) => s.only === 'redshift' && s.sql.includes('trips.agg_')).map((s) => s.sql.split(' ')[0])).toEqual(Array.from({ length: 5 }, () => ['update', 'insert', 'delete']).flat());
     // Day partitions (PostgreSQL): the day's rows are selected for its new partition, not inserted
     // into the table; the delete leaves the day's own partition, which is replaced whole.

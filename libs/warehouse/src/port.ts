@@ -18,6 +18,12 @@ export interface LoadRequest {
   ds: string;
   /** Where the load reports its stages (staging, copying, each load step) when it can tell them apart. */
   progress?: Progress;
+  /**
+   * The load changes the warehouse only once this has resolved, and changes nothing if it rejects;
+   * the lake rows are staged meanwhile where the adapter can (PostgreSQL). load-redshift passes the
+   * dimensions' loads for the facts.
+   */
+  after?: Promise<unknown>;
 }
 
 export interface LoadResult {

@@ -127,6 +127,7 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
         stage?.done();
       }
       await c.query('analyze stage');
+      await req.after;
       // Staged first, then the lock: readers of the table wait only for the swap, not the COPY. One
       // load per table at a time: concurrent loads of two days must not both see a trip as new.
       await c.query(`lock table ${WAREHOUSE_SCHEMA}.${table.id} in share row exclusive mode`);

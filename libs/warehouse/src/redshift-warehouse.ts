@@ -92,6 +92,8 @@ export class RedshiftWarehouse implements WarehouseLoader {
       `lock ${WAREHOUSE_SCHEMA}.${table.id}`,
     ];
     const sqls = [...head, ...steps.map((s) => redshift(s.sql))];
+    // One batch stages and changes the table, so nothing is staged ahead.
+    await req.after;
     const done = await this.batch(sqls, `trips-load-${table.id}-${req.ds}`);
     const sub = done.SubStatements ?? [];
     const countId = sub[2]?.Id;
