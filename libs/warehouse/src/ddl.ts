@@ -184,7 +184,11 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
         ? [{ sql: owned, dayPartition: { table: t.id, columns: [...cols, 'ds'], goes, count: true } }]
         : [{ sql: `insert into ${target} (${cols.join(', ')}, ds) ${owned}`, count: 'inserted' }];
     }),
-    { sql: `insert into fact_delta select ${deltaSelect(1)} from stage f join trip_owner o on o.trip_id = f.trip_id where o.ds = ${day}` },
+    // The rows added: those the day owns. With day partitions they are the day's new partition,
+    // read whole instead of joining the stage to trip_owner again.
+    ...dialects(t, (partitioned) => [
+      { sql: partitioned ? `insert into fact_delta select ${deltaSelect(1)} from ${target} f where f.ds = ${day}` : `insert into fact_delta select ${deltaSelect(1)} from stage f join trip_owner o on o.trip_id = f.trip_id where o.ds = ${day}` },
+    ]),
     { sql: 'analyze fact_delta', only: 'postgres' },
     ...aggregateDeltaStatements('postgres').map((sql) => ({ sql, only: 'postgres' as const })),
     ...aggregateDeltaStatements('redshift').map((sql) => ({ sql, only: 'redshift' as const })),
