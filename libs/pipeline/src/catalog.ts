@@ -15,8 +15,12 @@ export interface Column {
   readonly nullable?: boolean;
   /** Text: longest value in UTF-8 bytes (the warehouse column's width; Redshift counts bytes). */
   readonly maxBytes?: number;
-  /** Text of exactly maxBytes characters (md5 hex keys): `char(n)` in the warehouse. */
-  readonly fixed?: boolean;
+  /**
+   * A surrogate key: an md5 hash as 32 hex digits (maxBytes 32). Redshift stores it as `char(32)`;
+   * PostgreSQL as its 16-byte `uuid`, which reads the 32 digits as they are and compares in one
+   * memcmp (half the width in every table and index that holds a key).
+   */
+  readonly md5Key?: boolean;
 }
 
 /** Where a table stands in the flow; models' SQL lives in a folder per layer. */
@@ -93,7 +97,7 @@ export interface TableDef {
 }
 
 const text = (name: string, maxBytes: number, nullable = false): Column => ({ name, type: 'varchar', maxBytes, nullable });
-const key = (name: string): Column => ({ name, type: 'varchar', maxBytes: 32, fixed: true });
+const key = (name: string): Column => ({ name, type: 'varchar', maxBytes: 32, md5Key: true });
 const col = (name: string, type: Exclude<ColumnType, 'varchar'>): Column => ({ name, type });
 
 /**

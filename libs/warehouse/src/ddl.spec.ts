@@ -8,7 +8,12 @@ const table = (name: string) => WAREHOUSE_TABLES.find((t) => t.id === name) as (
 describe('warehouse DDL and load SQL', () => {
   it('creates fact_trips with the lake columns in order, a ds column and its key', () => {
     const fact = schemaDdl('postgres').find((s) => s.includes('trips.fact_trips (')) as string;
-    expect(fact).toContain('create table if not exists trips.fact_trips (\n  trip_id char(32) not null,\n  trip_ts timestamp not null,\n  origin_lon double precision not null');
+    expect(fact).toContain('create table if not exists trips.fact_trips (\n  trip_id uuid not null,\n  trip_ts timestamp not null,\n  origin_lon double precision not null');
+    // md5 keys: PostgreSQL's 16-byte uuid, Redshift's char(32); the delivery record's trip_id the same.
+    expect(fact).toContain('  region_key uuid not null,');
+    expect(schemaDdl('redshift').find((s) => s.includes('trips.fact_trips ('))).toContain('  trip_id char(32) not null,');
+    expect(schemaDdl('postgres').find((s) => s.includes('trips.trip_delivery ('))).toContain('  trip_id uuid not null,');
+    expect(schemaDdl('redshift').find((s) => s.includes('trips.trip_delivery ('))).toContain('  trip_id char(32) not null,');
     // Partitioned by ds on PostgreSQL, which makes ds part of the primary key there.
     expect(fact).toContain('  ds date not null,\n  primary key (trip_id, ds)\n) partition by list (ds)');
     expect(schemaDdl('postgres')).toContain('create index if not exists fact_trips_region_key_trip_ts_idx on trips.fact_trips (region_key, trip_ts)');

@@ -46,7 +46,9 @@ export function deliveryDdl(dialect: Dialect, catalog: readonly TableDef[] = CAT
       : factTable(catalog).warehouse.postgresDayPartitions
         ? ' partition by list (ds)'
         : '';
-  return `create table if not exists ${S}.trip_delivery (\n  ds date not null,\n  trip_id char(32) not null,\n  trip_ts timestamp not null,\n  primary key (ds, trip_id)\n)${layout}`;
+  const tripId = factTable(catalog).columns.find((c) => c.name === 'trip_id');
+  if (!tripId) throw new Error('the facts have no trip_id column: the delivery record keys on it');
+  return `create table if not exists ${S}.trip_delivery (\n  ds date not null,\n  trip_id ${sqlType(tripId, dialect)} not null,\n  trip_ts timestamp not null,\n  primary key (ds, trip_id)\n)${layout}`;
 }
 
 /** Idempotent DDL for the warehouse schema, one statement per element, for the tables of the catalog. */

@@ -70,6 +70,7 @@ async function relkind(c: Client, name: string): Promise<string | undefined> {
  * Brings a local warehouse made by an earlier layout up to this one, in the caller's transaction,
  * before schemaDdl runs (which then creates what is missing):
  * - the deliveries get the trips' timestamps, from the facts (every delivered trip has a fact row);
+ * - md5 keys held as char(32) become uuid, value for value (md5KeysAsUuid);
  * - the facts and the deliveries, if the catalog partitions them by day but they were created
  *   whole, are moved row for row into partitioned tables of the same names.
  */
@@ -84,8 +85,28 @@ export async function upgradePostgresSchema(c: Client, catalog: readonly TableDe
     await c.query(`update ${S}.trip_delivery d set trip_ts = f.trip_ts from ${S}.${facts.id} f where f.trip_id = d.trip_id`);
     await c.query(`alter table ${S}.trip_delivery alter column trip_ts set not null`);
   }
+  await md5KeysAsUuid(c, catalog);
   for (const t of warehouseTables(catalog).filter((x) => x.warehouse.postgresDayPartitions)) {
     await partitionByDay(c, t.id, tableDdl(t, 'postgres'), [...t.columns.map((x) => x.name), 'ds']);
   }
   if (facts.warehouse.postgresDayPartitions) await partitionByDay(c, 'trip_delivery', deliveryDdl('postgres', catalog), DELIVERY_COLUMNS);
+}
+
+/**
+ * A warehouse whose md5 keys are char(32) (an earlier layout): every such column of the schema, in
+ * the tables, the aggregates and the delivery record, becomes uuid, the same 32 hex digits read as
+ * 16 bytes (ALTER on a partitioned table converts its partitions; indexes are rebuilt).
+ */
+async function md5KeysAsUuid(c: Client, catalog: readonly TableDef[]): Promise<void> {
+  const keys = [...new Set(warehouseTables(catalog).flatMap((t) => t.columns.filter((x) => x.md5Key).map((x) => x.name)))];
+  const old = await c.query<{ tbl: string; col: string }>(
+    `select c.table_name as tbl, c.column_name as col from information_schema.columns c join pg_class k on k.relname = c.table_name join pg_namespace n on n.oid = k.relnamespace and n.nspname = c.table_schema
+     where c.table_schema = $1 and c.data_type = 'character' and c.character_maximum_length = 32 and c.column_name = any($2) and not k.relispartition and k.relkind in ('r', 'p')`,
+    [S, keys],
+  );
+  const byTable = new Map<string, string[]>();
+  for (const r of old.rows) byTable.set(r.tbl, [...(byTable.get(r.tbl) ?? []), r.col]);
+  for (const [table, columns] of byTable) {
+    await c.query(`alter table ${S}.${table} ${columns.map((col) => `alter column ${col} type uuid using cast(${col} as uuid)`).join(', ')}`);
+  }
 }

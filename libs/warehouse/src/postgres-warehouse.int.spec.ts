@@ -197,6 +197,40 @@ describe('PostgresWarehouse', () => {
     await agree();
   });
 
+  it('keeps md5 keys as uuid, and turns the char(32) keys of an earlier layout into uuid value for value', async () => {
+    await lake('fact_trips', '2018-06-03', trips([3, 4, 11], true));
+    await lake('fact_trips', '2018-06-10', trips([1, 2, 3], true));
+    await load(fact, '2018-06-03');
+    await load(fact, '2018-06-10');
+    const keyTypes = () =>
+      wh.query<{ type: string; n: number }>(
+        "select data_type as type, count(*)::int as n from information_schema.columns where table_schema = 'trips' and (column_name like '%\\_key' or column_name = 'trip_id') and column_name not in ('date_key', 'time_of_day_key') group by data_type order by data_type",
+      );
+    expect(await keyTypes()).toEqual([{ type: 'uuid', n: expect.any(Number) }]);
+    // The same 32 hex digits as the lake wrote them.
+    expect((await wh.query<{ k: string }>("select replace(cast(trip_id as text), '-', '') as k from trips.fact_trips order by 1")).map((r) => r.k)).toEqual([1, 2, 3, 4, 11].map(key));
+    const snapshot = async () => ({
+      facts: await wh.query('select * from trips.fact_trips order by trip_id'),
+      deliveries: await wh.query('select * from trips.trip_delivery order by ds, trip_id'),
+      groups: await wh.query('select * from trips.agg_trip_group order by trip_group_key'),
+    });
+    const before = await snapshot();
+    // The earlier layout: every key column char(32), in the tables, the aggregates and the deliveries.
+    const columns = await wh.query<{ tbl: string; col: string }>(
+      "select c.table_name as tbl, c.column_name as col from information_schema.columns c join pg_class k on k.relname = c.table_name and k.relnamespace = cast('trips' as regnamespace) where c.table_schema = 'trips' and c.data_type = 'uuid' and not k.relispartition",
+    );
+    for (const { tbl, col } of columns) await wh.query(`alter table trips.${tbl} alter column ${col} type char(32) using replace(cast(${col} as text), '-', '')`);
+    expect((await keyTypes()).map((r) => r.type)).toEqual(['character']);
+    await wh.ensureSchema();
+    expect(await keyTypes()).toEqual([{ type: 'uuid', n: expect.any(Number) }]);
+    expect(await snapshot()).toEqual(before);
+    // And loads go on from there exactly.
+    await lake('fact_trips', '2018-06-03', trips([4, 12], true));
+    await load(fact, '2018-06-03');
+    expect((await factRows()).sort()).toEqual(['2018-06-03:004', '2018-06-03:00c', '2018-06-10:001', '2018-06-10:002', '2018-06-10:003'].sort());
+    await agree();
+  });
+
   it('keeps every aggregate equal to a full recomputation through reruns, out-of-order days and cross-batch duplicates', async () => {
     await lake('fact_trips', '2018-06-10', trips([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], true));
     await lake('fact_trips', '2018-06-03', trips([8, 9, 10, 11, 12, 20], true));

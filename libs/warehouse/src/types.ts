@@ -2,12 +2,13 @@ import type { WarehouseDialect as Dialect } from '@trips/core';
 import type { Column } from '@trips/pipeline';
 import { WAREHOUSE_SCHEMA } from './port';
 
-/** Warehouse type of a catalog column: text of the column's width in bytes, fixed-width keys as char. */
+/** Warehouse type of a catalog column: text of the column's width in bytes; md5 keys as char(32) on Redshift, uuid on PostgreSQL. */
 export function sqlType(c: Column, dialect: Dialect): string {
   switch (c.type) {
     case 'varchar':
       if (c.maxBytes === undefined) throw new Error(`column ${c.name} has no maxBytes: the warehouse needs a width`);
-      return c.fixed ? `char(${c.maxBytes})` : `varchar(${c.maxBytes})`;
+      if (c.md5Key) return dialect === 'postgres' ? 'uuid' : `char(${c.maxBytes})`;
+      return `varchar(${c.maxBytes})`;
     case 'double':
       return 'double precision';
     case 'timestamp':
