@@ -17,7 +17,7 @@ function oracle(text: string) {
   const out: Array<{ fields?: string[]; line: number; raw: string; unterminated: boolean }> = [];
   let lastLine = 0;
   try {
-    const records = parse(text, { relax_quotes: true, relax_column_count: true, skip_empty_lines: false, raw: true, info: true, record_delimiter: ['\r\n', '\n', '\r'] }) as Array<{ record: string[]; raw: string; info: { lines: number } }>;
+    const records = parse(text, { relax_quotes: true, relax_column_count: true, skip_empty_lines: false, raw: true, info: true, record_delimiter: ['\r\n', '\n', '\r'] }) as unknown as Array<{ record: string[]; raw: string; info: { lines: number } }>;
     for (const r of records) {
       out.push({ fields: r.record, line: lastLine + 1, raw: r.raw.replace(/\r?\n$|\r$/, '').replace(/[\r\n]/g, ''), unterminated: false });
       lastLine = r.info.lines;
