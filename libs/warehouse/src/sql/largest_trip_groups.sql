@@ -1,7 +1,7 @@
 -- The largest groups of similar trips: same region, origin cell, destination cell and time-of-day
 -- bucket (grid and bucket sizes are recorded in each group), with the centres of their cells.
 --   $1  how many groups
---   $2  region_key to keep to, or '' for every region
+--   $2  region_key to keep to (as the warehouse gives it back), or '' for every region
 select
     r.name as region,
     g.time_bucket,
@@ -14,6 +14,7 @@ select
 from trips.agg_trip_group a
 join trips.dim_trip_group g on g.trip_group_key = a.trip_group_key
 join trips.dim_region r on r.region_key = g.region_key
-where $2 = '' or g.region_key = $2
+-- The key as text: $2 is text (it may be ''), and PostgreSQL keeps keys as uuid.
+where $2 = '' or cast(g.region_key as varchar(36)) = $2
 order by a.trips desc, a.trip_group_key
 limit $1

@@ -16,9 +16,10 @@ latest as (
     from top_regions t
 ),
 
--- The datasource of the trip at that time (of several at the same time, the first by key).
+-- The datasource of the trip at that time (of several at the same time, the first by key; as
+-- text, which orders the same on both warehouses, and PostgreSQL has no min of its uuid keys).
 picked as (
-    select f.region_key, l.trip_ts, min(f.datasource_key) as datasource_key
+    select f.region_key, l.trip_ts, min(cast(f.datasource_key as varchar(36))) as datasource_key
     from trips.fact_trips f
     join latest l on l.region_key = f.region_key and f.trip_ts = l.trip_ts
     group by f.region_key, l.trip_ts
@@ -32,5 +33,5 @@ select
 from picked k
 join top_regions t on t.region_key = k.region_key
 join trips.dim_region r on r.region_key = k.region_key
-join trips.dim_datasource d on d.datasource_key = k.datasource_key
+join trips.dim_datasource d on cast(d.datasource_key as varchar(36)) = k.datasource_key
 order by t.trips desc, r.name
