@@ -18,9 +18,9 @@ export interface LoadDeps {
 
 /**
  * Loads the dimensions and facts of `ds` from the lake into the warehouse, each table in its own
- * transaction, dimensions first (the facts' rows are staged meanwhile, on a second connection). Per table: read = rows in the lake partition, passed = rows
- * inserted, duplicates = rows already in the warehouse (dimension members, or trips loaded under
- * another ds). A rerun replaces the ds's facts and finds every dimension member present.
+ * transaction, dimensions first (the facts' rows are staged meanwhile, on a second connection).
+ * Per table: read = rows in the lake partition, passed = rows inserted, duplicates = rows already
+ * in the warehouse (dimension members, or trips loaded under another ds). A rerun replaces the ds's facts and finds every dimension member present.
  */
 export async function runLoadRedshift(deps: LoadDeps, ds: string): Promise<TaskManifest> {
   const { store, buckets, logger } = deps;

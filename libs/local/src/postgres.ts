@@ -83,10 +83,10 @@ async function waitForServer(url: string, child: ChildProcess, log: () => string
 }
 
 /**
- * The local warehouse's settings, for bulk loads on a laptop (docs/scale.md measures them). The
+ * The local warehouse's settings, for bulk loads on a laptop (docs/warehouse.md lists why). The
  * state folder is a scratch copy that a rerun rebuilds, so durability gives way to speed: no fsync,
  * no full-page images. `wal_level=minimal` lets the load write a day partition created in its own
- * transaction without WAL; a large `max_wal_size` keeps checkpoints out of a load; the memory
+ * transaction without WAL; `max_wal_size` keeps checkpoints out of a load and bounds the WAL; the memory
  * settings let the hash joins of a load and the index builds of a day partition run in memory.
  * Redshift's counterparts are its sort and distribution keys (docs/warehouse.md).
  */
