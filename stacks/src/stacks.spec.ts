@@ -141,10 +141,11 @@ describe.each(ENVS)('the %s stack', (envName) => {
     });
   });
 
-  it('starts runs only for .csv files landing under the raw prefix', () => {
+  it('starts runs only for .csv and .csv.gz files landing under the raw prefix', () => {
     const [[, n]] = resources(s, 'aws_s3_bucket_notification');
     expect(n.bucket).toBe(ref('aws_s3_bucket', 'raw-bucket', 'id'));
-    expect(n.queue).toEqual([{ queue_arn: ref('aws_sqs_queue', 'raw-events', 'arn'), events: [...RAW_EVENTS.events], filter_prefix: RAW_EVENTS.prefix, filter_suffix: '.csv' }]);
+    const rule = (suffix: string) => ({ queue_arn: ref('aws_sqs_queue', 'raw-events', 'arn'), events: [...RAW_EVENTS.events], filter_prefix: RAW_EVENTS.prefix, filter_suffix: suffix });
+    expect(n.queue).toEqual([rule('.csv'), rule('.csv.gz')]);
   });
 
   it('lets each task role touch only the S3 prefixes its tasks read and write, from the definition', () => {

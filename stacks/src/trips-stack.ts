@@ -292,7 +292,8 @@ export class TripsStack extends TerraformStack {
       });
       new S3BucketNotification(this, 'raw-notification', {
         bucket: raw.id,
-        queue: [{ queueArn: queue.arn, events: [...RAW_EVENTS.events], filterPrefix: RAW_EVENTS.prefix, filterSuffix: RAW_EVENTS.suffix }],
+        // One rule per suffix; S3 takes them as they do not overlap (neither suffix ends the other).
+        queue: RAW_EVENTS.suffixes.map((suffix) => ({ queueArn: queue.arn, events: [...RAW_EVENTS.events], filterPrefix: RAW_EVENTS.prefix, filterSuffix: suffix })),
       });
     }
 

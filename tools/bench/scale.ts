@@ -1,6 +1,6 @@
 /**
  * The pipeline at scale: --days daily batches of generated trips (--trips in all, `trips generate
- * --bad-ratio 0.01 --duplicate-ratio 0.01`, each day's trips spread over the week from its day, so
+ * --gzip --bad-ratio 0.01 --duplicate-ratio 0.01`, each day's trips spread over the week from its day, so
  * neighbouring days overlap as late deliveries do) run one after another into one warehouse with
  * `trips run`, measured per day and per task; the engines' floors on the first and last day's data
  * in the same run; then every question against brute force on the final warehouse.
@@ -13,7 +13,7 @@
  * peak resident memory (of its Node process), the warehouse's trips before the day, the disk the
  * state folder uses after it, and the peak disk the whole bench used (free space sampled every
  * second). The floors (the least any design could spend on this machine):
- * - lake: DuckDB reads the day's CSV, applies the row rules (parsable time and points, a region and
+ * - lake: DuckDB reads the day's gzip CSV (the pipeline's input), applies the row rules (parsable time and points, a region and
  *   a datasource), keys each trip with md5, drops repeats and writes Parquet;
  * - warehouse: PostgreSQL COPYs the day's fact rows into a table without indexes.
  * Not a test (a small run of it is: apps/trips-e2e scale smoke); it prints figures for people.
@@ -169,6 +169,27 @@ async function warehouseFloor(url: string, ds: string): Promise<number> {
   }
 }
 
+interface StorageRow {
+  name: string;
+  kind: 'table' | 'index';
+  bytes: number;
+  /** Index scans since the warehouse was made: by the loads (before the questions), by the questions and their brute force. */
+  scans: number;
+  loadScans?: number | null;
+  questionScans?: number | null;
+}
+
+/** The warehouse's tables and indexes with their day partitions summed (`…_dYYYYMMDD` folded), their bytes and index scans. */
+async function storage(wh: PostgresQueries): Promise<StorageRow[]> {
+  const rows = await wh.query<{ name: string; kind: 'table' | 'index'; bytes: string; scans: string }>(`
+    select regexp_replace(c.relname, '_d[0-9]{8}', '') as name, case when c.relkind = 'i' then 'index' else 'table' end as kind,
+           sum(pg_relation_size(c.oid)) as bytes, coalesce(sum(i.idx_scan), 0) as scans
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace left join pg_stat_user_indexes i on i.indexrelid = c.oid
+    where n.nspname = 'trips' and c.relkind in ('r', 'i')
+    group by 1, 2 order by 3 desc`);
+  return rows.map((r) => ({ name: r.name, kind: r.kind, bytes: Number(r.bytes), scans: Number(r.scans) }));
+}
+
 const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
 const fmt = (n: number, d = 1) => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 
@@ -177,12 +198,14 @@ async function main(): Promise<void> {
   const figures: DayFigures[] = [];
   const floors: Array<{ day: number; lakeSeconds: number; warehouseSeconds: number }> = [];
   let questions: QuestionTiming[] = [];
+  let warehouseStorage: StorageRow[] = [];
   let factsBefore = 0;
   const t0 = Date.now();
   try {
     for (let i = 0; i < days; i++) {
-      const csv = join(work, `day-${i}.csv`);
-      await trips(['generate', '--out', csv, '--rows', String(batch), '--seed', String(7 + i), '--bad-ratio', '0.01', '--duplicate-ratio', '0.01', '--start', day(i), '--days', '7']);
+      // Delivered gzip-compressed, as SFTP deliveries often are: the raw bucket keeps a third of the bytes.
+      const csv = join(work, `day-${i}.csv.gz`);
+      await trips(['generate', '--gzip', '--out', csv, '--rows', String(batch), '--seed', String(7 + i), '--bad-ratio', '0.01', '--duplicate-ratio', '0.01', '--start', day(i), '--days', '7']);
       const cpu0 = machineCpuSeconds();
       const w0 = process.hrtime.bigint();
       const run = JSON.parse(await trips(['run', '--input', csv, '--ds', day(i), '--json'], true)) as RunJson;
@@ -226,7 +249,10 @@ async function main(): Promise<void> {
     const wh = new PostgresQueries(pg.url);
     try {
       console.error(`the questions on ${factsBefore.toLocaleString('en-US')} trips (median of ${values.runs} warm runs; brute force ${values['brute-runs']})…`);
+      const loadsUse = await storage(wh);
       questions = await measureQuestions(wh, Number(values.runs), Number(values['brute-runs']));
+      const after = await storage(wh);
+      warehouseStorage = after.map((r) => ({ ...r, loadScans: r.kind === 'index' ? (loadsUse.find((l) => l.name === r.name)?.scans ?? 0) : null, questionScans: r.kind === 'index' ? r.scans - (loadsUse.find((l) => l.name === r.name)?.scans ?? 0) : null }));
     } finally {
       await wh.close();
       await pg.stop();
@@ -236,7 +262,7 @@ async function main(): Promise<void> {
     if (!values.keep) rmSync(work, { recursive: true, force: true });
     else console.error(`kept ${work}`);
   }
-  const report = summarise(figures, floors, questions, (Date.now() - t0) / 1000);
+  const report = { ...summarise(figures, floors, questions, (Date.now() - t0) / 1000), warehouseStorage };
   writeFileSync(join(out, 'scale.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(out, 'scale.md'), markdown(report));
   writeFileSync(join(out, 'scale.svg'), chart(report));
@@ -244,7 +270,7 @@ async function main(): Promise<void> {
   console.error(`wrote ${join(out, 'scale.json')}, scale.md and scale.svg`);
 }
 
-type Report = ReturnType<typeof summarise>;
+type Report = ReturnType<typeof summarise> & { warehouseStorage?: StorageRow[] };
 
 function summarise(figures: DayFigures[], floors: Array<{ day: number; lakeSeconds: number; warehouseSeconds: number }>, questions: QuestionTiming[], benchSeconds: number) {
   const taskNames = figures[0]?.tasks.map((t) => t.task) ?? [];
@@ -309,6 +335,12 @@ function markdown(r: Report): string {
   lines.push('## Floors', '', '| day | lake floor s | warehouse floor s |', '|---|---|---|', ...r.floors.map((f) => `| ${f.day} | ${fmt(f.lakeSeconds, 2)} | ${fmt(f.warehouseSeconds, 2)} |`), '');
   lines.push('## Questions on the final warehouse', '', '| question | ms (median) | brute force ms | speed-up | same answer |', '|---|---|---|---|---|');
   lines.push(...r.questions.map((q) => `| ${q.question} | ${fmt(q.ms, 1)} | ${fmt(q.bruteMs, 1)} | ${q.speedup}x | ${q.same ? 'yes' : '**no**'} |`), '');
+  if (r.warehouseStorage?.length) {
+    const per = (b: number) => fmt(b / 1e6 / (r.factsAtEnd / 1e6), 1);
+    lines.push('## Warehouse storage', '', 'Day partitions summed. Index scans since the warehouse was made, by the loads and then by the questions (with their brute force).', '');
+    lines.push('| relation | kind | MB | MB per million trips | scans by loads | scans by questions |', '|---|---|---|---|---|---|');
+    lines.push(...r.warehouseStorage.filter((x) => x.bytes > 1e6).map((x) => `| ${x.name} | ${x.kind} | ${fmt(x.bytes / 1e6, 0)} | ${per(x.bytes)} | ${x.loadScans ?? ''} | ${x.questionScans ?? ''} |`), '');
+  }
   lines.push('## Per day', '', `| day | trips before | wall s | CPU-s | ${tasks.map((t) => `${t} s`).join(' | ')} | state GB |`, `|${'---|'.repeat(5 + tasks.length)}`);
   for (const d of r.perDay) {
     lines.push(`| ${d.day} | ${d.warehouseTripsBefore.toLocaleString('en-US')} | ${fmt(d.seconds)} | ${fmt(d.cpuSeconds)} | ${tasks.map((t) => fmt(d.tasks.find((x) => x.task === t)?.seconds ?? 0)).join(' | ')} | ${fmt(d.stateBytes / 1e9, 2)} |`);

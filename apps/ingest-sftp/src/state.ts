@@ -61,12 +61,13 @@ export function sameVersion(a: { size: number; mtime: number }, b: { size: numbe
 
 /**
  * The raw key a file lands under: s3://RAW/trips/ingest_date=D/<path under the listed folder>. A
- * later version of a file already landed gets its mtime in the name (`name~<mtime>.csv`), so no
+ * later version of a file already landed gets its mtime in the name (`name~<mtime>.csv`, `name~<mtime>.csv.gz`), so no
  * landed object is ever overwritten: the raw bucket keeps every delivery as it came.
  */
 export function landingKey(buckets: Buckets, ds: string, file: RemoteFile, earlier: LandedFile | undefined): string {
   const prefix = rawBatch(buckets, ds).prefix;
   if (!earlier || earlier.status === 'uploading') return `${prefix}${file.relative}`;
-  const ext = posix.extname(file.relative);
+  // The whole ending, .csv.gz included, stays at the end, where the raw bucket's notification looks.
+  const ext = /(\.csv)?\.gz$/i.exec(file.relative)?.[0] ?? posix.extname(file.relative);
   return `${prefix}${file.relative.slice(0, file.relative.length - ext.length)}~${file.mtime}${ext}`;
 }

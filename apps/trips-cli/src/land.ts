@@ -2,14 +2,14 @@ import { constants, createReadStream } from 'node:fs';
 import { access, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ExternalError, UsageError, s3Url } from '@trips/core';
-import { rawBatch, type Buckets } from '@trips/pipeline';
+import { RAW_SUFFIXES, rawBatch, type Buckets } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 
 const inputError = (path: string, e: unknown) => new UsageError(`--input ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
 
 /**
- * The CSV files at `path`: the file itself, or every *.csv file in the folder (sorted, not
- * recursive). Each must be a readable regular file; anything else is a usage error naming it.
+ * The CSV files at `path`: the file itself, or every *.csv and *.csv.gz file in the folder (sorted,
+ * not recursive; validate-raw reads a gzip delivery as its text). Each must be a readable regular file; anything else is a usage error naming it.
  */
 export async function inputFiles(path: string): Promise<string[]> {
   let st;
@@ -22,8 +22,8 @@ export async function inputFiles(path: string): Promise<string[]> {
   let files = [path];
   if (st.isDirectory()) {
     const names = await readdir(path).catch((e) => Promise.reject(inputError(path, e)));
-    files = names.filter((n) => n.toLowerCase().endsWith('.csv')).sort().map((n) => join(path, n));
-    if (files.length === 0) throw new UsageError(`--input ${path}: the folder holds no .csv files`);
+    files = names.filter((n) => RAW_SUFFIXES.some((s) => n.toLowerCase().endsWith(s))).sort().map((n) => join(path, n));
+    if (files.length === 0) throw new UsageError(`--input ${path}: the folder holds no ${RAW_SUFFIXES.join(' or ')} files`);
   }
   for (const f of files) {
     const s = await stat(f).catch((e) => Promise.reject(inputError(f, e)));
@@ -49,7 +49,7 @@ export async function landBatch(store: ObjectStore, buckets: Buckets, ds: string
     for (const [i, file] of files.entries()) {
       const body = createReadStream(file);
       const unreadable = new Promise<never>((_, reject) => body.once('error', (e) => reject(inputError(file, e))));
-      await Promise.race([store.put(target.bucket, `${staging}${names[i]}`, body, 'text/csv'), unreadable]);
+      await Promise.race([store.put(target.bucket, `${staging}${names[i]}`, body, /\.gz$/i.test(names[i]) ? 'application/gzip' : 'text/csv'), unreadable]);
     }
     const keys = names.map((n) => `${target.prefix}${n}`);
     const stale = (await store.listAll(target.bucket, target.prefix)).map((o) => o.key).filter((k) => !keys.includes(k));

@@ -23,7 +23,7 @@ export const ROW_REASONS = [
 ] as const;
 export type RowReason = (typeof ROW_REASONS)[number];
 
-export const FILE_REASONS = ['empty_file', 'bad_header', 'not_utf8'] as const;
+export const FILE_REASONS = ['empty_file', 'bad_gzip', 'bad_header', 'not_utf8'] as const;
 export type FileReason = (typeof FILE_REASONS)[number];
 
 /**

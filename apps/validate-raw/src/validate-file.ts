@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { constants, createGunzip, createGzip, type Gunzip } from 'node:zlib';
 import type { FileAccount, Logger } from '@trips/core';
 import { columnNames, tableOfLayer } from '@trips/pipeline';
 import { CsvRecordReader, toCsvLine, type CsvRecord } from './csv-records';
@@ -17,7 +19,7 @@ export interface FileResult {
 class Lines {
   private pending = '';
 
-  constructor(private readonly stream: WriteStream) {}
+  constructor(private readonly stream: Writable) {}
 
   add(line: string): void {
     this.pending += `${line}\n`;
@@ -31,24 +33,59 @@ class Lines {
   }
 }
 
-async function close(stream: WriteStream): Promise<void> {
-  await new Promise<void>((resolve, reject) => stream.end((e?: Error | null) => (e ? reject(e) : resolve())));
+/** A local file to write, and its end: resolved once every byte is on disk. */
+interface Output {
+  stream: Writable;
+  done: Promise<void>;
+}
+
+function plainFile(path: string): Output {
+  const stream = createWriteStream(path);
+  return settled(stream, once(stream, 'close').then(() => undefined));
+}
+
+/** A failed write surfaces when the file is closed, not as an unhandled rejection before that. */
+function settled(stream: Writable, done: Promise<void>): Output {
+  done.catch(() => undefined);
+  return { stream, done };
 }
 
 /**
- * Reads one raw file as a stream and splits its rows into `validatedPath` and `quarantinePath`
- * (local CSV files, uploaded by the caller only if the file as a whole is accepted). Accepted rows
- * are written in canonical form (normaliseField); rejected ones as delivered, control characters
- * made visible. Memory holds one chunk and one record at a time.
+ * A gzip file at the fastest level: the compression runs on libuv's thread pool, beside the
+ * validation on the main thread, and cuts the validated layer to about a third (171 MB to 52 MB
+ * per million rows); DuckDB and Athena (by the .gz ending) read it as it is.
+ */
+function gzipFile(path: string): Output {
+  // A buffer of several chunks, so that writing one returns at once and the rows go on being
+  // checked while the thread pool compresses (a 16 KiB buffer made each chunk wait for its gzip).
+  const stream = createGzip({ level: constants.Z_BEST_SPEED, chunkSize: 1 << 16, highWaterMark: 8 << 20 });
+  return settled(stream, pipeline(stream, createWriteStream(path)));
+}
+
+/** gzip's magic number (RFC 1952): how a compressed delivery is told from text, whatever its name. */
+const isGzip = (bytes: Buffer) => bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+
+async function close(output: Output): Promise<void> {
+  output.stream.end();
+  await output.done;
+}
+
+/**
+ * Reads one raw file as a stream and splits its rows into `validatedPath` (gzip CSV) and
+ * `quarantinePath` (plain CSV, for people to read), local files uploaded by the caller only if the
+ * file as a whole is accepted. Accepted rows are written in canonical form (normaliseField);
+ * rejected ones as delivered, control characters made visible. A file delivered gzip-compressed
+ * (its first bytes are gzip's magic number, whatever its name) is read through gunzip; its hash and
+ * byte count stay those of the bytes delivered. Memory holds one chunk and one record at a time.
  */
 export async function validateFile(key: string, body: Readable, validatedPath: string, quarantinePath: string, dates?: DateRange, logger?: Logger): Promise<FileResult> {
   const hash = createHash('sha256');
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const reader = new CsvRecordReader();
-  const validatedFile = createWriteStream(validatedPath);
-  const quarantineFile = createWriteStream(quarantinePath);
-  const validated = new Lines(validatedFile);
-  const quarantine = new Lines(quarantineFile);
+  const validatedFile = gzipFile(validatedPath);
+  const quarantineFile = plainFile(quarantinePath);
+  const validated = new Lines(validatedFile.stream);
+  const quarantine = new Lines(quarantineFile.stream);
   // The header of each: the catalog's columns of the validated rows and of the quarantine.
   validated.add(columnNames(tableOfLayer('validated')).join(','));
   quarantine.add(columnNames(tableOfLayer('quarantine')).join(','));
@@ -89,17 +126,58 @@ export async function validateFile(key: string, body: Readable, validatedPath: s
     await quarantine.flush();
   };
 
-  for await (const chunk of body) {
-    const bytes = chunk as Buffer;
-    hash.update(bytes);
-    account.bytes = (account.bytes ?? 0) + bytes.length;
-    if (fileReason) continue; // keep reading only to hash what was delivered
+  let inflated = 0;
+  let gunzip: Gunzip | undefined;
+  const delivered = async function* (): AsyncGenerator<Buffer> {
+    for await (const chunk of body) {
+      const bytes = chunk as Buffer;
+      hash.update(bytes);
+      account.bytes = (account.bytes ?? 0) + bytes.length;
+      if (!fileReason) yield bytes; // once refused, read on only to hash what was delivered
+    }
+  };
+  const chunks = async function* (): AsyncGenerator<Buffer> {
+    const source = delivered();
+    const first = await source.next();
+    if (first.done) return;
+    if (!isGzip(first.value)) {
+      yield first.value;
+      yield* source;
+      return;
+    }
+    gunzip = createGunzip();
+    const inflate = gunzip;
+    const feeding = (async () => {
+      for (let next = first; !next.done && !inflate.destroyed; next = await source.next()) {
+        if (!inflate.write(next.value)) await once(inflate, 'drain');
+      }
+      inflate.end();
+    })();
+    feeding.catch(() => undefined);
+    try {
+      for await (const out of inflate) {
+        inflated += (out as Buffer).length;
+        yield out as Buffer;
+      }
+    } catch (e) {
+      fileReason = 'bad_gzip';
+      detail = `the gzip stream is corrupt after ${inflated} uncompressed bytes: ${(e as Error).message}`;
+      inflate.destroy();
+      for await (const _ of source) void _; // read on only to hash the rest of what was delivered
+      return;
+    }
+    await feeding;
+  };
+
+  for await (const bytes of chunks()) {
+    if (fileReason) continue;
     let text: string;
     try {
       text = decoder.decode(bytes, { stream: true });
     } catch {
       fileReason = 'not_utf8';
-      detail = `invalid UTF-8 byte sequence within bytes ${(account.bytes ?? 0) - bytes.length}..${account.bytes}`;
+      const end = gunzip ? inflated : (account.bytes ?? 0);
+      detail = `invalid UTF-8 byte sequence within ${gunzip ? 'uncompressed ' : ''}bytes ${end - bytes.length}..${end}`;
       continue;
     }
     if (!sawText && text.trim() !== '') sawText = true;

@@ -1,14 +1,17 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { GateError, type TaskManifest } from '@trips/core';
 import { manifestKey } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { startS3Server, type LocalS3 } from '@trips/local';
 import { hardRows } from '@trips/testing';
-import { outputName, runValidateRaw, TASK } from './validate-raw';
+import { outputName, runValidateRaw, TASK, VALIDATED_SUFFIX } from './validate-raw';
 
 const CORPUS = join(__dirname, '..', 'test-data', 'corpus');
 const ROOT = join(__dirname, '..', '..', '..');
@@ -20,6 +23,11 @@ const out = (name: string, ds = DS) => outputName(`trips/ingest_date=${ds}/${nam
 /** Parses a small CSV written by validate-raw (no embedded line breaks in these fixtures). */
 function rowsOf(text: string): string[][] {
   return text.trimEnd().split('\n').slice(1).map((l) => l.match(/("([^"]|"")*"|[^,]*)(,|$)/g)?.slice(0, -1).map((f) => f.replace(/,$/, '').replace(/^"|"$/g, '').replace(/""/g, '"')) ?? []);
+}
+
+/** A validated object's text: it is stored gzip-compressed, and must be, whole. */
+async function validatedText(store: ObjectStore, key: string): Promise<string> {
+  return gunzipSync(await buffer(await store.getStream('lake', key))).toString('utf8');
 }
 
 describe('validate-raw on a corpus of good and bad files', () => {
@@ -66,22 +74,23 @@ describe('validate-raw on a corpus of good and bad files', () => {
     ]);
     expect(m.rejectedByReason).toEqual({ column_count: 2, missing_region: 1, missing_datasource: 1, bad_origin_wkt: 1, bad_destination_wkt: 1, origin_out_of_range: 1, destination_out_of_range: 1, bad_datetime: 2, blank_line: 1, unterminated_quote: 1 });
 
-    const good = rowsOf(await store.getText('lake', `validated/trips/ds=${DS}/${out('good_bom_crlf_quoted.csv')}.csv`));
+    const good = rowsOf(await validatedText(store, `validated/trips/ds=${DS}/${out('good_bom_crlf_quoted.csv')}${VALIDATED_SUFFIX}`));
     expect(good.map((r) => [r[1], r[2], r[6]])).toEqual([
       ['2', 'Prague', 'funny_car'],
       ['3', 'Hamburg', 'cheap_mobile'],
       ['4', 'Prague, Old Town', 'pt_"search"_app'],
     ]);
-    expect(rowsOf(await store.getText('lake', `validated/trips/ds=${DS}/${out('bad_rows.csv')}.csv`)).map((r) => r[1])).toEqual(['2', '3', '15']);
+    expect(rowsOf(await validatedText(store, `validated/trips/ds=${DS}/${out('bad_rows.csv')}${VALIDATED_SUFFIX}`)).map((r) => r[1])).toEqual(['2', '3', '15']);
     // Refused files: copied byte for byte, nothing of them in validated.
     const copied = await store.getText('lake', `quarantine/trips/ds=${DS}/files/${out('not_utf8.csv')}.csv`);
     expect(Buffer.from(copied, 'latin1').length).toBeGreaterThan(0);
-    expect((await store.listAll('lake', `validated/trips/ds=${DS}/`)).map((o) => o.key.split('/').pop()).sort()).toEqual([`${out('bad_rows.csv')}.csv`, `${out('good_bom_crlf_quoted.csv')}.csv`].sort());
+    expect((await store.listAll('lake', `validated/trips/ds=${DS}/`)).map((o) => o.key.split('/').pop()).sort()).toEqual([`${out('bad_rows.csv')}${VALIDATED_SUFFIX}`, `${out('good_bom_crlf_quoted.csv')}${VALIDATED_SUFFIX}`].sort());
     expect(await store.getJson<TaskManifest>('lake', manifestKey(TASK, DS))).toMatchObject({ status: 'succeeded', rows: m.rows });
   });
 
   it('leaves exactly the same outputs when run twice', async () => {
-    const snapshot = async () => Promise.all((await store.listAll('lake', 'validated/')).concat(await store.listAll('lake', 'quarantine/')).map(async (o) => [o.key, await store.getText('lake', o.key)]));
+    // Byte for byte: the gzip of the validated rows is the same too (no time or name in its header).
+    const snapshot = async () => Promise.all((await store.listAll('lake', 'validated/')).concat(await store.listAll('lake', 'quarantine/')).map(async (o) => [o.key, (await buffer(await store.getStream('lake', o.key))).toString('base64')]));
     await run();
     const first = await snapshot();
     await run();
@@ -135,7 +144,7 @@ describe('validate-raw on a corpus of good and bad files', () => {
       const written = await store.listAll('lake', `validated/trips/ds=${ds}/`);
       expect(written).toHaveLength(names.length);
       expect(written.map((o) => o.key.split('/').pop()).filter((n) => /^[_.]/.test(n ?? ''))).toEqual([]);
-      const rows = (await Promise.all(written.map(async (o) => rowsOf(await store.getText('lake', o.key))))).flat();
+      const rows = (await Promise.all(written.map(async (o) => rowsOf(await validatedText(store, o.key))))).flat();
       expect(rows).toHaveLength(2 * names.length);
       expect(new Set(rows.map((r) => r[0]))).toEqual(new Set(names.map((n) => `trips/ingest_date=${ds}/${n}`)));
     });
@@ -147,8 +156,37 @@ describe('validate-raw on a corpus of good and bad files', () => {
         /files refused whole hold \d+\.\d+% of the batch's bytes \(1 of 2 files: trips\/ingest_date=2018-06-27\/trips\.csv\.gz\.csv\), more than the threshold 5\.00%/,
       );
       await land('2018-06-28', { 'only.csv': gzip, 'empty.csv': '' });
-      await expect(runValidateRaw({ store, buckets, workDir: work, maxRejectRatio: 1 }, '2018-06-28')).rejects.toThrow(/every file of the batch was refused whole .*only\.csv: not_utf8.*nothing to load for ds=2018-06-28/);
+      await expect(runValidateRaw({ store, buckets, workDir: work, maxRejectRatio: 1 }, '2018-06-28')).rejects.toThrow(/every file of the batch was refused whole .*only\.csv: bad_gzip.*nothing to load for ds=2018-06-28/);
       expect((await store.getJson<TaskManifest>('lake', manifestKey(TASK, '2018-06-28')))?.status).toBe('failed');
+    });
+
+    it('reads a file delivered gzip-compressed, whatever its name, exactly as its text, and refuses a corrupt one whole with bad_gzip', async () => {
+      const ds = '2018-06-30';
+      const text = `${HEADER}\n${row('Prague', 1)}\nBerlin,POINT (1 2),nowhere,2018-06-30 01:00:00,x\n${row('Turin', 2)}\n`;
+      const packed = gzipSync(text);
+      // Two members, as `cat a.gz b.gz` makes: one gzip file to every reader.
+      const twoMembers = Buffer.concat([gzipSync(text.slice(0, 70)), gzipSync(text.slice(70))]);
+      const truncated = packed.subarray(0, packed.length - 12);
+      await land(ds, { 'plain.csv': text, 'packed.csv.gz': packed, 'packed-no-ending': packed, 'two.csv.gz': twoMembers, 'cut.csv.gz': truncated, 'latin1.csv.gz': gzipSync(Buffer.from(`${HEADER}\nK\xf6ln,x,y,z,w\n`, 'latin1')) });
+      const m = await runValidateRaw({ store, buckets, workDir: work, maxRejectRatio: 1 }, ds);
+      const file = (name: string) => m.files.find((f) => f.file.endsWith(`/${name}`));
+      const outputs = async (name: string) => ({
+        valid: rowsOf(await validatedText(store, `validated/trips/ds=${ds}/${out(name, ds)}${VALIDATED_SUFFIX}`)).map((r) => r.slice(1)),
+        rejects: rowsOf(await store.getText('lake', `quarantine/trips/ds=${ds}/rows/${out(name, ds)}.csv`)).map((r) => r.slice(1)),
+      });
+      const plain = await outputs('plain.csv');
+      expect(plain.valid.map((r) => [r[0], r[1]])).toEqual([['2', 'Prague'], ['4', 'Turin']]);
+      expect(plain.rejects.map((r) => [r[0], r[1]])).toEqual([['3', 'bad_destination_wkt']]);
+      for (const name of ['packed.csv.gz', 'packed-no-ending', 'two.csv.gz']) {
+        expect(file(name)?.rows).toEqual({ read: 3, passed: 2, rejected: 1, duplicates: 0 });
+        expect(await outputs(name)).toEqual(plain);
+      }
+      // Bytes and hash are the delivered (compressed) ones: what the gate weighs and the audit trail names.
+      expect(file('packed.csv.gz')).toMatchObject({ bytes: packed.length, sha256: createHash('sha256').update(packed).digest('hex') });
+      expect(file('cut.csv.gz')).toMatchObject({ status: 'quarantined', bytes: truncated.length, reason: expect.stringMatching(/^bad_gzip: the gzip stream is corrupt after \d+ uncompressed bytes/) });
+      expect(await buffer(await store.getStream('lake', `quarantine/trips/ds=${ds}/files/${out('cut.csv.gz', ds)}.gz`))).toEqual(truncated);
+      expect(file('latin1.csv.gz')).toMatchObject({ status: 'quarantined', reason: expect.stringMatching(/^not_utf8: invalid UTF-8 byte sequence within uncompressed bytes/) });
+      expect(m.rows).toEqual({ read: 12, passed: 8, rejected: 4, duplicates: 0 });
     });
 
     it('rejects, with a reason, every row a later reader would fail on, and writes the rest in canonical form', async () => {
@@ -158,7 +196,7 @@ describe('validate-raw on a corpus of good and bad files', () => {
       const m = await runValidateRaw({ store, buckets, workDir: work, maxRejectRatio: 1, tripDates: { min: '2000-01-01', max: '2019-06-29' } }, ds);
       expect(m.rejectedByReason).toEqual({ control_character: 2, field_too_long: 2, datetime_out_of_range: 1 });
       expect(m.rows).toEqual({ read: 7, passed: 2, rejected: 5, duplicates: 0 });
-      const kept = rowsOf(await store.getText('lake', `validated/trips/ds=${ds}/${out('hard.csv', ds)}.csv`));
+      const kept = rowsOf(await validatedText(store, `validated/trips/ds=${ds}/${out('hard.csv', ds)}${VALIDATED_SUFFIX}`));
       expect(kept.map((r) => [r[1], r[2], r[3]])).toEqual([
         // Line 5 holds a quoted line break: the row after it starts on line 7.
         ['7', 'Prague', 'POINT (14.4 50.0)'],

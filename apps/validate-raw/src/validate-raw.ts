@@ -7,6 +7,9 @@ import type { ObjectStore } from '@trips/storage';
 import type { DateRange } from './rules';
 import { validateFile } from './validate-file';
 
+/** How a validated object's name ends: gzip CSV, which DuckDB and Athena both read by this ending. */
+export const VALIDATED_SUFFIX = '.csv.gz';
+
 /** This app's task id in the pipeline definition: its manifest folder. */
 export const TASK = taskOfApp('validate-raw').id;
 
@@ -38,7 +41,7 @@ export function outputName(rawKey: string): string {
 
 /**
  * Validates the raw batch of `ds`: every object under s3://RAW/trips/ingest_date=D/ is one input
- * file, whatever its name. Accepted rows go to validated/trips/ds=D/<name>.csv, rejected rows with
+ * file, whatever its name. Accepted rows go to validated/trips/ds=D/<name>.csv.gz (gzip), rejected rows with
  * their reason to quarantine/trips/ds=D/rows/<name>.csv, refused files byte for byte to
  * quarantine/trips/ds=D/files/ (<name> from `outputName`). Both partitions are replaced, so a rerun
  * leaves what one run leaves.
@@ -65,7 +68,7 @@ export async function runValidateRaw(deps: ValidateDeps, ds: string): Promise<Ta
     try {
       for (const input of inputs) {
         const name = outputName(input.key);
-        const okPath = join(scratch, `${name}.valid.csv`);
+        const okPath = join(scratch, `${name}.valid.csv.gz`);
         const badPath = join(scratch, `${name}.rejects.csv`);
         const body = await store.getStream(raw.bucket, input.key);
         const result = await validateFile(input.key, stage ? counted(body, stage) : body, okPath, badPath, deps.tripDates, logger);
@@ -78,7 +81,7 @@ export async function runValidateRaw(deps: ValidateDeps, ds: string): Promise<Ta
           await store.putJson(quarantine.bucket, `${quarantine.prefix}files/${name}.reason.json`, { file: input.key, reason: result.account.reason });
           continue;
         }
-        await store.upload(okPath, validated.bucket, `${validated.prefix}${name}.csv`, 'text/csv');
+        await store.upload(okPath, validated.bucket, `${validated.prefix}${name}${VALIDATED_SUFFIX}`, 'application/gzip');
         if (result.account.rows.rejected > 0) await store.upload(badPath, quarantine.bucket, `${quarantine.prefix}${rowsOfQuarantine}${name}.csv`, 'text/csv');
         logger?.info({ file: input.key, rows: result.account.rows }, `validate-raw: ${input.key} done`);
       }

@@ -1,6 +1,8 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { baseSettings, ConfigError, DataError, loadConfig } from '@trips/core';
 import type { ObjectStore } from '@trips/storage';
 import { startS3Server, type LocalS3 } from '@trips/local';
@@ -52,6 +54,25 @@ describe('DuckDB query engine against a real S3 server', () => {
       { name: 'Bob', age: 7, joined_ts: '2018-12-31 23:59:59.000', joined_date: '2018-12-31' },
       { name: 'Smith, Ann', age: 41, joined_ts: '2018-05-28 09:03:40.000', joined_date: '2018-05-28' },
     ]);
+  });
+
+  it('reads gzip CSV objects (the validated layer\'s form) as it reads plain ones, and writes Zstandard Parquet', async () => {
+    await store.put(BUCKET, 'in/z/a.csv.gz', gzipSync('name,age\nAnn,41\n'));
+    await store.put(BUCKET, 'in/z/b.csv', 'name,age\nBob,7\n');
+    const result = await engine.writeParquet({ sql: 'select name, cast(age as bigint) as age from people', inputs: [csvInput('in/z/')], target: { bucket: BUCKET, prefix: 'out/z/' } });
+    expect(result.rows).toBe(2);
+    const local = join(work, 'z.parquet');
+    await store.download(BUCKET, result.files[0], local);
+    const db = await DuckDBInstance.create(':memory:');
+    const con = await db.connect();
+    try {
+      const meta = await con.runAndReadAll(`select distinct compression from parquet_metadata('${local}')`);
+      expect(meta.getRows()).toEqual([['ZSTD']]);
+      expect((await con.runAndReadAll(`select name, age from read_parquet('${local}') order by age`)).getRows()).toEqual([['Bob', 7n], ['Ann', 41n]]);
+    } finally {
+      con.closeSync();
+      db.closeSync();
+    }
   });
 
   it('reads every CSV column as text, keeping leading zeros and spaces', async () => {

@@ -61,7 +61,7 @@ export class DuckDbEngine implements QueryEngine {
       await mkdir(join(outDir, '..'), { recursive: true });
       const started = Date.now();
       // Newlines around the SQL: a trailing comment must not swallow the closing parenthesis.
-      const copy = `copy (\n${trimSql(req.sql)}\n) to ${str(outDir)} (format parquet, compression snappy, file_size_bytes ${this.options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES}, filename_pattern 'part-{i}')`;
+      const copy = `copy (\n${trimSql(req.sql)}\n) to ${str(outDir)} (format parquet, compression zstd, file_size_bytes ${this.options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES}, filename_pattern 'part-{i}')`;
       const result = await this.run(con, copy, req.sql);
       const rows = Number(result.getRowsJS()[0]?.[0] ?? 0);
       const local = (await readdir(outDir)).filter((f) => f.endsWith('.parquet')).sort((a, b) => partNumber(a) - partNumber(b));

@@ -14,14 +14,18 @@ export interface Buckets {
 /** Prefix of the delivered files in the raw bucket; `ingest_date=D/` below it is a day's batch. */
 export const RAW_PREFIX = 'trips/';
 
+/** How the name of a delivered file ends: CSV, or CSV that gzip compressed (validate-raw reads both). */
+export const RAW_SUFFIXES = ['.csv', '.csv.gz'] as const;
+
 /**
- * The raw bucket's event notification that starts runs (the stacks configure it, the MWAA DAG reads
- * its queue): `.csv` objects created under RAW_PREFIX. Only delivered files are written there:
- * ingest-sftp keeps its state in the lake bucket and `trips run` stages its copies under
- * `_landing/`, so no bookkeeping starts a run. (A delivered file not named .csv starts no run; the
- * next run of its day, scheduled or started by another file, processes it.)
+ * The raw bucket's event notification that starts runs (the stacks configure it, one rule per
+ * suffix, the MWAA DAG reads its queue): RAW_SUFFIXES objects created under RAW_PREFIX. Only
+ * delivered files are written there: ingest-sftp keeps its state in the lake bucket and `trips run`
+ * stages its copies under `_landing/`, so no bookkeeping starts a run. (A delivered file named
+ * otherwise starts no run; the next run of its day, scheduled or started by another file,
+ * processes it.)
  */
-export const RAW_EVENTS = { events: ['s3:ObjectCreated:*'], prefix: RAW_PREFIX, suffix: '.csv' } as const;
+export const RAW_EVENTS = { events: ['s3:ObjectCreated:*'], prefix: RAW_PREFIX, suffixes: RAW_SUFFIXES } as const;
 
 /** Where ingest-sftp records what it has landed from each source (lake bucket: outside the notified raw prefix). */
 export const INGEST_STATE_PREFIX = 'state/ingest-sftp/';

@@ -24,7 +24,7 @@ export const ingestSettings = {
   /** Remote folder listed recursively. */
   TRIPS_SFTP_DIR: z.string().min(1).default('/'),
   /** Glob on file names (not paths): `*` and `?`, comma-separated alternatives. */
-  TRIPS_SFTP_PATTERN: z.string().min(1).default('*.csv'),
+  TRIPS_SFTP_PATTERN: z.string().min(1).default('*.csv,*.csv.gz'),
   /** A file younger than this (by its modification time) is left for a later pass. */
   TRIPS_SFTP_MIN_AGE_SECONDS: z.coerce.number().min(0).default(60),
   /** A file's size and mtime must not change over this interval before it is taken. */

@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { CITIES, HEADER, generateRows, writeTrips } from './index';
 
 const opts = { seed: 11, rows: 5000, start: '2018-05-28', days: 14, badRatio: 0.05, duplicateRatio: 0.04 };
@@ -61,12 +62,24 @@ describe('trip generator', () => {
 
   it('splits by trip day into one file per day', async () => {
     const out = join(dir, 'by-day');
-    const summary = await writeTrips(out, { ...opts, rows: 2000, badRatio: 0, duplicateRatio: 0 }, true);
+    const summary = await writeTrips(out, { ...opts, rows: 2000, badRatio: 0, duplicateRatio: 0 }, { byDay: true });
     const files = (await readdir(out)).sort();
     expect(files).toHaveLength(14);
     expect(files[0]).toBe('trips_2018-05-28.csv');
     const first = (await readFile(join(out, files[0]), 'utf8')).trimEnd().split('\n');
     expect(first.length - 1).toBe(summary.rowsPerDay['2018-05-28']);
     expect(first.slice(1).every((l) => l.includes(',2018-05-28 '))).toBe(true);
+  });
+
+  it('writes with --gzip the same text, gzip-compressed, named .csv.gz per day', async () => {
+    const plain = join(dir, 'plain-by-day');
+    const packed = join(dir, 'gzip-by-day');
+    const day = { ...opts, rows: 3000 };
+    await writeTrips(plain, day, { byDay: true });
+    const summary = await writeTrips(packed, day, { byDay: true, gzip: true });
+    const files = (await readdir(packed)).sort();
+    expect(files).toEqual((await readdir(plain)).sort().map((f) => `${f}.gz`));
+    expect(summary.files.map((f) => basename(f))).toEqual(files);
+    for (const f of files) expect(gunzipSync(await readFile(join(packed, f))).toString('utf8')).toBe(await readFile(join(plain, f.replace(/\.gz$/, '')), 'utf8'));
   });
 });

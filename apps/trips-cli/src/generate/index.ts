@@ -14,6 +14,7 @@ const FLAGS: Flags = {
   'bad-ratio': { type: 'string', value: 'RATIO', description: 'share of rows that break a validation rule (default 0)' },
   'duplicate-ratio': { type: 'string', value: 'RATIO', description: 'share of rows that repeat an earlier row exactly (default 0)' },
   'by-day': { type: 'boolean', description: 'one file per trip day, trips_YYYY-MM-DD.csv' },
+  gzip: { type: 'boolean', description: 'gzip-compress the files (with --by-day named .csv.gz), as SFTP deliveries often are' },
   json: { type: 'boolean', description: 'print the summary as JSON on stdout' },
 };
 
@@ -43,7 +44,7 @@ export const generateCommand = defineCommand(COMMAND, async ({ values }) => {
     badRatio: num(values, 'bad-ratio', 0, ratio, 'a number in [0, 1]'),
     duplicateRatio: num(values, 'duplicate-ratio', 0, ratio, 'a number in [0, 1]'),
   };
-  const summary = await writeTrips(values.out, opts, values['by-day'] === true, (n) => process.stderr.write(`trips generate: ${n.toLocaleString('en-US')} rows\n`));
+  const summary = await writeTrips(values.out, opts, { byDay: values['by-day'] === true, gzip: values.gzip === true }, (n) => process.stderr.write(`trips generate: ${n.toLocaleString('en-US')} rows\n`));
   if (values.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   else process.stderr.write(`trips generate: wrote ${summary.rows} rows (${summary.badRows} bad, ${summary.duplicates} duplicates) to ${summary.files.length} file(s) under ${values.out}\n`);
   return 0;

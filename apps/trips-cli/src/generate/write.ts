@@ -1,7 +1,10 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { constants, createGzip } from 'node:zlib';
 import { HEADER, generateRows, type BadKind, type GenerateOptions } from './trips';
 
 export interface Summary {
@@ -14,27 +17,63 @@ export interface Summary {
   files: string[];
 }
 
+/** A file being written: lines gathered into chunks of about 256 KiB (a write per row cost more than the rows). */
+class Output {
+  private pending = '';
+  private constructor(
+    private readonly stream: Writable,
+    private readonly done: Promise<unknown>,
+  ) {
+    done.catch(() => undefined); // a failed write surfaces at close, not as an unhandled rejection
+  }
+
+  static open(path: string, gzip: boolean): Output {
+    const file = createWriteStream(path);
+    if (!gzip) return new Output(file, once(file, 'close'));
+    const packer = createGzip({ level: constants.Z_BEST_SPEED });
+    return new Output(packer, pipeline(packer, file));
+  }
+
+  async add(line: string): Promise<void> {
+    this.pending += `${line}\n`;
+    if (this.pending.length >= 1 << 18) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const text = this.pending;
+    this.pending = '';
+    if (text && !this.stream.write(text)) await once(this.stream, 'drain');
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.stream.end();
+    await this.done;
+  }
+}
+
 /**
- * Streams generated trips to CSV: one file at `out`, or with `byDay` one `trips_YYYY-MM-DD.csv` per
- * trip day in the folder `out`. Respects back-pressure, so memory stays flat for any row count.
+ * Streams generated trips to CSV: one file at `out`, or with `byDay` one `trips_YYYY-MM-DD.csv`
+ * (`.csv.gz` with `gzip`) per trip day in the folder `out`. Respects back-pressure, so memory stays
+ * flat for any row count.
  */
-export async function writeTrips(out: string, opts: GenerateOptions, byDay = false, progress?: (rows: number) => void): Promise<Summary> {
+export async function writeTrips(out: string, opts: GenerateOptions, files: { byDay?: boolean; gzip?: boolean } = {}, progress?: (rows: number) => void): Promise<Summary> {
   const summary: Summary = { rows: 0, goodRows: 0, badRows: 0, badByKind: {}, duplicates: 0, rowsPerDay: {}, files: [] };
-  const streams = new Map<string, WriteStream>();
+  const outputs = new Map<string, Output>();
   const open = async (path: string) => {
-    let s = streams.get(path);
-    if (!s) {
+    let o = outputs.get(path);
+    if (!o) {
       await mkdir(dirname(path), { recursive: true });
-      s = createWriteStream(path);
-      streams.set(path, s);
+      o = Output.open(path, files.gzip === true);
+      outputs.set(path, o);
       summary.files.push(path);
-      s.write(`${HEADER}\n`);
+      await o.add(HEADER);
     }
-    return s;
+    return o;
   };
   for (const row of generateRows(opts)) {
-    const stream = await open(byDay ? join(out, `trips_${row.day}.csv`) : out);
-    if (!stream.write(`${row.line}\n`)) await once(stream, 'drain');
+    const output = await open(files.byDay ? join(out, `trips_${row.day}.csv${files.gzip ? '.gz' : ''}`) : out);
+    await output.add(row.line);
     summary.rows++;
     summary.rowsPerDay[row.day] = (summary.rowsPerDay[row.day] ?? 0) + 1;
     if (row.duplicate) summary.duplicates++;
@@ -44,8 +83,8 @@ export async function writeTrips(out: string, opts: GenerateOptions, byDay = fal
     } else summary.goodRows++;
     if (progress && summary.rows % 1_000_000 === 0) progress(summary.rows);
   }
-  if (streams.size === 0) await open(out);
-  await Promise.all([...streams.values()].map((s) => new Promise((resolve, reject) => s.end((e?: Error | null) => (e ? reject(e) : resolve(undefined))))));
+  if (outputs.size === 0) await open(out);
+  await Promise.all([...outputs.values()].map((o) => o.close()));
   summary.files.sort();
   return summary;
 }
