@@ -1,9 +1,9 @@
 /**
  * The pipeline at scale: --days daily batches of generated trips (--trips in all, `trips generate
- * --gzip --bad-ratio 0.01 --duplicate-ratio 0.01`, each day's trips spread over the week from its day, so
- * neighbouring days overlap as late deliveries do) run one after another into one warehouse with
- * `trips run`, measured per day and per task; the engines' floors on the first and last day's data
- * in the same run; then every question against brute force on the final warehouse.
+ * --gzip --bad-ratio 0.01 --duplicate-ratio 0.01`, each day's trips spread over the week from its
+ * day, so neighbouring days overlap as late deliveries do) run one after another into one warehouse
+ * with `trips run`, measured per day and per task; the engines' floors on the first and last day's
+ * data in the same run; then every question against brute force on the final warehouse.
  *
  *   node tools/bench/run.mjs scale [--trips 1000000] [--days 10] [--out DIR] [--runs 20] [--brute-runs 5] [--keep]
  *
@@ -12,9 +12,11 @@
  * PostgreSQL's too, from /proc/stat), each task's wall time (from `trips run --json`), CPU time and
  * peak resident memory (of its Node process), the warehouse's trips before the day, the disk the
  * state folder uses after it, and the peak disk the whole bench used (free space sampled every
- * second). The floors (the least any design could spend on this machine):
- * - lake: DuckDB reads the day's gzip CSV (the pipeline's input), applies the row rules (parsable time and points, a region and
- *   a datasource), keys each trip with md5, drops repeats and writes Parquet;
+ * second); at the end, the warehouse's tables and indexes by size. The floors (the least any
+ * design could spend on this machine):
+ * - lake: DuckDB reads the day's gzip CSV (the pipeline's input), applies the row rules (parsable
+ *   time and points, a region and a datasource), keys each trip with md5, drops repeats and writes
+ *   Parquet;
  * - warehouse: PostgreSQL COPYs the day's fact rows into a table without indexes.
  * Not a test (a small run of it is: apps/trips-e2e scale smoke); it prints figures for people.
  */
@@ -173,21 +175,16 @@ interface StorageRow {
   name: string;
   kind: 'table' | 'index';
   bytes: number;
-  /** Index scans since the warehouse was made: by the loads (before the questions), by the questions and their brute force. */
-  scans: number;
-  loadScans?: number | null;
-  questionScans?: number | null;
 }
 
-/** The warehouse's tables and indexes with their day partitions summed (`…_dYYYYMMDD` folded), their bytes and index scans. */
+/** The warehouse's tables and indexes with their day partitions summed (`…_dYYYYMMDD` folded), and their bytes. */
 async function storage(wh: PostgresQueries): Promise<StorageRow[]> {
-  const rows = await wh.query<{ name: string; kind: 'table' | 'index'; bytes: string; scans: string }>(`
-    select regexp_replace(c.relname, '_d[0-9]{8}', '') as name, case when c.relkind = 'i' then 'index' else 'table' end as kind,
-           sum(pg_relation_size(c.oid)) as bytes, coalesce(sum(i.idx_scan), 0) as scans
-    from pg_class c join pg_namespace n on n.oid = c.relnamespace left join pg_stat_user_indexes i on i.indexrelid = c.oid
+  const rows = await wh.query<{ name: string; kind: 'table' | 'index'; bytes: string }>(`
+    select regexp_replace(c.relname, '_d[0-9]{8}', '') as name, case when c.relkind = 'i' then 'index' else 'table' end as kind, sum(pg_relation_size(c.oid)) as bytes
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
     where n.nspname = 'trips' and c.relkind in ('r', 'i')
     group by 1, 2 order by 3 desc`);
-  return rows.map((r) => ({ name: r.name, kind: r.kind, bytes: Number(r.bytes), scans: Number(r.scans) }));
+  return rows.map((r) => ({ name: r.name, kind: r.kind, bytes: Number(r.bytes) }));
 }
 
 const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
@@ -249,10 +246,8 @@ async function main(): Promise<void> {
     const wh = new PostgresQueries(pg.url);
     try {
       console.error(`the questions on ${factsBefore.toLocaleString('en-US')} trips (median of ${values.runs} warm runs; brute force ${values['brute-runs']})…`);
-      const loadsUse = await storage(wh);
+      warehouseStorage = await storage(wh);
       questions = await measureQuestions(wh, Number(values.runs), Number(values['brute-runs']));
-      const after = await storage(wh);
-      warehouseStorage = after.map((r) => ({ ...r, loadScans: r.kind === 'index' ? (loadsUse.find((l) => l.name === r.name)?.scans ?? 0) : null, questionScans: r.kind === 'index' ? r.scans - (loadsUse.find((l) => l.name === r.name)?.scans ?? 0) : null }));
     } finally {
       await wh.close();
       await pg.stop();
@@ -337,9 +332,9 @@ function markdown(r: Report): string {
   lines.push(...r.questions.map((q) => `| ${q.question} | ${fmt(q.ms, 1)} | ${fmt(q.bruteMs, 1)} | ${q.speedup}x | ${q.same ? 'yes' : '**no**'} |`), '');
   if (r.warehouseStorage?.length) {
     const per = (b: number) => fmt(b / 1e6 / (r.factsAtEnd / 1e6), 1);
-    lines.push('## Warehouse storage', '', 'Day partitions summed. Index scans since the warehouse was made, by the loads and then by the questions (with their brute force).', '');
-    lines.push('| relation | kind | MB | MB per million trips | scans by loads | scans by questions |', '|---|---|---|---|---|---|');
-    lines.push(...r.warehouseStorage.filter((x) => x.bytes > 1e6).map((x) => `| ${x.name} | ${x.kind} | ${fmt(x.bytes / 1e6, 0)} | ${per(x.bytes)} | ${x.loadScans ?? ''} | ${x.questionScans ?? ''} |`), '');
+    lines.push('## Warehouse storage', '', 'Tables and indexes over 1 MB, day partitions summed.', '');
+    lines.push('| relation | kind | MB | MB per million trips |', '|---|---|---|---|');
+    lines.push(...r.warehouseStorage.filter((x) => x.bytes > 1e6).map((x) => `| ${x.name} | ${x.kind} | ${fmt(x.bytes / 1e6, 0)} | ${per(x.bytes)} |`), '');
   }
   lines.push('## Per day', '', `| day | trips before | wall s | CPU-s | ${tasks.map((t) => `${t} s`).join(' | ')} | state GB |`, `|${'---|'.repeat(5 + tasks.length)}`);
   for (const d of r.perDay) {

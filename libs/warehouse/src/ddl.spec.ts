@@ -14,8 +14,10 @@ describe('warehouse DDL and load SQL', () => {
     expect(schemaDdl('redshift').find((s) => s.includes('trips.fact_trips ('))).toContain('  trip_id char(32) not null,');
     expect(schemaDdl('postgres').find((s) => s.includes('trips.trip_delivery ('))).toContain('  trip_id uuid not null,');
     expect(schemaDdl('redshift').find((s) => s.includes('trips.trip_delivery ('))).toContain('  trip_id char(32) not null,');
-    // Partitioned by ds on PostgreSQL, which makes ds part of the primary key there.
-    expect(fact).toContain('  ds date not null,\n  primary key (trip_id, ds)\n) partition by list (ds)');
+    // Partitioned by ds on PostgreSQL, without a primary key there (it would be unique only within a day); Redshift keeps its.
+    expect(fact).toContain('  ds date not null\n) partition by list (ds)');
+    expect(schemaDdl('postgres').find((s) => s.includes('trips.trip_delivery ('))).toContain('  trip_ts timestamp not null\n) partition by list (ds)');
+    expect(schemaDdl('redshift').find((s) => s.includes('trips.trip_delivery ('))).toContain('  trip_ts timestamp not null,\n  primary key (ds, trip_id)\n)');
     expect(schemaDdl('postgres')).toContain('create index if not exists fact_trips_region_key_trip_ts_idx on trips.fact_trips (region_key, trip_ts)');
     expect(schemaDdl('redshift').find((s) => s.includes('trips.fact_trips ('))).toContain('  ds date not null,\n  primary key (trip_id)\n)');
   });

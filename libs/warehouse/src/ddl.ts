@@ -16,15 +16,26 @@ function redshiftLayout(r: WarehouseTable['warehouse']['redshift']): string {
 }
 
 /**
+ * Why a day-partitioned table has no primary key on PostgreSQL. PostgreSQL wants the partition
+ * column in every unique index, so its key would be (key, ds), unique only within a day: it could
+ * not refuse a trip held by two days, which the load itself prevents (every trip has one owner, and a
+ * day's partition is built from distinct staged trips). Nothing reads it either (the load joins by
+ * hash over the span of its trips' timestamps; the questions read other indexes), yet it was 41 MB
+ * per million trips for the facts and as much for the deliveries, and an index build in every load.
+ * Redshift keeps its (informational) primary key; the contract still checks the key in the lake.
+ */
+const partitionedHasNoKey = (dialect: Dialect, partitioned: boolean | undefined) => dialect === 'postgres' && partitioned === true;
+
+/**
  * A table's CREATE statement (idempotent). On PostgreSQL a table with day partitions is the
- * partitioned parent: its ds joins the primary key (PostgreSQL wants the partition column in every
- * unique index), and each day's partition is built by that day's load (postgres-partitions.ts).
+ * partitioned parent, without a primary key (partitionedHasNoKey), and each day's partition is built
+ * by that day's load (postgres-partitions.ts).
  */
 export function tableDdl(t: WarehouseTable, dialect: Dialect): string {
   const cols = t.columns.map((c) => `  ${c.name} ${sqlType(c, dialect)}${c.nullable ? '' : ' not null'}`);
   if (t.warehouse.load === 'replace-partition') cols.push('  ds date not null');
   const partitioned = dialect === 'postgres' && t.warehouse.postgresDayPartitions === true;
-  cols.push(`  primary key (${[...t.key, ...(partitioned ? ['ds'] : [])].join(', ')})`);
+  if (!partitionedHasNoKey(dialect, partitioned)) cols.push(`  primary key (${t.key.join(', ')})`);
   const layout = dialect === 'redshift' ? redshiftLayout(t.warehouse.redshift) : partitioned ? ' partition by list (ds)' : '';
   return `create table if not exists ${S}.${t.id} (\n${cols.join(',\n')}\n)${layout}`;
 }
@@ -38,17 +49,14 @@ export function dayPartitionName(table: string, ds: string): string {
 /** The delivery record's columns: which day delivered which trip, and the trip's timestamp. */
 export const DELIVERY_COLUMNS = ['ds', 'trip_id', 'trip_ts'];
 
-/** The delivery record's CREATE statement: on PostgreSQL partitioned by day like the facts. */
+/** The delivery record's CREATE statement: on PostgreSQL partitioned by day like the facts, and like them without a primary key. */
 export function deliveryDdl(dialect: Dialect, catalog: readonly TableDef[] = CATALOG): string {
-  const layout =
-    dialect === 'redshift'
-      ? redshiftLayout({ diststyle: 'key', distKey: 'trip_id', sortKey: ['ds', 'trip_id'] })
-      : factTable(catalog).warehouse.postgresDayPartitions
-        ? ' partition by list (ds)'
-        : '';
+  const partitioned = factTable(catalog).warehouse.postgresDayPartitions;
+  const layout = dialect === 'redshift' ? redshiftLayout({ diststyle: 'key', distKey: 'trip_id', sortKey: ['ds', 'trip_id'] }) : partitioned ? ' partition by list (ds)' : '';
   const tripId = factTable(catalog).columns.find((c) => c.name === 'trip_id');
   if (!tripId) throw new Error('the facts have no trip_id column: the delivery record keys on it');
-  return `create table if not exists ${S}.trip_delivery (\n  ds date not null,\n  trip_id ${sqlType(tripId, dialect)} not null,\n  trip_ts timestamp not null,\n  primary key (ds, trip_id)\n)${layout}`;
+  const key = partitionedHasNoKey(dialect, partitioned) ? '' : ',\n  primary key (ds, trip_id)';
+  return `create table if not exists ${S}.trip_delivery (\n  ds date not null,\n  trip_id ${sqlType(tripId, dialect)} not null,\n  trip_ts timestamp not null${key}\n)${layout}`;
 }
 
 /** Idempotent DDL for the warehouse schema, one statement per element, for the tables of the catalog. */

@@ -72,7 +72,8 @@ async function relkind(c: Client, name: string): Promise<string | undefined> {
  * - the deliveries get the trips' timestamps, from the facts (every delivered trip has a fact row);
  * - md5 keys held as char(32) become uuid, value for value (md5KeysAsUuid);
  * - the facts and the deliveries, if the catalog partitions them by day but they were created
- *   whole, are moved row for row into partitioned tables of the same names.
+ *   whole, are moved row for row into partitioned tables of the same names;
+ * - day-partitioned tables lose the primary key they had (ddl.ts, partitionedHasNoKey).
  */
 export async function upgradePostgresSchema(c: Client, catalog: readonly TableDef[] = CATALOG): Promise<void> {
   const facts = factTable(catalog);
@@ -86,10 +87,16 @@ export async function upgradePostgresSchema(c: Client, catalog: readonly TableDe
     await c.query(`alter table ${S}.trip_delivery alter column trip_ts set not null`);
   }
   await md5KeysAsUuid(c, catalog);
-  for (const t of warehouseTables(catalog).filter((x) => x.warehouse.postgresDayPartitions)) {
-    await partitionByDay(c, t.id, tableDdl(t, 'postgres'), [...t.columns.map((x) => x.name), 'ds']);
-  }
+  const partitioned = warehouseTables(catalog).filter((x) => x.warehouse.postgresDayPartitions);
+  for (const t of partitioned) await partitionByDay(c, t.id, tableDdl(t, 'postgres'), [...t.columns.map((x) => x.name), 'ds']);
   if (facts.warehouse.postgresDayPartitions) await partitionByDay(c, 'trip_delivery', deliveryDdl('postgres', catalog), DELIVERY_COLUMNS);
+  // Day-partitioned tables no longer have a primary key (ddl.ts says why): dropped on the parent, it
+  // goes from every partition with its index.
+  for (const table of [...partitioned.map((t) => t.id), ...(facts.warehouse.postgresDayPartitions ? ['trip_delivery'] : [])]) {
+    if ((await relkind(c, table)) !== 'p') continue;
+    const pk = await c.query<{ name: string }>(`select conname as name from pg_constraint where conrelid = cast($1 as regclass) and contype = 'p'`, [`${S}.${table}`]);
+    for (const { name } of pk.rows) await c.query(`alter table ${S}.${table} drop constraint ${name}`);
+  }
 }
 
 /**
