@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable, TransformOptions, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { constants, createGunzip, createGzip, type Gunzip } from 'node:zlib';
+import { constants, createGunzip, createGzip, type Gunzip, type ZlibOptions } from 'node:zlib';
 import type { FileAccount, Logger } from '@trips/core';
 import { columnNames, tableOfLayer } from '@trips/pipeline';
 import { CsvRecordReader, toCsvLine, type CsvRecord } from './csv-records';
@@ -58,7 +58,9 @@ function settled(stream: Writable, done: Promise<void>): Output {
 function gzipFile(path: string): Output {
   // A buffer of several chunks, so that writing one returns at once and the rows go on being
   // checked while the thread pool compresses (a 16 KiB buffer made each chunk wait for its gzip).
-  const stream = createGzip({ level: constants.Z_BEST_SPEED, chunkSize: 1 << 16, highWaterMark: 8 << 20 });
+  // zlib hands its options to the Transform it is, highWaterMark included.
+  const options: ZlibOptions & TransformOptions = { level: constants.Z_BEST_SPEED, chunkSize: 1 << 16, highWaterMark: 8 << 20 };
+  const stream = createGzip(options);
   return settled(stream, pipeline(stream, createWriteStream(path)));
 }
 
@@ -148,7 +150,7 @@ export async function validateFile(key: string, body: Readable, validatedPath: s
     gunzip = createGunzip();
     const inflate = gunzip;
     const feeding = (async () => {
-      for (let next = first; !next.done && !inflate.destroyed; next = await source.next()) {
+      for (let next: IteratorResult<Buffer> = first; !next.done && !inflate.destroyed; next = await source.next()) {
         if (!inflate.write(next.value)) await once(inflate, 'drain');
       }
       inflate.end();
