@@ -7,9 +7,9 @@ import { WAREHOUSE_SCHEMA } from './port';
 export const LOADER_ROLE = 'trips_loader';
 export const READER_ROLE = 'trips_reader';
 
-/** Every table of the warehouse schema: the catalog's, the delivery record, the aggregates. */
+/** Every table of the warehouse schema: the catalog's, the redelivery record, the aggregates. */
 export function warehouseSchemaTables(catalog: readonly TableDef[] = CATALOG): string[] {
-  return [...warehouseTables(catalog).map((t) => t.id), 'trip_delivery', ...AGGREGATES.map((a) => a.name)];
+  return [...warehouseTables(catalog).map((t) => t.id), 'trip_redelivery', ...AGGREGATES.map((a) => a.name)];
 }
 
 /** What to do after the bootstrap so that load-redshift's identity holds the loader role. */

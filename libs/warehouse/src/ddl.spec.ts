@@ -12,12 +12,13 @@ describe('warehouse DDL and load SQL', () => {
     // md5 keys: PostgreSQL's 16-byte uuid, Redshift's char(32); the delivery record's trip_id the same.
     expect(fact).toContain('  region_key uuid not null,');
     expect(schemaDdl('redshift').find((s) => s.includes('trips.fact_trips ('))).toContain('  trip_id char(32) not null,');
-    expect(schemaDdl('postgres').find((s) => s.includes('trips.trip_delivery ('))).toContain('  trip_id uuid not null,');
-    expect(schemaDdl('redshift').find((s) => s.includes('trips.trip_delivery ('))).toContain('  trip_id char(32) not null,');
+    expect(schemaDdl('postgres').find((s) => s.includes('trips.trip_redelivery ('))).toContain('  trip_id uuid not null,');
+    expect(schemaDdl('redshift').find((s) => s.includes('trips.trip_redelivery ('))).toContain('  trip_id char(32) not null,');
     // Partitioned by ds on PostgreSQL, without a primary key there (it would be unique only within a day); Redshift keeps its.
     expect(fact).toContain('  ds date not null\n) partition by list (ds)');
-    expect(schemaDdl('postgres').find((s) => s.includes('trips.trip_delivery ('))).toContain('  trip_ts timestamp not null\n) partition by list (ds)');
-    expect(schemaDdl('redshift').find((s) => s.includes('trips.trip_delivery ('))).toContain('  trip_ts timestamp not null,\n  primary key (ds, trip_id)\n)');
+    // The redelivery record (the deliveries but the owners'): a few rows, one table keyed by (ds, trip_id) on both.
+    expect(schemaDdl('postgres').find((s) => s.includes('trips.trip_redelivery ('))).toMatch(/ {2}trip_ts timestamp not null,\n {2}primary key \(ds, trip_id\)\n\)$/);
+    expect(schemaDdl('redshift').find((s) => s.includes('trips.trip_redelivery ('))).toContain('  trip_ts timestamp not null,\n  primary key (ds, trip_id)\n) diststyle key distkey (trip_id)');
     expect(schemaDdl('postgres')).toContain('create index if not exists fact_trips_region_key_trip_ts_idx on trips.fact_trips (region_key, trip_ts)');
     expect(schemaDdl('redshift').find((s) => s.includes('trips.fact_trips ('))).toContain('  ds date not null,\n  primary key (trip_id)\n)');
   });
@@ -44,15 +45,19 @@ describe('warehouse DDL and load SQL', () => {
       },
     ]);
     const fact = loadSteps(table('fact_trips')).map((s) => s.sql);
-    expect(fact).toContain('delete from trips.trip_delivery where ds = cast($1 as date)');
+    // The trips the day delivered before: its fact rows and its redeliveries; then every delivery of those trips.
+    expect(fact[0]).toMatch(/^create temp table touched_trips .* from trips\.fact_trips where ds = cast\(\$1 as date\) union all .* from trips\.trip_redelivery where ds = cast\(\$1 as date\) union all .* from stage\) x/);
+    expect(fact).toContain('delete from trips.trip_redelivery where trips.trip_redelivery.trip_ts between (select lo from touched_span) and (select hi from touched_span) and trip_id in (select trip_id from touched_trips)');
+    expect(fact.find((s) => s.startsWith('insert into trips.trip_redelivery'))).toMatch(/join trip_owner o on o\.trip_id = d\.trip_id where d\.ds <> o\.ds$/);
     expect(fact.find((s) => s.startsWith('delete from trips.fact_trips'))).toMatch(/and trip_id in \(select o\.trip_id from trip_owner o where o\.held_ds is not null and \(o\.ds is null or o\.ds = cast\(\$1 as date\)\)\)$/);
     expect(fact.find((s) => s.startsWith('insert into trips.fact_trips'))).toMatch(/^insert into trips\.fact_trips \(trip_id, trip_ts, .*, dest_cell_y, ds\) select s\.trip_id, .* from stage s join trip_owner o on o\.trip_id = s\.trip_id where o\.ds = cast\(\$1 as date\)$/);
-    // Nothing a load runs reads the whole fact table or the whole delivery record: every statement
-    // on them is limited to the touched trips, and a lookup by trip to the span of their timestamps.
+    // Nothing a load runs reads the whole fact table or the whole redelivery record: every statement
+    // on them is limited to the day or the touched trips, and a lookup by trip to the span of their timestamps.
     const span = /(\w+(?:\.\w+)?)\.trip_ts between \(select lo from touched_span\) and \(select hi from touched_span\)/;
-    for (const sql of fact.filter((s) => /trips\.(fact_trips|trip_delivery)\b/.test(s))) {
+    for (const sql of fact.filter((s) => /trips\.(fact_trips|trip_redelivery)\b/.test(s))) {
       if (sql.startsWith('insert into trips.fact_trips')) expect(sql).toMatch(/from stage s join trip_owner/);
-      else if (/trips\.trip_delivery where ds = |^insert into trips\.trip_delivery .* from stage$/.test(sql)) continue; // the day's own deliveries: its primary key prefix
+      else if (sql.startsWith('create temp table touched_trips')) continue; // the day's own rows: its partition (PostgreSQL) or sort key prefix (Redshift)
+      else if (/^insert into trips\.trip_redelivery .* from \(select .* from touched_deliveries where .* union all select .* from touched_trips where staged = 1\) d join trip_owner/.test(sql)) continue; // writes, reading only temporary tables
       else if (/^insert into fact_delta select .* from trips\.fact_trips f where f\.ds = cast\(\$1 as date\)$/.test(sql)) continue; // PostgreSQL: the day's own new partition, pruned to it
       else expect(sql).toMatch(span);
     }
@@ -65,8 +70,8 @@ describe('warehouse DDL and load SQL', () => {
     expect(steps.filter((s) => s.only === 'redshift' && s.sql.includes('trips.agg_')).map((s) => s.sql.split(' ')[0])).toEqual(Array.from({ length: 5 }, () => ['update', 'insert', 'delete']).flat());
     // Day partitions (PostgreSQL): the day's rows are selected for its new partition, not inserted
     // into the table; the delete leaves the day's own partition, which is replaced whole.
-    const [deliveries, partition] = steps.filter((s) => s.dayPartition);
-    expect(deliveries).toEqual({ only: 'postgres', sql: 'select distinct cast($1 as date), trip_id, trip_ts from stage', dayPartition: { table: 'trip_delivery', columns: ['ds', 'trip_id', 'trip_ts'], count: false } });
+    const [partition, ...others] = steps.filter((s) => s.dayPartition);
+    expect(others).toEqual([]);
     expect(partition).toMatchObject({ only: 'postgres', dayPartition: { table: 'fact_trips', count: true }, sql: expect.stringMatching(/^select s\.trip_id, .* from stage s join trip_owner o on o\.trip_id = s\.trip_id where o\.ds = cast\(\$1 as date\)$/) });
     expect(steps.find((s) => s.only === 'postgres' && s.sql.startsWith('delete from trips.fact_trips'))?.sql).toContain('and trips.fact_trips.ds <> cast($1 as date) and trip_id in');
   });

@@ -21,8 +21,8 @@ function redshiftLayout(r: WarehouseTable['warehouse']['redshift']): string {
  * not refuse a trip held by two days, which the load itself prevents (every trip has one owner, and a
  * day's partition is built from distinct staged trips). Nothing reads it either (the load joins by
  * hash over the span of its trips' timestamps; the questions read other indexes), yet it was 41 MB
- * per million trips for the facts and as much for the deliveries, and an index build in every load.
- * Redshift keeps its (informational) primary key; the contract still checks the key in the lake.
+ * per million trips and an index build in every load. Redshift keeps its (informational) primary
+ * key; the contract still checks the key in the lake.
  */
 const partitionedHasNoKey = (dialect: Dialect, partitioned: boolean | undefined) => dialect === 'postgres' && partitioned === true;
 
@@ -46,17 +46,19 @@ export function dayPartitionName(table: string, ds: string): string {
   return `${table}_d${ds.replace(/-/g, '')}`;
 }
 
-/** The delivery record's columns: which day delivered which trip, and the trip's timestamp. */
+/** The redelivery record's columns: which day delivered which trip, and the trip's timestamp. */
 export const DELIVERY_COLUMNS = ['ds', 'trip_id', 'trip_ts'];
 
-/** The delivery record's CREATE statement: on PostgreSQL partitioned by day like the facts, and like them without a primary key. */
-export function deliveryDdl(dialect: Dialect, catalog: readonly TableDef[] = CATALOG): string {
-  const partitioned = factTable(catalog).warehouse.postgresDayPartitions;
-  const layout = dialect === 'redshift' ? redshiftLayout({ diststyle: 'key', distKey: 'trip_id', sortKey: ['ds', 'trip_id'] }) : partitioned ? ' partition by list (ds)' : '';
+/**
+ * The redelivery record's CREATE statement. It holds the deliveries of a trip by the days that do
+ * not own it (the fact row's ds is the owner's delivery): usually a few, the cross-day duplicates,
+ * so one unpartitioned table, looked up by day and by the span of a load's trip timestamps.
+ */
+export function redeliveryDdl(dialect: Dialect, catalog: readonly TableDef[] = CATALOG): string {
   const tripId = factTable(catalog).columns.find((c) => c.name === 'trip_id');
-  if (!tripId) throw new Error('the facts have no trip_id column: the delivery record keys on it');
-  const key = partitionedHasNoKey(dialect, partitioned) ? '' : ',\n  primary key (ds, trip_id)';
-  return `create table if not exists ${S}.trip_delivery (\n  ds date not null,\n  trip_id ${sqlType(tripId, dialect)} not null,\n  trip_ts timestamp not null${key}\n)${layout}`;
+  if (!tripId) throw new Error('the facts have no trip_id column: the redelivery record keys on it');
+  const layout = dialect === 'redshift' ? redshiftLayout({ diststyle: 'key', distKey: 'trip_id', sortKey: ['ds', 'trip_id'] }) : '';
+  return `create table if not exists ${S}.trip_redelivery (\n  ds date not null,\n  trip_id ${sqlType(tripId, dialect)} not null,\n  trip_ts timestamp not null,\n  primary key (ds, trip_id)\n)${layout}`;
 }
 
 /** Idempotent DDL for the warehouse schema, one statement per element, for the tables of the catalog. */
@@ -64,21 +66,17 @@ export function schemaDdl(dialect: Dialect, catalog: readonly TableDef[] = CATAL
   const statements = [`create schema if not exists ${S}`];
   const tables = warehouseTables(catalog);
   for (const t of tables) statements.push(tableDdl(t, dialect));
-  // Which day delivered which trip: the facts hold each delivered trip once, under its earliest day.
-  // The trip's timestamp too: a trip_id is a hash of the trip's fields, its timestamp among them, so
-  // every delivery and fact row of a trip has the same trip_ts, and a load finds the ones of its
-  // trips within the span of their timestamps instead of among all the warehouse holds.
-  const facts = factTable(catalog).id;
-  statements.push(deliveryDdl(dialect, catalog));
-  // A warehouse from before trip_delivery existed: its facts are the deliveries it knows of.
-  statements.push(`insert into ${S}.trip_delivery (${DELIVERY_COLUMNS.join(', ')}) select ${DELIVERY_COLUMNS.join(', ')} from ${S}.${facts} where not exists (select 1 from ${S}.trip_delivery)`);
+  // Which day delivered which trip: the facts hold each delivered trip once, under its earliest day
+  // (its owner), and trip_redelivery the deliveries by the other days. The trip's timestamp too: a
+  // trip_id is a hash of the trip's fields, its timestamp among them, so every delivery and fact row
+  // of a trip has the same trip_ts, and a load finds the ones of its trips within the span of their
+  // timestamps instead of among all the warehouse holds. (A warehouse whose facts came before the
+  // record knows of no other deliveries: an empty record says just that.)
+  statements.push(redeliveryDdl(dialect, catalog));
   statements.push(...aggregateDdl(dialect));
   if (dialect === 'postgres') {
     for (const t of tables) statements.push(...(t.warehouse.postgresIndexes ?? []).map((cols) => postgresIndexDdl(t.id, cols)));
-    // A load looks deliveries up by the span of its trips' timestamps (an index by trip_id alone
-    // was dropped: it grew with the warehouse and every insert paid for it at a random place).
-    statements.push(`drop index if exists ${S}.trip_delivery_trip_id_idx`);
-    statements.push(postgresIndexDdl('trip_delivery', ['trip_ts']));
+    statements.push(postgresIndexDdl('trip_redelivery', ['trip_ts']));
   }
   return statements;
 }
@@ -125,12 +123,14 @@ function dialects(t: WarehouseTable, steps: (partitioned: boolean) => LoadStep[]
  * Dimensions (`merge`): insert the members whose key is not there yet.
  *
  * Facts (`replace-partition`): the warehouse holds exactly the distinct trips of the latest batch
- * of each day, whatever order days are loaded and reloaded in. `trip_delivery` records which day
- * delivered which trip; the day's deliveries are replaced by the staged ones; every trip the day
- * delivered before or delivers now is then owned by the earliest day delivering it (the `ds` of its
- * fact row): trips no day delivers any more are deleted, trips owned by this day are (re)written from
- * the stage, trips owned by another day stay and take that day as their ds. Each aggregate gets the
- * difference (rows removed, rows added), so the work is the size of the batch.
+ * of each day, whatever order days are loaded and reloaded in. Which day delivered which trip is
+ * known from the facts (a trip's fact row has the day that owns it: the earliest delivering it) and
+ * `trip_redelivery` (its deliveries by other days, usually a few). The day's deliveries are replaced
+ * by the staged ones; every trip the day delivered before or delivers now is then owned by the
+ * earliest day delivering it: trips no day delivers any more are deleted, trips owned by this day
+ * are (re)written from the stage, trips owned by another day stay and take that day as their ds,
+ * and the touched trips' redeliveries are written again. Each aggregate gets the difference (rows
+ * removed, rows added), so the work is the size of the batch.
  */
 export function loadSteps(t: WarehouseTable): LoadStep[] {
   const target = `${S}.${t.id}`;
@@ -149,32 +149,39 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
     ];
   }
   const day = 'cast($1 as date)';
-  // Every row a load reads or changes of the warehouse's facts and deliveries belongs to a touched
+  // Every row a load reads or changes of the warehouse's facts and redeliveries belongs to a touched
   // trip, and so lies within the span of the touched trips' timestamps: each statement on them says
   // so, and reads that span (an index range) rather than the whole table. The work follows the
   // batch, not the warehouse.
   const within = (alias: string) => `${alias}.trip_ts between (select lo from touched_span) and (select hi from touched_span)`;
-  // A touched trip any day delivered before this load has a fact row, under `held_ds` (the earliest
-  // of those days). Its owner after the load (`ds`): this day if the stage holds it and no earlier
-  // day delivers it, else the earliest other day delivering it, else none (it goes).
-  const deliveredBefore = `select d.trip_id, min(d.ds) as held_ds, min(case when d.ds <> ${day} then d.ds end) as other_ds from ${S}.trip_delivery d join touched_trips x on x.trip_id = d.trip_id where ${within('d')} group by d.trip_id`;
+  const redeliveries = `${S}.trip_redelivery`;
   const goes = FACT_ROW_GOES;
   return [
+    // The trips this day delivered before (those it owns are its fact rows, the others its
+    // redeliveries) and those it delivers now.
     {
-      sql: `create temp table touched_trips on commit drop as select trip_id, trip_ts, max(staged) as staged from (select trip_id, trip_ts, 0 as staged from ${S}.trip_delivery where ds = ${day} union all select trip_id, trip_ts, 1 as staged from stage) x group by trip_id, trip_ts`,
+      sql: `create temp table touched_trips on commit drop as select trip_id, trip_ts, max(staged) as staged from (select trip_id, trip_ts, 0 as staged from ${target} where ds = ${day} union all select trip_id, trip_ts, 0 as staged from ${redeliveries} where ds = ${day} union all select trip_id, trip_ts, 1 as staged from stage) x group by trip_id, trip_ts`,
     },
     { sql: 'analyze touched_trips', only: 'postgres' },
     { sql: 'create temp table touched_span on commit drop as select min(trip_ts) as lo, max(trip_ts) as hi from touched_trips' },
+    // Every delivery of a touched trip before this load: the owner's (its fact row, is_fact = 1) and
+    // the other days' (its redeliveries).
     {
-      sql: `create temp table trip_owner on commit drop as select t.trip_id, t.trip_ts, h.held_ds, case when t.staged = 1 and (h.other_ds is null or h.other_ds > ${day}) then ${day} else h.other_ds end as ds from touched_trips t left join (${deliveredBefore}) h on h.trip_id = t.trip_id`,
+      sql: `create temp table touched_deliveries on commit drop as select f.trip_id, f.trip_ts, f.ds, 1 as is_fact from ${target} f join touched_trips x on x.trip_id = f.trip_id and x.trip_ts = f.trip_ts where ${within('f')} union all select r.trip_id, r.trip_ts, r.ds, 0 as is_fact from ${redeliveries} r join touched_trips x on x.trip_id = r.trip_id and x.trip_ts = r.trip_ts where ${within('r')}`,
+    },
+    // A touched trip any day delivered before this load has a fact row, under `held_ds`. Its owner
+    // after the load (`ds`): this day if the stage holds it and no earlier day delivers it, else the
+    // earliest other day delivering it, else none (it goes).
+    {
+      sql: `create temp table trip_owner on commit drop as select t.trip_id, t.trip_ts, h.held_ds, case when t.staged = 1 and (h.other_ds is null or h.other_ds > ${day}) then ${day} else h.other_ds end as ds from touched_trips t left join (select trip_id, max(case when is_fact = 1 then ds end) as held_ds, min(case when ds <> ${day} then ds end) as other_ds from touched_deliveries group by trip_id) h on h.trip_id = t.trip_id`,
     },
     { sql: 'analyze trip_owner', only: 'postgres' },
-    // The day's deliveries are the staged trips, whatever the day delivered before.
-    ...dialects(t, (partitioned): LoadStep[] =>
-      partitioned
-        ? [{ sql: `select distinct ${day}, trip_id, trip_ts from stage`, dayPartition: { table: 'trip_delivery', columns: DELIVERY_COLUMNS, count: false } }]
-        : [{ sql: `delete from ${S}.trip_delivery where ds = ${day}` }, { sql: `insert into ${S}.trip_delivery (${DELIVERY_COLUMNS.join(', ')}) select distinct ${day}, trip_id, trip_ts from stage` }],
-    ),
+    // The touched trips' redeliveries after the load: their deliveries by the other days and, if
+    // staged, by this one, but the owner's.
+    { sql: `delete from ${redeliveries} where ${within(redeliveries)} and trip_id in (select trip_id from touched_trips)` },
+    {
+      sql: `insert into ${redeliveries} (${DELIVERY_COLUMNS.join(', ')}) select d.ds, d.trip_id, d.trip_ts from (select trip_id, trip_ts, ds from touched_deliveries where ds <> ${day} union all select trip_id, trip_ts, ${day} from touched_trips where staged = 1) d join trip_owner o on o.trip_id = d.trip_id where d.ds <> o.ds`,
+    },
     { sql: `create temp table fact_delta on commit drop as select ${deltaSelect(-1)} from ${target} f join trip_owner o on o.trip_id = f.trip_id and o.trip_ts = f.trip_ts where ${within('f')} and ${goes}` },
     // No alias on the target of DELETE and UPDATE: Redshift takes none there. With day partitions
     // (PostgreSQL) the rows of the day's own partition are not deleted one by one: the partition is

@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import { CATALOG, warehouseTables, type TableDef } from '@trips/pipeline';
-import { dayPartitionName, DELIVERY_COLUMNS, deliveryDdl, tableDdl, type LoadStep } from './ddl';
+import { dayPartitionName, DELIVERY_COLUMNS, redeliveryDdl, tableDdl, type LoadStep } from './ddl';
 import { factTable } from './aggregates';
 import { WAREHOUSE_SCHEMA } from './port';
 
@@ -24,7 +24,7 @@ export async function swapDayPartition(c: Client, spec: NonNullable<LoadStep['da
   if ((await relkind(c, name)) !== undefined) {
     if (spec.goes) {
       const [held] = (await c.query<{ n: string; going: string }>(`select count(*) as n, count(*) filter (where ${spec.goes}) as going from ${part} f left join trip_owner o on o.trip_id = f.trip_id`, [ds])).rows;
-      if (held.n !== held.going) throw new Error(`${part} holds ${Number(held.n) - Number(held.going)} row(s) of trips this load does not take out: the warehouse disagrees with trip_delivery`);
+      if (held.n !== held.going) throw new Error(`${part} holds ${Number(held.n) - Number(held.going)} row(s) of trips this load does not take out: the warehouse disagrees with its delivery record (the facts and trip_redelivery)`);
       deleted = Number(held.n);
     }
     await c.query(`alter table ${parent} detach partition ${part}`);
@@ -69,33 +69,35 @@ async function relkind(c: Client, name: string): Promise<string | undefined> {
 /**
  * Brings a local warehouse made by an earlier layout up to this one, in the caller's transaction,
  * before schemaDdl runs (which then creates what is missing):
- * - the deliveries get the trips' timestamps, from the facts (every delivered trip has a fact row);
  * - md5 keys held as char(32) become uuid, value for value (md5KeysAsUuid);
- * - the facts and the deliveries, if the catalog partitions them by day but they were created
- *   whole, are moved row for row into partitioned tables of the same names;
- * - day-partitioned tables lose the primary key they had (ddl.ts, partitionedHasNoKey).
+ * - the facts, if the catalog partitions them by day but they were created whole, are moved row for
+ *   row into a partitioned table of the same name;
+ * - day-partitioned tables lose the primary key they had (ddl.ts, partitionedHasNoKey);
+ * - a delivery record of every delivery (trip_delivery, partitioned or whole, with or without the
+ *   trips' timestamps) becomes the redelivery record: the deliveries but the owners', which the
+ *   facts hold.
  */
 export async function upgradePostgresSchema(c: Client, catalog: readonly TableDef[] = CATALOG): Promise<void> {
   const facts = factTable(catalog);
-  const deliveryColumns = await c.query<{ name: string }>(
-    'select column_name as name from information_schema.columns where table_schema = $1 and table_name = $2',
-    [S, 'trip_delivery'],
-  );
-  if (deliveryColumns.rows.length > 0 && !deliveryColumns.rows.some((r) => r.name === 'trip_ts')) {
-    await c.query(`alter table ${S}.trip_delivery add column trip_ts timestamp`);
-    await c.query(`update ${S}.trip_delivery d set trip_ts = f.trip_ts from ${S}.${facts.id} f where f.trip_id = d.trip_id`);
-    await c.query(`alter table ${S}.trip_delivery alter column trip_ts set not null`);
-  }
   await md5KeysAsUuid(c, catalog);
   const partitioned = warehouseTables(catalog).filter((x) => x.warehouse.postgresDayPartitions);
   for (const t of partitioned) await partitionByDay(c, t.id, tableDdl(t, 'postgres'), [...t.columns.map((x) => x.name), 'ds']);
-  if (facts.warehouse.postgresDayPartitions) await partitionByDay(c, 'trip_delivery', deliveryDdl('postgres', catalog), DELIVERY_COLUMNS);
   // Day-partitioned tables no longer have a primary key (ddl.ts says why): dropped on the parent, it
   // goes from every partition with its index.
-  for (const table of [...partitioned.map((t) => t.id), ...(facts.warehouse.postgresDayPartitions ? ['trip_delivery'] : [])]) {
-    if ((await relkind(c, table)) !== 'p') continue;
-    const pk = await c.query<{ name: string }>(`select conname as name from pg_constraint where conrelid = cast($1 as regclass) and contype = 'p'`, [`${S}.${table}`]);
-    for (const { name } of pk.rows) await c.query(`alter table ${S}.${table} drop constraint ${name}`);
+  for (const t of partitioned) {
+    if ((await relkind(c, t.id)) !== 'p') continue;
+    const pk = await c.query<{ name: string }>(`select conname as name from pg_constraint where conrelid = cast($1 as regclass) and contype = 'p'`, [`${S}.${t.id}`]);
+    for (const { name } of pk.rows) await c.query(`alter table ${S}.${t.id} drop constraint ${name}`);
+  }
+  if ((await relkind(c, 'trip_delivery')) !== undefined) {
+    const columns = await c.query<{ name: string }>('select column_name as name from information_schema.columns where table_schema = $1 and table_name = $2', [S, 'trip_delivery']);
+    // The oldest record kept no timestamps: a delivered trip's fact row has its trip_ts.
+    const ts = columns.rows.some((r) => r.name === 'trip_ts') ? 'd.trip_ts' : `(select f.trip_ts from ${S}.${facts.id} f where f.trip_id = d.trip_id limit 1)`;
+    await c.query(redeliveryDdl('postgres', catalog));
+    await c.query(
+      `insert into ${S}.trip_redelivery (${DELIVERY_COLUMNS.join(', ')}) select d.ds, d.trip_id, ${ts} from ${S}.trip_delivery d where not exists (select 1 from ${S}.${facts.id} f where f.trip_id = d.trip_id and f.ds = d.ds) on conflict do nothing`,
+    );
+    await c.query(`drop table ${S}.trip_delivery`);
   }
 }
 

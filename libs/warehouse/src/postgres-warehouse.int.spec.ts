@@ -47,7 +47,47 @@ describe('PostgresWarehouse', () => {
     const source = partition(buckets, table, ds);
     return wh.loadTable({ table, ds, source, files: await checkedLoadFiles(store, table, source), manifest: { bucket: 'lake', key: `copy/${table.id}.manifest` } });
   };
-  /** The primary keys on the facts and the deliveries, their partitions included. */
+  /** Two days of facts whose trips overlap, loaded: what the layout upgrades start from. */
+  const loadTwoDays = async () => {
+    await lake('fact_trips', '2018-06-03', trips([3, 4, 5, 11], true));
+    await lake('fact_trips', '2018-06-10', trips([1, 2, 3, 4, 5], true));
+    await load(fact, '2018-06-03');
+    await load(fact, '2018-06-10');
+  };
+  /** After an upgrade of loadTwoDays' warehouse: a rerun of its first day is exact. */
+  const loadsGoOnExactly = async () => {
+    await lake('fact_trips', '2018-06-03', trips([5, 12], true));
+    await load(fact, '2018-06-03');
+    expect((await factRows()).sort()).toEqual(['2018-06-03:005', '2018-06-03:00c', '2018-06-10:001', '2018-06-10:002', '2018-06-10:003', '2018-06-10:004'].sort());
+    await agree();
+  };
+  /** Every delivery the warehouse knows of: the owners' (the facts) and the others' (the redeliveries). */
+  const allDeliveries = () =>
+    wh.query<{ ds: string; trip_id: string; trip_ts: string }>(
+      "select to_char(ds, 'YYYY-MM-DD') as ds, cast(trip_id as text) as trip_id, cast(trip_ts as text) as trip_ts from (select ds, trip_id, trip_ts from trips.fact_trips union all select ds, trip_id, trip_ts from trips.trip_redelivery) d order by 1, 2",
+    );
+  const redeliveries = () => wh.query('select * from trips.trip_redelivery order by ds, trip_id');
+  /**
+   * The delivery record of the earlier layouts, every delivery of every trip, in place of the
+   * redelivery record: partitioned by day with a primary key (the layout before this one), or
+   * one table without trip_ts, with a trip_id index (the one before that).
+   */
+  const earlierDeliveryRecord = async (partitioned: boolean) => {
+    const rows = await allDeliveries();
+    await wh.query('drop table trips.trip_redelivery');
+    if (partitioned) {
+      await wh.query('create table trips.trip_delivery (ds date not null, trip_id uuid not null, trip_ts timestamp not null, primary key (ds, trip_id)) partition by list (ds)');
+      for (const ds of new Set(rows.map((r) => r.ds))) await wh.query(`create table trips.trip_delivery_d${ds.replace(/-/g, '')} partition of trips.trip_delivery for values in ('${ds}')`);
+      await wh.query('create index trip_delivery_trip_ts_idx on trips.trip_delivery (trip_ts)');
+    } else {
+      await wh.query('create table trips.trip_delivery (ds date not null, trip_id uuid not null, primary key (ds, trip_id))');
+      await wh.query('create index trip_delivery_trip_id_idx on trips.trip_delivery (trip_id)');
+    }
+    for (const r of rows) {
+      await wh.query(`insert into trips.trip_delivery (ds, trip_id${partitioned ? ', trip_ts' : ''}) values (cast($1 as date), cast($2 as uuid)${partitioned ? ', cast($3 as timestamp)' : ''})`, partitioned ? [r.ds, r.trip_id, r.trip_ts] : [r.ds, r.trip_id]);
+    }
+  };
+  /** The primary keys on the facts and the delivery records, their partitions included. */
   const primaryKeys = async () =>
     (await wh.query<{ name: string }>("select conname as name from pg_constraint k join pg_class c on c.oid = k.conrelid where k.contype = 'p' and (c.relname like 'fact_trips%' or c.relname like 'trip_delivery%') order by 1")).map((r) => r.name);
   const factRows = async () => (await wh.query<{ trip_id: string; ds: string }>(`select trip_id, to_char(ds, 'YYYY-MM-DD') as ds from trips.fact_trips order by trip_id`)).map((r) => `${r.ds}:${r.trip_id.slice(-3)}`);
@@ -130,10 +170,17 @@ describe('PostgresWarehouse', () => {
   it('rolls a failed load back, leaving the table as it was', async () => {
     await lake('fact_trips', '2018-05-28', trips([1, 2]));
     await load(fact, '2018-05-28');
-    // A null key violates the table's not-null constraint after the delete has run.
+    const before = { facts: await factRows(), partitions: await wh.query("select relname from pg_class where relname like 'fact_trips_d%' order by 1") };
+    // A failure at the last step, after the day's partition was swapped: an aggregate refuses its new count.
+    await wh.query('alter table trips.agg_datasource_region add constraint at_most_one check (trips <= 1)');
+    await lake('fact_trips', '2018-05-28', trips([1, 2, 3]));
+    await expect(load(fact, '2018-05-28')).rejects.toThrow(/loading trips\.fact_trips for ds=2018-05-28 failed, nothing changed: .*at_most_one/);
+    expect({ facts: await factRows(), partitions: await wh.query("select relname from pg_class where relname like 'fact_trips_d%' order by 1") }).toEqual(before);
+    await wh.query('alter table trips.agg_datasource_region drop constraint at_most_one');
+    // A lake row without its key fails the staging COPY, naming the column, rather than being left out.
     await lake('fact_trips', '2018-05-28', `select * replace (case when trip_id = '${key(2)}' then null else trip_id end as trip_id) from (${trips([1, 2])})`);
-    await expect(load(fact, '2018-05-28')).rejects.toThrow(/loading trips\.fact_trips for ds=2018-05-28 failed, nothing changed/);
-    expect(await factRows()).toHaveLength(2);
+    await expect(load(fact, '2018-05-28')).rejects.toThrow(/loading trips\.fact_trips for ds=2018-05-28 failed, nothing changed: .*null value in column "trip_id"/);
+    expect(await factRows()).toEqual(before.facts);
   });
 
   it('loads an empty partition as zero rows and deletes the day', async () => {
@@ -164,12 +211,11 @@ describe('PostgresWarehouse', () => {
     await agree();
   });
 
-  it('moves a warehouse of the earlier layout (facts in one table, deliveries without trip_ts) into this one, row for row', async () => {
-    await lake('fact_trips', '2018-06-03', trips([3, 4, 5, 11], true));
-    await lake('fact_trips', '2018-06-10', trips([1, 2, 3, 4, 5], true));
-    await load(fact, '2018-06-03');
-    await load(fact, '2018-06-10');
-    const before = { facts: await factRows(), deliveries: await wh.query('select * from trips.trip_delivery order by ds, trip_id') };
+  it('moves a warehouse of the earlier layout (facts in one table, every delivery recorded without trip_ts) into this one, row for row', async () => {
+    await loadTwoDays();
+    const before = { facts: await factRows(), redeliveries: await redeliveries() };
+    // Trips 3, 4 and 5 are delivered by both days: 06-10's deliveries of them are the redeliveries.
+    expect(before.redeliveries.map((r) => `${(r as { trip_id: string }).trip_id.slice(-3)}`)).toEqual(['003', '004', '005']);
     // The earlier layout: the same rows in an unpartitioned table keyed by trip_id, with its own indexes.
     await wh.query('create table trips.facts_copy as select * from trips.fact_trips');
     await wh.query('drop table trips.fact_trips');
@@ -177,47 +223,35 @@ describe('PostgresWarehouse', () => {
     await wh.query('alter table trips.fact_trips add primary key (trip_id)');
     await wh.query('create index fact_trips_ds_idx on trips.fact_trips (ds)');
     await wh.query('create index fact_trips_trip_ts_idx on trips.fact_trips (trip_ts)');
-    // Deliveries in one table too, without trip_ts, with the trip_id index of the earlier layout.
-    await wh.query('create table trips.deliveries_copy as select ds, trip_id from trips.trip_delivery');
-    await wh.query('drop table trips.trip_delivery');
-    await wh.query('alter table trips.deliveries_copy rename to trip_delivery');
-    await wh.query('alter table trips.trip_delivery add primary key (ds, trip_id)');
-    await wh.query('create index trip_delivery_trip_id_idx on trips.trip_delivery (trip_id)');
+    await earlierDeliveryRecord(false);
     await wh.ensureSchema();
-    expect({ facts: await factRows(), deliveries: await wh.query('select * from trips.trip_delivery order by ds, trip_id') }).toEqual(before);
+    expect({ facts: await factRows(), redeliveries: await redeliveries() }).toEqual(before);
     const kinds = await wh.query<{ relname: string; relkind: string }>(
-      "select relname, relkind from pg_class where relnamespace = cast('trips' as regnamespace) and relname in ('fact_trips', 'fact_trips_unpartitioned', 'fact_trips_ds_idx', 'fact_trips_d20180603', 'trip_delivery', 'trip_delivery_unpartitioned', 'trip_delivery_trip_id_idx') order by relname",
+      "select relname, relkind from pg_class where relnamespace = cast('trips' as regnamespace) and relname in ('fact_trips', 'fact_trips_unpartitioned', 'fact_trips_ds_idx', 'fact_trips_d20180603', 'trip_delivery', 'trip_delivery_unpartitioned', 'trip_delivery_trip_id_idx', 'trip_redelivery') order by relname",
     );
     expect(kinds).toEqual([
       { relname: 'fact_trips', relkind: 'p' },
       { relname: 'fact_trips_d20180603', relkind: 'r' },
-      { relname: 'trip_delivery', relkind: 'p' },
+      { relname: 'trip_redelivery', relkind: 'r' },
     ]);
     expect(await primaryKeys()).toEqual([]);
     // And loads go on from there exactly.
-    await lake('fact_trips', '2018-06-03', trips([5, 12], true));
-    await load(fact, '2018-06-03');
-    expect((await factRows()).sort()).toEqual(['2018-06-03:005', '2018-06-03:00c', '2018-06-10:001', '2018-06-10:002', '2018-06-10:003', '2018-06-10:004'].sort());
-    await agree();
+    await loadsGoOnExactly();
   });
 
-  it('drops the primary keys a partitioned warehouse of the earlier layout had, from every partition, and loads on exactly', async () => {
-    await lake('fact_trips', '2018-06-03', trips([3, 4, 5, 11], true));
-    await lake('fact_trips', '2018-06-10', trips([1, 2, 3, 4, 5], true));
-    await load(fact, '2018-06-03');
-    await load(fact, '2018-06-10');
-    // The earlier layout: (key, ds) primary keys on the partitioned parents, so on each partition.
+  it('drops the primary keys and the day-partitioned record of every delivery of the layout before, keeping the redeliveries, and loads on exactly', async () => {
+    await loadTwoDays();
+    const before = { facts: await factRows(), redeliveries: await redeliveries() };
+    // The layout before: (key, ds) primary keys on the partitioned facts, so on each partition, and
+    // every delivery in trip_delivery, partitioned by day.
     await wh.query('alter table trips.fact_trips add primary key (trip_id, ds)');
-    await wh.query('alter table trips.trip_delivery add primary key (ds, trip_id)');
+    await earlierDeliveryRecord(true);
     expect((await primaryKeys()).length).toBeGreaterThan(2);
-    const before = { facts: await factRows(), deliveries: await wh.query('select * from trips.trip_delivery order by ds, trip_id') };
     await wh.ensureSchema();
     expect(await primaryKeys()).toEqual([]);
-    expect({ facts: await factRows(), deliveries: await wh.query('select * from trips.trip_delivery order by ds, trip_id') }).toEqual(before);
-    await lake('fact_trips', '2018-06-03', trips([5, 12], true));
-    await load(fact, '2018-06-03');
-    expect((await factRows()).sort()).toEqual(['2018-06-03:005', '2018-06-03:00c', '2018-06-10:001', '2018-06-10:002', '2018-06-10:003', '2018-06-10:004'].sort());
-    await agree();
+    expect(await wh.query("select relname from pg_class where relname like 'trip_delivery%'")).toEqual([]);
+    expect({ facts: await factRows(), redeliveries: await redeliveries() }).toEqual(before);
+    await loadsGoOnExactly();
   });
 
   it('keeps md5 keys as uuid, and turns the char(32) keys of an earlier layout into uuid value for value', async () => {
@@ -234,7 +268,7 @@ describe('PostgresWarehouse', () => {
     expect((await wh.query<{ k: string }>("select replace(cast(trip_id as text), '-', '') as k from trips.fact_trips order by 1")).map((r) => r.k)).toEqual([1, 2, 3, 4, 11].map(key));
     const snapshot = async () => ({
       facts: await wh.query('select * from trips.fact_trips order by trip_id'),
-      deliveries: await wh.query('select * from trips.trip_delivery order by ds, trip_id'),
+      redeliveries: await redeliveries(),
       groups: await wh.query('select * from trips.agg_trip_group order by trip_group_key'),
     });
     const before = await snapshot();
@@ -309,6 +343,11 @@ describe('PostgresWarehouse', () => {
       else await store.deletePrefix('lake', partition(buckets, 'fact_trips', ds).prefix);
       await load(fact, ds);
       expect({ seed, step, ds, facts: (await factRows()).sort() }).toEqual({ seed, step, ds, facts: expected() });
+      // The redelivery record: every delivery of the latest batches but the owner's.
+      const owners = new Map(expected().map((r) => [r.slice(11), r.slice(0, 10)]));
+      const redelivered = [...model.entries()].flatMap(([d, ids]) => [...ids].map((i) => `${d}:${key(i).slice(-3)}`)).filter((r) => owners.get(r.slice(11)) !== r.slice(0, 10));
+      const recorded = (await wh.query<{ r: string }>("select to_char(ds, 'YYYY-MM-DD') || ':' || right(replace(cast(trip_id as text), '-', ''), 3) as r from trips.trip_redelivery")).map((x) => x.r);
+      expect({ seed, step, redeliveries: recorded.sort() }).toEqual({ seed, step, redeliveries: redelivered.sort() });
       await agree();
     }
     // The walk did reach the cases that matter: trips shared between days, and reruns dropping trips.

@@ -119,7 +119,9 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
     const result: LoadResult = { table: table.id, staged: staged?.rows ?? 0, inserted: 0, deleted: 0, skipped: 0 };
     await c.query('begin');
     try {
-      await c.query(`create temp table stage (${columns.map((col) => `${col.name} ${sqlType(col, 'postgres')}`).join(', ')}) on commit drop`);
+      // NOT NULL as in the table: a lake row without its key fails the COPY, naming the column,
+      // instead of finding no owner in the load's joins and being left out.
+      await c.query(`create temp table stage (${columns.map((col) => `${col.name} ${sqlType(col, 'postgres')}${col.nullable ? '' : ' not null'}`).join(', ')}) on commit drop`);
       if (staged) {
         stage = progress?.stage(`${table.id}: copying ${staged.rows.toLocaleString('en-US')} rows into the staging table`, { bytes: (await stat(staged.path)).size });
         const rows = createReadStream(staged.path);

@@ -2,7 +2,7 @@ import * as api from '@aws-sdk/client-redshift-data';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ConfigError, loadConfig } from '@trips/core';
 import { warehouseSchemaTables } from './bootstrap';
-import { schemaDdl } from './ddl';
+import { dialectSteps, schemaDdl } from './ddl';
 import { createWarehouse, warehouseSettings } from './factory';
 import { warehouseTables } from '@trips/pipeline';
 
@@ -10,8 +10,8 @@ const WAREHOUSE_TABLES = warehouseTables();
 import { RedshiftWarehouse } from './redshift-warehouse';
 import { AGGREGATES } from './aggregates';
 
-/** A fact load's batch: staging (4), the deliveries and the facts (10), and each aggregate's delta (3). */
-const FACT_BATCH = 4 + 10 + 3 * AGGREGATES.length;
+/** A fact load's batch: staging (4), the owners, redeliveries and facts (11), and each aggregate's delta (3). */
+const FACT_BATCH = 4 + 11 + 3 * AGGREGATES.length;
 
 // The Redshift Data API has no local stand-in: it is mocked, and the SQL it is sent is asserted
 // (the Postgres adapter runs the same load statements against a real PostgreSQL).
@@ -54,8 +54,11 @@ describe('Redshift Data API adapter', () => {
 
   it('loads a day of facts in one batch: stage and COPY the partition, then lock, replace the day\'s deliveries and apply the aggregate deltas', async () => {
     rsd.on(api.BatchExecuteStatementCommand).resolves({ Id: 'b-1' });
-    // 4 head statements, then the steps: the fact delete is statement 11, the fact insert statement 13.
-    const subs = (n: number) => Array.from({ length: n }, (_, i) => ({ Id: `b-1:${i + 1}`, Status: 'FINISHED' as const, ResultRows: i === 12 ? 1968 : i === 10 ? 1900 : 5 }));
+    // 4 head statements, then the steps: the fact delete and insert are where the load steps put them.
+    const steps = dialectSteps(fact, 'redshift');
+    const deleteAt = 4 + steps.findIndex((x) => x.count === 'deleted');
+    const insertAt = 4 + steps.findIndex((x) => x.count === 'inserted');
+    const subs = (n: number) => Array.from({ length: n }, (_, i) => ({ Id: `b-1:${i + 1}`, Status: 'FINISHED' as const, ResultRows: i === insertAt ? 1968 : i === deleteAt ? 1900 : 5 }));
     rsd.on(api.DescribeStatementCommand).resolvesOnce({ Id: 'b-1', Status: 'STARTED' }).resolves({ Id: 'b-1', Status: 'FINISHED', SubStatements: subs(FACT_BATCH) });
     rsd.on(api.GetStatementResultCommand, { Id: 'b-1:3' }).resolves({ ColumnMetadata: [{ name: 'count' }], Records: [[{ longValue: 1970 }]] });
 
@@ -69,7 +72,7 @@ describe('Redshift Data API adapter', () => {
     // Each aggregate's delta: update, insert, delete of emptied groups, at the end.
     expect(sqls.slice(-3 * AGGREGATES.length).filter((q) => q.startsWith('update trips.agg_'))).toHaveLength(AGGREGATES.length);
     expect(sqls.slice(0, 4)).toEqual([
-      expect.stringMatching(/^create temp table stage \(trip_id char\(32\), /),
+      expect.stringMatching(/^create temp table stage \(trip_id char\(32\) not null, /),
       `copy stage from 's3://trips-lake/manifests/load_redshift/ds=2018-05-28/copy/fact_trips.manifest' iam_role '${ROLE}' format as parquet manifest`,
       'select count(*) from stage',
       'lock trips.fact_trips',
@@ -77,12 +80,15 @@ describe('Redshift Data API adapter', () => {
     // The staging columns are in the files' order: COPY from Parquet maps by position.
     expect(sqls[0]).not.toContain(' ds ');
     expect(sqls[4]).toBe(
-      "create temp table touched_trips as select trip_id, trip_ts, max(staged) as staged from (select trip_id, trip_ts, 0 as staged from trips.trip_delivery where ds = cast('2018-05-28' as date) union all select trip_id, trip_ts, 1 as staged from stage) x group by trip_id, trip_ts",
+      "create temp table touched_trips as select trip_id, trip_ts, max(staged) as staged from (select trip_id, trip_ts, 0 as staged from trips.fact_trips where ds = cast('2018-05-28' as date) union all select trip_id, trip_ts, 0 as staged from trips.trip_redelivery where ds = cast('2018-05-28' as date) union all select trip_id, trip_ts, 1 as staged from stage) x group by trip_id, trip_ts",
     );
-    expect(sqls[10]).toMatch(
+    const at = (start: string) => sqls.findIndex((q) => q.startsWith(start));
+    expect(sqls[at('delete from trips.fact_trips')]).toMatch(
       /^delete from trips\.fact_trips where trips\.fact_trips\.trip_ts between \(select lo from touched_span\) and \(select hi from touched_span\) and trip_id in \(select o\.trip_id from trip_owner o where o\.held_ds is not null/,
     );
-    expect(sqls[12]).toMatch(/^insert into trips\.fact_trips \(.*, ds\) select .*, cast\('2018-05-28' as date\) from stage s join trip_owner o/);
+    expect(sqls[at('insert into trips.fact_trips')]).toMatch(/^insert into trips\.fact_trips \(.*, ds\) select .*, cast\('2018-05-28' as date\) from stage s join trip_owner o/);
+    // In order: the owners are settled, then the redeliveries rewritten, then the facts changed.
+    expect([at('create temp table trip_owner'), at('insert into trips.trip_redelivery'), at('delete from trips.fact_trips'), at('insert into trips.fact_trips')].every((i, k, all) => i > 4 && (k === 0 || i > all[k - 1]))).toBe(true);
     expect(sqls.join('\n')).not.toMatch(/\$\d|on commit drop|^analyze/m);
     expect(sleeps).toEqual([500]);
   });

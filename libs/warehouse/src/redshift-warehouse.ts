@@ -85,7 +85,8 @@ export class RedshiftWarehouse implements WarehouseLoader {
     // From a manifest of the checked files: exactly those, whatever else the prefix holds.
     const manifest = `s3://${req.manifest.bucket}/${req.manifest.key}`;
     const head = [
-      `create temp table stage (${columns.map((c) => `${c.name} ${sqlType(c, 'redshift')}`).join(', ')})`,
+      // NOT NULL as in the table: a lake row without its key fails the COPY instead of being left out by the load's joins.
+      `create temp table stage (${columns.map((c) => `${c.name} ${sqlType(c, 'redshift')}${c.nullable ? '' : ' not null'}`).join(', ')})`,
       `copy stage from ${str(manifest)} iam_role ${str(this.o.copyRoleArn)} format as parquet manifest`,
       'select count(*) from stage',
       // Staged first, then the lock: readers wait only for the swap, not for the COPY.
