@@ -61,7 +61,7 @@ describe('macro expansion', () => {
 
   it('puts the grid settings into cells, buckets and group keys as literals', () => {
     const vars = { cell_size_deg: '0.01', bucket_minutes: 30 };
-    expect(expand('{{ grid_cell(origin_lon) }}', 'athena', vars)).toBe("cast(floor((origin_lon) / cast('0.01' as double)) as bigint)");
+    expect(expand('{{ grid_cell(origin_lon) }}', 'athena', vars)).toBe("cast(floor((origin_lon) / cast('0.01' as double)) as integer)");
     expect(expand('{{ time_bucket(ts) }}', 'duckdb', vars)).toBe('cast(((hour(ts) * 60 + minute(ts)) // (30)) as integer)');
     expect(expand('{{ trip_group_key(r, a, b, c, d, t) }}', 'duckdb', vars)).toContain(
       "coalesce(cast(t as varchar), '_null_'), coalesce(cast('0.01' as varchar), '_null_'), coalesce(cast(30 as varchar), '_null_')))",

@@ -89,10 +89,13 @@ export const MACROS: Record<string, Macro> = {
     arity: 2,
     render: ([lo, hi], d) => (d === 'duckdb' ? `generate_series(${lo}, ${hi}) as series(n)` : `unnest(sequence(${lo}, ${hi})) as series(n)`),
   },
-  /** Grid cell index of a coordinate for the configured cell size (variable cell_size_deg). */
+  /**
+   * Grid cell index of a coordinate for the configured cell size (variable cell_size_deg): an
+   * integer, 4 bytes (|lon| / 0.0001° is at most 1.8M; a warehouse row keeps four of them).
+   */
   grid_cell: {
     arity: 1,
-    render: ([x], _d, vars) => `cast(floor((${x}) / cast(${variable(vars, 'cell_size_deg', 'grid_cell')} as double)) as bigint)`,
+    render: ([x], _d, vars) => `cast(floor((${x}) / cast(${variable(vars, 'cell_size_deg', 'grid_cell')} as double)) as integer)`,
   },
   /** Time-of-day bucket of a timestamp for the configured width (variable bucket_minutes). */
   time_bucket: {

@@ -59,6 +59,9 @@ describe('grid settings', () => {
   it('refuses a cell size that is not a positive decimal and a bucket that is not whole minutes of a day', () => {
     expect(() => loadConfig(gridSettings, { TRIPS_GRID_CELL_DEG: '1e-2' })).toThrow('TRIPS_GRID_CELL_DEG is invalid');
     expect(() => loadConfig(gridSettings, { TRIPS_GRID_CELL_DEG: '0.000' })).toThrow('TRIPS_GRID_CELL_DEG is invalid');
+    // Cell numbers are 4-byte integers: |180 / 0.00001| would not fit.
+    expect(() => loadConfig(gridSettings, { TRIPS_GRID_CELL_DEG: '0.00001' })).toThrow(/TRIPS_GRID_CELL_DEG is invalid.*at least 0\.0001/);
+    expect(gridVars(loadConfig(gridSettings, { TRIPS_GRID_CELL_DEG: '0.0001' })).cell_size_deg).toBe('0.0001');
     expect(() => loadConfig(gridSettings, { TRIPS_TIME_BUCKET_MINUTES: '7.5' })).toThrow('TRIPS_TIME_BUCKET_MINUTES is invalid');
   });
 });

@@ -164,10 +164,13 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
     },
     { sql: 'analyze touched_trips', only: 'postgres' },
     { sql: 'create temp table touched_span on commit drop as select min(trip_ts) as lo, max(trip_ts) as hi from touched_trips' },
+    // The touched trips' fact rows, read once from the span: their owners' deliveries here, and
+    // the rows a load takes out (fact_delta) below.
+    { sql: `create temp table touched_facts on commit drop as select f.* from ${target} f join touched_trips x on x.trip_id = f.trip_id and x.trip_ts = f.trip_ts where ${within('f')}` },
     // Every delivery of a touched trip before this load: the owner's (its fact row, is_fact = 1) and
     // the other days' (its redeliveries).
     {
-      sql: `create temp table touched_deliveries on commit drop as select f.trip_id, f.trip_ts, f.ds, 1 as is_fact from ${target} f join touched_trips x on x.trip_id = f.trip_id and x.trip_ts = f.trip_ts where ${within('f')} union all select r.trip_id, r.trip_ts, r.ds, 0 as is_fact from ${redeliveries} r join touched_trips x on x.trip_id = r.trip_id and x.trip_ts = r.trip_ts where ${within('r')}`,
+      sql: `create temp table touched_deliveries on commit drop as select trip_id, trip_ts, ds, 1 as is_fact from touched_facts union all select r.trip_id, r.trip_ts, r.ds, 0 as is_fact from ${redeliveries} r join touched_trips x on x.trip_id = r.trip_id and x.trip_ts = r.trip_ts where ${within('r')}`,
     },
     // A touched trip any day delivered before this load has a fact row, under `held_ds`. Its owner
     // after the load (`ds`): this day if the stage holds it and no earlier day delivers it, else the
@@ -182,7 +185,7 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
     {
       sql: `insert into ${redeliveries} (${DELIVERY_COLUMNS.join(', ')}) select d.ds, d.trip_id, d.trip_ts from (select trip_id, trip_ts, ds from touched_deliveries where ds <> ${day} union all select trip_id, trip_ts, ${day} from touched_trips where staged = 1) d join trip_owner o on o.trip_id = d.trip_id where d.ds <> o.ds`,
     },
-    { sql: `create temp table fact_delta on commit drop as select ${deltaSelect(-1)} from ${target} f join trip_owner o on o.trip_id = f.trip_id and o.trip_ts = f.trip_ts where ${within('f')} and ${goes}` },
+    { sql: `create temp table fact_delta on commit drop as select ${deltaSelect(-1)} from touched_facts f join trip_owner o on o.trip_id = f.trip_id and o.trip_ts = f.trip_ts where ${goes}` },
     // No alias on the target of DELETE and UPDATE: Redshift takes none there. With day partitions
     // (PostgreSQL) the rows of the day's own partition are not deleted one by one: the partition is
     // replaced whole below, once the rows another day now owns have moved out of it.

@@ -69,7 +69,8 @@ async function relkind(c: Client, name: string): Promise<string | undefined> {
 /**
  * Brings a local warehouse made by an earlier layout up to this one, in the caller's transaction,
  * before schemaDdl runs (which then creates what is missing):
- * - md5 keys held as char(32) become uuid, value for value (md5KeysAsUuid);
+ * - md5 keys held as char(32) become uuid, value for value (md5KeysAsUuid), and columns held as
+ *   bigint that the catalog now says are integer (the grid cells) become integer (narrowedToInteger);
  * - the facts, if the catalog partitions them by day but they were created whole, are moved row for
  *   row into a partitioned table of the same name;
  * - day-partitioned tables lose the primary key they had (ddl.ts, partitionedHasNoKey);
@@ -80,6 +81,7 @@ async function relkind(c: Client, name: string): Promise<string | undefined> {
 export async function upgradePostgresSchema(c: Client, catalog: readonly TableDef[] = CATALOG): Promise<void> {
   const facts = factTable(catalog);
   await md5KeysAsUuid(c, catalog);
+  await narrowedToInteger(c, catalog);
   const partitioned = warehouseTables(catalog).filter((x) => x.warehouse.postgresDayPartitions);
   for (const t of partitioned) await partitionByDay(c, t.id, tableDdl(t, 'postgres'), [...t.columns.map((x) => x.name), 'ds']);
   // Day-partitioned tables no longer have a primary key (ddl.ts says why): dropped on the parent, it
@@ -99,6 +101,23 @@ export async function upgradePostgresSchema(c: Client, catalog: readonly TableDe
     );
     await c.query(`drop table ${S}.trip_delivery`);
   }
+}
+
+/**
+ * A warehouse whose grid cells are bigint (an earlier layout): every bigint column named as an
+ * integer column of the catalog, in the tables and the aggregates, becomes integer, value for value
+ * (a cell number outside the 4-byte range fails the ALTER, naming the column, and changes nothing).
+ */
+async function narrowedToInteger(c: Client, catalog: readonly TableDef[]): Promise<void> {
+  const integers = [...new Set(warehouseTables(catalog).flatMap((t) => t.columns.filter((x) => x.type === 'integer').map((x) => x.name)))];
+  const wide = await c.query<{ tbl: string; col: string }>(
+    `select c.table_name as tbl, c.column_name as col from information_schema.columns c join pg_class k on k.relname = c.table_name join pg_namespace n on n.oid = k.relnamespace and n.nspname = c.table_schema
+     where c.table_schema = $1 and c.data_type = 'bigint' and c.column_name = any($2) and not k.relispartition and k.relkind in ('r', 'p')`,
+    [S, integers],
+  );
+  const byTable = new Map<string, string[]>();
+  for (const r of wide.rows) byTable.set(r.tbl, [...(byTable.get(r.tbl) ?? []), r.col]);
+  for (const [table, columns] of byTable) await c.query(`alter table ${S}.${table} ${columns.map((col) => `alter column ${col} type integer`).join(', ')}`);
 }
 
 /**

@@ -40,7 +40,7 @@ describe('PostgresWarehouse', () => {
   // Trip i starts i minutes (or, with spreadDays, i days) after 2018-05-28 09:00, in one of three groups.
   const trips = (ids: number[], spreadDays = false) =>
     `select * from (values ${ids
-      .map((i) => `('${key(i)}', timestamp '2018-05-28 09:00:00' + interval ${i} ${spreadDays ? 'day' : 'minute'}, 14.4::double, 50.0::double, 14.5::double, 50.1::double, '${key(1000 + (i % 2))}', '${key(2000)}', 20180528, 9, '${key(3000 + (i % 3))}', ${1440 + (i % 4)}::bigint, 5000::bigint, 1450::bigint, 5010::bigint)`)
+      .map((i) => `('${key(i)}', timestamp '2018-05-28 09:00:00' + interval ${i} ${spreadDays ? 'day' : 'minute'}, 14.4::double, 50.0::double, 14.5::double, 50.1::double, '${key(1000 + (i % 2))}', '${key(2000)}', 20180528, 9, '${key(3000 + (i % 3))}', ${1440 + (i % 4)}::integer, 5000::integer, 1450::integer, 5010::integer)`)
       .join(', ')}) t(trip_id, trip_ts, origin_lon, origin_lat, dest_lon, dest_lat, region_key, datasource_key, date_key, time_of_day_key, trip_group_key, origin_cell_x, origin_cell_y, dest_cell_x, dest_cell_y)`;
 
   const load = async (table: typeof fact, ds: string) => {
@@ -251,6 +251,27 @@ describe('PostgresWarehouse', () => {
     expect(await primaryKeys()).toEqual([]);
     expect(await wh.query("select relname from pg_class where relname like 'trip_delivery%'")).toEqual([]);
     expect({ facts: await factRows(), redeliveries: await redeliveries() }).toEqual(before);
+    await loadsGoOnExactly();
+  });
+
+  it('keeps grid cells as 4-byte integers, and narrows the bigint cells of an earlier layout value for value', async () => {
+    await loadTwoDays();
+    const cellTypes = () =>
+      wh.query<{ tbl: string; type: string }>(
+        "select c.table_name as tbl, c.data_type as type from information_schema.columns c join pg_class k on k.relname = c.table_name and k.relnamespace = cast('trips' as regnamespace) where c.table_schema = 'trips' and c.column_name like '%\\_cell\\__' and not k.relispartition group by 1, 2 order by 1, 2",
+      );
+    const tables = ['agg_weekly_dest_cell', 'agg_weekly_origin_cell', 'dim_trip_group', 'fact_trips'];
+    expect(await cellTypes()).toEqual(tables.map((tbl) => ({ tbl, type: 'integer' })));
+    const snapshot = async () => ({ facts: await wh.query('select * from trips.fact_trips order by trip_id'), cells: await wh.query('select * from trips.agg_weekly_origin_cell order by 1, 2, 3') });
+    const before = await snapshot();
+    for (const { tbl } of await cellTypes()) {
+      const cols = (await wh.query<{ col: string }>("select column_name as col from information_schema.columns where table_schema = 'trips' and table_name = $1 and column_name like '%\\_cell\\__'", [tbl])).map((r) => r.col);
+      await wh.query(`alter table trips.${tbl} ${cols.map((col) => `alter column ${col} type bigint`).join(', ')}`);
+    }
+    expect(await cellTypes()).toEqual(tables.map((tbl) => ({ tbl, type: 'bigint' })));
+    await wh.ensureSchema();
+    expect(await cellTypes()).toEqual(tables.map((tbl) => ({ tbl, type: 'integer' })));
+    expect(await snapshot()).toEqual(before);
     await loadsGoOnExactly();
   });
 
