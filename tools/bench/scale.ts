@@ -8,12 +8,13 @@
  *   node tools/bench/run.mjs scale [--trips 1000000] [--days 10] [--out DIR] [--runs 20] [--brute-runs 5] [--keep]
  *
  * Writes DIR/scale.json, DIR/scale.md and DIR/scale.svg (default DIR: bench-results/scale-<trips>,
- * git-ignored). Measured per day: wall and CPU time of the whole run (all processes of the machine,
- * PostgreSQL's too, from /proc/stat), each task's wall time (from `trips run --json`), CPU time and
- * peak resident memory (of its Node process), the warehouse's trips before the day, the disk the
- * state folder uses after it, and the peak disk the whole bench used (free space sampled every
- * second); at the end, the warehouse's tables and indexes by size. The floors (the least any
- * design could spend on this machine):
+ * git-ignored), and until then DIR/scale.partial.json after each day (`--from-json` renders it).
+ * Measured per day: wall and CPU time of the whole run (all processes of the machine, PostgreSQL's
+ * too, from /proc/stat), each task's wall time (from `trips run --json`), CPU time and peak
+ * resident memory (of its Node process), the warehouse's trips before the day, the disk the state
+ * folder uses after it, and the peak disk the whole bench used (free space sampled every second);
+ * at the end, the warehouse's tables and indexes by size. The floors (the least any design could
+ * spend on this machine):
  * - lake: DuckDB reads the day's gzip CSV (the pipeline's input), applies the row rules (parsable
  *   time and points, a region and a datasource), keys each trip with md5, drops repeats and writes
  *   Parquet;
@@ -224,6 +225,8 @@ async function main(): Promise<void> {
       };
       figures.push(d);
       factsBefore = n;
+      // What a run cut short (a 100M run takes over an hour and a half) still tells: the days so far.
+      writeFileSync(join(out, 'scale.partial.json'), `${JSON.stringify({ ...summarise(figures, floors, [], (Date.now() - t0) / 1000), warehouseStorage: [] }, null, 2)}\n`);
       console.error(
         `day ${i + 1} of ${days} (${day(i)}, ${batch.toLocaleString('en-US')} rows) into ${d.warehouseTripsBefore.toLocaleString('en-US')} trips: ${fmt(seconds)} s wall, ${fmt(cpuSeconds)} CPU-s; ` +
           tasks.map((t) => `${t.task} ${fmt(t.seconds)} s`).join(', '),
@@ -259,6 +262,7 @@ async function main(): Promise<void> {
   }
   const report = { ...summarise(figures, floors, questions, (Date.now() - t0) / 1000), warehouseStorage };
   writeFileSync(join(out, 'scale.json'), `${JSON.stringify(report, null, 2)}\n`);
+  rmSync(join(out, 'scale.partial.json'), { force: true });
   writeFileSync(join(out, 'scale.md'), markdown(report));
   writeFileSync(join(out, 'scale.svg'), chart(report));
   console.log(await readFile(join(out, 'scale.md'), 'utf8'));
