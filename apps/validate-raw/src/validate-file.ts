@@ -52,7 +52,7 @@ function settled(stream: Writable, done: Promise<void>): Output {
 
 /**
  * A gzip file at the fastest level: the compression runs on libuv's thread pool, beside the
- * validation on the main thread, and cuts the validated layer to about a third (171 MB to 52 MB
+ * validation on the main thread, and cuts the validated layer to about a third (171 MB to 47 MB
  * per million rows); DuckDB and Athena (by the .gz ending) read it as it is.
  */
 function gzipFile(path: string): Output {
