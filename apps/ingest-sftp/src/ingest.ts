@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { emptyCounts, ExternalError, OutcomeError, recordTask, s3Url, withRetries, type Logger, type Progress, type TaskManifest, type TaskOutcome } from '@trips/core';
-import { manifestKey, rawBatch, taskOfApp, type Buckets } from '@trips/pipeline';
+import { manifestKey, rawBatch, rawContentType, taskOfApp, type Buckets } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { HostKeyMismatchError, PermissionDeniedError, Remote, StalledError, namePattern, type ConnectOptions, type RemoteFile } from './remote';
 import { landingKey, loadState, sameVersion, saveState, type IngestState } from './state';
@@ -212,7 +212,7 @@ async function landFile(ctx: LandContext, f: RemoteFile): Promise<Omit<FileRepor
   input.once('error', (e) => tap.destroy(e));
   const metadata = { 'source-path': f.path, 'source-size': String(f.size), 'source-mtime': String(f.mtime) };
   try {
-    await store.put(buckets.raw, key, input.pipe(tap), 'text/csv', metadata);
+    await store.put(buckets.raw, key, input.pipe(tap), rawContentType(key), metadata);
     stage?.done();
   } catch (e) {
     await removeIfPresent(store, buckets.raw, key);

@@ -1,4 +1,4 @@
-import { RAW_SUFFIXES } from '@trips/pipeline';
+import { RAW_SUFFIXES, rawContentType } from '@trips/pipeline';
 import { landingKey, type LandedFile } from './state';
 
 const buckets = { raw: 'raw', lake: 'lake' };
@@ -17,5 +17,9 @@ describe('landingKey', () => {
     expect(key('a.CSV.GZ')).toBe('trips/ingest_date=2018-06-04/a~1530000000.CSV.GZ');
     expect(key('a.txt')).toBe('trips/ingest_date=2018-06-04/a~1530000000.txt');
     for (const name of ['a.csv', 'a.csv.gz']) expect(RAW_SUFFIXES.some((s) => key(name).endsWith(s))).toBe(true);
+  });
+
+  it('stores a delivery with the content type its ending names: gzip for .gz, CSV otherwise', () => {
+    expect(['a.csv', 'a~1530000000.csv', 'a.csv.gz', 'a~1530000000.CSV.GZ'].map(rawContentType)).toEqual(['text/csv', 'text/csv', 'application/gzip', 'application/gzip']);
   });
 });

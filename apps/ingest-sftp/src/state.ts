@@ -61,8 +61,9 @@ export function sameVersion(a: { size: number; mtime: number }, b: { size: numbe
 
 /**
  * The raw key a file lands under: s3://RAW/trips/ingest_date=D/<path under the listed folder>. A
- * later version of a file already landed gets its mtime in the name (`name~<mtime>.csv`, `name~<mtime>.csv.gz`), so no
- * landed object is ever overwritten: the raw bucket keeps every delivery as it came.
+ * later version of a file already landed gets its mtime in the name (`name~<mtime>.csv`,
+ * `name~<mtime>.csv.gz`), so no landed object is ever overwritten: the raw bucket keeps every
+ * delivery as it came.
  */
 export function landingKey(buckets: Buckets, ds: string, file: RemoteFile, earlier: LandedFile | undefined): string {
   const prefix = rawBatch(buckets, ds).prefix;

@@ -2,14 +2,15 @@ import { constants, createReadStream } from 'node:fs';
 import { access, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ExternalError, UsageError, s3Url } from '@trips/core';
-import { RAW_SUFFIXES, rawBatch, type Buckets } from '@trips/pipeline';
+import { RAW_SUFFIXES, rawBatch, rawContentType, type Buckets } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 
 const inputError = (path: string, e: unknown) => new UsageError(`--input ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
 
 /**
  * The CSV files at `path`: the file itself, or every *.csv and *.csv.gz file in the folder (sorted,
- * not recursive; validate-raw reads a gzip delivery as its text). Each must be a readable regular file; anything else is a usage error naming it.
+ * not recursive; validate-raw reads a gzip delivery as its text). Each must be a readable regular
+ * file; anything else is a usage error naming it.
  */
 export async function inputFiles(path: string): Promise<string[]> {
   let st;
@@ -49,7 +50,7 @@ export async function landBatch(store: ObjectStore, buckets: Buckets, ds: string
     for (const [i, file] of files.entries()) {
       const body = createReadStream(file);
       const unreadable = new Promise<never>((_, reject) => body.once('error', (e) => reject(inputError(file, e))));
-      await Promise.race([store.put(target.bucket, `${staging}${names[i]}`, body, /\.gz$/i.test(names[i]) ? 'application/gzip' : 'text/csv'), unreadable]);
+      await Promise.race([store.put(target.bucket, `${staging}${names[i]}`, body, rawContentType(names[i])), unreadable]);
     }
     const keys = names.map((n) => `${target.prefix}${n}`);
     const stale = (await store.listAll(target.bucket, target.prefix)).map((o) => o.key).filter((k) => !keys.includes(k));

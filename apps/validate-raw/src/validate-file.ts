@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Readable, TransformOptions, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { constants, createGunzip, createGzip, type Gunzip, type ZlibOptions } from 'node:zlib';
+import { constants, createGunzip, createGzip, type ZlibOptions } from 'node:zlib';
 import type { FileAccount, Logger } from '@trips/core';
 import { columnNames, tableOfLayer } from '@trips/pipeline';
 import { CsvRecordReader, toCsvLine, type CsvRecord } from './csv-records';
@@ -128,8 +128,8 @@ export async function validateFile(key: string, body: Readable, validatedPath: s
     await quarantine.flush();
   };
 
+  let gzipped = false;
   let inflated = 0;
-  let gunzip: Gunzip | undefined;
   const delivered = async function* (): AsyncGenerator<Buffer> {
     for await (const chunk of body) {
       const bytes = chunk as Buffer;
@@ -147,8 +147,8 @@ export async function validateFile(key: string, body: Readable, validatedPath: s
       yield* source;
       return;
     }
-    gunzip = createGunzip();
-    const inflate = gunzip;
+    gzipped = true;
+    const inflate = createGunzip();
     const feeding = (async () => {
       for (let next: IteratorResult<Buffer> = first; !next.done && !inflate.destroyed; next = await source.next()) {
         if (!inflate.write(next.value)) await once(inflate, 'drain');
@@ -178,8 +178,8 @@ export async function validateFile(key: string, body: Readable, validatedPath: s
       text = decoder.decode(bytes, { stream: true });
     } catch {
       fileReason = 'not_utf8';
-      const end = gunzip ? inflated : (account.bytes ?? 0);
-      detail = `invalid UTF-8 byte sequence within ${gunzip ? 'uncompressed ' : ''}bytes ${end - bytes.length}..${end}`;
+      const end = gzipped ? inflated : (account.bytes ?? 0);
+      detail = `invalid UTF-8 byte sequence within ${gzipped ? 'uncompressed ' : ''}bytes ${end - bytes.length}..${end}`;
       continue;
     }
     if (!sawText && text.trim() !== '') sawText = true;

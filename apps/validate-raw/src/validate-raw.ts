@@ -41,10 +41,10 @@ export function outputName(rawKey: string): string {
 
 /**
  * Validates the raw batch of `ds`: every object under s3://RAW/trips/ingest_date=D/ is one input
- * file, whatever its name. Accepted rows go to validated/trips/ds=D/<name>.csv.gz (gzip), rejected rows with
- * their reason to quarantine/trips/ds=D/rows/<name>.csv, refused files byte for byte to
- * quarantine/trips/ds=D/files/ (<name> from `outputName`). Both partitions are replaced, so a rerun
- * leaves what one run leaves.
+ * file, whatever its name. Accepted rows go to validated/trips/ds=D/<name>.csv.gz (gzip), rejected
+ * rows with their reason to quarantine/trips/ds=D/rows/<name>.csv, refused files byte for byte to
+ * quarantine/trips/ds=D/files/ (<name> from `outputName`). Both partitions are replaced, so a
+ * rerun leaves what one run leaves.
  *
  * The gate: the task fails (after writing everything) when the rejected share of the rows read, or
  * the share of the batch's bytes in files refused whole, is above `maxRejectRatio`; and always when

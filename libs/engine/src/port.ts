@@ -57,8 +57,9 @@ export interface QueryEngine {
   /**
    * Runs a SELECT and replaces the target prefix with its result as Parquet files, one or more
    * (Zstandard on DuckDB, a third smaller on the laptop's disk; Snappy on Athena), named as the
-   * engine names them (Athena's have no extension) and never as an earlier write's. Until the new files are all in place the old ones stay, whole; they are deleted last,
-   * so a write that fails leaves the previous partition readable.
+   * engine names them (Athena's have no extension) and never as an earlier write's. Until the new
+   * files are all in place the old ones stay, whole; they are deleted last, so a write that fails
+   * leaves the previous partition readable.
    */
   writeParquet(req: WriteRequest): Promise<WriteResult>;
   /**

@@ -17,6 +17,11 @@ export const RAW_PREFIX = 'trips/';
 /** How the name of a delivered file ends: CSV, or CSV that gzip compressed (validate-raw reads both). */
 export const RAW_SUFFIXES = ['.csv', '.csv.gz'] as const;
 
+/** The content type a delivered file is stored with in the raw bucket, by its name. */
+export function rawContentType(name: string): string {
+  return /\.gz$/i.test(name) ? 'application/gzip' : 'text/csv';
+}
+
 /**
  * The raw bucket's event notification that starts runs (the stacks configure it, one rule per
  * suffix, the MWAA DAG reads its queue): RAW_SUFFIXES objects created under RAW_PREFIX. Only

@@ -16,26 +16,22 @@ function redshiftLayout(r: WarehouseTable['warehouse']['redshift']): string {
 }
 
 /**
- * Why a day-partitioned table has no primary key on PostgreSQL. PostgreSQL wants the partition
- * column in every unique index, so its key would be (key, ds), unique only within a day: it could
- * not refuse a trip held by two days, which the load itself prevents (every trip has one owner, and a
- * day's partition is built from distinct staged trips). Nothing reads it either (the load joins by
- * hash over the span of its trips' timestamps; the questions read other indexes), yet it was 41 MB
- * per million trips and an index build in every load. Redshift keeps its (informational) primary
- * key; the contract still checks the key in the lake.
- */
-const partitionedHasNoKey = (dialect: Dialect, partitioned: boolean | undefined) => dialect === 'postgres' && partitioned === true;
-
-/**
  * A table's CREATE statement (idempotent). On PostgreSQL a table with day partitions is the
- * partitioned parent, without a primary key (partitionedHasNoKey), and each day's partition is built
- * by that day's load (postgres-partitions.ts).
+ * partitioned parent, and each day's partition is built by that day's load (postgres-partitions.ts).
+ *
+ * That parent has no primary key. PostgreSQL wants the partition column in every unique index, so
+ * its key would be (key, ds), unique only within a day: it could not refuse a trip held by two
+ * days, which the load itself prevents (every trip has one owner, and a day's partition is built
+ * from distinct staged trips). Nothing reads it either (the load joins by hash over the span of its
+ * trips' timestamps; the questions read other indexes), yet it was 41 MB per million trips and an
+ * index build in every load. Redshift keeps its (informational) primary key; the contract still
+ * checks the key in the lake.
  */
 export function tableDdl(t: WarehouseTable, dialect: Dialect): string {
   const cols = t.columns.map((c) => `  ${c.name} ${sqlType(c, dialect)}${c.nullable ? '' : ' not null'}`);
   if (t.warehouse.load === 'replace-partition') cols.push('  ds date not null');
   const partitioned = dialect === 'postgres' && t.warehouse.postgresDayPartitions === true;
-  if (!partitionedHasNoKey(dialect, partitioned)) cols.push(`  primary key (${t.key.join(', ')})`);
+  if (!partitioned) cols.push(`  primary key (${t.key.join(', ')})`);
   const layout = dialect === 'redshift' ? redshiftLayout(t.warehouse.redshift) : partitioned ? ' partition by list (ds)' : '';
   return `create table if not exists ${S}.${t.id} (\n${cols.join(',\n')}\n)${layout}`;
 }

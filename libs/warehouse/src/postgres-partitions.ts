@@ -47,8 +47,7 @@ async function partitionByDay(c: Client, table: string, create: string, columns:
   if ((await relkind(c, table)) !== 'r') return; // absent, or partitioned already
   const old = `${table}_unpartitioned`;
   await c.query(`alter table ${S}.${table} rename to ${old}`);
-  const pk = await c.query<{ name: string }>(`select conname as name from pg_constraint where conrelid = cast($1 as regclass) and contype = 'p'`, [`${S}.${old}`]);
-  for (const { name } of pk.rows) await c.query(`alter table ${S}.${old} drop constraint ${name}`);
+  await dropPrimaryKey(c, old);
   const indexes = await c.query<{ name: string }>('select indexname as name from pg_indexes where schemaname = $1 and tablename = $2', [S, old]);
   for (const { name } of indexes.rows) await c.query(`drop index ${S}.${name}`);
   await c.query(create);
@@ -56,6 +55,11 @@ async function partitionByDay(c: Client, table: string, create: string, columns:
   for (const { ds } of days.rows) await c.query(`create table ${S}.${dayPartitionName(table, ds)} partition of ${S}.${table} for values in ('${ds}')`);
   await c.query(`insert into ${S}.${table} (${columns.join(', ')}) select ${columns.join(', ')} from ${S}.${old}`);
   await c.query(`drop table ${S}.${old}`);
+}
+
+async function dropPrimaryKey(c: Client, table: string): Promise<void> {
+  const pk = await c.query<{ name: string }>(`select conname as name from pg_constraint where conrelid = cast($1 as regclass) and contype = 'p'`, [`${S}.${table}`]);
+  for (const { name } of pk.rows) await c.query(`alter table ${S}.${table} drop constraint ${name}`);
 }
 
 async function relkind(c: Client, name: string): Promise<string | undefined> {
@@ -73,7 +77,7 @@ async function relkind(c: Client, name: string): Promise<string | undefined> {
  *   bigint that the catalog now says are integer (the grid cells) become integer (narrowedToInteger);
  * - the facts, if the catalog partitions them by day but they were created whole, are moved row for
  *   row into a partitioned table of the same name;
- * - day-partitioned tables lose the primary key they had (ddl.ts, partitionedHasNoKey);
+ * - day-partitioned tables lose the primary key they had (ddl.ts, tableDdl);
  * - a delivery record of every delivery (trip_delivery, partitioned or whole, with or without the
  *   trips' timestamps) becomes the redelivery record: the deliveries but the owners', which the
  *   facts hold.
@@ -84,13 +88,9 @@ export async function upgradePostgresSchema(c: Client, catalog: readonly TableDe
   await narrowedToInteger(c, catalog);
   const partitioned = warehouseTables(catalog).filter((x) => x.warehouse.postgresDayPartitions);
   for (const t of partitioned) await partitionByDay(c, t.id, tableDdl(t, 'postgres'), [...t.columns.map((x) => x.name), 'ds']);
-  // Day-partitioned tables no longer have a primary key (ddl.ts says why): dropped on the parent, it
-  // goes from every partition with its index.
-  for (const t of partitioned) {
-    if ((await relkind(c, t.id)) !== 'p') continue;
-    const pk = await c.query<{ name: string }>(`select conname as name from pg_constraint where conrelid = cast($1 as regclass) and contype = 'p'`, [`${S}.${t.id}`]);
-    for (const { name } of pk.rows) await c.query(`alter table ${S}.${t.id} drop constraint ${name}`);
-  }
+  // Day-partitioned tables no longer have a primary key (tableDdl says why): dropped on the parent,
+  // it goes from every partition with its index.
+  for (const t of partitioned) if ((await relkind(c, t.id)) === 'p') await dropPrimaryKey(c, t.id);
   if ((await relkind(c, 'trip_delivery')) !== undefined) {
     const columns = await c.query<{ name: string }>('select column_name as name from information_schema.columns where table_schema = $1 and table_name = $2', [S, 'trip_delivery']);
     // The oldest record kept no timestamps: a delivered trip's fact row has its trip_ts.
