@@ -68,11 +68,12 @@ describe('warehouse DDL and load SQL', () => {
     expect(pg).toHaveLength(2 * 5);
     for (const sql of pg) expect(sql).toMatch(/^insert into trips\.agg_\w+ as a \(.*\) select .* from fact_delta group by .* order by .* on conflict \(.*\) do update set trips = a\.trips \+ excluded\.trips$|^delete from trips\.agg_\w+ a using \(select distinct .* from fact_delta where delta < 0\) d where .* and a\.trips = 0$/);
     expect(steps.filter((s) => s.only === 'redshift' && s.sql.includes('trips.agg_')).map((s) => s.sql.split(' ')[0])).toEqual(Array.from({ length: 5 }, () => ['update', 'insert', 'delete']).flat());
-    // Day partitions (PostgreSQL): the day's rows are selected for its new partition, not inserted
-    // into the table; the delete leaves the day's own partition, which is replaced whole.
+    // Day partitions (PostgreSQL): the stage is the day's new partition, and sheds the staged trips
+    // an earlier day owns instead of being copied into the table; the delete leaves the day's own
+    // partition, which is replaced whole.
     const [partition, ...others] = steps.filter((s) => s.dayPartition);
     expect(others).toEqual([]);
-    expect(partition).toMatchObject({ only: 'postgres', dayPartition: { table: 'fact_trips', count: true }, sql: expect.stringMatching(/^select s\.trip_id, .* from stage s join trip_owner o on o\.trip_id = s\.trip_id where o\.ds = cast\(\$1 as date\)$/) });
+    expect(partition).toMatchObject({ only: 'postgres', dayPartition: { table: 'fact_trips', count: true }, sql: 'delete from stage s using trip_owner o where o.trip_id = s.trip_id and o.ds <> cast($1 as date)' });
     expect(steps.find((s) => s.only === 'postgres' && s.sql.startsWith('delete from trips.fact_trips'))?.sql).toContain('and trips.fact_trips.ds <> cast($1 as date) and trip_id in');
   });
 });

@@ -82,14 +82,45 @@ export interface LoadStep {
   sql: string;
   count?: 'inserted' | 'deleted';
   /**
-   * PostgreSQL with day partitions: `sql` selects the rows (in the order of `columns`) of the day's
-   * partition of `table`, which the adapter builds afresh from them and swaps in for the one the day
-   * had. Every row of that one must go by then: those `goes` (about their trip_owner row `o`) keeps,
-   * or all of them without it. `count`: the rows are the load's figures.
+   * PostgreSQL with day partitions: the staging table is the day's new partition of `table` (the
+   * adapter creates it as a table of the schema, `stage` a view of it). `sql` deletes from it the
+   * staged rows the day does not keep; the adapter then swaps it in for the partition the day had.
+   * Every row of that one must go by then: those `goes` (about their trip_owner row `o`) keeps, or
+   * all of them without it. `count`: the rows are the load's figures.
    */
-  dayPartition?: { table: string; columns: string[]; goes?: string; count: boolean };
+  dayPartition?: { table: string; goes?: string; count: boolean };
   /** A statement for one dialect only (loadSteps says which differ); `dialectSteps` picks a dialect's. */
   only?: Dialect;
+  /** The step creates `touched_span`: PostgreSQL reads its bounds then, and writes them into the steps after it (withSpan). */
+  span?: true;
+}
+
+/** The bounds of the touched trips' timestamps as the shared steps read them: subqueries of `touched_span`. */
+const SPAN = { lo: '(select lo from touched_span)', hi: '(select hi from touched_span)' };
+const WORK_TABLE = /^create temp table (\w+) on commit drop as /;
+
+/**
+ * PostgreSQL's form of a load step: a work table (`create temp table … on commit drop as`) is an
+ * unlogged table, created in the load's own schema, first on its search path (the adapter creates it
+ * and drops it before the commit). Parallel workers read it, where they cannot read a temporary
+ * table, so the joins of a load over the facts run on both cores.
+ */
+function postgresForm(step: LoadStep): LoadStep {
+  return { ...step, sql: step.sql.replace(WORK_TABLE, 'create unlogged table $1 as ') };
+}
+
+/**
+ * A step with the touched span's bounds (timestamps as PostgreSQL writes them, or null for an empty
+ * span) in place of the subqueries that read them: the planner then knows how many fact rows the span
+ * holds, where a subquery's value is unknown to it and it guessed a few thousand rows per partition
+ * (and hashed the larger side of the join).
+ */
+export function withSpan(sql: string, lo: string | null, hi: string | null): string {
+  const literal = (ts: string | null) => {
+    if (ts !== null && !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?$/.test(ts)) throw new Error(`not a timestamp: ${ts}`);
+    return ts === null ? 'cast(null as timestamp)' : `timestamp '${ts}'`;
+  };
+  return sql.replaceAll(SPAN.lo, literal(lo)).replaceAll(SPAN.hi, literal(hi));
 }
 
 /**
@@ -149,7 +180,7 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
   // trip, and so lies within the span of the touched trips' timestamps: each statement on them says
   // so, and reads that span (an index range) rather than the whole table. The work follows the
   // batch, not the warehouse.
-  const within = (alias: string) => `${alias}.trip_ts between (select lo from touched_span) and (select hi from touched_span)`;
+  const within = (alias: string) => `${alias}.trip_ts between ${SPAN.lo} and ${SPAN.hi}`;
   const redeliveries = `${S}.trip_redelivery`;
   const goes = FACT_ROW_GOES;
   return [
@@ -159,7 +190,7 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
       sql: `create temp table touched_trips on commit drop as select trip_id, trip_ts, max(staged) as staged from (select trip_id, trip_ts, 0 as staged from ${target} where ds = ${day} union all select trip_id, trip_ts, 0 as staged from ${redeliveries} where ds = ${day} union all select trip_id, trip_ts, 1 as staged from stage) x group by trip_id, trip_ts`,
     },
     { sql: 'analyze touched_trips', only: 'postgres' },
-    { sql: 'create temp table touched_span on commit drop as select min(trip_ts) as lo, max(trip_ts) as hi from touched_trips' },
+    { sql: 'create temp table touched_span on commit drop as select min(trip_ts) as lo, max(trip_ts) as hi from touched_trips', span: true },
     // The touched trips' fact rows, read once from the span: their owners' deliveries here, and
     // the rows a load takes out (fact_delta) below.
     { sql: `create temp table touched_facts on commit drop as select f.* from ${target} f join touched_trips x on x.trip_id = f.trip_id and x.trip_ts = f.trip_ts where ${within('f')}` },
@@ -195,10 +226,11 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
       sql: `update ${target} set ds = o.ds from trip_owner o where ${within(target)} and ${target}.trip_id = o.trip_id and ${target}.trip_ts = o.trip_ts and o.held_ds is not null and o.ds <> ${day} and o.ds <> o.held_ds`,
     },
     ...dialects(t, (partitioned): LoadStep[] => {
-      const owned = `select ${cols.map((c) => `s.${c}`).join(', ')}, ${day} from stage s join trip_owner o on o.trip_id = s.trip_id where o.ds = ${day}`;
+      // With day partitions the stage is the day's new partition: it keeps the staged trips the day
+      // owns (all but the few an earlier day delivers too), instead of copying them a second time.
       return partitioned
-        ? [{ sql: owned, dayPartition: { table: t.id, columns: [...cols, 'ds'], goes, count: true } }]
-        : [{ sql: `insert into ${target} (${cols.join(', ')}, ds) ${owned}`, count: 'inserted' }];
+        ? [{ sql: `delete from stage s using trip_owner o where o.trip_id = s.trip_id and o.ds <> ${day}`, dayPartition: { table: t.id, goes, count: true } }]
+        : [{ sql: `insert into ${target} (${cols.join(', ')}, ds) select ${cols.map((c) => `s.${c}`).join(', ')}, ${day} from stage s join trip_owner o on o.trip_id = s.trip_id where o.ds = ${day}`, count: 'inserted' }];
     }),
     // The rows added: those the day owns. With day partitions they are the day's new partition,
     // read whole instead of joining the stage to trip_owner again.
@@ -213,5 +245,6 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
 
 /** The steps one dialect runs, in order: those for both and its own. */
 export function dialectSteps(t: WarehouseTable, dialect: Dialect): LoadStep[] {
-  return loadSteps(t).filter((s) => (s.only ?? dialect) === dialect);
+  const steps = loadSteps(t).filter((s) => (s.only ?? dialect) === dialect);
+  return dialect === 'postgres' ? steps.map(postgresForm) : steps;
 }

@@ -6,20 +6,41 @@ import { WAREHOUSE_SCHEMA } from './port';
 
 const S = WAREHOUSE_SCHEMA;
 
+/** The table a load of a day-partitioned table stages its rows in: the day's partition to be. */
+export function stagedPartitionName(table: string, ds: string): string {
+  return `${dayPartitionName(table, ds)}_staged`;
+}
+
 /**
- * Builds the day's partition of a day-partitioned table afresh from the rows `select` gives (`$1` is
- * the ds) and swaps it in for the partition the day had, in the caller's transaction: the rows go
- * into a table without indexes, then attaching it builds the parent's indexes on it in one sorted
- * pass each, far cheaper than inserting a batch into live B-trees. Every row of the day's old
- * partition must go by then (for the facts: the load has moved out the trips another day now owns,
- * and `goes` says which rows it takes out): checked, then the old partition is dropped whole.
- * Attaching locks the parent against other loads only; detaching a rerun's old partition locks its
- * readers out until the load commits.
+ * Creates the table a load of day `ds` stages its rows in, in the caller's transaction: a table
+ * like the day-partitioned parent (`ds` filled in), which the load turns into the day's partition
+ * (swapDayPartition). Created in the load's transaction, it can be filled with COPY FREEZE: no WAL
+ * (wal_level=minimal), rows frozen and pages marked all-visible as they are written, so that later
+ * loads read its indexes without visiting the table. Returns its qualified name.
  */
-export async function swapDayPartition(c: Client, spec: NonNullable<LoadStep['dayPartition']>, ds: string, select: string): Promise<{ inserted: number; deleted: number }> {
+export async function createStagedPartition(c: Client, table: string, ds: string): Promise<string> {
+  const staged = `${S}.${stagedPartitionName(table, ds)}`;
+  await c.query(`create table ${staged} (like ${S}.${table})`);
+  await c.query(`alter table ${staged} alter column ds set default date '${ds}'`);
+  return staged;
+}
+
+/**
+ * Turns the staged table of day `ds` (createStagedPartition) into the day's partition, swapped in
+ * for the partition the day had, in the caller's transaction: `remove` (`$1` is the ds) first
+ * deletes the staged rows the day does not keep; the table has no indexes until attaching it builds
+ * the parent's on it, in one sorted pass each, far cheaper than inserting a batch into live B-trees.
+ * Every row of the day's old partition must go by then (for the facts: the load has moved out the
+ * trips another day now owns, and `goes` says which rows it takes out): checked, then the old
+ * partition is dropped whole. Attaching locks the parent against other loads only; detaching a
+ * rerun's old partition locks its readers out until the load commits. Returns the rows the new
+ * partition holds and those the old one held.
+ */
+export async function swapDayPartition(c: Client, spec: NonNullable<LoadStep['dayPartition']>, ds: string, remove: string, stagedRows: number): Promise<{ inserted: number; deleted: number }> {
   const name = dayPartitionName(spec.table, ds);
   const part = `${S}.${name}`;
   const parent = `${S}.${spec.table}`;
+  const staged = `${S}.${stagedPartitionName(spec.table, ds)}`;
   let deleted = 0;
   if ((await relkind(c, name)) !== undefined) {
     if (spec.goes) {
@@ -30,13 +51,14 @@ export async function swapDayPartition(c: Client, spec: NonNullable<LoadStep['da
     await c.query(`alter table ${parent} detach partition ${part}`);
     await c.query(`drop table ${part}`);
   }
-  await c.query(`create table ${part} (like ${parent})`);
-  const inserted = (await c.query(`insert into ${part} (${spec.columns.join(', ')}) ${select}`, [ds])).rowCount ?? 0;
+  const removed = (await c.query(remove, [ds])).rowCount ?? 0;
+  await c.query(`alter table ${staged} rename to ${name}`);
+  await c.query(`alter table ${part} alter column ds drop default`);
   // A check the partition bound implies: attaching then skips reading the rows to prove it.
   await c.query(`alter table ${part} add constraint ${name}_ds check (ds = date '${ds}')`);
   await c.query(`alter table ${parent} attach partition ${part} for values in ('${ds}')`);
   await c.query(`analyze ${part}`);
-  return { inserted, deleted };
+  return { inserted: stagedRows - removed, deleted };
 }
 
 /**

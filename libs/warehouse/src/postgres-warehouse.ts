@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
@@ -5,9 +6,9 @@ import { Client, types, type CustomTypesConfig, type QueryResult } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { counted, ExternalError, QueryError, type Logger } from '@trips/core';
 import type { ObjectStore } from '@trips/storage';
-import { dayPartitionName, dialectSteps, schemaDdl, sqlType } from './ddl';
+import { dayPartitionName, dialectSteps, schemaDdl, sqlType, withSpan } from './ddl';
 import { parquetToCsv } from './parquet-csv';
-import { swapDayPartition, upgradePostgresSchema } from './postgres-partitions';
+import { createStagedPartition, swapDayPartition, upgradePostgresSchema } from './postgres-partitions';
 import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type WarehouseLoader, type WarehouseQueries } from './port';
 
 /**
@@ -120,36 +121,53 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
     await c.query('begin');
     try {
       // NOT NULL as in the table: a lake row without its key fails the COPY, naming the column,
-      // instead of finding no owner in the load's joins and being left out.
-      await c.query(`create temp table stage (${columns.map((col) => `${col.name} ${sqlType(col, 'postgres')}${col.nullable ? '' : ' not null'}`).join(', ')}) on commit drop`);
+      // instead of finding no owner in the load's joins and being left out. A day-partitioned table
+      // stages into its day's partition to be (postgres-partitions.ts), which the steps read as
+      // `stage`; the view goes before the commit.
+      const partitioned = table.warehouse.postgresDayPartitions === true;
+      const stagedIn = partitioned ? await createStagedPartition(c, table.id, req.ds) : 'stage';
+      if (partitioned) await c.query(`create temp view stage as select * from ${stagedIn}`);
+      else await c.query(`create temp table stage (${columns.map((col) => `${col.name} ${sqlType(col, 'postgres')}${col.nullable ? '' : ' not null'}`).join(', ')}) on commit drop`);
       if (staged) {
         stage = progress?.stage(`${table.id}: copying ${staged.rows.toLocaleString('en-US')} rows into the staging table`, { bytes: (await stat(staged.path)).size });
         const rows = createReadStream(staged.path);
-        await pipeline(stage ? counted(rows, stage) : rows, c.query(copyFrom(`copy stage (${columns.map((col) => col.name).join(', ')}) from stdin (format csv)`)));
+        await pipeline(stage ? counted(rows, stage) : rows, c.query(copyFrom(`copy ${stagedIn} (${columns.map((col) => col.name).join(', ')}) from stdin (format csv${partitioned ? ', freeze' : ''})`)));
         stage?.done();
       }
-      await c.query('analyze stage');
+      await c.query(`analyze ${stagedIn}`);
       await req.after;
       // Staged first, then the lock: readers of the table wait only for the swap, not the COPY. One
       // load per table at a time: concurrent loads of two days must not both see a trip as new.
       await c.query(`lock table ${WAREHOUSE_SCHEMA}.${table.id} in share row exclusive mode`);
+      // The load's work tables live in a schema of its own (postgresForm, ddl.ts), gone at the end.
+      const scratch = `load_${randomBytes(8).toString('hex')}`;
+      await c.query(`create schema ${scratch}`);
+      await c.query(`set local search_path = ${scratch}, public`);
       const steps = dialectSteps(table, 'postgres');
+      let span: ((sql: string) => string) | undefined;
       for (const [i, step] of steps.entries()) {
         const part = step.dayPartition;
-        stage = progress?.stage(`${table.id}: step ${i + 1} of ${steps.length}: ${part ? `building ${WAREHOUSE_SCHEMA}.${dayPartitionName(part.table, req.ds)} (rows, then indexes)` : describeStep(step.sql)}`);
+        stage = progress?.stage(`${table.id}: step ${i + 1} of ${steps.length}: ${part ? `building ${WAREHOUSE_SCHEMA}.${dayPartitionName(part.table, req.ds)} (its indexes)` : describeStep(step.sql)}`);
         if (part) {
-          const swapped = await swapDayPartition(c, part, req.ds, step.sql);
+          const swapped = await swapDayPartition(c, part, req.ds, step.sql, result.staged);
           if (part.count) {
             result.inserted += swapped.inserted;
             result.deleted += swapped.deleted;
           }
         } else {
-          const r = await c.query(step.sql, step.sql.includes('$1') ? [req.ds] : []);
+          const sql = span ? span(step.sql) : step.sql;
+          const r = await c.query(sql, sql.includes('$1') ? [req.ds] : []);
           if (step.count) result[step.count] += r.rowCount ?? 0;
+          if (step.span) {
+            const [{ lo, hi }] = (await c.query<{ lo: string | null; hi: string | null }>('select lo, hi from touched_span')).rows;
+            span = (text) => withSpan(text, lo, hi);
+          }
         }
         stage?.done();
       }
       result.skipped = result.staged - result.inserted;
+      if (partitioned) await c.query('drop view stage');
+      await c.query(`drop schema ${scratch} cascade`);
       await c.query('commit');
     } catch (e) {
       await c.query('rollback').catch(() => undefined);
