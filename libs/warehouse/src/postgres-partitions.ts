@@ -100,12 +100,15 @@ async function relkind(c: Client, name: string): Promise<string | undefined> {
  * - the facts, if the catalog partitions them by day but they were created whole, are moved row for
  *   row into a partitioned table of the same name;
  * - day-partitioned tables lose the primary key they had (ddl.ts, tableDdl);
+ * - the trip groups' aggregate loses its index of every group by size (a partial one replaces it);
  * - a delivery record of every delivery (trip_delivery, partitioned or whole, with or without the
  *   trips' timestamps) becomes the redelivery record: the deliveries but the owners', which the
  *   facts hold.
  */
 export async function upgradePostgresSchema(c: Client, catalog: readonly TableDef[] = CATALOG): Promise<void> {
   const facts = factTable(catalog);
+  // The index of every trip group by size (the largest groups now read a partial one: aggregates.ts).
+  await c.query(`drop index if exists ${S}.agg_trip_group_trips_trip_group_key_idx`);
   await md5KeysAsUuid(c, catalog);
   await narrowedToInteger(c, catalog);
   const partitioned = warehouseTables(catalog).filter((x) => x.warehouse.postgresDayPartitions);

@@ -8,6 +8,8 @@ import { startPostgres, startS3Server, type LocalPostgres, type LocalS3 } from '
 import { checkedLoadFiles } from './load-files';
 import { PostgresWarehouse } from './postgres-warehouse';
 import { AGGREGATES, aggregateFromScratch } from './aggregates';
+import { largestGroups } from './queries';
+import { q } from './questions';
 import { warehouseTables } from '@trips/pipeline';
 
 const WAREHOUSE_TABLES = warehouseTables();
@@ -307,6 +309,39 @@ describe('PostgresWarehouse', () => {
     await load(fact, '2018-06-03');
     expect((await factRows()).sort()).toEqual(['2018-06-03:004', '2018-06-03:00c', '2018-06-10:001', '2018-06-10:002', '2018-06-10:003'].sort());
     await agree();
+  });
+
+  it('answers the largest groups as sorting every group would, from the large groups alone or, when they are fewer than asked for, from all', async () => {
+    // The index of every group by size of the layout before goes; the partial one takes its place.
+    await wh.query('drop index trips.agg_trip_group_large_idx');
+    await wh.query('create index agg_trip_group_trips_trip_group_key_idx on trips.agg_trip_group (trips desc, trip_group_key)');
+    await wh.ensureSchema();
+    expect((await wh.query<{ name: string }>("select indexname as name from pg_indexes where tablename = 'agg_trip_group' order by 1")).map((r) => r.name)).toEqual(['agg_trip_group_large_idx', 'agg_trip_group_pkey']);
+    await wh.query(`insert into trips.dim_region (region_key, name) values ('${key(1)}', 'Prague'), ('${key(2)}', 'Turin')`);
+    // Group i (in Prague if i is a multiple of 3) has i trips, or 40 if i is a multiple of 7: ties
+    // at 40, and large groups (32 trips or more) among both the small and the large i.
+    const group = (i: string) => `cast(lpad(to_hex(5000 + ${i}), 32, '0') as uuid)`;
+    await wh.query(`insert into trips.dim_trip_group select ${group('i')}, case when i % 3 = 0 then cast('${key(1)}' as uuid) else cast('${key(2)}' as uuid) end, i, i, i + 1, i + 1, i % 24, 0.01, 60 from generate_series(1, 60) i`);
+    await wh.query(`insert into trips.agg_trip_group select ${group('i')}, case when i % 7 = 0 then 40 else i end from generate_series(1, 60) i`);
+    const sortingAll = (n: number, region: string) =>
+      wh.query(
+        `select r.name as region, g.time_bucket, g.bucket_minutes, round(cast((g.origin_cell_x + 0.5) * g.cell_size_deg as numeric), 4) as origin_lon, round(cast((g.origin_cell_y + 0.5) * g.cell_size_deg as numeric), 4) as origin_lat,
+           round(cast((g.dest_cell_x + 0.5) * g.cell_size_deg as numeric), 4) as dest_lon, round(cast((g.dest_cell_y + 0.5) * g.cell_size_deg as numeric), 4) as dest_lat, a.trips
+         from trips.agg_trip_group a join trips.dim_trip_group g on g.trip_group_key = a.trip_group_key join trips.dim_region r on r.region_key = g.region_key
+         where $2 = '' or cast(g.region_key as text) = $2 order by a.trips desc, a.trip_group_key limit $1`,
+        [n, region],
+      );
+    // Every region, Prague (20 groups, 11 large) and Turin (40 groups, 22 large); asked for fewer,
+    // as many and more than the large groups or all groups.
+    const regions = await wh.query<{ key: string; groups: number }>('select cast(r.region_key as text) as key, count(*) as groups from trips.dim_region r join trips.dim_trip_group g using (region_key) group by 1, r.name order by r.name');
+    expect(regions.map((r) => r.groups)).toEqual([20, 40]);
+    for (const { key: region, groups } of [{ key: '', groups: 60 }, ...regions]) {
+      for (const n of [1, 10, 11, 22, 33, 100]) {
+        const expected = await sortingAll(n, region);
+        expect(expected).toHaveLength(Math.min(n, groups));
+        expect({ n, region, rows: await q(wh, largestGroups(n, region || undefined)) }).toEqual({ n, region, rows: expected });
+      }
+    }
   });
 
   it('keeps every aggregate equal to a full recomputation through reruns, out-of-order days and cross-batch duplicates', async () => {

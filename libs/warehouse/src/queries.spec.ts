@@ -1,5 +1,6 @@
 import { readdirSync } from 'node:fs';
-import { QUESTIONS_DIR, questionSql, weekStart, weekStarts, weeklyByBox } from './queries';
+import { AGGREGATES, LARGE_GROUP_TRIPS } from './aggregates';
+import { largestGroups, QUESTIONS_DIR, questionSql, weekStart, weekStarts, weeklyByBox } from './queries';
 
 describe('weekly question helpers', () => {
   it('starts ISO weeks on Monday, UTC', () => {
@@ -26,5 +27,12 @@ describe('weekly question helpers', () => {
     const files = readdirSync(QUESTIONS_DIR).filter((f) => f.endsWith('.sql'));
     expect(files.length).toBeGreaterThanOrEqual(6);
     for (const f of files) expect(questionSql(f.replace(/\.sql$/, ''), { side: 'origin' })).toMatch(/^-- /);
+  });
+
+  it('reads the large groups by the same bound as the partial index that holds them', () => {
+    const index = AGGREGATES.find((a) => a.name === 'agg_trip_group')?.postgresPartialIndex;
+    expect(index?.where).toBe(`trips >= ${LARGE_GROUP_TRIPS}`);
+    const bounds = [...largestGroups(10).text.matchAll(/a\.trips (>=|<) (\d+)/g)].map((m) => `${m[1]} ${m[2]}`);
+    expect(bounds).toEqual([`>= ${LARGE_GROUP_TRIPS}`, `< ${LARGE_GROUP_TRIPS}`]);
   });
 });

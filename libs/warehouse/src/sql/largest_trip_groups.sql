@@ -2,6 +2,29 @@
 -- bucket (grid and bucket sizes are recorded in each group), with the centres of their cells.
 --   $1  how many groups
 --   $2  region_key to keep to (as the warehouse gives it back), or '' for every region
+-- The key as text: $2 is text (it may be ''), and PostgreSQL keeps keys as uuid.
+with large as (
+    -- The groups of 32 trips or more (a partial index on PostgreSQL holds just these, largest first).
+    select a.trip_group_key, a.trips
+    from trips.agg_trip_group a
+    join trips.dim_trip_group g on g.trip_group_key = a.trip_group_key
+    where a.trips >= 32 and ($2 = '' or cast(g.region_key as varchar(36)) = $2)
+    order by a.trips desc, a.trip_group_key
+    limit $1
+),
+
+-- Every other group, read only if the large ones are fewer than asked for (then they are all in
+-- `large`, and the rest are smaller).
+top as (
+    select trip_group_key, trips from large
+    union all
+    select a.trip_group_key, a.trips
+    from trips.agg_trip_group a
+    join trips.dim_trip_group g on g.trip_group_key = a.trip_group_key
+    where a.trips < 32 and ($2 = '' or cast(g.region_key as varchar(36)) = $2)
+        and (select count(*) from large) < $1
+)
+
 select
     r.name as region,
     g.time_bucket,
@@ -10,11 +33,8 @@ select
     round(cast((g.origin_cell_y + 0.5) * g.cell_size_deg as numeric), 4) as origin_lat,
     round(cast((g.dest_cell_x + 0.5) * g.cell_size_deg as numeric), 4) as dest_lon,
     round(cast((g.dest_cell_y + 0.5) * g.cell_size_deg as numeric), 4) as dest_lat,
-    a.trips
-from trips.agg_trip_group a
-join trips.dim_trip_group g on g.trip_group_key = a.trip_group_key
+    t.trips
+from (select trip_group_key, trips from top order by trips desc, trip_group_key limit $1) t
+join trips.dim_trip_group g on g.trip_group_key = t.trip_group_key
 join trips.dim_region r on r.region_key = g.region_key
--- The key as text: $2 is text (it may be ''), and PostgreSQL keeps keys as uuid.
-where $2 = '' or cast(g.region_key as varchar(36)) = $2
-order by a.trips desc, a.trip_group_key
-limit $1
+order by t.trips desc, t.trip_group_key
