@@ -184,10 +184,14 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
   const redeliveries = `${S}.trip_redelivery`;
   const goes = FACT_ROW_GOES;
   return [
-    // The trips this day delivered before (those it owns are its fact rows, the others its
-    // redeliveries) and those it delivers now.
+    // The trips this day delivers now (the stage's, distinct: the lake's key) and those it delivered
+    // before and no longer does (those it owns are its fact rows, the others its redeliveries). A
+    // day's first load has no earlier ones, and the stage is copied as it is, not grouped.
     {
-      sql: `create temp table touched_trips on commit drop as select trip_id, trip_ts, max(staged) as staged from (select trip_id, trip_ts, 0 as staged from ${target} where ds = ${day} union all select trip_id, trip_ts, 0 as staged from ${redeliveries} where ds = ${day} union all select trip_id, trip_ts, 1 as staged from stage) x group by trip_id, trip_ts`,
+      sql:
+        `create temp table touched_trips on commit drop as select trip_id, trip_ts, 1 as staged from stage union all ` +
+        `select x.trip_id, x.trip_ts, 0 as staged from (select trip_id, trip_ts from ${target} where ds = ${day} union select trip_id, trip_ts from ${redeliveries} where ds = ${day}) x ` +
+        `where not exists (select 1 from stage s where s.trip_id = x.trip_id and s.trip_ts = x.trip_ts)`,
     },
     { sql: 'analyze touched_trips', only: 'postgres' },
     { sql: 'create temp table touched_span on commit drop as select min(trip_ts) as lo, max(trip_ts) as hi from touched_trips', span: true },
