@@ -207,14 +207,16 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
     // after the load (`ds`): this day if the stage holds it and no earlier day delivers it, else the
     // earliest other day delivering it, else none (it goes).
     {
-      sql: `create temp table trip_owner on commit drop as select t.trip_id, t.trip_ts, h.held_ds, case when t.staged = 1 and (h.other_ds is null or h.other_ds > ${day}) then ${day} else h.other_ds end as ds from touched_trips t left join (select trip_id, max(case when is_fact = 1 then ds end) as held_ds, min(case when ds <> ${day} then ds end) as other_ds from touched_deliveries group by trip_id) h on h.trip_id = t.trip_id`,
+      sql: `create temp table trip_owner on commit drop as select t.trip_id, t.trip_ts, t.staged, h.held_ds, case when t.staged = 1 and (h.other_ds is null or h.other_ds > ${day}) then ${day} else h.other_ds end as ds from touched_trips t left join (select trip_id, max(case when is_fact = 1 then ds end) as held_ds, min(case when ds <> ${day} then ds end) as other_ds from touched_deliveries group by trip_id) h on h.trip_id = t.trip_id`,
     },
     { sql: 'analyze trip_owner', only: 'postgres' },
     // The touched trips' redeliveries after the load: their deliveries by the other days and, if
     // staged, by this one, but the owner's.
     { sql: `delete from ${redeliveries} where ${within(redeliveries)} and trip_id in (select trip_id from touched_trips)` },
     {
-      sql: `insert into ${redeliveries} (${DELIVERY_COLUMNS.join(', ')}) select d.ds, d.trip_id, d.trip_ts from (select trip_id, trip_ts, ds from touched_deliveries where ds <> ${day} union all select trip_id, trip_ts, ${day} from touched_trips where staged = 1) d join trip_owner o on o.trip_id = d.trip_id where d.ds <> o.ds`,
+      sql:
+        `insert into ${redeliveries} (${DELIVERY_COLUMNS.join(', ')}) select d.ds, d.trip_id, d.trip_ts from touched_deliveries d join trip_owner o on o.trip_id = d.trip_id where d.ds <> ${day} and d.ds <> o.ds ` +
+        `union all select ${day}, o.trip_id, o.trip_ts from trip_owner o where o.staged = 1 and o.ds <> ${day}`,
     },
     { sql: `create temp table fact_delta on commit drop as select ${deltaSelect(-1)} from touched_facts f join trip_owner o on o.trip_id = f.trip_id and o.trip_ts = f.trip_ts where ${goes}` },
     // No alias on the target of DELETE and UPDATE: Redshift takes none there. With day partitions

@@ -56,8 +56,8 @@ export async function swapDayPartition(c: Client, spec: NonNullable<LoadStep['da
   await c.query(`alter table ${part} alter column ds drop default`);
   // A check the partition bound implies: attaching then skips reading the rows to prove it.
   await c.query(`alter table ${part} add constraint ${name}_ds check (ds = date '${ds}')`);
+  // Its statistics are the staged table's (analyzed when staged, before a few rows at most went).
   await c.query(`alter table ${parent} attach partition ${part} for values in ('${ds}')`);
-  await c.query(`analyze ${part}`);
   return { inserted: stagedRows - removed, deleted };
 }
 
