@@ -22,19 +22,29 @@ export interface Aggregate {
   groupBy: Array<{ column: string; expr: string; of?: Column }>;
   /** PostgreSQL: secondary B-tree indexes, for a question that reads the aggregate in another order than its key. */
   postgresIndexes?: string[][];
-  /** PostgreSQL: a partial B-tree index (`name`) of the rows `where` keeps, in the order of `columns`. */
-  postgresPartialIndex?: { name: string; columns: string[]; where: string };
+  /**
+   * A column `large_trips` beside `trips`: the group's trips when they are at least `LARGE_GROUP_TRIPS`,
+   * else null. On PostgreSQL a partial index of it, largest first, holds the large groups only.
+   */
+  large?: true;
 }
 
 /**
- * The trips a group needs to be in the partial index the largest groups are read from
- * (largest_trip_groups.sql says the same number). Most groups hold a few trips, and the upserts of
- * every load change them: an index of every group by size, which each load rewrote at random, was
- * larger than the aggregate itself (17 MB per million trips) and the load's largest upsert. The
- * groups this large are few (1% of them at 4M trips) and hold the answer whenever there are as many of
- * them as asked for; otherwise the question reads the rest.
+ * The trips that make a group large: `large_trips` holds them (else null), and the largest groups
+ * are read from the large ones (largest_trip_groups.sql), which are few (1% of the trip groups at
+ * 4M trips) and hold the answer whenever there are as many of them as asked for; otherwise the
+ * question reads the rest. Most groups hold a few trips, and every load changes many of them: an
+ * index of every group by size was larger than the aggregate itself (17 MB per million trips), each
+ * load rewrote it at random, and no update could stay on its page (HOT: PostgreSQL then writes no
+ * index entry). A small group's `large_trips` stays null whatever its trips, so its update touches no
+ * indexed column, and the aggregates leave room on their pages for it (AGGREGATE_FILLFACTOR).
  */
 export const LARGE_GROUP_TRIPS = 32;
+
+/** PostgreSQL: the share of each page of an aggregate that inserts fill, leaving the rest to updates kept on the page. */
+export const AGGREGATE_FILLFACTOR = 70;
+
+const largeTrips = (trips: string) => `case when ${trips} >= ${LARGE_GROUP_TRIPS} then ${trips} end`;
 
 const WEEK = { column: 'week_start_date', expr: "cast(date_trunc('week', f.trip_ts) as date)" };
 const fact = (name: string) => {
@@ -47,12 +57,8 @@ export const AGGREGATES: Aggregate[] = [
   { name: 'agg_weekly_region', groupBy: [WEEK, fact('region_key')] },
   { name: 'agg_weekly_origin_cell', groupBy: [WEEK, fact('origin_cell_x'), fact('origin_cell_y')] },
   { name: 'agg_weekly_dest_cell', groupBy: [WEEK, fact('dest_cell_x'), fact('dest_cell_y')] },
-  // The largest groups: read from the top of this index, not by sorting every group.
-  {
-    name: 'agg_trip_group',
-    groupBy: [fact('trip_group_key')],
-    postgresPartialIndex: { name: 'agg_trip_group_large_idx', columns: ['trips desc', 'trip_group_key'], where: `trips >= ${LARGE_GROUP_TRIPS}` },
-  },
+  // The largest groups: read from the large ones, not by sorting every group.
+  { name: 'agg_trip_group', groupBy: [fact('trip_group_key')], large: true },
   // Where a datasource appeared (the regions question), without reading the facts.
   { name: 'agg_datasource_region', groupBy: [fact('datasource_key'), fact('region_key')] },
 ];
@@ -60,17 +66,24 @@ export const AGGREGATES: Aggregate[] = [
 /** Every grouping column of every aggregate, once: the columns of a load's `fact_delta`. */
 export const DELTA_COLUMNS = [...new Map(AGGREGATES.flatMap((a) => a.groupBy).map((g) => [g.column, g])).values()];
 
+/** The columns an aggregate holds besides its groups: `trips`, and `large_trips` if it has one. */
+export function aggregateValueColumns(a: Aggregate): string[] {
+  return a.large ? ['trips', 'large_trips'] : ['trips'];
+}
+
+/** The partial index of an aggregate's large groups (PostgreSQL). */
+export function largeGroupsIndexDdl(a: Aggregate): string {
+  return `create index if not exists ${a.name}_large_trips_idx on ${WAREHOUSE_SCHEMA}.${a.name} (large_trips desc, ${a.groupBy.map((g) => g.column).join(', ')}) where large_trips is not null`;
+}
+
 export function aggregateDdl(dialect: WarehouseDialect): string[] {
-  const partial = (a: Aggregate) => {
-    const p = a.postgresPartialIndex;
-    return p ? [`create index if not exists ${p.name} on ${WAREHOUSE_SCHEMA}.${a.name} (${p.columns.join(', ')}) where ${p.where}`] : [];
-  };
-  const indexes = (a: Aggregate) => (dialect === 'postgres' ? [...(a.postgresIndexes ?? []).map((cols) => postgresIndexDdl(a.name, cols)), ...partial(a)] : []);
+  const postgres = dialect === 'postgres';
+  const indexes = (a: Aggregate) => (postgres ? [...(a.postgresIndexes ?? []).map((cols) => postgresIndexDdl(a.name, cols)), ...(a.large ? [largeGroupsIndexDdl(a)] : [])] : []);
   return AGGREGATES.flatMap((a) => [
-    `create table if not exists ${WAREHOUSE_SCHEMA}.${a.name} (\n${a.groupBy.map((g) => `  ${g.column} ${g.of ? sqlType(g.of, dialect) : 'date'} not null`).join(',\n')},\n  trips bigint not null,\n  primary key (${a.groupBy.map((g) => g.column).join(', ')})\n)`,
+    `create table if not exists ${WAREHOUSE_SCHEMA}.${a.name} (\n${a.groupBy.map((g) => `  ${g.column} ${g.of ? sqlType(g.of, dialect) : 'date'} not null`).join(',\n')},\n  trips bigint not null,\n${a.large ? '  large_trips bigint,\n' : ''}  primary key (${a.groupBy.map((g) => g.column).join(', ')})\n)${postgres ? ` with (fillfactor = ${AGGREGATE_FILLFACTOR})` : ''}`,
     // An aggregate new to a warehouse that already holds facts is computed once from them; from
     // then on every load keeps it in step.
-    `insert into ${WAREHOUSE_SCHEMA}.${a.name} (${a.groupBy.map((g) => g.column).join(', ')}, trips) ${aggregateFromScratch(a, `not exists (select 1 from ${WAREHOUSE_SCHEMA}.${a.name})`)}`,
+    `insert into ${WAREHOUSE_SCHEMA}.${a.name} (${[...a.groupBy.map((g) => g.column), ...aggregateValueColumns(a)].join(', ')}) ${aggregateFromScratch(a, `not exists (select 1 from ${WAREHOUSE_SCHEMA}.${a.name})`)}`,
     ...indexes(a),
   ]);
 }
@@ -94,18 +107,21 @@ export function aggregateDeltaStatements(dialect: WarehouseDialect): string[] {
     const target = `${WAREHOUSE_SCHEMA}.${a.name}`;
     const keys = a.groupBy.map((g) => g.column);
     const same = (left: string, right = 'd') => keys.map((k) => `${left}.${k} = ${right}.${k}`).join(' and ');
+    const values = aggregateValueColumns(a).join(', ');
     if (dialect === 'postgres') {
       out.push(
         // In key order: neighbouring upserts land on the same B-tree pages.
-        `insert into ${target} as a (${keys.join(', ')}, trips) select ${keys.join(', ')}, sum(delta) from fact_delta group by ${keys.join(', ')} having sum(delta) <> 0 order by ${keys.join(', ')} ` +
-          `on conflict (${keys.join(', ')}) do update set trips = a.trips + excluded.trips`,
+        `insert into ${target} as a (${keys.join(', ')}, ${values}) select ${keys.join(', ')}, sum(delta)${a.large ? `, ${largeTrips('sum(delta)')}` : ''} from fact_delta group by ${keys.join(', ')} having sum(delta) <> 0 order by ${keys.join(', ')} ` +
+          `on conflict (${keys.join(', ')}) do update set trips = a.trips + excluded.trips${a.large ? `, large_trips = ${largeTrips('a.trips + excluded.trips')}` : ''}`,
       );
       out.push(`delete from ${target} a using (select distinct ${keys.join(', ')} from fact_delta where delta < 0) d where ${same('a')} and a.trips = 0`);
       continue;
     }
     const summed = `(select ${keys.join(', ')}, sum(delta) as delta from fact_delta group by ${keys.join(', ')} having sum(delta) <> 0) d`;
-    out.push(`update ${target} as a set trips = a.trips + d.delta from ${summed} where ${same('a')}`);
-    out.push(`insert into ${target} (${keys.join(', ')}, trips) select ${keys.map((k) => `d.${k}`).join(', ')}, d.delta from ${summed} where not exists (select 1 from ${target} a where ${same('a')})`);
+    out.push(`update ${target} as a set trips = a.trips + d.delta${a.large ? `, large_trips = ${largeTrips('a.trips + d.delta')}` : ''} from ${summed} where ${same('a')}`);
+    out.push(
+      `insert into ${target} (${keys.join(', ')}, ${values}) select ${keys.map((k) => `d.${k}`).join(', ')}, d.delta${a.large ? `, ${largeTrips('d.delta')}` : ''} from ${summed} where not exists (select 1 from ${target} a where ${same('a')})`,
+    );
     out.push(`delete from ${target} where trips = 0`);
   }
   return out;
@@ -113,5 +129,5 @@ export function aggregateDeltaStatements(dialect: WarehouseDialect): string[] {
 
 /** The same aggregates computed from scratch (of the facts `where` keeps): what every load must leave (used by tests and checks). */
 export function aggregateFromScratch(a: Aggregate, where?: string): string {
-  return `select ${a.groupBy.map((g) => `${g.expr} as ${g.column}`).join(', ')}, count(*) as trips from ${WAREHOUSE_SCHEMA}.${factTable().id} f${where ? ` where ${where}` : ''} group by ${a.groupBy.map((_, i) => i + 1).join(', ')}`;
+  return `select ${a.groupBy.map((g) => `${g.expr} as ${g.column}`).join(', ')}, count(*) as trips${a.large ? `, ${largeTrips('count(*)')} as large_trips` : ''} from ${WAREHOUSE_SCHEMA}.${factTable().id} f${where ? ` where ${where}` : ''} group by ${a.groupBy.map((_, i) => i + 1).join(', ')}`;
 }

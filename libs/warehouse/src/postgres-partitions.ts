@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import { CATALOG, warehouseTables, type TableDef } from '@trips/pipeline';
 import { dayPartitionName, DELIVERY_COLUMNS, redeliveryDdl, tableDdl, type LoadStep } from './ddl';
-import { factTable } from './aggregates';
+import { AGGREGATE_FILLFACTOR, AGGREGATES, factTable, LARGE_GROUP_TRIPS } from './aggregates';
 import { WAREHOUSE_SCHEMA } from './port';
 
 const S = WAREHOUSE_SCHEMA;
@@ -100,15 +100,15 @@ async function relkind(c: Client, name: string): Promise<string | undefined> {
  * - the facts, if the catalog partitions them by day but they were created whole, are moved row for
  *   row into a partitioned table of the same name;
  * - day-partitioned tables lose the primary key they had (ddl.ts, tableDdl);
- * - the trip groups' aggregate loses its index of every group by size (a partial one replaces it);
+ * - the trip groups' aggregate loses its index of every group by size, and gains its large groups'
+ *   column (largeGroupsColumn);
  * - a delivery record of every delivery (trip_delivery, partitioned or whole, with or without the
  *   trips' timestamps) becomes the redelivery record: the deliveries but the owners', which the
  *   facts hold.
  */
 export async function upgradePostgresSchema(c: Client, catalog: readonly TableDef[] = CATALOG): Promise<void> {
   const facts = factTable(catalog);
-  // The index of every trip group by size (the largest groups now read a partial one: aggregates.ts).
-  await c.query(`drop index if exists ${S}.agg_trip_group_trips_trip_group_key_idx`);
+  await largeGroupsColumn(c);
   await md5KeysAsUuid(c, catalog);
   await narrowedToInteger(c, catalog);
   const partitioned = warehouseTables(catalog).filter((x) => x.warehouse.postgresDayPartitions);
@@ -125,6 +125,24 @@ export async function upgradePostgresSchema(c: Client, catalog: readonly TableDe
       `insert into ${S}.trip_redelivery (${DELIVERY_COLUMNS.join(', ')}) select d.ds, d.trip_id, ${ts} from ${S}.trip_delivery d where not exists (select 1 from ${S}.${facts.id} f where f.trip_id = d.trip_id and f.ds = d.ds) on conflict do nothing`,
     );
     await c.query(`drop table ${S}.trip_delivery`);
+  }
+}
+
+/**
+ * Aggregates of an earlier layout: the index of every trip group by size goes (the largest groups
+ * read the large groups' partial index, aggregates.ts), a large groups' column is added and filled,
+ * and pages keep room for updates (pages written from now on: VACUUM FULL repacks the others).
+ */
+async function largeGroupsColumn(c: Client): Promise<void> {
+  await c.query(`drop index if exists ${S}.agg_trip_group_trips_trip_group_key_idx`);
+  for (const a of AGGREGATES) {
+    if ((await relkind(c, a.name)) !== 'r') continue;
+    await c.query(`alter table ${S}.${a.name} set (fillfactor = ${AGGREGATE_FILLFACTOR})`);
+    if (!a.large) continue;
+    const has = await c.query('select 1 from information_schema.columns where table_schema = $1 and table_name = $2 and column_name = $3', [S, a.name, 'large_trips']);
+    if (has.rowCount) continue;
+    await c.query(`alter table ${S}.${a.name} add column large_trips bigint`);
+    await c.query(`update ${S}.${a.name} set large_trips = trips where trips >= ${LARGE_GROUP_TRIPS}`);
   }
 }
 

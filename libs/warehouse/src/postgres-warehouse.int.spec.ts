@@ -7,7 +7,7 @@ import type { ObjectStore } from '@trips/storage';
 import { startPostgres, startS3Server, type LocalPostgres, type LocalS3 } from '@trips/local';
 import { checkedLoadFiles } from './load-files';
 import { PostgresWarehouse } from './postgres-warehouse';
-import { AGGREGATES, aggregateFromScratch } from './aggregates';
+import { AGGREGATES, aggregateFromScratch, aggregateValueColumns } from './aggregates';
 import { largestGroups } from './queries';
 import { q } from './questions';
 import { warehouseTables } from '@trips/pipeline';
@@ -133,8 +133,8 @@ describe('PostgresWarehouse', () => {
 
   const agree = async () => {
     for (const a of AGGREGATES) {
-      const cols = a.groupBy.map((g) => g.column).join(', ');
-      const diff = await wh.query(`(select ${cols}, trips from trips.${a.name} except select * from (${aggregateFromScratch(a)}) s) union all (select * from (${aggregateFromScratch(a)}) s except select ${cols}, trips from trips.${a.name})`);
+      const cols = [...a.groupBy.map((g) => g.column), ...aggregateValueColumns(a)].join(', ');
+      const diff = await wh.query(`(select ${cols} from trips.${a.name} except select * from (${aggregateFromScratch(a)}) s) union all (select * from (${aggregateFromScratch(a)}) s except select ${cols} from trips.${a.name})`);
       expect({ aggregate: a.name, diff }).toEqual({ aggregate: a.name, diff: [] });
     }
   };
@@ -312,17 +312,22 @@ describe('PostgresWarehouse', () => {
   });
 
   it('answers the largest groups as sorting every group would, from the large groups alone or, when they are fewer than asked for, from all', async () => {
-    // The index of every group by size of the layout before goes; the partial one takes its place.
-    await wh.query('drop index trips.agg_trip_group_large_idx');
+    // The aggregate of the layout before: no large groups' column, an index of every group by size.
+    await wh.query('drop index trips.agg_trip_group_large_trips_idx');
+    await wh.query('alter table trips.agg_trip_group drop column large_trips, set (fillfactor = 100)');
     await wh.query('create index agg_trip_group_trips_trip_group_key_idx on trips.agg_trip_group (trips desc, trip_group_key)');
-    await wh.ensureSchema();
-    expect((await wh.query<{ name: string }>("select indexname as name from pg_indexes where tablename = 'agg_trip_group' order by 1")).map((r) => r.name)).toEqual(['agg_trip_group_large_idx', 'agg_trip_group_pkey']);
     await wh.query(`insert into trips.dim_region (region_key, name) values ('${key(1)}', 'Prague'), ('${key(2)}', 'Turin')`);
     // Group i (in Prague if i is a multiple of 3) has i trips, or 40 if i is a multiple of 7: ties
     // at 40, and large groups (32 trips or more) among both the small and the large i.
     const group = (i: string) => `cast(lpad(to_hex(5000 + ${i}), 32, '0') as uuid)`;
     await wh.query(`insert into trips.dim_trip_group select ${group('i')}, case when i % 3 = 0 then cast('${key(1)}' as uuid) else cast('${key(2)}' as uuid) end, i, i, i + 1, i + 1, i % 24, 0.01, 60 from generate_series(1, 60) i`);
     await wh.query(`insert into trips.agg_trip_group select ${group('i')}, case when i % 7 = 0 then 40 else i end from generate_series(1, 60) i`);
+    // The upgrade: the index goes, the column comes, filled for the large groups.
+    await wh.ensureSchema();
+    expect((await wh.query<{ name: string }>("select indexname as name from pg_indexes where tablename = 'agg_trip_group' order by 1")).map((r) => r.name)).toEqual(['agg_trip_group_large_trips_idx', 'agg_trip_group_pkey']);
+    expect(await wh.query('select count(*) as n from trips.agg_trip_group where large_trips is distinct from (case when trips >= 32 then trips end)')).toEqual([{ n: 0 }]);
+    expect(await wh.query('select count(*) as n from trips.agg_trip_group where large_trips is not null')).toEqual([{ n: 33 }]);
+    expect((await wh.query<{ options: string[] }>("select reloptions as options from pg_class where relname = 'agg_trip_group'"))[0].options).toEqual(['fillfactor=70']);
     const sortingAll = (n: number, region: string) =>
       wh.query(
         `select r.name as region, g.time_bucket, g.bucket_minutes, round(cast((g.origin_cell_x + 0.5) * g.cell_size_deg as numeric), 4) as origin_lon, round(cast((g.origin_cell_y + 0.5) * g.cell_size_deg as numeric), 4) as origin_lat,

@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { AGGREGATES, LARGE_GROUP_TRIPS } from './aggregates';
+import { AGGREGATES, aggregateDeltaStatements, aggregateFromScratch, LARGE_GROUP_TRIPS } from './aggregates';
 import { largestGroups, QUESTIONS_DIR, questionSql, weekStart, weekStarts, weeklyByBox } from './queries';
 
 describe('weekly question helpers', () => {
@@ -29,10 +29,20 @@ describe('weekly question helpers', () => {
     for (const f of files) expect(questionSql(f.replace(/\.sql$/, ''), { side: 'origin' })).toMatch(/^-- /);
   });
 
-  it('reads the large groups by the same bound as the partial index that holds them', () => {
-    const index = AGGREGATES.find((a) => a.name === 'agg_trip_group')?.postgresPartialIndex;
-    expect(index?.where).toBe(`trips >= ${LARGE_GROUP_TRIPS}`);
-    const bounds = [...largestGroups(10).text.matchAll(/a\.trips (>=|<) (\d+)/g)].map((m) => `${m[1]} ${m[2]}`);
-    expect(bounds).toEqual([`>= ${LARGE_GROUP_TRIPS}`, `< ${LARGE_GROUP_TRIPS}`]);
+  it('keeps the large groups\' column wherever an aggregate\'s trips are written, in both dialects, and reads the large groups by it', () => {
+    const large = AGGREGATES.filter((a) => a.large);
+    expect(large.map((a) => a.name)).toEqual(['agg_trip_group']);
+    const bound = (trips: string) => `large_trips = case when ${trips} >= ${LARGE_GROUP_TRIPS} then ${trips} end`;
+    for (const a of large) {
+      const [upsert] = aggregateDeltaStatements('postgres').filter((s) => s.startsWith(`insert into trips.${a.name} `));
+      expect(upsert).toMatch(/^insert into trips\.agg_trip_group as a \(trip_group_key, trips, large_trips\) select trip_group_key, sum\(delta\), case when sum\(delta\) >= 32 then sum\(delta\) end from fact_delta /);
+      expect(upsert).toContain(`do update set trips = a.trips + excluded.trips, ${bound('a.trips + excluded.trips')}`);
+      const redshift = aggregateDeltaStatements('redshift').filter((s) => s.includes(`trips.${a.name}`));
+      expect(redshift.find((s) => s.startsWith('update'))).toContain(`set trips = a.trips + d.delta, ${bound('a.trips + d.delta')} from`);
+      expect(redshift.find((s) => s.startsWith('insert'))).toMatch(/\(trip_group_key, trips, large_trips\) select d\.trip_group_key, d\.delta, case when d\.delta >= 32 then d\.delta end from/);
+      expect(aggregateFromScratch(a)).toContain(`count(*) as trips, case when count(*) >= ${LARGE_GROUP_TRIPS} then count(*) end as large_trips from`);
+    }
+    expect(largestGroups(10).text).toMatch(/where a\.large_trips is not null .* order by a\.large_trips desc, a\.trip_group_key/s);
+    expect(largestGroups(10).text).toMatch(/where a\.large_trips is null and .* and \(select count\(\*\) from large\) < \$1/s);
   });
 });

@@ -4,12 +4,13 @@
 --   $2  region_key to keep to (as the warehouse gives it back), or '' for every region
 -- The key as text: $2 is text (it may be ''), and PostgreSQL keeps keys as uuid.
 with large as (
-    -- The groups of 32 trips or more (a partial index on PostgreSQL holds just these, largest first).
+    -- The large groups (large_trips is their trips, null for the others; a partial index on
+    -- PostgreSQL holds just these, largest first).
     select a.trip_group_key, a.trips
     from trips.agg_trip_group a
     join trips.dim_trip_group g on g.trip_group_key = a.trip_group_key
-    where a.trips >= 32 and ($2 = '' or cast(g.region_key as varchar(36)) = $2)
-    order by a.trips desc, a.trip_group_key
+    where a.large_trips is not null and ($2 = '' or cast(g.region_key as varchar(36)) = $2)
+    order by a.large_trips desc, a.trip_group_key
     limit $1
 ),
 
@@ -21,7 +22,7 @@ top as (
     select a.trip_group_key, a.trips
     from trips.agg_trip_group a
     join trips.dim_trip_group g on g.trip_group_key = a.trip_group_key
-    where a.trips < 32 and ($2 = '' or cast(g.region_key as varchar(36)) = $2)
+    where a.large_trips is null and ($2 = '' or cast(g.region_key as varchar(36)) = $2)
         and (select count(*) from large) < $1
 )
 
