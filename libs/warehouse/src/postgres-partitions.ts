@@ -15,8 +15,8 @@ export function stagedPartitionName(table: string, ds: string): string {
  * Creates the table a load of day `ds` stages its rows in, in the caller's transaction: a table
  * like the day-partitioned parent (`ds` filled in), which the load turns into the day's partition
  * (swapDayPartition). Created in the load's transaction, it can be filled with COPY FREEZE: no WAL
- * (wal_level=minimal), rows frozen and pages marked all-visible as they are written, so that later
- * loads read its indexes without visiting the table. Returns its qualified name.
+ * (wal_level=minimal), rows frozen and pages marked all-visible as they are written, so no vacuum
+ * has to visit them again to freeze them. Returns its qualified name.
  */
 export async function createStagedPartition(c: Client, table: string, ds: string): Promise<string> {
   const staged = `${S}.${stagedPartitionName(table, ds)}`;
@@ -137,7 +137,9 @@ async function largeGroupsColumn(c: Client): Promise<void> {
   await c.query(`drop index if exists ${S}.agg_trip_group_trips_trip_group_key_idx`);
   for (const a of AGGREGATES) {
     if ((await relkind(c, a.name)) !== 'r') continue;
-    await c.query(`alter table ${S}.${a.name} set (fillfactor = ${AGGREGATE_FILLFACTOR})`);
+    const fillfactor = `fillfactor=${AGGREGATE_FILLFACTOR}`;
+    const options = await c.query('select 1 from pg_class where oid = cast($1 as regclass) and $2 = any(coalesce(reloptions, array[]::text[]))', [`${S}.${a.name}`, fillfactor]);
+    if (!options.rowCount) await c.query(`alter table ${S}.${a.name} set (${fillfactor})`);
     if (!a.large) continue;
     const has = await c.query('select 1 from information_schema.columns where table_schema = $1 and table_name = $2 and column_name = $3', [S, a.name, 'large_trips']);
     if (has.rowCount) continue;
