@@ -44,7 +44,8 @@ export const LARGE_GROUP_TRIPS = 32;
 /** PostgreSQL: the share of each page of an aggregate that inserts fill, leaving the rest to updates kept on the page. */
 export const AGGREGATE_FILLFACTOR = 70;
 
-const largeTrips = (trips: string) => `case when ${trips} >= ${LARGE_GROUP_TRIPS} then ${trips} end`;
+/** An aggregate's `large_trips` for the trips `trips` (an SQL expression): them if the group is large, else null. */
+export const largeTrips = (trips: string) => `case when ${trips} >= ${LARGE_GROUP_TRIPS} then ${trips} end`;
 
 const WEEK = { column: 'week_start_date', expr: "cast(date_trunc('week', f.trip_ts) as date)" };
 const fact = (name: string) => {
@@ -72,7 +73,7 @@ export function aggregateValueColumns(a: Aggregate): string[] {
 }
 
 /** The partial index of an aggregate's large groups (PostgreSQL). */
-export function largeGroupsIndexDdl(a: Aggregate): string {
+function largeGroupsIndexDdl(a: Aggregate): string {
   return `create index if not exists ${a.name}_large_trips_idx on ${WAREHOUSE_SCHEMA}.${a.name} (large_trips desc, ${a.groupBy.map((g) => g.column).join(', ')}) where large_trips is not null`;
 }
 

@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import { CATALOG, warehouseTables, type TableDef } from '@trips/pipeline';
 import { dayPartitionName, DELIVERY_COLUMNS, redeliveryDdl, tableDdl, type LoadStep } from './ddl';
-import { AGGREGATE_FILLFACTOR, AGGREGATES, factTable, LARGE_GROUP_TRIPS } from './aggregates';
+import { AGGREGATE_FILLFACTOR, AGGREGATES, factTable, largeTrips } from './aggregates';
 import { WAREHOUSE_SCHEMA } from './port';
 
 const S = WAREHOUSE_SCHEMA;
@@ -144,7 +144,7 @@ async function largeGroupsColumn(c: Client): Promise<void> {
     const has = await c.query('select 1 from information_schema.columns where table_schema = $1 and table_name = $2 and column_name = $3', [S, a.name, 'large_trips']);
     if (has.rowCount) continue;
     await c.query(`alter table ${S}.${a.name} add column large_trips bigint`);
-    await c.query(`update ${S}.${a.name} set large_trips = trips where trips >= ${LARGE_GROUP_TRIPS}`);
+    await c.query(`update ${S}.${a.name} set large_trips = ${largeTrips('trips')} where large_trips is distinct from ${largeTrips('trips')}`);
   }
 }
 
