@@ -94,6 +94,38 @@ describe('weekly averages on 1 million generated trips equal a brute-force count
     expect(nonEmpty).toBeGreaterThan(20);
   });
 
+  // The both-ends box sums whole 4×4-cell blocks from an aggregate and checks the ring between them
+  // and the box's edge trip by trip: boxes from under a block to a whole city, with edges on cell
+  // and block lines, where cell and block numbers are negative (Lisbon), and boxes in open sea.
+  it('for boxes matched on both ends, from under a block wide to a whole city, on cell and block edges', async () => {
+    const rnd = rng(3);
+    const centres = [...CITIES, { name: 'Lisbon', lon: -9.14, lat: 38.72 }, { name: 'open sea', lon: -30, lat: 40 }];
+    let withBlocks = 0;
+    for (let i = 0; i < 30; i++) {
+      const c = centres[i % centres.length];
+      const w = [0.02, 0.05, 0.1, 0.3, 0.6][i % 5] * (0.5 + rnd());
+      const h = [0.02, 0.05, 0.1, 0.3, 0.6][(i + 2) % 5] * (0.5 + rnd());
+      let box = { minLon: c.lon - w * rnd(), minLat: c.lat - h * rnd(), maxLon: 0, maxLat: 0 };
+      box = { ...box, maxLon: box.minLon + w, maxLat: box.minLat + h };
+      // Every third box on cell lines (0.01), every third on block lines (0.04).
+      const snap = [0, 0.01, 0.04][i % 3];
+      if (snap) box = { minLon: Math.floor(box.minLon / snap) * snap, minLat: Math.floor(box.minLat / snap) * snap, maxLon: Math.ceil(box.maxLon / snap) * snap, maxLat: Math.ceil(box.maxLat / snap) * snap };
+      const p = period(rnd);
+      const answer = await weeklyAverage(wh, { area: { box, match: 'both' }, ...p });
+      const where = 'origin_lon between $1 and $3 and origin_lat between $2 and $4 and dest_lon between $1 and $3 and dest_lat between $2 and $4';
+      const expected = await bruteForce(where, [box.minLon, box.minLat, box.maxLon, box.maxLat], answer);
+      expect({ case: i, box, weeks: answer.weeks }).toEqual({ case: i, box, weeks: expected });
+      const [fromBlocks] = await wh.query<{ n: string }>(
+        `select coalesce(sum(trips), 0) as n from trips.agg_weekly_block_pair where origin_block_x * 0.04 >= $1 and (origin_block_x + 1) * 0.04 <= $3 and origin_block_y * 0.04 >= $2 and (origin_block_y + 1) * 0.04 <= $4
+           and dest_block_x * 0.04 >= $1 and (dest_block_x + 1) * 0.04 <= $3 and dest_block_y * 0.04 >= $2 and (dest_block_y + 1) * 0.04 <= $4`,
+        [box.minLon, box.minLat, box.maxLon, box.maxLat],
+      );
+      if (Number(fromBlocks.n) > 0) withBlocks++;
+    }
+    // Most boxes hold whole blocks with trips in them: the aggregate's part of the answer is tested.
+    expect(withBlocks).toBeGreaterThan(10);
+  });
+
   it('answers latest-datasource and the regions of each datasource as the facts say', async () => {
     for (const top of [1, 2, 3]) {
       const expected = await wh.query(

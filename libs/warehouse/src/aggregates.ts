@@ -54,10 +54,27 @@ const fact = (name: string) => {
   return { column: name, expr: `f.${name}`, of: c };
 };
 
+/**
+ * Grid cells per side of a block: the box matched on both ends sums the block pairs wholly inside
+ * the box from `agg_weekly_block_pair` and checks trip by trip only the ring of cells, less than a
+ * block wide, between those blocks and the box's edge (weekly_trips_box_both.sql, which assumes 4).
+ * Pairs of cells rarely repeat within a week (nearly as many as the trips); pairs of 4×4-cell blocks
+ * do, so the aggregate stays small (hundreds of pairs a week for a city).
+ */
+export const BLOCK_CELLS = 4;
+
+/** The block of a grid cell column: floor division by BLOCK_CELLS, also for negative cells. */
+const block = (cell: string) => {
+  const column = cell.replace('_cell_', '_block_');
+  return { column, expr: `cast(floor(f.${cell} / ${BLOCK_CELLS}.0) as integer)`, of: { ...fact(cell).of, name: column } };
+};
+
 export const AGGREGATES: Aggregate[] = [
   { name: 'agg_weekly_region', groupBy: [WEEK, fact('region_key')] },
   { name: 'agg_weekly_origin_cell', groupBy: [WEEK, fact('origin_cell_x'), fact('origin_cell_y')] },
   { name: 'agg_weekly_dest_cell', groupBy: [WEEK, fact('dest_cell_x'), fact('dest_cell_y')] },
+  // The box matched on both ends: the pairs of blocks it holds whole.
+  { name: 'agg_weekly_block_pair', groupBy: [WEEK, block('origin_cell_x'), block('origin_cell_y'), block('dest_cell_x'), block('dest_cell_y')] },
   // The largest groups: read from the large ones, not by sorting every group.
   { name: 'agg_trip_group', groupBy: [fact('trip_group_key')], large: true },
   // Where a datasource appeared (the regions question), without reading the facts.

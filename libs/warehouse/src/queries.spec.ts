@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { AGGREGATES, aggregateDeltaStatements, aggregateFromScratch, LARGE_GROUP_TRIPS } from './aggregates';
+import { AGGREGATES, aggregateDeltaStatements, aggregateFromScratch, BLOCK_CELLS, LARGE_GROUP_TRIPS } from './aggregates';
 import { largestGroups, QUESTIONS_DIR, questionSql, weekStart, weekStarts, weeklyByBox } from './queries';
 
 describe('weekly question helpers', () => {
@@ -14,13 +14,25 @@ describe('weekly question helpers', () => {
     for (const [match, side] of [['origin', 'origin'], ['destination', 'dest'], ['both', undefined]] as const) {
       const sql = weeklyByBox({ minLon: 14.4, minLat: 50, maxLon: 14.5, maxLat: 50.1 }, match, 0.01, '2018-05-28', '2018-06-04');
       expect(sql.text).not.toMatch(/generate_series|::|ilike|\{\{/);
-      if (side) expect(sql.text).toContain(`from trips.agg_weekly_${side}_cell a`);
+      expect(sql.text).toContain(side ? `from trips.agg_weekly_${side}_cell a` : 'from trips.agg_weekly_block_pair a');
       const used = new Set([...sql.text.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
       expect(Math.max(...used)).toBe(sql.params.length);
       expect(used.size).toBe(sql.params.length);
       expect(sql.params.slice(0, 1)).toEqual(['2018-05-28']);
       expect(sql.params).toContain('2018-06-11');
     }
+  });
+
+  it('cuts the box matched on both ends into the blocks the block-pair aggregate is kept by', () => {
+    const [pairs] = AGGREGATES.filter((a) => a.name === 'agg_weekly_block_pair');
+    expect(pairs.groupBy.map((g) => g.column)).toEqual(['week_start_date', 'origin_block_x', 'origin_block_y', 'dest_block_x', 'dest_block_y']);
+    expect(pairs.groupBy[1].expr).toBe(`cast(floor(f.origin_cell_x / ${BLOCK_CELLS}.0) as integer)`);
+    const sql = questionSql('weekly_trips_box_both');
+    // The file is run by hand too, so it spells the block size out: it must be the aggregate's.
+    const sizes = new Set([...sql.matchAll(/\/ (\d+)\.0\)|(\d+) \* b[xy]/g)].map((m) => Number(m[1] ?? m[2])));
+    expect([...sizes]).toEqual([BLOCK_CELLS]);
+    expect(sql.match(/\/ \d+\.0\)/g)?.length).toBe(4);
+    expect(sql.match(/\d+ \* b[xy]/g)?.length).toBe(4);
   });
 
   it('keeps every question in a file of its own, each naming its parameters', () => {

@@ -65,14 +65,16 @@ export function weeklyByRegion(regionKey: string, fromWeek: string, toWeek: stri
 
 /**
  * Trips per week whose origin, destination or both lie in the box (sql/weekly_trips_box_*.sql):
- * exact for any box; for one side, whole cells come from the weekly cell aggregate and trips on the
- * box's edge are checked one by one.
+ * exact for any box. For one side, whole cells come from the weekly cell aggregate; for both, pairs
+ * of whole blocks come from the weekly block-pair aggregate. Trips on the box's edge (for both, in the
+ * ring between the blocks and the edge) are checked one by one.
  */
 export function weeklyByBox(box: Box, match: BoxMatch, cellDeg: number, fromWeek: string, toWeek: string): Sql {
   const corners = [box.minLon, box.minLat, box.maxLon, box.maxLat];
   const end = plusDays(toWeek, 7);
-  if (match === 'both') return { text: questionSql('weekly_trips_box_both'), params: [fromWeek, end, ...corners] };
-  return { text: questionSql('weekly_trips_box_side', { side: match === 'origin' ? 'origin' : 'dest' }), params: [fromWeek, toWeek, end, ...corners, cellDeg] };
+  const params = [fromWeek, toWeek, end, ...corners, cellDeg];
+  if (match === 'both') return { text: questionSql('weekly_trips_box_both'), params };
+  return { text: questionSql('weekly_trips_box_side', { side: match === 'origin' ? 'origin' : 'dest' }), params };
 }
 
 /** The largest groups of similar trips, with their cells' centres. */

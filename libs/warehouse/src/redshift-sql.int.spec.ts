@@ -1,6 +1,8 @@
 import { awsToolsPython } from '@trips/local';
 import { sqlglot } from '@trips/testing';
+import { readdirSync } from 'node:fs';
 import { aggregateDeltaStatements } from './aggregates';
+import { QUESTIONS_DIR, questionSql } from './queries';
 import { bootstrapStatements } from './bootstrap';
 import { warehouseTables } from '@trips/pipeline';
 
@@ -35,5 +37,14 @@ describe('the SQL the Redshift adapter sends parses as Redshift SQL', () => {
     const results = sqlglot(python, statements.map((sql) => ({ op: 'parse' as const, sql, read: 'redshift' })));
     const failures = results.map((r, i) => (r.ok ? undefined : `${statements[i].slice(0, 100)} → ${r.error}`)).filter(Boolean);
     expect(failures).toEqual([]);
+  });
+
+  it('covers every question file an analyst runs on Redshift', () => {
+    if (!python) return console.warn('skipped (no Python 3.10+)');
+    const files = readdirSync(QUESTIONS_DIR).filter((f) => f.endsWith('.sql')).map((f) => f.replace(/\.sql$/, ''));
+    expect(files).toContain('weekly_trips_box_both');
+    const statements = files.flatMap((f) => (f === 'weekly_trips_box_side' ? ['origin', 'dest'] : ['']).map((side) => ({ f, sql: questionSql(f, { side }) })));
+    const results = sqlglot(python, statements.map(({ sql }) => ({ op: 'parse' as const, sql, read: 'redshift' })));
+    expect(results.map((r, i) => (r.ok ? undefined : `${statements[i].f} → ${r.error}`)).filter(Boolean)).toEqual([]);
   });
 });
