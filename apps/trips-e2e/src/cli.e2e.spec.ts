@@ -12,13 +12,23 @@ import { alive, SAMPLE, trips, tripsJson } from './trips';
 describe('the command line on a loaded warehouse', () => {
   let work: string;
   let state: string;
+  let runOutput: string;
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'trips-cli-'));
     state = join(work, 'state');
     const run = await trips(['run', '--input', SAMPLE, '--ds', '2018-05-28'], state);
     if (run.code !== 0) throw new Error(`trips run exited ${run.code}:\n${run.stderr}`);
+    runOutput = run.stdout + run.stderr;
   });
   afterAll(() => rm(work, { recursive: true, force: true }));
+
+  it('ends a run with the rows of each warehouse table, the facts counted as the table holds them', async () => {
+    const counts = JSON.parse((await trips(['sql', 'select (select count(*) from trips.fact_trips) as facts, (select count(*) from trips.dim_trip_group) as groups', '--json'], state)).stdout)[0];
+    expect(counts.facts).toBe(1968);
+    const line = runOutput.split('\n').find((l) => l.includes('warehouse rows'));
+    expect(line).toContain(`fact_trips ${counts.facts.toLocaleString('en-US')}`);
+    expect(line).toContain(`dim_trip_group ${counts.groups.toLocaleString('en-US')}`);
+  });
 
   const TYPED = `select d.ds, timestamp '2018-05-28 23:30:00' as ts, timestamptz '2018-05-28 23:30:00+00' as tstz,
     '{"a": [1, 2]}'::jsonb as doc, null::text as nothing, (select count(*) from trips.fact_trips) as facts, 1.50::numeric as price
