@@ -27,8 +27,15 @@ async function timed<T>(fn: () => Promise<T>, runs: number): Promise<{ ms: numbe
   return { ms: times[Math.floor(times.length / 2)], result };
 }
 
-const BOX = { minLon: 14.22, minLat: 49.94, maxLon: 14.71, maxLat: 50.18 };
-const inBox = (side: 'origin' | 'dest') => `${side}_lon between ${BOX.minLon} and ${BOX.maxLon} and ${side}_lat between ${BOX.minLat} and ${BOX.maxLat}`;
+type BenchBox = { minLon: number; minLat: number; maxLon: number; maxLat: number };
+/** Over the whole of Prague: its edges lie where few trips start or end. */
+const BOX: BenchBox = { minLon: 14.22, minLat: 49.94, maxLon: 14.71, maxLat: 50.18 };
+/**
+ * A district of Prague, its edges through the city's busiest cells: the trips near a box's edge are
+ * checked one by one, so this is the box questions' hard case.
+ */
+const DISTRICT: BenchBox = { minLon: 14.4, minLat: 50.04, maxLon: 14.48, maxLat: 50.1 };
+const inBox = (side: 'origin' | 'dest', box = BOX) => `${side}_lon between ${box.minLon} and ${box.maxLon} and ${side}_lat between ${box.minLat} and ${box.maxLat}`;
 
 interface Case {
   question: string;
@@ -51,7 +58,7 @@ function weekly(question: string, request: WeeklyRequest, where: string): Case {
 
 /**
  * Times each question (`runs` warm runs; brute force `bruteRuns`) and checks its answer. The region
- * is Prague and the box lies over Prague: the generator's largest city.
+ * is Prague and the box lies over Prague: the generator's largest city; the district box lies in it.
  */
 export async function measureQuestions(wh: WarehouseQueries, runs: number, bruteRuns: number): Promise<QuestionTiming[]> {
   const [datasource] = await wh.query<{ datasource_key: string }>(
@@ -62,6 +69,9 @@ export async function measureQuestions(wh: WarehouseQueries, runs: number, brute
     weekly('weekly-average, box (origin)', { area: { box: BOX, match: 'origin' } }, inBox('origin')),
     weekly('weekly-average, box (destination)', { area: { box: BOX, match: 'destination' } }, inBox('dest')),
     weekly('weekly-average, box (both)', { area: { box: BOX, match: 'both' } }, `${inBox('origin')} and ${inBox('dest')}`),
+    weekly('weekly-average, district (origin)', { area: { box: DISTRICT, match: 'origin' } }, inBox('origin', DISTRICT)),
+    weekly('weekly-average, district (destination)', { area: { box: DISTRICT, match: 'destination' } }, inBox('dest', DISTRICT)),
+    weekly('weekly-average, district (both)', { area: { box: DISTRICT, match: 'both' } }, `${inBox('origin', DISTRICT)} and ${inBox('dest', DISTRICT)}`),
     {
       question: 'groups (largest 10)',
       fast: (w) => q<{ trips: number }>(w, largestGroups(10)),

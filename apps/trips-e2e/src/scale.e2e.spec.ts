@@ -58,7 +58,7 @@ describe('tools/bench scale (a small run)', () => {
     }
     expect(report.loadGrowth.warehouseTripsBeforeLastDay).toBe(first.facts);
     expect(report.peakDiskBytes).toBeGreaterThan(0);
-    expect(report.questions.map((q) => q.question)).toHaveLength(7);
+    expect(report.questions.map((q) => q.question)).toHaveLength(10);
     for (const q of report.questions) expect({ question: q.question, same: q.same }).toEqual({ question: q.question, same: true });
 
     const md = await readFile(join(out, 'scale.md'), 'utf8');
