@@ -58,8 +58,8 @@ const fact = (name: string) => {
  * Grid cells per side of a block: the box matched on both ends sums the block pairs wholly inside
  * the box from `agg_weekly_block_pair` and checks trip by trip only the ring of cells, less than a
  * block wide, between those blocks and the box's edge (weekly_trips_box_both.sql, which assumes 4).
- * Pairs of cells rarely repeat within a week (nearly as many as the trips); pairs of 4×4-cell blocks
- * do, so the aggregate stays small (hundreds of pairs a week for a city).
+ * A box over a whole city sums every pair it holds: on 2M generated trips in 4 weeks there were
+ * 144,682 pairs of cells a week apart against 3,686 pairs of 4×4-cell blocks, so blocks it is.
  */
 export const BLOCK_CELLS = 4;
 

@@ -1,8 +1,8 @@
 -- Trips per ISO week whose origin and destination both lie in a bounding box (edges included),
--- exact for any box. Pairs of grid cells rarely repeat, so no aggregate of them helps; pairs of
--- blocks (4 × 4 cells) do. The box is cut, on each end, into the blocks wholly inside it and a ring
--- of cells around them, less than a block wide, that reaches past the box's edge. Every trip in the
--- box is counted once:
+-- exact for any box. A box over a city holds most of its pairs of grid cells, too many to sum
+-- (39 times the pairs of blocks of 4 × 4 cells on 2M trips). So the box is cut, on each end, into
+-- the blocks wholly inside it and a ring of cells around them, less than a block wide, that reaches
+-- past the box's edge. Every trip in the box is counted once:
 --   * origin and destination in inner blocks: summed from agg_weekly_block_pair;
 --   * origin in the ring: checked trip by trip (origin and destination in the box);
 --   * origin in an inner block, destination in the ring: checked trip by trip.
