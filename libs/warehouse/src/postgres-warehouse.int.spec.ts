@@ -7,7 +7,7 @@ import type { ObjectStore } from '@trips/storage';
 import { startPostgres, startS3Server, type LocalPostgres, type LocalS3 } from '@trips/local';
 import { checkedLoadFiles } from './load-files';
 import { PostgresWarehouse } from './postgres-warehouse';
-import { AGGREGATES, aggregateFromScratch, aggregateValueColumns } from './aggregates';
+import { AGGREGATES, aggregateFromScratch, aggregateValueColumns, BLOCK_CELLS, blockOf } from './aggregates';
 import { largestGroups } from './queries';
 import { q } from './questions';
 import { warehouseTables } from '@trips/pipeline';
@@ -254,6 +254,12 @@ describe('PostgresWarehouse', () => {
     expect(await wh.query("select relname from pg_class where relname like 'trip_delivery%'")).toEqual([]);
     expect({ facts: await factRows(), redeliveries: await redeliveries() }).toEqual(before);
     await loadsGoOnExactly();
+  });
+
+  it('puts a grid cell in its block by floor division, negative cells too, as the both-ends box question cuts the box', async () => {
+    const cells = Array.from({ length: 41 }, (_, i) => i - 20).concat([-2147483648 + 3, 2147483647]);
+    const rows = await wh.query<{ cell: number; block: number }>(`select cell, ${blockOf('cell')} as block from unnest($1::integer[]) as u(cell) order by cell`, [cells]);
+    expect(rows.map((r) => [r.cell, r.block])).toEqual([...cells].sort((a, b) => a - b).map((c) => [c, Math.floor(c / BLOCK_CELLS)]));
   });
 
   it('keeps grid cells as 4-byte integers, and narrows the bigint cells of an earlier layout value for value', async () => {

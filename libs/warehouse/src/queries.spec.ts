@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { AGGREGATES, aggregateDeltaStatements, aggregateFromScratch, BLOCK_CELLS, LARGE_GROUP_TRIPS } from './aggregates';
+import { AGGREGATES, aggregateDeltaStatements, aggregateFromScratch, BLOCK_CELLS, blockOf, LARGE_GROUP_TRIPS } from './aggregates';
 import { largestGroups, QUESTIONS_DIR, questionSql, weekStart, weekStarts, weeklyByBox } from './queries';
 
 describe('weekly question helpers', () => {
@@ -26,7 +26,7 @@ describe('weekly question helpers', () => {
   it('cuts the box matched on both ends into the blocks the block-pair aggregate is kept by', () => {
     const [pairs] = AGGREGATES.filter((a) => a.name === 'agg_weekly_block_pair');
     expect(pairs.groupBy.map((g) => g.column)).toEqual(['week_start_date', 'origin_block_x', 'origin_block_y', 'dest_block_x', 'dest_block_y']);
-    expect(pairs.groupBy[1].expr).toBe(`cast(floor(f.origin_cell_x / ${BLOCK_CELLS}.0) as integer)`);
+    expect(pairs.groupBy[1].expr).toBe(blockOf('f.origin_cell_x'));
     const sql = questionSql('weekly_trips_box_both');
     // The file is run by hand too, so it spells the block size out: it must be the aggregate's.
     const sizes = new Set([...sql.matchAll(/\/ (\d+)\.0\)|(\d+) \* b[xy]/g)].map((m) => Number(m[1] ?? m[2])));
