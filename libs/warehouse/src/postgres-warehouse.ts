@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Client, types, type CustomTypesConfig, type QueryResult } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -112,7 +110,7 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
     const columns = table.columns;
     const progress = req.progress;
     const lakeBytes = req.files.reduce((s, f) => s + f.size, 0);
-    let stage = progress?.stage(`${table.id}: reading ${req.files.length} Parquet file(s) of the lake`, { bytes: lakeBytes });
+    let stage = progress?.stage(`${table.id}: downloading ${req.files.length} Parquet file(s) of the lake`, { bytes: lakeBytes });
     const staged = await parquetToCsv(this.store, req.source.bucket, req.files, columns.map((c) => c.name), this.workDir);
     stage?.advance({ rows: staged?.rows ?? 0, bytes: lakeBytes });
     stage?.done();
@@ -129,10 +127,11 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
       if (partitioned) await c.query(`create temp view stage as select * from ${stagedIn}`);
       else await c.query(`create temp table stage (${columns.map((col) => `${col.name} ${sqlType(col, 'postgres')}${col.nullable ? '' : ' not null'}`).join(', ')}) on commit drop`);
       if (staged) {
-        stage = progress?.stage(`${table.id}: copying ${staged.rows.toLocaleString('en-US')} rows into the staging table`, { bytes: (await stat(staged.path)).size });
-        const rows = createReadStream(staged.path);
-        await pipeline(stage ? counted(rows, stage) : rows, c.query(copyFrom(`copy ${stagedIn} (${columns.map((col) => col.name).join(', ')}) from stdin (format csv${partitioned ? ', freeze' : ''})`)));
-        stage?.done();
+        // The Parquet files are decoded as COPY reads them (parquet-csv.ts): the two overlap.
+        const copying = progress?.stage(`${table.id}: copying ${staged.rows.toLocaleString('en-US')} rows of the lake into the staging table`, { rows: staged.rows });
+        const copy = `copy ${stagedIn} (${columns.map((col) => col.name).join(', ')}) from stdin (format csv${partitioned ? ', freeze' : ''})`;
+        await staged.pipeTo((rows) => pipeline(copying ? counted(rows, copying, { lines: true }) : rows, c.query(copyFrom(copy))));
+        copying?.done();
       }
       await c.query(`analyze ${stagedIn}`);
       await req.after;
