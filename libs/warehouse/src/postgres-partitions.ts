@@ -3,6 +3,7 @@ import { CATALOG, warehouseTables, type TableDef } from '@trips/pipeline';
 import { dayPartitionName, DELIVERY_COLUMNS, redeliveryDdl, tableDdl, type LoadStep } from './ddl';
 import { AGGREGATE_FILLFACTOR, AGGREGATES, factTable, largeTrips } from './aggregates';
 import { WAREHOUSE_SCHEMA } from './port';
+import { indexName } from './types';
 
 const S = WAREHOUSE_SCHEMA;
 
@@ -116,6 +117,7 @@ export async function upgradePostgresSchema(c: Client, catalog: readonly TableDe
   // Day-partitioned tables no longer have a primary key (tableDdl says why): dropped on the parent,
   // it goes from every partition with its index.
   for (const t of partitioned) if ((await relkind(c, t.id)) === 'p') await dropPrimaryKey(c, t.id);
+  await dropRetiredIndexes(c, catalog);
   if ((await relkind(c, 'trip_delivery')) !== undefined) {
     const columns = await c.query<{ name: string }>('select column_name as name from information_schema.columns where table_schema = $1 and table_name = $2', [S, 'trip_delivery']);
     // The oldest record kept no timestamps: a delivered trip's fact row has its trip_ts.
@@ -145,6 +147,26 @@ async function largeGroupsColumn(c: Client): Promise<void> {
     if (has.rowCount) continue;
     await c.query(`alter table ${S}.${a.name} add column large_trips bigint`);
     await c.query(`update ${S}.${a.name} set large_trips = ${largeTrips('trips')} where large_trips is distinct from ${largeTrips('trips')}`);
+  }
+}
+
+/**
+ * The catalog's tables have the secondary indexes the catalog lists (postgresIndexes) and no others:
+ * an index a catalog table has under the catalog's naming (`<table>_<columns>_idx`, postgresIndexDdl)
+ * that the catalog no longer lists goes, from the table and, on a partitioned table, from every
+ * partition. Each costs every load a B-tree build or every row's insert. Indexes backing a
+ * constraint (a primary key) are not secondary, and are left alone.
+ */
+async function dropRetiredIndexes(c: Client, catalog: readonly TableDef[]): Promise<void> {
+  for (const t of warehouseTables(catalog)) {
+    const listed = new Set((t.warehouse.postgresIndexes ?? []).map((cols) => indexName(t.id, cols)));
+    const found = await c.query<{ name: string }>(
+      `select i.relname as name from pg_index x join pg_class i on i.oid = x.indexrelid join pg_class k on k.oid = x.indrelid join pg_namespace n on n.oid = k.relnamespace
+       where n.nspname = $1 and k.relname = $2 and not exists (select 1 from pg_constraint o where o.conindid = x.indexrelid)`,
+      [S, t.id],
+    );
+    const ours = new RegExp(`^${t.id}_(${t.columns.map((x) => x.name).concat('ds').join('|')})(_(${t.columns.map((x) => x.name).concat('ds').join('|')}))*_idx$`);
+    for (const { name } of found.rows) if (ours.test(name) && !listed.has(name)) await c.query(`drop index ${S}.${name}`);
   }
 }
 

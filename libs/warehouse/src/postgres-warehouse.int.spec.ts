@@ -256,6 +256,26 @@ describe('PostgresWarehouse', () => {
     await loadsGoOnExactly();
   });
 
+  it("drops the indexes the catalog no longer lists (the facts' (y, x) cell indexes), from every partition, and keeps the others", async () => {
+    await loadTwoDays();
+    const indexesOf = async (name: string) =>
+      (await wh.query<{ i: string }>('select indexname as i from pg_indexes where schemaname = $1 and tablename = $2 order by 1', ['trips', name])).map((r) => r.i.replace(/^fact_trips_d\d{8}_/, 'fact_trips_'));
+    const listed = (fact.warehouse.postgresIndexes ?? []).map((cols) => `fact_trips_${cols.join('_')}_idx`).sort();
+    expect(await indexesOf('fact_trips')).toEqual(listed);
+    // The layout before: (y, x) cell indexes besides (x, y); and one of the user's, named otherwise.
+    await wh.query('create index fact_trips_origin_cell_y_origin_cell_x_idx on trips.fact_trips (origin_cell_y, origin_cell_x)');
+    await wh.query('create index fact_trips_dest_cell_y_dest_cell_x_idx on trips.fact_trips (dest_cell_y, dest_cell_x)');
+    await wh.query('create index my_trips_by_time on trips.fact_trips (trip_ts)');
+    expect(await indexesOf('fact_trips_d20180603')).toHaveLength(listed.length + 3);
+    await wh.ensureSchema();
+    const kept = [...listed, 'my_trips_by_time'].sort();
+    expect(await indexesOf('fact_trips')).toEqual(kept);
+    expect((await indexesOf('fact_trips_d20180603')).map((i) => i.replace(/^fact_trips_trip_ts_idx\d$/, 'my_trips_by_time')).sort()).toEqual(kept);
+    // The dimensions keep their primary keys.
+    expect(await indexesOf('dim_trip_group')).toEqual(['dim_trip_group_cell_size_deg_idx', 'dim_trip_group_pkey']);
+    await loadsGoOnExactly();
+  });
+
   it('puts a grid cell in its block by floor division, negative cells too, as the both-ends box question cuts the box', async () => {
     const cells = Array.from({ length: 41 }, (_, i) => i - 20).concat([-2147483648 + 3, 2147483647]);
     const rows = await wh.query<{ cell: number; block: number }>(`select cell, ${blockOf('cell')} as block from unnest($1::integer[]) as u(cell) order by cell`, [cells]);

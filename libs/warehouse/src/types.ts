@@ -29,5 +29,10 @@ export function sqlType(c: Column, dialect: Dialect): string {
  * columns (`<table>_<col>_…_idx`; a column's `desc` is left out of the name).
  */
 export function postgresIndexDdl(table: string, cols: readonly string[]): string {
-  return `create index if not exists ${table}_${cols.map((c) => c.replace(/ desc$/, '')).join('_')}_idx on ${WAREHOUSE_SCHEMA}.${table} (${cols.join(', ')})`;
+  return `create index if not exists ${indexName(table, cols)} on ${WAREHOUSE_SCHEMA}.${table} (${cols.join(', ')})`;
+}
+
+/** The name postgresIndexDdl gives an index of `table` on `cols`. */
+export function indexName(table: string, cols: readonly string[]): string {
+  return `${table}_${cols.map((c) => c.replace(/ desc$/, '')).join('_')}_idx`;
 }

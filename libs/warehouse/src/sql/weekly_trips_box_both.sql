@@ -7,7 +7,8 @@
 --   * origin in the ring: checked trip by trip (origin and destination in the box);
 --   * origin in an inner block, destination in the ring: checked trip by trip.
 -- The rings are read as four disjoint strips each (left, right, bottom, top), which the facts'
--- (x, y) and (y, x) cell indexes serve, so the work follows the box's perimeter, not its area.
+-- (x, y) cell indexes serve (a strip narrow in y by a skip scan, one probe per x), so the work follows
+-- the box's perimeter, not its area.
 -- Weeks without trips are absent.
 --   $1, $2  first and last week (dates, Mondays);  $3  the day after the last week
 --   $4..$7  min_lon, min_lat, max_lon, max_lat

@@ -1,7 +1,8 @@
 -- Trips per ISO week whose {{side}} point lies in a bounding box (edges included), exact for any
 -- box: grid cells wholly inside the box are summed from the weekly cell aggregate; trips in the
 -- cells on its edge are checked one by one, as four disjoint strips (left, right, bottom, top) the
--- (x, y) and (y, x) cell indexes serve, so the work follows the box's perimeter, not its area.
+-- (x, y) cell indexes serve (a strip narrow in y by a skip scan, one probe per x), so the work follows
+-- the box's perimeter, not its area.
 -- Weeks without trips are absent. `{{side}}` is origin or dest (the caller picks the file's side).
 --   $1, $2  first and last week (dates, Mondays);  $3  the day after the last week
 --   $4..$7  min_lon, min_lat, max_lon, max_lat
