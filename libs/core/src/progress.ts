@@ -20,8 +20,8 @@ export const PROGRESS_ENV = 'TRIPS_PROGRESS';
 export interface ProgressStage {
   /** Adds what was done since the last call. */
   advance(done: { rows?: number; bytes?: number }): void;
-  /** Also counts the bytes that flow through (and with `lines`, a row per line): pipe a stream through it. */
-  counter(opts?: { lines?: boolean }): Transform;
+  /** Also counts the bytes that flow through: pipe a stream through it. */
+  counter(): Transform;
   done(): void;
 }
 
@@ -67,12 +67,10 @@ export function createProgress(task: string, logger: Logger | undefined, opts: {
       last = Date.now();
       return {
         advance,
-        counter: (opts = {}) =>
+        counter: () =>
           new Transform({
             transform(chunk: Buffer, _enc, cb) {
-              let lines = 0;
-              if (opts.lines) for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
-              advance({ bytes: chunk.length, rows: lines });
+              advance({ bytes: chunk.length });
               cb(null, chunk);
             },
           }),
@@ -108,8 +106,8 @@ export function describeProgress(r: ProgressRecord): string {
 }
 
 /** `source` as read through a stage's byte counter; an error of the source reaches the reader. */
-export function counted(source: Readable, stage: ProgressStage, opts?: { lines?: boolean }): Readable {
-  const counter = stage.counter(opts);
+export function counted(source: Readable, stage: ProgressStage): Readable {
+  const counter = stage.counter();
   pipeline(source, counter, () => undefined); // pipeline destroys the counter with the source's error
   return counter;
 }

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { Client, types, type CustomTypesConfig, type QueryResult } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { counted, ExternalError, QueryError, type Logger } from '@trips/core';
+import { ExternalError, QueryError, type Logger } from '@trips/core';
 import type { ObjectStore } from '@trips/storage';
 import { dayPartitionName, dialectSteps, schemaDdl, sqlType, withSpan } from './ddl';
-import { parquetToCsv } from './parquet-csv';
+import { stageParquet } from './parquet-pg';
 import { createStagedPartition, swapDayPartition, upgradePostgresSchema } from './postgres-partitions';
 import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type WarehouseLoader, type WarehouseQueries } from './port';
 
@@ -111,7 +111,7 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
     const progress = req.progress;
     const lakeBytes = req.files.reduce((s, f) => s + f.size, 0);
     let stage = progress?.stage(`${table.id}: downloading ${req.files.length} Parquet file(s) of the lake`, { bytes: lakeBytes });
-    const staged = await parquetToCsv(this.store, req.source.bucket, req.files, columns.map((c) => c.name), this.workDir);
+    const staged = await stageParquet(this.store, req.source.bucket, req.files, columns, this.workDir);
     stage?.advance({ rows: staged?.rows ?? 0, bytes: lakeBytes });
     stage?.done();
     const c = await this.connect();
@@ -127,10 +127,10 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
       if (partitioned) await c.query(`create temp view stage as select * from ${stagedIn}`);
       else await c.query(`create temp table stage (${columns.map((col) => `${col.name} ${sqlType(col, 'postgres')}${col.nullable ? '' : ' not null'}`).join(', ')}) on commit drop`);
       if (staged) {
-        // The Parquet files are decoded as COPY reads them (parquet-csv.ts): the two overlap.
+        // The Parquet files are decoded as COPY reads them, in its binary format (parquet-pg.ts).
         const copying = progress?.stage(`${table.id}: copying ${staged.rows.toLocaleString('en-US')} rows of the lake into the staging table`, { rows: staged.rows });
-        const copy = `copy ${stagedIn} (${columns.map((col) => col.name).join(', ')}) from stdin (format csv${partitioned ? ', freeze' : ''})`;
-        await staged.pipeTo((rows) => pipeline(copying ? counted(rows, copying, { lines: true }) : rows, c.query(copyFrom(copy))));
+        const copy = `copy ${stagedIn} (${columns.map((col) => col.name).join(', ')}) from stdin (format binary${partitioned ? ', freeze' : ''})`;
+        await pipeline(staged.binary((rows) => copying?.advance({ rows })), c.query(copyFrom(copy)));
         copying?.done();
       }
       await c.query(`analyze ${stagedIn}`);

@@ -1,0 +1,146 @@
+import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { Client } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { startPostgres, type LocalPostgres } from '@trips/local';
+import type { Column } from '@trips/pipeline';
+import type { ObjectStore } from '@trips/storage';
+import { stageParquet } from './parquet-pg';
+import { sqlType } from './types';
+
+/** The store's one call the staging makes, from a local folder standing for the bucket (the S3 path is tested with the S3 server in the load's tests). */
+const folderStore = (dir: string) => ({ download: (_bucket: string, key: string, path: string) => copyFile(join(dir, key), path) }) as unknown as ObjectStore;
+
+/** Every type a catalog column can have, md5 keys among the text, nullable ones too. */
+const COLUMNS: Column[] = [
+  { name: 'id', type: 'varchar', maxBytes: 32, md5Key: true },
+  { name: 'maybe_key', type: 'varchar', maxBytes: 32, md5Key: true, nullable: true },
+  { name: 'ts', type: 'timestamp' },
+  { name: 'day', type: 'date', nullable: true },
+  { name: 'n', type: 'integer' },
+  { name: 'big', type: 'bigint', nullable: true },
+  { name: 'x', type: 'double' },
+  { name: 'label', type: 'varchar', maxBytes: 40, nullable: true },
+];
+
+// Values at the edges of each binary form: before 1970 and 2000 (negative high words), microseconds,
+// the 4- and 8-byte bounds, multi-byte UTF-8, an empty string, nulls.
+const ROWS = `select * from (values
+  ('00007b4602e1388d9df8013356fe50ae', 'FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF', timestamp '2026-01-05 08:38:57.123456', date '2026-01-05', 0, 0::bigint, 14.4378, 'Praha'),
+  ('80000000000000000000000000000001', null, timestamp '1999-12-31 23:59:59.999999', date '1999-12-31', -2147483648, cast(-9223372036854775808 as bigint), -9.1393, 'Lisboa — São Bento'),
+  ('0123456789abcdef0123456789abcdef', '00000000000000000000000000000000', timestamp '1969-07-20 20:17:40', date '1900-02-28', 2147483647, 9223372036854775807::bigint, 1e-300, ''),
+  ('fedcba9876543210fedcba9876543210', null, timestamp '2000-01-01 00:00:00', null, 1, null, -0.5, null)
+) t(id, maybe_key, ts, day, n, big, x, label)`;
+
+describe('stageParquet: the lake rows in PostgreSQL binary COPY form (DuckDB, real PostgreSQL)', () => {
+  let dir: string;
+  let work: string;
+  let pg: LocalPostgres;
+  let c: Client;
+
+  async function parquet(name: string, select: string): Promise<void> {
+    const db = await DuckDBInstance.create(':memory:');
+    const con = await db.connect();
+    await con.run(`copy (${select}) to '${join(dir, name)}' (format parquet)`);
+    con.closeSync();
+    db.closeSync();
+  }
+
+  const columnsDdl = COLUMNS.map((col) => `${col.name} ${sqlType(col, 'postgres')}${col.nullable ? '' : ' not null'}`).join(', ');
+  const stage = (keys: string[], columns = COLUMNS) => stageParquet(folderStore(dir), 'lake', keys.map((key) => ({ key })), columns, work);
+
+  /** Copies the staged rows into a fresh table `name` and returns them as PostgreSQL prints them. */
+  async function copied(name: string, keys: string[]): Promise<string[]> {
+    const staged = await stage(keys);
+    if (!staged) throw new Error('nothing staged');
+    await c.query(`create table ${name} (${columnsDdl})`);
+    await pipeline(staged.binary(), c.query(copyFrom(`copy ${name} (${COLUMNS.map((col) => col.name).join(', ')}) from stdin (format binary)`)));
+    await staged.dispose();
+    return (await c.query<{ r: string }>(`select cast(t as text) as r from ${name} t order by id`)).rows.map((x) => x.r);
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'parquet-pg-'));
+    work = join(dir, 'work');
+    pg = await startPostgres();
+    c = new Client({ connectionString: pg.url });
+    await c.connect();
+    await parquet('rows.parquet', ROWS);
+  }, 120_000);
+  afterAll(async () => {
+    await c?.end();
+    await pg?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('gives PostgreSQL every value as a text COPY of the same rows does, and counts the rows from the files', async () => {
+    const staged = await stage(['rows.parquet']);
+    expect(staged?.rows).toBe(4);
+    await staged?.dispose();
+    // The same rows as CSV, through PostgreSQL's own text input: what the binary form must equal.
+    const db = await DuckDBInstance.create(':memory:');
+    const con = await db.connect();
+    const csv = join(dir, 'rows.csv');
+    await con.run(`copy (${ROWS}) to '${csv}' (format csv, header false, timestampformat '%Y-%m-%d %H:%M:%S.%f')`);
+    con.closeSync();
+    db.closeSync();
+    await c.query(`create table by_text (${columnsDdl})`);
+    const { createReadStream } = await import('node:fs');
+    await pipeline(createReadStream(csv), c.query(copyFrom(`copy by_text from stdin (format csv)`)));
+    const text = (await c.query<{ r: string }>('select cast(t as text) as r from by_text t order by id')).rows.map((x) => x.r);
+    expect(await copied('by_binary', ['rows.parquet'])).toEqual(text);
+    // And the values themselves, spelled out.
+    expect(text).toEqual([
+      '(00007b46-02e1-388d-9df8-013356fe50ae,ffffffff-ffff-ffff-ffff-ffffffffffff,"2026-01-05 08:38:57.123456",2026-01-05,0,0,14.4378,Praha)',
+      '(01234567-89ab-cdef-0123-456789abcdef,00000000-0000-0000-0000-000000000000,"1969-07-20 20:17:40",1900-02-28,2147483647,9223372036854775807,1e-300,"")',
+      '(80000000-0000-0000-0000-000000000001,,"1999-12-31 23:59:59.999999",1999-12-31,-2147483648,-9223372036854775808,-9.1393,"Lisboa — São Bento")',
+      '(fedcba98-7654-3210-fedc-ba9876543210,,"2000-01-01 00:00:00",,1,,-0.5,)',
+    ]);
+  });
+
+  it('reads many files and many chunks in order, and leaves nothing in its scratch folder', async () => {
+    await parquet('many-a.parquet', `select lpad(to_hex(i), 32, '0') as id, null as maybe_key, timestamp '2026-01-01' + to_seconds(i) as ts, null::date as day, i::integer as n, null::bigint as big, i / 3.0 as x, null as label from range(0, 5000) t(i)`);
+    await parquet('many-b.parquet', `select lpad(to_hex(i), 32, '0') as id, null as maybe_key, timestamp '2026-01-01' + to_seconds(i) as ts, null::date as day, i::integer as n, null::bigint as big, i / 3.0 as x, null as label from range(5000, 5100) t(i)`);
+    const rows = await copied('many', ['many-a.parquet', 'many-b.parquet']);
+    expect(rows).toHaveLength(5100);
+    const [check] = (await c.query<{ bad: string }>(`select count(*) as bad from many where n <> cast(('x' || right(cast(id as text), 8)) as bit(32))::int or ts <> timestamp '2026-01-01' + n * interval '1 second' or x <> n / 3.0::float8`)).rows;
+    expect(Number(check.bad)).toBe(0);
+    expect(await readdir(work)).toEqual([]);
+  });
+
+  it('refuses an md5 key that is not 32 hex digits, naming the column and the value', async () => {
+    await parquet('short-key.parquet', `select 'abc' as id, null as maybe_key, timestamp '2026-01-01' as ts, null::date as day, 1 as n, null::bigint as big, 1.0 as x, null as label`);
+    const staged = await stage(['short-key.parquet']);
+    await c.query(`create table short_key (${columnsDdl})`);
+    const copy = pipeline(staged?.binary() as NodeJS.ReadableStream, c.query(copyFrom('copy short_key from stdin (format binary)')));
+    await expect(copy).rejects.toThrow('id is not an md5 key of 32 hex digits: abc');
+    await staged?.dispose();
+    await parquet('not-hex.parquet', `select 'zz007b4602e1388d9df8013356fe50ae' as id, null as maybe_key, timestamp '2026-01-01' as ts, null::date as day, 1 as n, null::bigint as big, 1.0 as x, null as label`);
+    const second = await stage(['not-hex.parquet']);
+    const again = pipeline(second?.binary() as NodeJS.ReadableStream, c.query(copyFrom('copy short_key from stdin (format binary)')));
+    await expect(again).rejects.toThrow(/zz007b46/);
+    await second?.dispose();
+  });
+
+  it('lets PostgreSQL refuse a null where the table wants a value, and a text longer than its column', async () => {
+    await c.query(`create table strict_rows (${columnsDdl.replace('label varchar(40)', 'label varchar(4)')})`);
+    const copy = async () => {
+      const staged = await stage(['rows.parquet']);
+      try {
+        await pipeline(staged?.binary() as NodeJS.ReadableStream, c.query(copyFrom('copy strict_rows from stdin (format binary)')));
+      } finally {
+        await staged?.dispose();
+      }
+    };
+    await expect(copy()).rejects.toThrow('value too long for type character varying(4)');
+    await c.query(`alter table strict_rows alter column label type varchar(40), alter column day set not null`);
+    await expect(copy()).rejects.toThrow('null value in column "day"');
+  });
+
+  it('no files: nothing to stage', async () => {
+    expect(await stage([])).toBeUndefined();
+  });
+});

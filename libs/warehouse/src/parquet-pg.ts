@@ -1,0 +1,202 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { DuckDBInstance, type DuckDBVector } from '@duckdb/node-api';
+import { makeScratchDir } from '@trips/core';
+import type { Column } from '@trips/pipeline';
+import type { ObjectStore } from '@trips/storage';
+
+export interface StagedRows {
+  /** The rows the files hold (their Parquet footers say so). */
+  rows: number;
+  /**
+   * The rows in PostgreSQL's binary COPY format (`copy … from stdin (format binary)`), the columns
+   * in the order asked for, decoded from the files as the stream is read.
+   */
+  binary(onRows?: (rows: number) => void): Readable;
+  dispose(): Promise<void>;
+}
+
+/** Microseconds from 1970-01-01 (DuckDB's epoch) to 2000-01-01 (PostgreSQL's). */
+const PG_EPOCH_US = 946_684_800_000_000;
+
+/**
+ * How a catalog column goes from DuckDB to PostgreSQL's binary form: as 32-bit parts DuckDB computes
+ * (JavaScript reads them as plain numbers, no BigInt or value object per row) and their byte width.
+ * - md5 keys (uuid): the 32 hex digits as four unsigned 32-bit words, in order; anything but 32
+ *   hex digits is an error (a text COPY into uuid would also have taken a hyphenated uuid);
+ * - timestamps: microseconds since 2000-01-01 as a signed high and an unsigned low word;
+ * - bigint: the same two words; dates: days since 2000-01-01; integers and doubles as they are;
+ * - text: UTF-8 bytes.
+ */
+function parts(c: Column): { exprs: string[]; kind: 'uuid' | 'int64' | 'int32' | 'float64' | 'text' } {
+  const q = `"${c.name.replace(/"/g, '""')}"`;
+  const split = (v: string) => [`cast(((${v}) - ((${v}) & 4294967295)) // 4294967296 as integer)`, `cast((${v}) & 4294967295 as uinteger)`];
+  switch (c.type) {
+    case 'varchar':
+      if (!c.md5Key) return { exprs: [`cast(${q} as varchar)`], kind: 'text' };
+    {
+      const text = `cast(${q} as varchar)`;
+      // Two 64-bit halves parsed (half the casts of four 32-bit words), each split in two words; the
+      // text itself and whether it is 32 long come along, for the error (encodeChunk checks them).
+      const half = (k: number) => `try_cast('0x' || substr(${text}, ${1 + 16 * k}, 16) as ubigint)`;
+      return {
+        exprs: [`length(${text}) = 32`, `cast(${half(0)} >> 32 as uinteger)`, `cast(${half(0)} & 4294967295 as uinteger)`, `cast(${half(1)} >> 32 as uinteger)`, `cast(${half(1)} & 4294967295 as uinteger)`, text],
+        kind: 'uuid',
+      };
+    }
+    case 'timestamp':
+      return { exprs: split(`epoch_us(cast(${q} as timestamp)) - ${PG_EPOCH_US}`), kind: 'int64' };
+    case 'bigint':
+      return { exprs: split(`cast(${q} as bigint)`), kind: 'int64' };
+    case 'date':
+      return { exprs: [`cast(datediff('day', date '2000-01-01', cast(${q} as date)) as integer)`], kind: 'int32' };
+    case 'integer':
+      return { exprs: [`cast(${q} as integer)`], kind: 'int32' };
+    case 'double':
+      return { exprs: [`cast(${q} as double)`], kind: 'float64' };
+    default:
+      throw new Error(`no binary COPY form for column ${(c as Column).name} of type ${(c as Column).type}`);
+  }
+}
+
+const KIND_CODE = { uuid: 0, int64: 1, int32: 2, float64: 3, text: 4 } as const;
+/** Bytes a field takes at most in a row: its length word and its value (text is measured per row). */
+const FIXED_WIDTH = [4 + 16, 4 + 8, 4 + 4, 4 + 8, 4];
+
+/** PostgreSQL's binary COPY header: signature, flags, header extension length. */
+const HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
+const TRAILER = Buffer.from([0xff, 0xff]);
+
+/**
+ * Prepares Parquet files of a bucket to be read as PostgreSQL binary COPY data with `columns` in
+ * order (StagedRows.binary): the files are downloaded to a scratch folder, which DuckDB reads chunk
+ * by chunk as the stream is read. Binary rather than CSV: PostgreSQL parses no text (980k fact rows
+ * copied in 1.1 s against 3.2 s as CSV), and DuckDB formats none. Returns undefined when there is
+ * no file.
+ */
+export async function stageParquet(store: ObjectStore, bucket: string, objects: ReadonlyArray<{ key: string }>, columns: readonly Column[], workDir: string, memoryLimit = '512MB'): Promise<StagedRows | undefined> {
+  if (objects.length === 0) return undefined;
+  const dir = await makeScratchDir(workDir, 'load');
+  const dispose = () => rm(dir, { recursive: true, force: true });
+  try {
+    const files: string[] = [];
+    for (const [i, o] of objects.entries()) {
+      const path = join(dir, `part-${i}.parquet`);
+      await store.download(bucket, o.key, path);
+      files.push(path);
+    }
+    const from = `read_parquet([${files.map((f) => `'${f.replace(/'/g, "''")}'`).join(', ')}])`;
+    const open = async () => {
+      const db = await DuckDBInstance.create(':memory:', { memory_limit: memoryLimit, threads: '2', temp_directory: join(dir, 'spill') });
+      return { db, con: await db.connect() };
+    };
+    const counting = await open();
+    let rows: number;
+    try {
+      rows = Number((await counting.con.runAndReadAll(`select count(*)::bigint as n from ${from}`)).getRowObjects()[0].n);
+    } finally {
+      counting.con.closeSync();
+      counting.db.closeSync();
+    }
+    const forms = columns.map((c) => ({ ...parts(c), name: c.name }));
+    const sql = `select ${forms.flatMap((f) => f.exprs).join(', ')} from ${from}`;
+    async function* encode(onRows?: (rows: number) => void): AsyncGenerator<Buffer> {
+      const { db, con } = await open();
+      try {
+        yield HEADER;
+        const result = await con.stream(sql);
+        for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+          const vectors: DuckDBVector[] = [];
+          for (let i = 0; i < chunk.columnCount; i++) vectors.push(chunk.getColumnVector(i));
+          yield encodeChunk(forms, vectors, chunk.rowCount);
+          onRows?.(chunk.rowCount);
+        }
+        yield TRAILER;
+      } finally {
+        con.closeSync();
+        db.closeSync();
+      }
+    }
+    return { rows, dispose, binary: (onRows) => Readable.from(encode(onRows), { objectMode: false }) };
+  } catch (e) {
+    await dispose();
+    throw e;
+  }
+}
+
+/** One chunk's rows in binary COPY form: per row its field count, then per field its length (-1: null) and bytes, big-endian. */
+function encodeChunk(forms: ReadonlyArray<{ kind: keyof typeof KIND_CODE; name: string }>, vectors: DuckDBVector[], n: number): Buffer {
+  const kinds = forms.map((f) => KIND_CODE[f.kind]);
+  // Each column's first vector: a column of several parts reads the next ones after it.
+  const first: number[] = [];
+  let at = 0;
+  for (const f of forms) {
+    first.push(at);
+    at += f.kind === 'uuid' ? 6 : f.kind === 'int64' ? 2 : 1;
+  }
+  const get = vectors.map((v) => v.getItem.bind(v) as (i: number) => unknown);
+  let texts: Array<Buffer | null>[] | undefined;
+  let width = 2;
+  for (const k of kinds) width += FIXED_WIDTH[k];
+  let size = width * n;
+  if (kinds.includes(KIND_CODE.text)) {
+    texts = forms.map((f, c) => (f.kind === 'text' ? Array.from({ length: n }, (_, r) => toBytes(get[first[c]](r))) : []));
+    for (const column of texts) for (const b of column) size += b?.length ?? 0;
+  }
+  const buf = Buffer.allocUnsafe(size);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let o = 0;
+  for (let r = 0; r < n; r++) {
+    view.setInt16(o, kinds.length);
+    o += 2;
+    for (let c = 0; c < kinds.length; c++) {
+      const v = first[c];
+      const value = get[v](r);
+      if (value === null) {
+        view.setInt32(o, -1);
+        o += 4;
+        continue;
+      }
+      switch (kinds[c]) {
+        case 0: {
+          // uuid: 32 long, and four words (a word is null where the digits are not hex).
+          const words = [get[v + 1](r), get[v + 2](r), get[v + 3](r), get[v + 4](r)] as Array<number | null>;
+          if (value !== true || words.includes(null)) throw new Error(`${forms[c].name} is not an md5 key of 32 hex digits: ${String(get[v + 5](r))}`);
+          view.setInt32(o, 16);
+          view.setUint32(o + 4, words[0] as number);
+          view.setUint32(o + 8, words[1] as number);
+          view.setUint32(o + 12, words[2] as number);
+          view.setUint32(o + 16, words[3] as number);
+          o += 20;
+          break;
+        }
+        case 1: // int64: high word, low word
+          view.setInt32(o, 8);
+          view.setInt32(o + 4, value as number);
+          view.setUint32(o + 8, get[v + 1](r) as number);
+          o += 12;
+          break;
+        case 2:
+          view.setInt32(o, 4);
+          view.setInt32(o + 4, value as number);
+          o += 8;
+          break;
+        case 3:
+          view.setInt32(o, 8);
+          view.setFloat64(o + 4, value as number);
+          o += 12;
+          break;
+        default: {
+          const bytes = (texts as Array<Buffer | null>[])[c][r] as Buffer;
+          view.setInt32(o, bytes.length);
+          bytes.copy(buf, o + 4);
+          o += 4 + bytes.length;
+        }
+      }
+    }
+  }
+  return buf.subarray(0, o);
+}
+
+const toBytes = (v: unknown): Buffer | null => (v === null ? null : Buffer.from(String(v), 'utf8'));
