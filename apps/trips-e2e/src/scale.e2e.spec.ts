@@ -11,7 +11,7 @@ interface ScaleReport {
   days: number;
   factsAtEnd: number;
   peakDiskBytes: number;
-  floors: Array<{ day: number; lakeSeconds: number; warehouseSeconds: number }>;
+  floors: Array<{ day: number; lakeSeconds: number; warehouseSeconds: number; warehouseCsvSeconds: number }>;
   lastDayAgainstFloors: { ratio: number; loadRatio: number };
   loadGrowth: { warehouseTripsBeforeLastDay: number; ratio: number };
   questions: Array<{ question: string; ms: number; bruteMs: number; same: boolean }>;
@@ -55,6 +55,7 @@ describe('tools/bench scale (a small run)', () => {
     for (const f of report.floors) {
       expect(f.lakeSeconds).toBeGreaterThan(0);
       expect(f.warehouseSeconds).toBeGreaterThan(0);
+      expect(f.warehouseCsvSeconds).toBeGreaterThan(0);
     }
     expect(report.loadGrowth.warehouseTripsBeforeLastDay).toBe(first.facts);
     expect(report.peakDiskBytes).toBeGreaterThan(0);
