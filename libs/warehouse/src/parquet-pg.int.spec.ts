@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,7 +89,6 @@ describe('stageParquet: the lake rows in PostgreSQL binary COPY form (DuckDB, re
     con.closeSync();
     db.closeSync();
     await c.query(`create table by_text (${columnsDdl})`);
-    const { createReadStream } = await import('node:fs');
     await pipeline(createReadStream(csv), c.query(copyFrom(`copy by_text from stdin (format csv)`)));
     const text = (await c.query<{ r: string }>('select cast(t as text) as r from by_text t order by id')).rows.map((x) => x.r);
     expect(await copied('by_binary', ['rows.parquet'])).toEqual(text);

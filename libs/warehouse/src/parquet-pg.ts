@@ -33,10 +33,9 @@ function parts(c: Column): { exprs: string[]; kind: 'uuid' | 'int64' | 'int32' |
   const q = `"${c.name.replace(/"/g, '""')}"`;
   const split = (v: string) => [`cast(((${v}) - ((${v}) & 4294967295)) // 4294967296 as integer)`, `cast((${v}) & 4294967295 as uinteger)`];
   switch (c.type) {
-    case 'varchar':
-      if (!c.md5Key) return { exprs: [`cast(${q} as varchar)`], kind: 'text' };
-    {
+    case 'varchar': {
       const text = `cast(${q} as varchar)`;
+      if (!c.md5Key) return { exprs: [text], kind: 'text' };
       // Two 64-bit halves parsed (half the casts of four 32-bit words), each split in two words; the
       // text itself and whether it is 32 long come along, for the error (encodeChunk checks them).
       const half = (k: number) => `try_cast('0x' || substr(${text}, ${1 + 16 * k}, 16) as ubigint)`;
@@ -101,6 +100,7 @@ export async function stageParquet(store: ObjectStore, bucket: string, objects: 
     }
     const forms = columns.map((c) => ({ ...parts(c), name: c.name }));
     const sql = `select ${forms.flatMap((f) => f.exprs).join(', ')} from ${from}`;
+    const layout = rowLayout(forms);
     async function* encode(onRows?: (rows: number) => void): AsyncGenerator<Buffer> {
       const { db, con } = await open();
       try {
@@ -109,7 +109,7 @@ export async function stageParquet(store: ObjectStore, bucket: string, objects: 
         for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
           const vectors: DuckDBVector[] = [];
           for (let i = 0; i < chunk.columnCount; i++) vectors.push(chunk.getColumnVector(i));
-          yield encodeChunk(forms, vectors, chunk.rowCount);
+          yield encodeChunk(layout, vectors, chunk.rowCount);
           onRows?.(chunk.rowCount);
         }
         yield TRAILER;
@@ -125,23 +125,36 @@ export async function stageParquet(store: ObjectStore, bucket: string, objects: 
   }
 }
 
-/** One chunk's rows in binary COPY form: per row its field count, then per field its length (-1: null) and bytes, big-endian. */
-function encodeChunk(forms: ReadonlyArray<{ kind: keyof typeof KIND_CODE; name: string }>, vectors: DuckDBVector[], n: number): Buffer {
-  const kinds = forms.map((f) => KIND_CODE[f.kind]);
-  // Each column's first vector: a column of several parts reads the next ones after it.
+/** Where each column's values are in a chunk, and how it is written: the same for every chunk. */
+interface RowLayout {
+  names: string[];
+  kinds: number[];
+  /** Each column's first vector: a column of several parts (parts().exprs) reads the next ones after it. */
+  first: number[];
+  /** Bytes of a row but its texts: field count, and each field's length word and value. */
+  width: number;
+  hasText: boolean;
+}
+
+function rowLayout(forms: ReadonlyArray<{ kind: keyof typeof KIND_CODE; name: string; exprs: string[] }>): RowLayout {
+  const kinds: number[] = forms.map((f) => KIND_CODE[f.kind]);
   const first: number[] = [];
   let at = 0;
   for (const f of forms) {
     first.push(at);
-    at += f.kind === 'uuid' ? 6 : f.kind === 'int64' ? 2 : 1;
+    at += f.exprs.length;
   }
+  return { names: forms.map((f) => f.name), kinds, first, width: kinds.reduce((w, k) => w + FIXED_WIDTH[k], 2), hasText: kinds.includes(KIND_CODE.text) };
+}
+
+/** One chunk's rows in binary COPY form: per row its field count, then per field its length (-1: null) and bytes, big-endian. */
+function encodeChunk(layout: RowLayout, vectors: DuckDBVector[], n: number): Buffer {
+  const { kinds, first } = layout;
   const get = vectors.map((v) => v.getItem.bind(v) as (i: number) => unknown);
   let texts: Array<Buffer | null>[] | undefined;
-  let width = 2;
-  for (const k of kinds) width += FIXED_WIDTH[k];
-  let size = width * n;
-  if (kinds.includes(KIND_CODE.text)) {
-    texts = forms.map((f, c) => (f.kind === 'text' ? Array.from({ length: n }, (_, r) => toBytes(get[first[c]](r))) : []));
+  let size = layout.width * n;
+  if (layout.hasText) {
+    texts = kinds.map((k, c) => (k === KIND_CODE.text ? Array.from({ length: n }, (_, r) => toBytes(get[first[c]](r))) : []));
     for (const column of texts) for (const b of column) size += b?.length ?? 0;
   }
   const buf = Buffer.allocUnsafe(size);
@@ -162,7 +175,7 @@ function encodeChunk(forms: ReadonlyArray<{ kind: keyof typeof KIND_CODE; name: 
         case 0: {
           // uuid: 32 long, and four words (a word is null where the digits are not hex).
           const words = [get[v + 1](r), get[v + 2](r), get[v + 3](r), get[v + 4](r)] as Array<number | null>;
-          if (value !== true || words.includes(null)) throw new Error(`${forms[c].name} is not an md5 key of 32 hex digits: ${String(get[v + 5](r))}`);
+          if (value !== true || words.includes(null)) throw new Error(`${layout.names[c]} is not an md5 key of 32 hex digits: ${String(get[v + 5](r))}`);
           view.setInt32(o, 16);
           view.setUint32(o + 4, words[0] as number);
           view.setUint32(o + 8, words[1] as number);

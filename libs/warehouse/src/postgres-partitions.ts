@@ -165,7 +165,8 @@ async function dropRetiredIndexes(c: Client, catalog: readonly TableDef[]): Prom
        where n.nspname = $1 and k.relname = $2 and not exists (select 1 from pg_constraint o where o.conindid = x.indexrelid)`,
       [S, t.id],
     );
-    const ours = new RegExp(`^${t.id}_(${t.columns.map((x) => x.name).concat('ds').join('|')})(_(${t.columns.map((x) => x.name).concat('ds').join('|')}))*_idx$`);
+    const column = `(${[...t.columns.map((x) => x.name), 'ds'].join('|')})`;
+    const ours = new RegExp(`^${t.id}_${column}(_${column})*_idx$`);
     for (const { name } of found.rows) if (ours.test(name) && !listed.has(name)) await c.query(`drop index ${S}.${name}`);
   }
 }
