@@ -57,6 +57,8 @@ describe('tools/bench scale (a small run)', () => {
       expect(f.warehouseSeconds).toBeGreaterThan(0);
       expect(f.warehouseCsvSeconds).toBeGreaterThan(0);
     }
+    // A small day's binary COPY takes milliseconds: the ratios against it must still be numbers.
+    expect(Number.isFinite(report.lastDayAgainstFloors.ratio) && Number.isFinite(report.lastDayAgainstFloors.loadRatio)).toBe(true);
     expect(report.loadGrowth.warehouseTripsBeforeLastDay).toBe(first.facts);
     expect(report.peakDiskBytes).toBeGreaterThan(0);
     expect(report.questions.map((q) => q.question)).toHaveLength(10);
