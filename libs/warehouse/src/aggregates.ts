@@ -23,29 +23,46 @@ export interface Aggregate {
   /** PostgreSQL: secondary B-tree indexes, for a question that reads the aggregate in another order than its key. */
   postgresIndexes?: string[][];
   /**
-   * A column `large_trips` beside `trips`: the group's trips when they are at least `LARGE_GROUP_TRIPS`,
-   * else null. On PostgreSQL a partial index of it, largest first, holds the large groups only.
+   * A column `size_class` beside `trips`: the group's size class (sizeClass) when it holds at least
+   * `LARGE_GROUP_TRIPS` trips, else null. On PostgreSQL a partial index of it, largest first, holds
+   * the large groups only.
    */
   large?: true;
 }
 
 /**
- * The trips that make a group large: `large_trips` holds them (else null), and the largest groups
- * are read from the large ones (largest_trip_groups.sql), which are few (1% of the trip groups at
- * 4M trips) and hold the answer whenever there are as many of them as asked for; otherwise the
- * question reads the rest. Most groups hold a few trips, and every load changes many of them: an
- * index of every group by size was larger than the aggregate itself (17 MB per million trips), each
- * load rewrote it at random, and no update could stay on its page (HOT: PostgreSQL then writes no
- * index entry). A small group's `large_trips` stays null whatever its trips, so its update touches no
- * indexed column, and the aggregates leave room on their pages for it (AGGREGATE_FILLFACTOR).
+ * The trips that make a group large: the largest groups are read from the large ones
+ * (largest_trip_groups.sql), which are few (1% of the trip groups at 4M trips) and hold the answer
+ * whenever there are as many of them as asked for; otherwise the question reads the rest. Most
+ * groups hold a few trips, and every load changes many of them: an index of every group by size was
+ * larger than the aggregate itself (17 MB per million trips), each load rewrote it at random, and no
+ * update could stay on its page (HOT: PostgreSQL then writes no index entry). A small group's
+ * `size_class` stays null whatever its trips, so its update touches no indexed column, and the
+ * aggregates leave room on their pages for it (AGGREGATE_FILLFACTOR).
  */
 export const LARGE_GROUP_TRIPS = 32;
+
+/**
+ * Size classes per doubling of a large group's trips: its class is floor(4 · log2(trips)), 20 at
+ * 32 trips, one class for every 19% more trips. The index of the large groups reads the class, not
+ * the trips: the large groups grow with the warehouse (they held 37% of the trips at 4M), a load
+ * adds trips to most of them, and an update that changed the indexed trips could not stay on its
+ * page, writing an entry in both of the aggregate's indexes for every large group it touched. A
+ * class changes only when the group's trips grow by a fifth.
+ */
+export const SIZE_CLASSES_PER_DOUBLING = 4;
 
 /** PostgreSQL: the share of each page of an aggregate that inserts fill, leaving the rest to updates kept on the page. */
 export const AGGREGATE_FILLFACTOR = 70;
 
-/** An aggregate's `large_trips` for the trips `trips` (an SQL expression): them if the group is large, else null. */
-export const largeTrips = (trips: string) => `case when ${trips} >= ${LARGE_GROUP_TRIPS} then ${trips} end`;
+/**
+ * An aggregate's `size_class` for the trips `trips` (an SQL expression): floor(4 · log2(trips)) if
+ * the group is large, else null. Computed in double precision (both dialects' `ln`): rounding keeps it
+ * monotonic, so a group with more trips never has a lower class, which is all the largest groups'
+ * question needs of it.
+ */
+export const sizeClass = (trips: string) =>
+  `case when ${trips} >= ${LARGE_GROUP_TRIPS} then cast(floor(${SIZE_CLASSES_PER_DOUBLING} * ln(cast(${trips} as double precision)) / ln(cast(2 as double precision))) as integer) end`;
 
 const WEEK = { column: 'week_start_date', expr: "cast(date_trunc('week', f.trip_ts) as date)" };
 const fact = (name: string) => {
@@ -91,21 +108,21 @@ export const AGGREGATES: Aggregate[] = [
 /** Every grouping column of every aggregate, once: the columns of a load's `fact_delta`. */
 export const DELTA_COLUMNS = [...new Map(AGGREGATES.flatMap((a) => a.groupBy).map((g) => [g.column, g])).values()];
 
-/** The columns an aggregate holds besides its groups: `trips`, and `large_trips` if it has one. */
+/** The columns an aggregate holds besides its groups: `trips`, and `size_class` if it has one. */
 export function aggregateValueColumns(a: Aggregate): string[] {
-  return a.large ? ['trips', 'large_trips'] : ['trips'];
+  return a.large ? ['trips', 'size_class'] : ['trips'];
 }
 
 /** The partial index of an aggregate's large groups (PostgreSQL). */
 function largeGroupsIndexDdl(a: Aggregate): string {
-  return `create index if not exists ${a.name}_large_trips_idx on ${WAREHOUSE_SCHEMA}.${a.name} (large_trips desc, ${a.groupBy.map((g) => g.column).join(', ')}) where large_trips is not null`;
+  return `create index if not exists ${a.name}_size_class_idx on ${WAREHOUSE_SCHEMA}.${a.name} (size_class desc, ${a.groupBy.map((g) => g.column).join(', ')}) where size_class is not null`;
 }
 
 export function aggregateDdl(dialect: WarehouseDialect): string[] {
   const postgres = dialect === 'postgres';
   const indexes = (a: Aggregate) => (postgres ? [...(a.postgresIndexes ?? []).map((cols) => postgresIndexDdl(a.name, cols)), ...(a.large ? [largeGroupsIndexDdl(a)] : [])] : []);
   return AGGREGATES.flatMap((a) => [
-    `create table if not exists ${WAREHOUSE_SCHEMA}.${a.name} (\n${a.groupBy.map((g) => `  ${g.column} ${g.of ? sqlType(g.of, dialect) : 'date'} not null`).join(',\n')},\n  trips bigint not null,\n${a.large ? '  large_trips bigint,\n' : ''}  primary key (${a.groupBy.map((g) => g.column).join(', ')})\n)${postgres ? ` with (fillfactor = ${AGGREGATE_FILLFACTOR})` : ''}`,
+    `create table if not exists ${WAREHOUSE_SCHEMA}.${a.name} (\n${a.groupBy.map((g) => `  ${g.column} ${g.of ? sqlType(g.of, dialect) : 'date'} not null`).join(',\n')},\n  trips bigint not null,\n${a.large ? '  size_class integer,\n' : ''}  primary key (${a.groupBy.map((g) => g.column).join(', ')})\n)${postgres ? ` with (fillfactor = ${AGGREGATE_FILLFACTOR})` : ''}`,
     // An aggregate new to a warehouse that already holds facts is computed once from them; from
     // then on every load keeps it in step.
     `insert into ${WAREHOUSE_SCHEMA}.${a.name} (${[...a.groupBy.map((g) => g.column), ...aggregateValueColumns(a)].join(', ')}) ${aggregateFromScratch(a, `not exists (select 1 from ${WAREHOUSE_SCHEMA}.${a.name})`)}`,
@@ -136,16 +153,16 @@ export function aggregateDeltaStatements(dialect: WarehouseDialect): string[] {
     if (dialect === 'postgres') {
       out.push(
         // In key order: neighbouring upserts land on the same B-tree pages.
-        `insert into ${target} as a (${keys.join(', ')}, ${values}) select ${keys.join(', ')}, sum(delta)${a.large ? `, ${largeTrips('sum(delta)')}` : ''} from fact_delta group by ${keys.join(', ')} having sum(delta) <> 0 order by ${keys.join(', ')} ` +
-          `on conflict (${keys.join(', ')}) do update set trips = a.trips + excluded.trips${a.large ? `, large_trips = ${largeTrips('a.trips + excluded.trips')}` : ''}`,
+        `insert into ${target} as a (${keys.join(', ')}, ${values}) select ${keys.join(', ')}, sum(delta)${a.large ? `, ${sizeClass('sum(delta)')}` : ''} from fact_delta group by ${keys.join(', ')} having sum(delta) <> 0 order by ${keys.join(', ')} ` +
+          `on conflict (${keys.join(', ')}) do update set trips = a.trips + excluded.trips${a.large ? `, size_class = ${sizeClass('a.trips + excluded.trips')}` : ''}`,
       );
       out.push(`delete from ${target} a using (select distinct ${keys.join(', ')} from fact_delta where delta < 0) d where ${same('a')} and a.trips = 0`);
       continue;
     }
     const summed = `(select ${keys.join(', ')}, sum(delta) as delta from fact_delta group by ${keys.join(', ')} having sum(delta) <> 0) d`;
-    out.push(`update ${target} as a set trips = a.trips + d.delta${a.large ? `, large_trips = ${largeTrips('a.trips + d.delta')}` : ''} from ${summed} where ${same('a')}`);
+    out.push(`update ${target} as a set trips = a.trips + d.delta${a.large ? `, size_class = ${sizeClass('a.trips + d.delta')}` : ''} from ${summed} where ${same('a')}`);
     out.push(
-      `insert into ${target} (${keys.join(', ')}, ${values}) select ${keys.map((k) => `d.${k}`).join(', ')}, d.delta${a.large ? `, ${largeTrips('d.delta')}` : ''} from ${summed} where not exists (select 1 from ${target} a where ${same('a')})`,
+      `insert into ${target} (${keys.join(', ')}, ${values}) select ${keys.map((k) => `d.${k}`).join(', ')}, d.delta${a.large ? `, ${sizeClass('d.delta')}` : ''} from ${summed} where not exists (select 1 from ${target} a where ${same('a')})`,
     );
     out.push(`delete from ${target} where trips = 0`);
   }
@@ -154,5 +171,5 @@ export function aggregateDeltaStatements(dialect: WarehouseDialect): string[] {
 
 /** The same aggregates computed from scratch (of the facts `where` keeps): what every load must leave (used by tests and checks). */
 export function aggregateFromScratch(a: Aggregate, where?: string): string {
-  return `select ${a.groupBy.map((g) => `${g.expr} as ${g.column}`).join(', ')}, count(*) as trips${a.large ? `, ${largeTrips('count(*)')} as large_trips` : ''} from ${WAREHOUSE_SCHEMA}.${factTable().id} f${where ? ` where ${where}` : ''} group by ${a.groupBy.map((_, i) => i + 1).join(', ')}`;
+  return `select ${a.groupBy.map((g) => `${g.expr} as ${g.column}`).join(', ')}, count(*) as trips${a.large ? `, ${sizeClass('count(*)')} as size_class` : ''} from ${WAREHOUSE_SCHEMA}.${factTable().id} f${where ? ` where ${where}` : ''} group by ${a.groupBy.map((_, i) => i + 1).join(', ')}`;
 }

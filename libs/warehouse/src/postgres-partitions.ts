@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import { CATALOG, warehouseTables, type TableDef } from '@trips/pipeline';
 import { dayPartitionName, DELIVERY_COLUMNS, redeliveryDdl, tableDdl, type LoadStep } from './ddl';
-import { AGGREGATE_FILLFACTOR, AGGREGATES, factTable, largeTrips } from './aggregates';
+import { AGGREGATE_FILLFACTOR, AGGREGATES, factTable, LARGE_GROUP_TRIPS, sizeClass } from './aggregates';
 import { WAREHOUSE_SCHEMA } from './port';
 import { indexName } from './types';
 
@@ -101,8 +101,8 @@ async function relkind(c: Client, name: string): Promise<string | undefined> {
  * - the facts, if the catalog partitions them by day but they were created whole, are moved row for
  *   row into a partitioned table of the same name;
  * - day-partitioned tables lose the primary key they had (ddl.ts, tableDdl);
- * - the trip groups' aggregate loses its index of every group by size, and gains its large groups'
- *   column (largeGroupsColumn);
+ * - the trip groups' aggregate loses its index of every group by size and its large groups' trips,
+ *   and gains their size class (largeGroupsColumn);
  * - a delivery record of every delivery (trip_delivery, partitioned or whole, with or without the
  *   trips' timestamps) becomes the redelivery record: the deliveries but the owners', which the
  *   facts hold.
@@ -132,8 +132,10 @@ export async function upgradePostgresSchema(c: Client, catalog: readonly TableDe
 
 /**
  * Aggregates of an earlier layout: the index of every trip group by size goes (the largest groups
- * read the large groups' partial index, aggregates.ts), a large groups' column is added and filled,
- * and pages keep room for updates (pages written from now on: VACUUM FULL repacks the others).
+ * read the large groups' partial index, aggregates.ts), and so do the large groups' trips
+ * (`large_trips`, indexed: an update changing them could not stay on its page) for their size class
+ * (`size_class`), added and filled; pages keep room for updates (pages written from now on: VACUUM
+ * FULL repacks the others).
  */
 async function largeGroupsColumn(c: Client): Promise<void> {
   await c.query(`drop index if exists ${S}.agg_trip_group_trips_trip_group_key_idx`);
@@ -143,10 +145,12 @@ async function largeGroupsColumn(c: Client): Promise<void> {
     const options = await c.query('select 1 from pg_class where oid = cast($1 as regclass) and $2 = any(coalesce(reloptions, array[]::text[]))', [`${S}.${a.name}`, fillfactor]);
     if (!options.rowCount) await c.query(`alter table ${S}.${a.name} set (${fillfactor})`);
     if (!a.large) continue;
-    const has = await c.query('select 1 from information_schema.columns where table_schema = $1 and table_name = $2 and column_name = $3', [S, a.name, 'large_trips']);
-    if (has.rowCount) continue;
-    await c.query(`alter table ${S}.${a.name} add column large_trips bigint`);
-    await c.query(`update ${S}.${a.name} set large_trips = ${largeTrips('trips')} where large_trips is distinct from ${largeTrips('trips')}`);
+    const column = async (name: string) => (await c.query('select 1 from information_schema.columns where table_schema = $1 and table_name = $2 and column_name = $3', [S, a.name, name])).rowCount;
+    // Dropping the column drops its index.
+    if (await column('large_trips')) await c.query(`alter table ${S}.${a.name} drop column large_trips`);
+    if (await column('size_class')) continue;
+    await c.query(`alter table ${S}.${a.name} add column size_class integer`);
+    await c.query(`update ${S}.${a.name} set size_class = ${sizeClass('trips')} where trips >= ${LARGE_GROUP_TRIPS}`);
   }
 }
 

@@ -338,21 +338,27 @@ describe('PostgresWarehouse', () => {
   });
 
   it('answers the largest groups as sorting every group would, from the large groups alone or, when they are fewer than asked for, from all', async () => {
-    // The aggregate of the layout before: no large groups' column, an index of every group by size.
-    await wh.query('drop index trips.agg_trip_group_large_trips_idx');
-    await wh.query('alter table trips.agg_trip_group drop column large_trips, set (fillfactor = 100)');
+    // The aggregate of the layouts before: the large groups' trips in an indexed column (`large_trips`),
+    // and, from the one before that, an index of every group by size.
+    await wh.query('alter table trips.agg_trip_group drop column size_class, add column large_trips bigint, set (fillfactor = 100)');
+    await wh.query('create index agg_trip_group_large_trips_idx on trips.agg_trip_group (large_trips desc, trip_group_key) where large_trips is not null');
     await wh.query('create index agg_trip_group_trips_trip_group_key_idx on trips.agg_trip_group (trips desc, trip_group_key)');
     await wh.query(`insert into trips.dim_region (region_key, name) values ('${key(1)}', 'Prague'), ('${key(2)}', 'Turin')`);
     // Group i (in Prague if i is a multiple of 3) has i trips, or 40 if i is a multiple of 7: ties
     // at 40, and large groups (32 trips or more) among both the small and the large i.
     const group = (i: string) => `cast(lpad(to_hex(5000 + ${i}), 32, '0') as uuid)`;
     await wh.query(`insert into trips.dim_trip_group select ${group('i')}, case when i % 3 = 0 then cast('${key(1)}' as uuid) else cast('${key(2)}' as uuid) end, i, i, i + 1, i + 1, i % 24, 0.01, 60 from generate_series(1, 60) i`);
-    await wh.query(`insert into trips.agg_trip_group select ${group('i')}, case when i % 7 = 0 then 40 else i end from generate_series(1, 60) i`);
-    // The upgrade: the index goes, the column comes, filled for the large groups.
+    await wh.query(`insert into trips.agg_trip_group (trip_group_key, trips, large_trips) select ${group('i')}, t, case when t >= 32 then t end from (select i, case when i % 7 = 0 then 40 else i end as t from generate_series(1, 60) i) x`);
+    // The upgrade: the indexes and the trips column go, the size class comes, filled for the large
+    // groups: floor(4 · log2(trips)), several sizes to a class (20 for 32 to 38 trips, 21 for 39 to 45).
     await wh.ensureSchema();
-    expect((await wh.query<{ name: string }>("select indexname as name from pg_indexes where tablename = 'agg_trip_group' order by 1")).map((r) => r.name)).toEqual(['agg_trip_group_large_trips_idx', 'agg_trip_group_pkey']);
-    expect(await wh.query('select count(*) as n from trips.agg_trip_group where large_trips is distinct from (case when trips >= 32 then trips end)')).toEqual([{ n: 0 }]);
-    expect(await wh.query('select count(*) as n from trips.agg_trip_group where large_trips is not null')).toEqual([{ n: 33 }]);
+    expect((await wh.query<{ name: string }>("select indexname as name from pg_indexes where tablename = 'agg_trip_group' order by 1")).map((r) => r.name)).toEqual(['agg_trip_group_pkey', 'agg_trip_group_size_class_idx']);
+    expect(await wh.query("select count(*) as n from information_schema.columns where table_name = 'agg_trip_group' and column_name = 'large_trips'")).toEqual([{ n: 0 }]);
+    const classes = await wh.query<{ trips: number; size_class: number | null }>('select trips, size_class from trips.agg_trip_group');
+    expect(classes).toHaveLength(60);
+    for (const r of classes) expect({ trips: r.trips, size_class: r.size_class }).toEqual({ trips: r.trips, size_class: r.trips >= 32 ? Math.floor(4 * Math.log2(r.trips)) : null });
+    expect(classes.filter((r) => r.size_class !== null)).toHaveLength(33);
+    expect(new Set(classes.map((r) => r.size_class)).size).toBeLessThan(new Set(classes.filter((r) => r.trips >= 32).map((r) => r.trips)).size);
     expect((await wh.query<{ options: string[] }>("select reloptions as options from pg_class where relname = 'agg_trip_group'"))[0].options).toEqual(['fillfactor=70']);
     const sortingAll = (n: number, region: string) =>
       wh.query(
@@ -367,7 +373,7 @@ describe('PostgresWarehouse', () => {
     const regions = await wh.query<{ key: string; groups: number }>('select cast(r.region_key as text) as key, count(*) as groups from trips.dim_region r join trips.dim_trip_group g using (region_key) group by 1, r.name order by r.name');
     expect(regions.map((r) => r.groups)).toEqual([20, 40]);
     for (const { key: region, groups } of [{ key: '', groups: 60 }, ...regions]) {
-      for (const n of [1, 10, 11, 22, 33, 100]) {
+      for (const n of [1, 2, 5, 10, 11, 22, 33, 100]) {
         const expected = await sortingAll(n, region);
         expect(expected).toHaveLength(Math.min(n, groups));
         expect({ n, region, rows: await q(wh, largestGroups(n, region || undefined)) }).toEqual({ n, region, rows: expected });

@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { AGGREGATES, aggregateDeltaStatements, aggregateFromScratch, BLOCK_CELLS, blockOf, LARGE_GROUP_TRIPS } from './aggregates';
+import { AGGREGATES, aggregateDeltaStatements, aggregateFromScratch, BLOCK_CELLS, blockOf, LARGE_GROUP_TRIPS, sizeClass } from './aggregates';
 import { largestGroups, QUESTIONS_DIR, questionSql, weekStart, weekStarts, weeklyByBox } from './queries';
 
 describe('weekly question helpers', () => {
@@ -41,20 +41,24 @@ describe('weekly question helpers', () => {
     for (const f of files) expect(questionSql(f.replace(/\.sql$/, ''), { side: 'origin' })).toMatch(/^-- /);
   });
 
-  it('keeps the large groups\' column wherever an aggregate\'s trips are written, in both dialects, and reads the large groups by it', () => {
+  it('keeps the large groups\' size class wherever an aggregate\'s trips are written, in both dialects, and reads the large groups by it', () => {
     const large = AGGREGATES.filter((a) => a.large);
     expect(large.map((a) => a.name)).toEqual(['agg_trip_group']);
-    const bound = (trips: string) => `large_trips = case when ${trips} >= ${LARGE_GROUP_TRIPS} then ${trips} end`;
+    const cls = (trips: string) => `case when ${trips} >= ${LARGE_GROUP_TRIPS} then cast(floor(4 * ln(cast(${trips} as double precision)) / ln(cast(2 as double precision))) as integer) end`;
+    expect(sizeClass('t')).toBe(cls('t'));
     for (const a of large) {
       const [upsert] = aggregateDeltaStatements('postgres').filter((s) => s.startsWith(`insert into trips.${a.name} `));
-      expect(upsert).toMatch(/^insert into trips\.agg_trip_group as a \(trip_group_key, trips, large_trips\) select trip_group_key, sum\(delta\), case when sum\(delta\) >= 32 then sum\(delta\) end from fact_delta /);
-      expect(upsert).toContain(`do update set trips = a.trips + excluded.trips, ${bound('a.trips + excluded.trips')}`);
+      expect(upsert).toContain(`insert into trips.agg_trip_group as a (trip_group_key, trips, size_class) select trip_group_key, sum(delta), ${cls('sum(delta)')} from fact_delta `);
+      expect(upsert).toContain(`do update set trips = a.trips + excluded.trips, size_class = ${cls('a.trips + excluded.trips')}`);
       const redshift = aggregateDeltaStatements('redshift').filter((s) => s.includes(`trips.${a.name}`));
-      expect(redshift.find((s) => s.startsWith('update'))).toContain(`set trips = a.trips + d.delta, ${bound('a.trips + d.delta')} from`);
-      expect(redshift.find((s) => s.startsWith('insert'))).toMatch(/\(trip_group_key, trips, large_trips\) select d\.trip_group_key, d\.delta, case when d\.delta >= 32 then d\.delta end from/);
-      expect(aggregateFromScratch(a)).toContain(`count(*) as trips, case when count(*) >= ${LARGE_GROUP_TRIPS} then count(*) end as large_trips from`);
+      expect(redshift.find((s) => s.startsWith('update'))).toContain(`set trips = a.trips + d.delta, size_class = ${cls('a.trips + d.delta')} from`);
+      expect(redshift.find((s) => s.startsWith('insert'))).toContain(`(trip_group_key, trips, size_class) select d.trip_group_key, d.delta, ${cls('d.delta')} from`);
+      expect(aggregateFromScratch(a)).toContain(`count(*) as trips, ${cls('count(*)')} as size_class from`);
     }
-    expect(largestGroups(10).text).toMatch(/where a\.large_trips is not null .* order by a\.large_trips desc, a\.trip_group_key/s);
-    expect(largestGroups(10).text).toMatch(/where a\.large_trips is null and .* and \(select count\(\*\) from large\) < \$1/s);
+    const text = largestGroups(10).text;
+    expect(text).toMatch(/where a\.size_class is not null .* order by a\.size_class desc\s+limit \$1/s);
+    expect(text).toMatch(/where a\.size_class >= \(select min\(size_class\) from ranked\)/);
+    expect(text).toMatch(/where a\.size_class is null and .* and \(select count\(\*\) from ranked\) < \$1/s);
+    expect(text).not.toContain('large_trips');
   });
 });

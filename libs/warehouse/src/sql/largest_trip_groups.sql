@@ -3,15 +3,25 @@
 --   $1  how many groups
 --   $2  region_key to keep to (as the warehouse gives it back), or '' for every region
 -- The key as text: $2 is text (it may be ''), and PostgreSQL keeps keys as uuid.
-with large as (
-    -- The large groups (large_trips is their trips, null for the others; a partial index on
-    -- PostgreSQL holds just these, largest first).
+with ranked as (
+    -- The size classes of the largest large groups, one row per group (size_class is null for the
+    -- others; a partial index on PostgreSQL holds just the large ones, largest class first).
+    select a.size_class
+    from trips.agg_trip_group a
+    join trips.dim_trip_group g on g.trip_group_key = a.trip_group_key
+    where a.size_class is not null and ($2 = '' or cast(g.region_key as varchar(36)) = $2)
+    order by a.size_class desc
+    limit $1
+),
+
+-- Every group of those classes: a class holds groups of different sizes, and a group of a lower
+-- class has fewer trips than any of a higher one, so the largest are among these.
+large as (
     select a.trip_group_key, a.trips
     from trips.agg_trip_group a
     join trips.dim_trip_group g on g.trip_group_key = a.trip_group_key
-    where a.large_trips is not null and ($2 = '' or cast(g.region_key as varchar(36)) = $2)
-    order by a.large_trips desc, a.trip_group_key
-    limit $1
+    where a.size_class >= (select min(size_class) from ranked)
+        and ($2 = '' or cast(g.region_key as varchar(36)) = $2)
 ),
 
 -- Every other group, read only if the large ones are fewer than asked for (then they are all in
@@ -22,8 +32,8 @@ top as (
     select a.trip_group_key, a.trips
     from trips.agg_trip_group a
     join trips.dim_trip_group g on g.trip_group_key = a.trip_group_key
-    where a.large_trips is null and ($2 = '' or cast(g.region_key as varchar(36)) = $2)
-        and (select count(*) from large) < $1
+    where a.size_class is null and ($2 = '' or cast(g.region_key as varchar(36)) = $2)
+        and (select count(*) from ranked) < $1
 )
 
 select
