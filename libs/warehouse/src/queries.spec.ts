@@ -55,10 +55,16 @@ describe('weekly question helpers', () => {
       expect(redshift.find((s) => s.startsWith('insert'))).toContain(`(trip_group_key, trips, size_class) select d.trip_group_key, d.delta, ${cls('d.delta')} from`);
       expect(aggregateFromScratch(a)).toContain(`count(*) as trips, ${cls('count(*)')} as size_class from`);
     }
-    const text = largestGroups(10).text;
-    expect(text).toMatch(/where a\.size_class is not null .* order by a\.size_class desc\s+limit \$1/s);
-    expect(text).toMatch(/where a\.size_class >= \(select min\(size_class\) from ranked\)/);
-    expect(text).toMatch(/where a\.size_class is null and .* and \(select count\(\*\) from ranked\) < \$1/s);
+    // The large groups are read from the top of the class index with a constant limit ($3), never
+    // bounded by a class computed in the query, which PostgreSQL cannot estimate (it then scans).
+    const { text, params } = largestGroups(10);
+    expect(params).toEqual([10, '', 200]);
+    expect(largestGroups(3, 'k', 3).params).toEqual([3, 'k', 3]);
+    expect(() => largestGroups(10, undefined, 9)).toThrow(/read \(9\) must be at least top \(10\)/);
+    expect(text).toMatch(/where a\.size_class is not null .* order by a\.size_class desc\s+limit \$3/s);
+    expect(text).toMatch(/where a\.size_class >= \(select lowest from picked_class\) .* and \(select groups from read_classes\) = \$3 and/s);
+    expect(text).toMatch(/where a\.size_class is null and .* and \(select groups from read_classes\) < \$1/s);
+    expect(text).not.toMatch(/size_class >= \(select min/);
     expect(text).not.toContain('large_trips');
   });
 });

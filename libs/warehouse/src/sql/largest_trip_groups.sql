@@ -2,38 +2,55 @@
 -- bucket (grid and bucket sizes are recorded in each group), with the centres of their cells.
 --   $1  how many groups
 --   $2  region_key to keep to (as the warehouse gives it back), or '' for every region
+--   $3  how many large groups to read in class order first (at least $1; queries.ts, largestGroups)
 -- The key as text: $2 is text (it may be ''), and PostgreSQL keeps keys as uuid.
-with ranked as (
-    -- The size classes of the largest large groups, one row per group (size_class is null for the
-    -- others; a partial index on PostgreSQL holds just the large ones, largest class first).
-    select a.size_class
+with classed as (
+    -- The first $3 large groups by size class (size_class is null for the others; on PostgreSQL a
+    -- partial index holds just the large ones, largest class first, and a constant limit reads them
+    -- from its top). Every group of a higher class than the last one read is among them.
+    select a.trip_group_key, a.trips, a.size_class
     from trips.agg_trip_group a
     join trips.dim_trip_group g on g.trip_group_key = a.trip_group_key
     where a.size_class is not null and ($2 = '' or cast(g.region_key as varchar(36)) = $2)
     order by a.size_class desc
-    limit $1
+    limit $3
 ),
 
--- Every group of those classes: a class holds groups of different sizes, and a group of a lower
--- class has fewer trips than any of a higher one, so the largest are among these.
-large as (
+picked as (
+    select trip_group_key, trips, size_class from classed order by trips desc, trip_group_key limit $1
+),
+
+-- How many large groups `classed` read, and the lowest class among them and among the picks.
+read_classes as (
+    select count(*) as groups, min(size_class) as lowest from classed
+),
+
+picked_class as (
+    select min(size_class) as lowest from picked
+),
+
+-- The picks are the largest large groups unless a group left unread could beat one of them: that
+-- takes a full read ($3 groups) whose lowest pick is of the lowest class read (a group of a lower
+-- class has fewer trips than any of a higher one, and every group of a higher class was read).
+top as (
+    select trip_group_key, trips from picked
+    where (select groups from read_classes) < $3 or (select lowest from picked_class) > (select lowest from read_classes)
+    union all
+    -- Otherwise every group of the picks' lowest class or higher (a scan of the aggregate; rare:
+    -- $3 large groups of that class or higher, most of them tied).
     select a.trip_group_key, a.trips
     from trips.agg_trip_group a
     join trips.dim_trip_group g on g.trip_group_key = a.trip_group_key
-    where a.size_class >= (select min(size_class) from ranked)
-        and ($2 = '' or cast(g.region_key as varchar(36)) = $2)
-),
-
--- Every other group, read only if the large ones are fewer than asked for (then they are all in
--- `large`, and the rest are smaller).
-top as (
-    select trip_group_key, trips from large
+    where a.size_class >= (select lowest from picked_class) and ($2 = '' or cast(g.region_key as varchar(36)) = $2)
+        and (select groups from read_classes) = $3 and (select lowest from picked_class) = (select lowest from read_classes)
     union all
+    -- Every other group, read only if the large ones are fewer than asked for (then they are all in
+    -- `classed`, and the rest are smaller).
     select a.trip_group_key, a.trips
     from trips.agg_trip_group a
     join trips.dim_trip_group g on g.trip_group_key = a.trip_group_key
     where a.size_class is null and ($2 = '' or cast(g.region_key as varchar(36)) = $2)
-        and (select count(*) from ranked) < $1
+        and (select groups from read_classes) < $1
 )
 
 select
