@@ -82,6 +82,9 @@ export function announce(name, argv, dir = tmpdir()) {
     console.error(`${name}: --${bench.option} must be a positive number, got "${given}"`);
     process.exit(64);
   }
+  // Options that run none of the bench's work: scale's --from-json (renders a report) and
+  // --questions-on (times the questions on an existing warehouse).
+  if (['from-json', 'questions-on'].some((o) => optionOf(argv, o) !== undefined)) return given === undefined ? [...argv, `--${bench.option}`, String(n)] : argv;
   const need = bench.bytes(n);
   mkdirSync(dir, { recursive: true });
   const fs = statfsSync(dir);

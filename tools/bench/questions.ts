@@ -57,10 +57,11 @@ function weekly(question: string, request: WeeklyRequest, where: string): Case {
 }
 
 /**
- * Times each question (`runs` warm runs; brute force `bruteRuns`) and checks its answer. The region
+ * Times each question (`runs` warm runs; brute force `bruteRuns`; those whose name holds `only`, if
+ * given) and checks its answer. The region
  * is Prague and the box lies over Prague: the generator's largest city; the district box lies in it.
  */
-export async function measureQuestions(wh: WarehouseQueries, runs: number, bruteRuns: number): Promise<QuestionTiming[]> {
+export async function measureQuestions(wh: WarehouseQueries, runs: number, bruteRuns: number, only?: string): Promise<QuestionTiming[]> {
   const [datasource] = await wh.query<{ datasource_key: string }>(
     'select datasource_key from trips.agg_datasource_region group by 1 order by sum(trips) desc, 1 limit 1',
   );
@@ -103,7 +104,9 @@ export async function measureQuestions(wh: WarehouseQueries, runs: number, brute
     },
   ];
   const out: QuestionTiming[] = [];
-  for (const c of cases) {
+  const chosen = cases.filter((c) => only === undefined || c.question.includes(only));
+  if (chosen.length === 0) throw new Error(`no question's name holds "${only}": ${cases.map((c) => c.question).join('; ')}`);
+  for (const c of chosen) {
     const fast = await timed(() => c.fast(wh), runs);
     const brute = await timed(() => c.brute(wh), bruteRuns);
     out.push({ question: c.question, ms: +fast.ms.toFixed(2), bruteMs: +brute.ms.toFixed(2), speedup: +(brute.ms / fast.ms).toFixed(1), same: c.same(fast.result, brute.result) });

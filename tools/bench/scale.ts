@@ -6,6 +6,7 @@
  * data in the same run; then every question against brute force on the final warehouse.
  *
  *   node tools/bench/run.mjs scale [--trips 1000000] [--days 10] [--out DIR] [--runs 20] [--brute-runs 5] [--keep]
+ *   node tools/bench/run.mjs scale --questions-on DIR/state [--only TEXT] [--runs 20] [--brute-runs 5]
  *
  * Writes DIR/scale.json, DIR/scale.md and DIR/scale.svg (default DIR: bench-results/scale-<trips>,
  * git-ignored), and until then DIR/scale.partial.json after each day (`--from-json` renders it).
@@ -34,7 +35,7 @@ import { Client } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { folderBytes, startPostgres, stopStack } from '@trips/local';
 import { PostgresQueries } from '@trips/warehouse';
-import { measureQuestions, type QuestionTiming } from './questions';
+import { measureQuestions, questionLines, type QuestionTiming } from './questions';
 import { COLOURS, lineChart, stack } from './svg-chart';
 
 const root = join(__dirname, '..', '..');
@@ -49,6 +50,10 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     // Writes scale.md and scale.svg again from a scale.json of an earlier run, running nothing.
     'from-json': { type: 'string' },
+    // Times the questions (--only: those whose name holds it) on the warehouse of a state folder, e.g.
+    // DIR/state of a run kept with --keep, running nothing else and writing nothing.
+    'questions-on': { type: 'string' },
+    only: { type: 'string' },
   },
 });
 const total = Number(values.trips);
@@ -407,9 +412,30 @@ function render(file: string): void {
   console.error(`wrote ${join(out, 'scale.md')} and scale.svg from ${file}`);
 }
 
-if (values['from-json']) render(values['from-json']);
-else void main().catch((e) => {
+/** The questions on an existing warehouse (--questions-on STATE [--only TEXT]), printed. */
+async function questionsOn(stateDir: string): Promise<void> {
+  clearInterval(sampler);
+  rmSync(work, { recursive: true, force: true });
+  const dataDir = join(stateDir, 'pg', 'data');
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) throw new Error(`--questions-on ${stateDir}: no warehouse there (no ${dataDir}); give a state folder, e.g. DIR/state of a run kept with --keep`);
+  await stopStack(stateDir);
+  const pg = await startPostgres({ dataDir });
+  const wh = new PostgresQueries(pg.url);
+  try {
+    const [{ n }] = await wh.query<{ n: number }>('select count(*) as n from trips.fact_trips');
+    console.error(`the questions on ${Number(n).toLocaleString('en-US')} trips (median of ${values.runs} warm runs; brute force ${values['brute-runs']})…`);
+    for (const line of questionLines(await measureQuestions(wh, Number(values.runs), Number(values['brute-runs']), values.only))) console.log(line);
+  } finally {
+    await wh.close();
+    await pg.stop();
+  }
+}
+
+const fail = (e: unknown) => {
   clearInterval(sampler);
   console.error(e);
   process.exit(1);
-});
+};
+if (values['from-json']) render(values['from-json']);
+else if (values['questions-on']) void questionsOn(values['questions-on']).catch(fail);
+else void main().catch(fail);

@@ -22,14 +22,21 @@ interface ScaleReport {
 // must measure what it claims on a real pipeline, and its report must hold together.
 describe('tools/bench scale (a small run)', () => {
   let out: string;
+  // The run's folder, kept (--keep) for the questions on its warehouse.
+  let kept = '';
   beforeAll(async () => {
     out = await mkdtemp(join(tmpdir(), 'trips-scale-smoke-'));
   });
-  afterAll(() => rm(out, { recursive: true, force: true }));
+  afterAll(async () => {
+    await rm(out, { recursive: true, force: true });
+    if (kept) await rm(kept, { recursive: true, force: true });
+  });
 
   it('runs the days into one warehouse and reports per-day, per-task, floor and question figures as JSON, Markdown and SVG', async () => {
-    const r = await bench(['--trips', '3000', '--days', '2', '--runs', '2', '--brute-runs', '1', '--out', out]);
+    const r = await bench(['--trips', '3000', '--days', '2', '--runs', '2', '--brute-runs', '1', '--out', out, '--keep']);
     expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+    kept = /^kept (.+)$/m.exec(r.stderr)?.[1] ?? '';
+    expect(kept).toContain('trips-bench-scale-');
     const report = JSON.parse(await readFile(join(out, 'scale.json'), 'utf8')) as ScaleReport;
     expect(report).toMatchObject({ trips: 3000, days: 2 });
     expect(report.perDay).toHaveLength(2);
@@ -71,5 +78,21 @@ describe('tools/bench scale (a small run)', () => {
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     // Three charts: time per task (and the whole run), memory per task, disk; a line of two days each.
     expect(svg.match(/<polyline /g)).toHaveLength(6 + 5 + 1);
+  });
+
+  it('times the questions again on the warehouse a kept run left, those named by --only, with their answers checked', async () => {
+    expect(kept).not.toBe('');
+    const r = await bench(['--questions-on', join(kept, 'state'), '--only', 'groups', '--runs', '2', '--brute-runs', '1']);
+    expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/^groups \(largest 10\) +[\d.]+ +[\d.]+ +[\d.]+x {2}true$/);
+    expect(r.stderr).toMatch(/the questions on 2,9\d\d trips \(median of 2 warm runs; brute force 1\)/);
+    const none = await bench(['--questions-on', join(kept, 'state'), '--only', 'no such question']);
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toContain('no question\'s name holds "no such question": weekly-average, region;');
+    const empty = await bench(['--questions-on', out]);
+    expect(empty.code).not.toBe(0);
+    expect(empty.stderr).toContain(`--questions-on ${out}: no warehouse there`);
   });
 });
