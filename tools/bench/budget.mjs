@@ -82,9 +82,10 @@ export function announce(name, argv, dir = tmpdir()) {
     console.error(`${name}: --${bench.option} must be a positive number, got "${given}"`);
     process.exit(64);
   }
+  const sized = given === undefined ? [...argv, `--${bench.option}`, String(n)] : argv;
   // Options that run none of the bench's work: scale's --from-json (renders a report) and
   // --questions-on (times the questions on an existing warehouse).
-  if (['from-json', 'questions-on'].some((o) => optionOf(argv, o) !== undefined)) return given === undefined ? [...argv, `--${bench.option}`, String(n)] : argv;
+  if (['from-json', 'questions-on'].some((o) => optionOf(argv, o) !== undefined)) return sized;
   const need = bench.bytes(n);
   mkdirSync(dir, { recursive: true });
   const fs = statfsSync(dir);
@@ -97,5 +98,5 @@ export function announce(name, argv, dir = tmpdir()) {
     console.error(`${name}: not enough free disk for this size; give a smaller --${bench.option}, or free space under ${dir}`);
     process.exit(75);
   }
-  return given === undefined ? [...argv, `--${bench.option}`, String(n)] : argv;
+  return sized;
 }
