@@ -47,8 +47,17 @@ describe('warehouse DDL and load SQL', () => {
     const fact = loadSteps(table('fact_trips')).map((s) => s.sql);
     // The trips the day delivered before: its fact rows and its redeliveries; then every delivery of those trips.
     expect(fact[0]).toMatch(/^create temp table touched_trips .* from stage union all .* from trips\.fact_trips where ds = cast\(\$1 as date\) union select .* from trips\.trip_redelivery where ds = cast\(\$1 as date\)\) x where not exists \(select 1 from stage s /);
-    expect(fact).toContain('delete from trips.trip_redelivery where trips.trip_redelivery.trip_ts between (select lo from touched_span) and (select hi from touched_span) and trip_id in (select trip_id from touched_trips)');
-    expect(fact.find((s) => s.startsWith('insert into trips.trip_redelivery'))).toMatch(/join trip_owner o on o\.trip_id = d\.trip_id where d\.ds <> cast\(\$1 as date\) and d\.ds <> o\.ds union all/);
+    // The redeliveries: only those that change are written, and nothing reads the record again to tell which.
+    expect(fact).toContain(
+      'delete from trips.trip_redelivery using redelivery_gone g where trips.trip_redelivery.trip_ts between (select lo from touched_span) and (select hi from touched_span) and trips.trip_redelivery.trip_id = g.trip_id and trips.trip_redelivery.ds = g.ds',
+    );
+    const redeliveries = loadSteps(table('fact_trips')).filter((s) => s.sql.startsWith('insert into trips.trip_redelivery'));
+    expect(redeliveries.map((s) => s.only)).toEqual(['postgres', 'redshift']);
+    for (const { sql } of redeliveries) {
+      expect(sql).toMatch(/ from touched_deliveries d join trip_owner o on o\.trip_id = d\.trip_id where d\.is_fact = 1 and d\.ds <> cast\(\$1 as date\) and d\.ds <> o\.ds union all select .* from trip_owner o where o\.staged = 1 and o\.ds <> cast\(\$1 as date\) and o\.redelivered = 0( order by 1, 2)?$/);
+      expect(sql).not.toMatch(/not exists|trips\.trip_redelivery\b.*trips\.trip_redelivery\b/);
+    }
+    expect(redeliveries.map((s) => s.sql.endsWith(' order by 1, 2'))).toEqual([true, false]);
     expect(fact.find((s) => s.startsWith('delete from trips.fact_trips'))).toMatch(/and trip_id in \(select o\.trip_id from trip_owner o where o\.held_ds is not null and \(o\.ds is null or o\.ds = cast\(\$1 as date\)\)\)$/);
     expect(fact.find((s) => s.startsWith('insert into trips.fact_trips'))).toMatch(/^insert into trips\.fact_trips \(trip_id, trip_ts, .*, dest_cell_y, ds\) select s\.trip_id, .* from stage s join trip_owner o on o\.trip_id = s\.trip_id where o\.ds = cast\(\$1 as date\)$/);
     // Nothing a load runs reads the whole fact table or the whole redelivery record: every statement
@@ -57,7 +66,7 @@ describe('warehouse DDL and load SQL', () => {
     for (const sql of fact.filter((s) => /trips\.(fact_trips|trip_redelivery)\b/.test(s))) {
       if (sql.startsWith('insert into trips.fact_trips')) expect(sql).toMatch(/from stage s join trip_owner/);
       else if (sql.startsWith('create temp table touched_trips')) continue; // the day's own rows: its partition (PostgreSQL) or sort key prefix (Redshift)
-      else if (/^insert into trips\.trip_redelivery .* from touched_deliveries d join trip_owner o .* union all select .* from trip_owner o where o\.staged = 1 and o\.ds <> cast\(\$1 as date\)$/.test(sql)) continue; // writes, reading only temporary tables
+      else if (/^insert into trips\.trip_redelivery .* from touched_deliveries d join trip_owner o .* union all select .* from trip_owner o where o\.staged = 1 and o\.ds <> cast\(\$1 as date\) and o\.redelivered = 0( order by 1, 2)?$/.test(sql)) continue; // writes, reading only temporary tables
       else if (/^insert into fact_delta select .* from trips\.fact_trips f where f\.ds = cast\(\$1 as date\)$/.test(sql)) continue; // PostgreSQL: the day's own new partition, pruned to it
       else expect(sql).toMatch(span);
     }
