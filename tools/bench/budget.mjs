@@ -48,6 +48,8 @@ export const BENCHES = {
     seconds: (n) => 200 + n * 60e-6, // ten days' fixed costs, then per trip: 10M in 10 days took about 10 min
     bytes: (n) => 1000 * MB + n * 600, // 10M: 6.5 GB at peak, the state growing 0.55 GB per million trips
     where: 'a temporary folder, deleted at the end (--keep keeps it); the report goes to bench-results/',
+    // --resend SHARE delivers that share of each day's rows again the next day: more rows to run.
+    weight: (argv) => 1 + (Number(optionOf(argv, 'resend')) || 0),
   },
   'csv-reader': {
     option: 'rows',
@@ -86,13 +88,14 @@ export function announce(name, argv, dir = tmpdir()) {
   // Options that run none of the bench's work: scale's --from-json (renders a report) and
   // --questions-on (times the questions on an existing warehouse).
   if (['from-json', 'questions-on'].some((o) => optionOf(argv, o) !== undefined)) return sized;
-  const need = bench.bytes(n);
+  const work = n * (bench.weight?.(argv) ?? 1);
+  const need = bench.bytes(work);
   mkdirSync(dir, { recursive: true });
   const fs = statfsSync(dir);
   const free = fs.bavail * fs.bsize;
   console.error(
     `${name}: ${n.toLocaleString('en-US')} ${bench.unit}${given === undefined ? ` (the default; --${bench.option} N to change)` : ''}: ` +
-      `about ${human(bench.seconds(n))} and ${size(need)} of disk in ${bench.where}; ${size(free)} free there`,
+      `about ${human(bench.seconds(work))} and ${size(need)} of disk in ${bench.where}; ${size(free)} free there`,
   );
   if (need > free * 0.9) {
     console.error(`${name}: not enough free disk for this size; give a smaller --${bench.option}, or free space under ${dir}`);

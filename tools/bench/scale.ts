@@ -2,10 +2,12 @@
  * The pipeline at scale: --days daily batches of generated trips (--trips in all, `trips generate
  * --gzip --bad-ratio 0.01 --duplicate-ratio 0.01`, each day's trips spread over the week from its
  * day, so neighbouring days overlap as late deliveries do) run one after another into one warehouse
- * with `trips run`, measured per day and per task; the engines' floors on the first and last day's
+ * with `trips run` (with --resend, each day from the second also delivers again the first SHARE of
+ * the day before's rows, as a file of its own: a partner re-sending part of yesterday's file, which
+ * the warehouse keeps once, under the earlier day), measured per day and per task; the engines' floors on the first and last day's
  * data in the same run; then every question against brute force on the final warehouse.
  *
- *   node tools/bench/run.mjs scale [--trips 1000000] [--days 10] [--out DIR] [--runs 20] [--brute-runs 5] [--keep]
+ *   node tools/bench/run.mjs scale [--trips 1000000] [--days 10] [--resend SHARE] [--out DIR] [--runs 20] [--brute-runs 5] [--keep]
  *   node tools/bench/run.mjs scale --questions-on DIR/state [--only TEXT] [--runs 20] [--brute-runs 5]
  *
  * Writes DIR/scale.json, DIR/scale.md and DIR/scale.svg (default DIR: bench-results/scale-<trips>,
@@ -28,6 +30,8 @@ import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync
 import { readFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { createGunzip, createGzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -44,6 +48,7 @@ const { values } = parseArgs({
   options: {
     trips: { type: 'string' },
     days: { type: 'string', default: '10' },
+    resend: { type: 'string', default: '0' },
     out: { type: 'string' },
     runs: { type: 'string', default: '20' },
     'brute-runs': { type: 'string', default: '5' },
@@ -60,6 +65,9 @@ const total = Number(values.trips);
 const days = Number(values.days);
 const batch = Math.round(total / days);
 if (!(days >= 1 && batch >= 1)) throw new Error(`--days must be at least 1 and at most --trips (${values.trips}), got ${values.days}`);
+const resend = Number(values.resend);
+if (!(resend >= 0 && resend <= 1)) throw new Error(`--resend must be a share of a day's rows from 0 to 1, got ${values.resend}`);
+const resendRows = Math.round(resend * batch);
 const out = resolve(values.out ?? join(root, 'bench-results', `scale-${total}`));
 const work = mkdtempSync(join(tmpdir(), 'trips-bench-scale-'));
 const state = join(work, 'state');
@@ -108,6 +116,8 @@ interface DayFigures {
   ds: string;
   warehouseTripsBefore: number;
   inputRows: number;
+  /** Of the input rows, those the day delivered again from the day before (--resend). */
+  resentRows?: number;
   facts: number;
   seconds: number;
   cpuSeconds: number;
@@ -135,7 +145,23 @@ function taskFigures(run: RunJson): TaskFigures[] {
   });
 }
 
-/** The lake floor: DuckDB parses the CSV, applies the row rules, keys and deduplicates the trips and writes Parquet. */
+/** Writes the header and the first `rows` rows of the gzip CSV `src` to `dst`, gzip too (the generator writes one row a line). */
+async function firstRows(src: string, dst: string, rows: number): Promise<void> {
+  const lines = createInterface({ input: createReadStream(src).pipe(createGunzip()), crlfDelay: Infinity });
+  const gzip = createGzip();
+  const written = pipeline(gzip, createWriteStream(dst));
+  let n = -1; // the header first
+  for await (const line of lines) {
+    if (!gzip.write(`${line}\n`)) await new Promise((ok) => gzip.once('drain', ok));
+    if (++n >= rows) break;
+  }
+  lines.close();
+  gzip.end();
+  await written;
+  if (n < rows) throw new Error(`${src} holds ${n} rows, fewer than the ${rows} to send again`);
+}
+
+/** The lake floor: DuckDB parses the CSV files (`csv` may be a glob), applies the row rules, keys and deduplicates the trips and writes Parquet. */
 async function lakeFloor(csv: string): Promise<number> {
   const db = await DuckDBInstance.create(':memory:', { threads: '2' });
   const con = await db.connect();
@@ -223,11 +249,17 @@ async function main(): Promise<void> {
     rmSync(warmUp, { recursive: true, force: true });
     for (let i = 0; i < days; i++) {
       // Delivered gzip-compressed, as SFTP deliveries often are: the raw bucket keeps a third of the bytes.
-      const csv = join(work, `day-${i}.csv.gz`);
+      // The day's delivery: its generated file and, with --resend, the day before's rows sent again.
+      const delivery = join(work, `day-${i}`);
+      mkdirSync(delivery, { recursive: true });
+      const csv = join(delivery, `trips_${day(i)}.csv.gz`);
       await trips(['generate', '--gzip', '--out', csv, '--rows', String(batch), '--seed', String(7 + i), '--bad-ratio', '0.01', '--duplicate-ratio', '0.01', '--start', day(i), '--days', '7']);
+      const resent = i > 0 && resendRows > 0 ? resendRows : 0;
+      if (resent > 0) await firstRows(join(work, `day-${i - 1}`, `trips_${day(i - 1)}.csv.gz`), join(delivery, `resend_${day(i - 1)}.csv.gz`), resent);
+      if (i > 0) rmSync(join(work, `day-${i - 1}`), { recursive: true, force: true });
       const cpu0 = machineCpuSeconds();
       const w0 = process.hrtime.bigint();
-      const run = JSON.parse(await trips(['run', '--input', csv, '--ds', day(i), '--json'], true)) as RunJson;
+      const run = JSON.parse(await trips(['run', '--input', delivery, '--ds', day(i), '--json'], true)) as RunJson;
       const seconds = Number(process.hrtime.bigint() - w0) / 1e9;
       const cpuSeconds = machineCpuSeconds() - cpu0;
       if (run.status !== 'succeeded') throw new Error(`the run of ${day(i)} ${run.status}`);
@@ -237,7 +269,8 @@ async function main(): Promise<void> {
         day: i + 1,
         ds: day(i),
         warehouseTripsBefore: factsBefore,
-        inputRows: batch,
+        inputRows: batch + resent,
+        ...(resendRows > 0 ? { resentRows: resent } : {}),
         facts: n,
         seconds: +seconds.toFixed(2),
         cpuSeconds: +cpuSeconds.toFixed(2),
@@ -249,12 +282,12 @@ async function main(): Promise<void> {
       // What a run cut short (a 100M run takes over an hour and a half) still tells: the days so far.
       writeFileSync(join(out, 'scale.partial.json'), `${JSON.stringify({ ...summarise(figures, floors, [], (Date.now() - t0) / 1000), warehouseStorage: [] }, null, 2)}\n`);
       console.error(
-        `day ${i + 1} of ${days} (${day(i)}, ${batch.toLocaleString('en-US')} rows) into ${d.warehouseTripsBefore.toLocaleString('en-US')} trips: ${fmt(seconds)} s wall, ${fmt(cpuSeconds)} CPU-s; ` +
+        `day ${i + 1} of ${days} (${day(i)}, ${batch.toLocaleString('en-US')} rows${resent ? ` and ${resent.toLocaleString('en-US')} sent again` : ''}) into ${d.warehouseTripsBefore.toLocaleString('en-US')} trips: ${fmt(seconds)} s wall, ${fmt(cpuSeconds)} CPU-s; ` +
           tasks.map((t) => `${t.task} ${fmt(t.seconds)} s`).join(', '),
       );
       if (i === 0 || i === days - 1) {
         await stopStack(state);
-        const lakeSeconds = await lakeFloor(csv);
+        const lakeSeconds = await lakeFloor(join(delivery, '*.csv.gz'));
         const pg = await startPostgres({ dataDir: join(state, 'pg', 'data') });
         try {
           const warehouse = await warehouseFloor(pg.url, day(i));
@@ -267,7 +300,8 @@ async function main(): Promise<void> {
         const f = floors[floors.length - 1];
         console.error(`floors on day ${i + 1}: lake ${fmt(f.lakeSeconds)} s, warehouse ${fmt(f.warehouseSeconds)} s (binary COPY; ${fmt(f.warehouseCsvSeconds)} s as CSV)`);
       }
-      rmSync(csv, { force: true });
+      // The day's file stays until the next day has taken its rows to send again.
+      if (resendRows === 0) rmSync(delivery, { recursive: true, force: true });
     }
     await onWarehouse(state, async (wh) => {
       console.error(questionsHeading(factsBefore));
@@ -305,6 +339,7 @@ function summarise(figures: DayFigures[], floors: Array<{ day: number; lakeSecon
     trips: sum(figures.map((d) => d.inputRows)),
     days: figures.length,
     batch: firstDay?.inputRows ?? 0,
+    resend: figures.some((d) => d.resentRows !== undefined) ? { share: resend, rows: sum(figures.map((d) => d.resentRows ?? 0)) } : undefined,
     factsAtEnd: lastDay?.facts ?? 0,
     benchSeconds: +benchSeconds.toFixed(0),
     pipelineSeconds: +sum(figures.map((d) => d.seconds)).toFixed(1),
@@ -335,7 +370,7 @@ function summarise(figures: DayFigures[], floors: Array<{ day: number; lakeSecon
 function markdown(r: Report): string {
   const tasks = r.perDay[0]?.tasks.map((t) => t.task) ?? [];
   const lines = [
-    `# Scale run: ${r.trips.toLocaleString('en-US')} trips as ${r.days} daily batches of ${r.batch.toLocaleString('en-US')}`,
+    `# Scale run: ${r.trips.toLocaleString('en-US')} trips as ${r.days} daily batches of ${r.batch.toLocaleString('en-US')}${r.resend ? `, each day from the second also sending again ${fmt(r.resend.share * 100, 0)}% of the day before's (${r.resend.rows.toLocaleString('en-US')} rows in all, counted in the trips)` : ''}`,
     '',
     `Machine: ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}. Bench ${Math.round(r.benchSeconds / 60)} min; pipeline ${fmt(r.pipelineSeconds)} s wall, ${fmt(r.pipelineCpuSeconds)} CPU-s (whole machine); ${r.factsAtEnd.toLocaleString('en-US')} trips in the warehouse at the end; peak disk ${fmt(r.peakDiskBytes / 1e9, 2)} GB (state ${fmt(r.stateBytesAtEnd / 1e9, 2)} GB at the end).`,
     '',
@@ -372,9 +407,11 @@ function markdown(r: Report): string {
     lines.push('| relation | kind | MB | MB per million trips |', '|---|---|---|---|');
     lines.push(...r.warehouseStorage.filter((x) => x.bytes > 1e6).map((x) => `| ${x.name} | ${x.kind} | ${fmt(x.bytes / 1e6, 0)} | ${per(x.bytes)} |`), '');
   }
-  lines.push('## Per day', '', `| day | trips before | wall s | CPU-s | ${tasks.map((t) => `${t} s`).join(' | ')} | state GB |`, `|${'---|'.repeat(5 + tasks.length)}`);
+  const resent = r.resend ? ' rows sent again |' : '';
+  lines.push('## Per day', '', `| day | trips before |${resent} wall s | CPU-s | ${tasks.map((t) => `${t} s`).join(' | ')} | state GB |`, `|${'---|'.repeat(5 + tasks.length + (r.resend ? 1 : 0))}`);
   for (const d of r.perDay) {
-    lines.push(`| ${d.day} | ${d.warehouseTripsBefore.toLocaleString('en-US')} | ${fmt(d.seconds)} | ${fmt(d.cpuSeconds)} | ${tasks.map((t) => fmt(d.tasks.find((x) => x.task === t)?.seconds ?? 0)).join(' | ')} | ${fmt(d.stateBytes / 1e9, 2)} |`);
+    const again = r.resend ? ` ${(d.resentRows ?? 0).toLocaleString('en-US')} |` : '';
+    lines.push(`| ${d.day} | ${d.warehouseTripsBefore.toLocaleString('en-US')} |${again} ${fmt(d.seconds)} | ${fmt(d.cpuSeconds)} | ${tasks.map((t) => fmt(d.tasks.find((x) => x.task === t)?.seconds ?? 0)).join(' | ')} | ${fmt(d.stateBytes / 1e9, 2)} |`);
   }
   lines.push('', '![time and memory per day](scale.svg)', '');
   return lines.join('\n');
