@@ -140,7 +140,7 @@ export function deltaSelect(delta: 1 | -1): string {
  * every aggregate: add the summed deltas to the groups that exist, insert the groups that do not,
  * drop the groups the load left with no trips. The work is proportional to the load, not to the
  * warehouse: on PostgreSQL an upsert probes each changed group by its key, and only the groups the
- * load removed trips from are looked at for emptiness (a join of all the aggregate's groups, as
+ * load removed trips from (`fact_removed`, the -1 rows) are looked at for emptiness (a join of all the aggregate's groups, as
  * Redshift's UPDATE … FROM and NOT EXISTS would be planned here, grows with the warehouse).
  */
 export function aggregateDeltaStatements(dialect: WarehouseDialect): string[] {
@@ -156,7 +156,7 @@ export function aggregateDeltaStatements(dialect: WarehouseDialect): string[] {
         `insert into ${target} as a (${keys.join(', ')}, ${values}) select ${keys.join(', ')}, sum(delta)${a.large ? `, ${sizeClass('sum(delta)')}` : ''} from fact_delta group by ${keys.join(', ')} having sum(delta) <> 0 order by ${keys.join(', ')} ` +
           `on conflict (${keys.join(', ')}) do update set trips = a.trips + excluded.trips${a.large ? `, size_class = ${sizeClass('a.trips + excluded.trips')}` : ''}`,
       );
-      out.push(`delete from ${target} a using (select distinct ${keys.join(', ')} from fact_delta where delta < 0) d where ${same('a')} and a.trips = 0`);
+      out.push(`delete from ${target} a using (select distinct ${keys.join(', ')} from fact_removed) d where ${same('a')} and a.trips = 0`);
       continue;
     }
     const summed = `(select ${keys.join(', ')}, sum(delta) as delta from fact_delta group by ${keys.join(', ')} having sum(delta) <> 0) d`;
