@@ -8,6 +8,11 @@ const FLAGS: Flags = {
   region: { type: 'string', value: 'NAME', description: 'weekly-average, groups: a region name (case-insensitive)' },
   bbox: { type: 'string', value: 'MIN_LON,MIN_LAT,MAX_LON,MAX_LAT', description: 'weekly-average: MIN_LON,MIN_LAT,MAX_LON,MAX_LAT' },
   match: { type: 'string', value: 'SIDE', description: 'weekly-average --bbox: origin (default), destination or both must lie in the box' },
+  method: {
+    type: 'string',
+    value: 'METHOD',
+    description: 'weekly-average --bbox: auto (default: the cheaper, by the trips along the box\'s edge), aggregates, or scan (read every trip of the period); the answer is the same',
+  },
   from: { type: 'string', value: 'YYYY-MM-DD', description: 'weekly-average: first day YYYY-MM-DD (its ISO week is the first week; default: first week with data)' },
   to: { type: 'string', value: 'YYYY-MM-DD', description: 'weekly-average: last day YYYY-MM-DD (its ISO week is the last week; default: last week with data)' },
   top: { type: 'string', value: 'N', description: 'groups: how many groups (default 10)' },
@@ -20,7 +25,7 @@ const FLAGS: Flags = {
 const COMMAND = {
   name: 'trips query',
   description: `Answers the analysts' questions from the local warehouse (through the warehouse port, so the same SQL runs on Redshift):
-  weekly-average (--region NAME | --bbox MIN_LON,MIN_LAT,MAX_LON,MAX_LAT [--match SIDE]) [--from D --to D]
+  weekly-average (--region NAME | --bbox MIN_LON,MIN_LAT,MAX_LON,MAX_LAT [--match SIDE] [--method METHOD]) [--from D --to D]
       average trips per ISO week (Monday, UTC) over the whole weeks of the period; weeks without trips count as zero
   groups [--region NAME] [--top N]      the largest groups of similar trips (region, cells, hour bucket)
   latest-datasource [--top-regions N]   for each of the N most common regions, the datasource that appeared latest
@@ -42,11 +47,12 @@ export function parseBox(text: string): Box {
 
 /** The weekly-average question the flags ask. */
 function weeklyRequest(values: Record<string, unknown>): WeeklyRequest {
-  const { region, bbox, match, from, to } = values as Record<string, string | undefined>;
+  const { region, bbox, match, from, to, method } = values as Record<string, string | undefined>;
   if ((region === undefined) === (bbox === undefined)) throw new UsageError('trips query weekly-average: give exactly one of --region NAME or --bbox MIN_LON,MIN_LAT,MAX_LON,MAX_LAT');
   if (match !== undefined && bbox === undefined) throw new UsageError('--match goes with --bbox');
+  if (method !== undefined && bbox === undefined) throw new UsageError('--method goes with --bbox');
   const area = region !== undefined ? { region } : { box: parseBox(bbox as string), match: (match ?? 'origin') as BoxMatch };
-  return { area, from, to };
+  return { area, from, to, ...(method !== undefined ? { method: method as WeeklyRequest['method'] } : {}) };
 }
 
 /** Periods longer than this (two years) list only the weeks that have trips. */
@@ -76,11 +82,12 @@ export const queryCommand = defineCommand(COMMAND, async ({ values, positionals 
       return withLocalWarehouse(async (wh) => {
         const a = await weeklyAverage(wh, request);
         const note = a.totalTrips === 0 ? `\n${a.area} has no trips in this period` : '';
+        const how = a.method === 'scan' ? ' (counted by reading every trip of the period: the box\'s edge crosses busy cells)' : '';
         // A long period (the warehouse may hold a stray far-off date) lists the weeks with trips only.
         const shown = a.weeks.length > LIST_ALL_WEEKS ? a.weeks.filter((w) => w.trips > 0) : a.weeks;
         const hidden = a.weeks.length - shown.length;
         const notListed = hidden > 0 ? `(${hidden} weeks without trips not listed)\n` : '';
-        out(a, format === 'csv' ? a.weeks : shown, `${notListed}${a.area}: ${a.weeklyAverage.toFixed(2)} trips per week on average over ${a.weeks.length} week(s) from ${a.fromWeek} to ${a.toWeek} (${a.totalTrips} trips)${note}`);
+        out(a, format === 'csv' ? a.weeks : shown, `${notListed}${a.area}: ${a.weeklyAverage.toFixed(2)} trips per week on average over ${a.weeks.length} week(s) from ${a.fromWeek} to ${a.toWeek} (${a.totalTrips} trips)${how}${note}`);
         return 0;
       });
     }

@@ -68,9 +68,23 @@ describe('weekly averages on 1 million generated trips equal a brute-force count
     }
   });
 
+  /**
+   * A box's answer by each method: from the aggregates and by reading every trip (the same weeks),
+   * and as `auto` chooses (recorded in `chosen`); the aggregates' answer, the one to check.
+   */
+  async function byEveryMethod(request: Parameters<typeof weeklyAverage>[1], chosen: Set<string>): Promise<WeeklyAnswer> {
+    const [aggregates, scan, auto] = [await weeklyAverage(wh, { ...request, method: 'aggregates' }), await weeklyAverage(wh, { ...request, method: 'scan' }), await weeklyAverage(wh, request)];
+    expect([aggregates.method, scan.method]).toEqual(['aggregates', 'scan']);
+    expect(scan.weeks).toEqual(aggregates.weeks);
+    expect(auto.weeks).toEqual(aggregates.weeks);
+    chosen.add(auto.method as string);
+    return aggregates;
+  }
+
   it('for random boxes matched on origin, destination or both, including boxes on cell edges', async () => {
     const rnd = rng(2);
     const matches = ['origin', 'destination', 'both'] as const;
+    const chosen = new Set<string>();
     let nonEmpty = 0;
     for (let i = 0; i < 36; i++) {
       const city = CITIES[i % CITIES.length];
@@ -84,7 +98,7 @@ describe('weekly averages on 1 million generated trips equal a brute-force count
       if (onEdges) [minLon, minLat, maxLon, maxLat] = [minLon, minLat, maxLon, maxLat].map((v) => Math.round(v * 100) / 100);
       const match = matches[i % 3];
       const p = period(rnd);
-      const answer = await weeklyAverage(wh, { area: { box: { minLon, minLat, maxLon, maxLat }, match }, ...p });
+      const answer = await byEveryMethod({ area: { box: { minLon, minLat, maxLon, maxLat }, match }, ...p }, chosen);
       const inBox = (side: string) => `${side}_lon between $1 and $3 and ${side}_lat between $2 and $4`;
       const where = match === 'origin' ? inBox('origin') : match === 'destination' ? inBox('dest') : `${inBox('origin')} and ${inBox('dest')}`;
       const expected = await bruteForce(where, [minLon, minLat, maxLon, maxLat], answer);
@@ -92,6 +106,10 @@ describe('weekly averages on 1 million generated trips equal a brute-force count
       if (answer.totalTrips > 0) nonEmpty++;
     }
     expect(nonEmpty).toBeGreaterThan(20);
+    // A district's box inside Prague, its edge through the city's busiest cells: read whole.
+    const district = { minLon: 14.4, minLat: 50.04, maxLon: 14.48, maxLat: 50.1 };
+    for (const match of matches) expect((await weeklyAverage(wh, { area: { box: district, match } })).method).toBe('scan');
+    expect([...chosen].sort()).toEqual(['aggregates', 'scan']);
   });
 
   // The both-ends box sums whole 4×4-cell blocks from an aggregate and checks the ring between them
@@ -101,6 +119,7 @@ describe('weekly averages on 1 million generated trips equal a brute-force count
     const rnd = rng(3);
     const centres = [...CITIES, { name: 'Lisbon', lon: -9.14, lat: 38.72 }, { name: 'open sea', lon: -30, lat: 40 }];
     let withBlocks = 0;
+    const chosen = new Set<string>();
     for (let i = 0; i < 30; i++) {
       const c = centres[i % centres.length];
       const w = [0.02, 0.05, 0.1, 0.3, 0.6][i % 5] * (0.5 + rnd());
@@ -111,7 +130,7 @@ describe('weekly averages on 1 million generated trips equal a brute-force count
       const snap = [0, 0.01, 0.04][i % 3];
       if (snap) box = { minLon: Math.floor(box.minLon / snap) * snap, minLat: Math.floor(box.minLat / snap) * snap, maxLon: Math.ceil(box.maxLon / snap) * snap, maxLat: Math.ceil(box.maxLat / snap) * snap };
       const p = period(rnd);
-      const answer = await weeklyAverage(wh, { area: { box, match: 'both' }, ...p });
+      const answer = await byEveryMethod({ area: { box, match: 'both' }, ...p }, chosen);
       const where = 'origin_lon between $1 and $3 and origin_lat between $2 and $4 and dest_lon between $1 and $3 and dest_lat between $2 and $4';
       const expected = await bruteForce(where, [box.minLon, box.minLat, box.maxLon, box.maxLat], answer);
       expect({ case: i, box, weeks: answer.weeks }).toEqual({ case: i, box, weeks: expected });

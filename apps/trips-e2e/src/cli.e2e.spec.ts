@@ -92,6 +92,19 @@ describe('the command line on a loaded warehouse', () => {
     const bad = await trips(['query', 'groups', '--format', 'xml'], state);
     expect(bad.code).toBe(64);
     expect(bad.stderr).toContain('--format must be text, json or csv, got "xml"');
+    // A box by either method, or as auto chooses: the same weeks, and the answer says how.
+    const box = ['query', 'weekly-average', '--bbox', '14.4,50.04,14.48,50.1', '--match', 'both'];
+    const byMethod = [];
+    for (const m of ['aggregates', 'scan']) byMethod.push(await tripsJson<{ method: string; weeks: unknown[] }>([...box, '--method', m], state));
+    expect(byMethod.map((a) => a.method)).toEqual(['aggregates', 'scan']);
+    expect(byMethod[1].weeks).toEqual(byMethod[0].weeks);
+    expect((await tripsJson<{ weeks: unknown[] }>(box, state)).weeks).toEqual(byMethod[0].weeks);
+    const text = await trips([...box, '--method', 'scan'], state);
+    expect(text.stdout).toContain('(counted by reading every trip of the period');
+    const wrong = await trips([...box, '--method', 'fast'], state);
+    expect(wrong.code).toBe(64);
+    expect(wrong.stderr).toContain('method must be auto, aggregates or scan, got "fast"');
+    expect((await trips(['query', 'weekly-average', '--region', 'Prague', '--method', 'scan'], state)).stderr).toContain('--method goes with --bbox');
   });
 
   it('checks every day of a --from/--to range has its input before running any', async () => {

@@ -1,6 +1,6 @@
 import { UsageError, parseDs } from '@trips/core';
 import type { WarehouseQueries } from './port';
-import { dataWeeks, gridCellSizes, knownRegion, regionNames, weekStart, weekStarts, weeklyByBox, weeklyByRegion, type Box, type BoxMatch, type Sql } from './queries';
+import { boxEdgeTrips, boxMethod, dataWeeks, gridCellSizes, knownRegion, regionNames, weekStart, weekStarts, weeklyByBox, weeklyByBoxScan, weeklyByRegion, type Box, type BoxMatch, type BoxMethod, type Sql } from './queries';
 
 /** The questions' rules (argument checks, week lists, zero-filled weeks), kept beside their SQL for every caller. */
 
@@ -11,11 +11,19 @@ export interface WeeklyRequest {
   area: { region: string } | { box: Box; match: BoxMatch };
   from?: string;
   to?: string;
+  /**
+   * A box: from the aggregates, by reading every trip of the period, or (`auto`, the default) the
+   * one that reads less, by the trips along the box's edge (queries.ts, boxMethod). The answer is
+   * the same.
+   */
+  method?: 'auto' | BoxMethod;
 }
 
 export interface WeeklyAnswer {
   area: string;
   match?: BoxMatch;
+  /** A box: how it was answered. */
+  method?: BoxMethod;
   fromWeek: string;
   toWeek: string;
   weeks: Array<{ week_start_date: string; trips: number }>;
@@ -41,6 +49,7 @@ export async function weeklyAverage(wh: WarehouseQueries, req: WeeklyRequest): P
   const box = 'box' in req.area ? checkBox(req.area.box) : undefined;
   const match = 'match' in req.area ? req.area.match : undefined;
   if (match !== undefined && !['origin', 'destination', 'both'].includes(match)) throw new UsageError(`match must be origin, destination or both, got "${match}"`);
+  if (req.method !== undefined && !['auto', 'aggregates', 'scan'].includes(req.method)) throw new UsageError(`method must be auto, aggregates or scan, got "${req.method}"`);
 
   let regionKey: string | undefined;
   let area: string;
@@ -59,13 +68,20 @@ export async function weeklyAverage(wh: WarehouseQueries, req: WeeklyRequest): P
   const toWeek = weekStart(to ?? range.last_week ?? fromWeek);
   if (fromWeek > toWeek) throw new UsageError(`the period ends (${toWeek}) before it starts (${fromWeek})`);
   let rows: Array<{ week_start_date: string; trips: string | number }>;
+  let method: BoxMethod | undefined;
   if (box && match) {
     const [sizes] = await q<{ min_deg: number | null; max_deg: number | null }>(wh, gridCellSizes());
     if (sizes.min_deg !== null && sizes.min_deg !== sizes.max_deg) throw new UsageError(`the warehouse holds trip groups of grid cell sizes ${sizes.min_deg} to ${sizes.max_deg}; reload with one TRIPS_GRID_CELL_DEG`);
-    rows = sizes.min_deg === null ? [] : await q(wh, weeklyByBox(box, match, Number(sizes.min_deg), fromWeek, toWeek));
+    const cellDeg = Number(sizes.min_deg);
+    method = req.method === 'aggregates' || req.method === 'scan' ? req.method : 'aggregates';
+    if (sizes.min_deg !== null && (req.method ?? 'auto') === 'auto') {
+      const [edge] = await q<{ origin_edge_trips: string; dest_edge_trips: string; period_trips: string }>(wh, boxEdgeTrips(box, match, cellDeg, fromWeek, toWeek));
+      method = boxMethod(edge, match);
+    }
+    rows = sizes.min_deg === null ? [] : await q(wh, method === 'scan' ? weeklyByBoxScan(box, match, fromWeek, toWeek) : weeklyByBox(box, match, cellDeg, fromWeek, toWeek));
   } else rows = await q(wh, weeklyByRegion(regionKey as string, fromWeek, toWeek));
   const byWeek = new Map(rows.map((r) => [r.week_start_date, Number(r.trips)]));
   const weeks = weekStarts(fromWeek, toWeek).map((w) => ({ week_start_date: w, trips: byWeek.get(w) ?? 0 }));
   const totalTrips = weeks.reduce((s, w) => s + w.trips, 0);
-  return { area, match, fromWeek, toWeek, weeks, totalTrips, weeklyAverage: weeks.length ? totalTrips / weeks.length : 0 };
+  return { area, match, ...(method ? { method } : {}), fromWeek, toWeek, weeks, totalTrips, weeklyAverage: weeks.length ? totalTrips / weeks.length : 0 };
 }

@@ -2,7 +2,7 @@ import { awsToolsPython } from '@trips/local';
 import { sqlglot } from '@trips/testing';
 import { readdirSync } from 'node:fs';
 import { aggregateDeltaStatements } from './aggregates';
-import { QUESTIONS_DIR, questionSql } from './queries';
+import { QUESTIONS_DIR, questionSql, weeklyByBoxScan } from './queries';
 import { bootstrapStatements } from './bootstrap';
 import { warehouseTables } from '@trips/pipeline';
 
@@ -43,7 +43,13 @@ describe('the SQL the Redshift adapter sends parses as Redshift SQL', () => {
     if (!python) return console.warn('skipped (no Python 3.10+)');
     const files = readdirSync(QUESTIONS_DIR).filter((f) => f.endsWith('.sql')).map((f) => f.replace(/\.sql$/, ''));
     expect(files).toContain('weekly_trips_box_both');
-    const statements = files.flatMap((f) => (f === 'weekly_trips_box_side' ? ['origin', 'dest'] : ['']).map((side) => ({ f, sql: questionSql(f, { side }) })));
+    expect(files).toContain('weekly_trips_box_scan');
+    const box = { minLon: 14.4, minLat: 50.04, maxLon: 14.48, maxLat: 50.1 };
+    const statements = files.flatMap((f) =>
+      f === 'weekly_trips_box_scan'
+        ? (['origin', 'destination', 'both'] as const).map((match) => ({ f, sql: weeklyByBoxScan(box, match, '2018-05-28', '2018-06-04').text }))
+        : (f === 'weekly_trips_box_side' ? ['origin', 'dest'] : ['']).map((side) => ({ f, sql: questionSql(f, { side }) })),
+    );
     const results = sqlglot(python, statements.map(({ sql }) => ({ op: 'parse' as const, sql, read: 'redshift' })));
     expect(results.map((r, i) => (r.ok ? undefined : `${statements[i].f} → ${r.error}`)).filter(Boolean)).toEqual([]);
   });
