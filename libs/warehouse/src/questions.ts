@@ -72,13 +72,16 @@ export async function weeklyAverage(wh: WarehouseQueries, req: WeeklyRequest): P
   if (box && match) {
     const [sizes] = await q<{ min_deg: number | null; max_deg: number | null }>(wh, gridCellSizes());
     if (sizes.min_deg !== null && sizes.min_deg !== sizes.max_deg) throw new UsageError(`the warehouse holds trip groups of grid cell sizes ${sizes.min_deg} to ${sizes.max_deg}; reload with one TRIPS_GRID_CELL_DEG`);
-    const cellDeg = Number(sizes.min_deg);
-    method = req.method === 'aggregates' || req.method === 'scan' ? req.method : 'aggregates';
-    if (sizes.min_deg !== null && (req.method ?? 'auto') === 'auto') {
-      const [edge] = await q<{ origin_edge_trips: string; dest_edge_trips: string; period_trips: string }>(wh, boxEdgeTrips(box, match, cellDeg, fromWeek, toWeek));
-      method = boxMethod(edge, match);
+    const asked = req.method === 'aggregates' || req.method === 'scan' ? req.method : undefined;
+    if (sizes.min_deg === null) {
+      // No trip groups yet: no trips either.
+      method = asked ?? 'aggregates';
+      rows = [];
+    } else {
+      const cellDeg = Number(sizes.min_deg);
+      method = asked ?? boxMethod((await q<{ origin_edge_trips: string; dest_edge_trips: string; period_trips: string }>(wh, boxEdgeTrips(box, match, cellDeg, fromWeek, toWeek)))[0], match);
+      rows = await q(wh, method === 'scan' ? weeklyByBoxScan(box, match, fromWeek, toWeek) : weeklyByBox(box, match, cellDeg, fromWeek, toWeek));
     }
-    rows = sizes.min_deg === null ? [] : await q(wh, method === 'scan' ? weeklyByBoxScan(box, match, fromWeek, toWeek) : weeklyByBox(box, match, cellDeg, fromWeek, toWeek));
   } else rows = await q(wh, weeklyByRegion(regionKey as string, fromWeek, toWeek));
   const byWeek = new Map(rows.map((r) => [r.week_start_date, Number(r.trips)]));
   const weeks = weekStarts(fromWeek, toWeek).map((w) => ({ week_start_date: w, trips: byWeek.get(w) ?? 0 }));
