@@ -16,18 +16,38 @@ export function factTable(catalog: readonly TableDef[] = CATALOG): WarehouseTabl
  * with the facts the warehouse holds. Weeks are ISO weeks, starting Monday, of the trip's UTC
  * timestamp.
  */
+/** A column of an aggregate: warehouse column name, the fact expression it comes from (alias f), and its type: the fact column's, or `date` for the week. */
+export interface AggregateColumn {
+  column: string;
+  expr: string;
+  of?: Column;
+}
+
 export interface Aggregate {
   name: string;
-  /** Grouping columns: warehouse column name, the fact expression it comes from (alias f), and its type: the fact column's, or `date` for the week. */
-  groupBy: Array<{ column: string; expr: string; of?: Column }>;
+  /** Grouping columns. */
+  groupBy: AggregateColumn[];
   /** PostgreSQL: secondary B-tree indexes, for a question that reads the aggregate in another order than its key. */
   postgresIndexes?: string[][];
   /**
    * A column `size_class` beside `trips`: the group's size class (sizeClass) when it holds at least
    * `LARGE_GROUP_TRIPS` trips, else null. On PostgreSQL a partial index of it, largest first, holds
    * the large groups only.
+   *
+   * `within`: a column the group determines (a trip group's region), kept for the large groups and
+   * null in the others, so that the largest groups of one of its values are read from the top of
+   * their own: on PostgreSQL a second partial index, of the large groups by that column and size
+   * class. Read through the class index of every large group instead, a region's largest groups
+   * cost the large groups of every region divided by the region's share (150 ms for one holding
+   * 3.3% of them at 49M trips; docs/scale.md). Kept in every group, it made each row 16 bytes
+   * longer (56 to 72) and the trip groups' upsert 40% slower at 20M trips; null, it costs a small
+   * group nothing, and the upsert about 12% (docs/warehouse.md). A group that becomes large through
+   * a load adding fewer trips than that is given it from the dimension its key refers to
+   * (withinDimension): PostgreSQL's upsert proposes the same row for a new group, which must not
+   * hold it, and for one already there. The dimensions load before the facts, so the dimension
+   * holds every group the facts name.
    */
-  large?: true;
+  large?: { within?: AggregateColumn };
 }
 
 /**
@@ -100,29 +120,61 @@ export const AGGREGATES: Aggregate[] = [
   // The box matched on both ends: the pairs of blocks it holds whole.
   { name: 'agg_weekly_block_pair', groupBy: [WEEK, block('origin_cell_x'), block('origin_cell_y'), block('dest_cell_x'), block('dest_cell_y')] },
   // The largest groups: read from the large ones, not by sorting every group.
-  { name: 'agg_trip_group', groupBy: [fact('trip_group_key')], large: true },
+  { name: 'agg_trip_group', groupBy: [fact('trip_group_key')], large: { within: fact('region_key') } },
   // Where a datasource appeared (the regions question), without reading the facts.
   { name: 'agg_datasource_region', groupBy: [fact('datasource_key'), fact('region_key')] },
 ];
 
-/** Every grouping column of every aggregate, once: the columns of a load's `fact_delta`. */
-export const DELTA_COLUMNS = [...new Map(AGGREGATES.flatMap((a) => a.groupBy).map((g) => [g.column, g])).values()];
+/** The column the large groups of an aggregate are also ranked within, if any. */
+const withinOf = (a: Aggregate) => a.large?.within;
 
-/** The columns an aggregate holds besides its groups: `trips`, and `size_class` if it has one. */
-export function aggregateValueColumns(a: Aggregate): string[] {
-  return a.large ? ['trips', 'size_class'] : ['trips'];
+/**
+ * Where a group's `within` column is read when a load makes it large with fewer trips: the dimension
+ * the facts' group key refers to (the catalog's relationships), which must hold the column.
+ */
+export function withinDimension(a: Aggregate): { table: string; key: string } {
+  const within = withinOf(a);
+  const [group, ...more] = a.groupBy;
+  const rel = factTable().tests?.relationships?.find((r) => r.column === group?.column);
+  const dim = rel && warehouseTables().find((t) => t.id === rel.to);
+  if (!within || more.length > 0 || !rel || !dim?.columns.some((c) => c.name === within.column)) {
+    throw new Error(`aggregates: ${a.name} ranks its large groups within ${within?.column ?? 'no column'}, which takes one group key that the facts refer to a dimension by, holding that column; the catalog has none`);
+  }
+  return { table: dim.id, key: rel.field };
 }
 
-/** The partial index of an aggregate's large groups (PostgreSQL). */
-function largeGroupsIndexDdl(a: Aggregate): string {
-  return `create index if not exists ${a.name}_size_class_idx on ${WAREHOUSE_SCHEMA}.${a.name} (size_class desc, ${a.groupBy.map((g) => g.column).join(', ')}) where size_class is not null`;
+/** The `within` column's value for a group of `trips` trips (an SQL expression) whose value is `value`: kept while the group is large. */
+const withinValue = (trips: string, value: string) => `case when ${trips} >= ${LARGE_GROUP_TRIPS} then ${value} end`;
+
+/** Every grouping column of every aggregate and every `within` column, once: the columns of a load's `fact_delta`. */
+export const DELTA_COLUMNS = [...new Map(AGGREGATES.flatMap((a) => [...a.groupBy, ...(withinOf(a) ? [withinOf(a) as AggregateColumn] : [])]).map((g) => [g.column, g])).values()];
+
+/** The columns an aggregate holds besides its groups: `trips`, and `size_class` (and the `within` column) if it has large groups. */
+export function aggregateValueColumns(a: Aggregate): string[] {
+  const within = withinOf(a);
+  return a.large ? ['trips', 'size_class', ...(within ? [within.column] : [])] : ['trips'];
+}
+
+/**
+ * The partial indexes of an aggregate's large groups (PostgreSQL): by size class, largest first, and,
+ * with a `within` column, by that column and size class.
+ */
+export function largeGroupsIndexDdl(a: Aggregate): string[] {
+  if (!a.large) return [];
+  const within = withinOf(a);
+  const on = `on ${WAREHOUSE_SCHEMA}.${a.name}`;
+  return [
+    `create index if not exists ${a.name}_size_class_idx ${on} (size_class desc, ${a.groupBy.map((g) => g.column).join(', ')}) where size_class is not null`,
+    ...(within ? [`create index if not exists ${a.name}_${within.column}_size_class_idx ${on} (${within.column}, size_class desc) where size_class is not null`] : []),
+  ];
 }
 
 export function aggregateDdl(dialect: WarehouseDialect): string[] {
   const postgres = dialect === 'postgres';
-  const indexes = (a: Aggregate) => (postgres ? [...(a.postgresIndexes ?? []).map((cols) => postgresIndexDdl(a.name, cols)), ...(a.large ? [largeGroupsIndexDdl(a)] : [])] : []);
+  const indexes = (a: Aggregate) => (postgres ? [...(a.postgresIndexes ?? []).map((cols) => postgresIndexDdl(a.name, cols)), ...largeGroupsIndexDdl(a)] : []);
+  const column = (g: AggregateColumn, nullable = false) => `  ${g.column} ${g.of ? sqlType(g.of, dialect) : 'date'}${nullable ? '' : ' not null'}`;
   return AGGREGATES.flatMap((a) => [
-    `create table if not exists ${WAREHOUSE_SCHEMA}.${a.name} (\n${a.groupBy.map((g) => `  ${g.column} ${g.of ? sqlType(g.of, dialect) : 'date'} not null`).join(',\n')},\n  trips bigint not null,\n${a.large ? '  size_class integer,\n' : ''}  primary key (${a.groupBy.map((g) => g.column).join(', ')})\n)${postgres ? ` with (fillfactor = ${AGGREGATE_FILLFACTOR})` : ''}`,
+    `create table if not exists ${WAREHOUSE_SCHEMA}.${a.name} (\n${a.groupBy.map((g) => column(g)).join(',\n')},\n  trips bigint not null,\n${a.large ? '  size_class integer,\n' : ''}${withinOf(a) ? `${column(withinOf(a) as AggregateColumn, true)},\n` : ''}  primary key (${a.groupBy.map((g) => g.column).join(', ')})\n)${postgres ? ` with (fillfactor = ${AGGREGATE_FILLFACTOR})` : ''}`,
     // An aggregate new to a warehouse that already holds facts is computed once from them; from
     // then on every load keeps it in step.
     `insert into ${WAREHOUSE_SCHEMA}.${a.name} (${[...a.groupBy.map((g) => g.column), ...aggregateValueColumns(a)].join(', ')}) ${aggregateFromScratch(a, `not exists (select 1 from ${WAREHOUSE_SCHEMA}.${a.name})`)}`,
@@ -148,21 +200,33 @@ export function aggregateDeltaStatements(dialect: WarehouseDialect): string[] {
   for (const a of AGGREGATES) {
     const target = `${WAREHOUSE_SCHEMA}.${a.name}`;
     const keys = a.groupBy.map((g) => g.column);
+    const within = withinOf(a);
+    // The `within` column goes with its group: grouping by it too changes no group.
+    const grouped = [...keys, ...(within ? [within.column] : [])].join(', ');
     const same = (left: string, right = 'd') => keys.map((k) => `${left}.${k} = ${right}.${k}`).join(' and ');
     const values = aggregateValueColumns(a).join(', ');
     if (dialect === 'postgres') {
+      const w = within?.column;
+      // A group already large keeps its value, one large by this load's trips alone has it in the
+      // proposed row, and one that becomes large with fewer takes it from the dimension (a probe by
+      // key, for the few groups that cross the line in a load).
+      const dim = w ? withinDimension(a) : undefined;
+      const kept = w && dim ? `coalesce(a.${w}, excluded.${w}, (select g.${w} from ${WAREHOUSE_SCHEMA}.${dim.table} g where g.${dim.key} = excluded.${keys[0]}))` : '';
       out.push(
         // In key order: neighbouring upserts land on the same B-tree pages.
-        `insert into ${target} as a (${keys.join(', ')}, ${values}) select ${keys.join(', ')}, sum(delta)${a.large ? `, ${sizeClass('sum(delta)')}` : ''} from fact_delta group by ${keys.join(', ')} having sum(delta) <> 0 order by ${keys.join(', ')} ` +
-          `on conflict (${keys.join(', ')}) do update set trips = a.trips + excluded.trips${a.large ? `, size_class = ${sizeClass('a.trips + excluded.trips')}` : ''}`,
+        `insert into ${target} as a (${keys.join(', ')}, ${values}) select ${keys.join(', ')}, sum(delta)${a.large ? `, ${sizeClass('sum(delta)')}` : ''}${w ? `, ${withinValue('sum(delta)', w)}` : ''} from fact_delta group by ${grouped} having sum(delta) <> 0 order by ${keys.join(', ')} ` +
+          `on conflict (${keys.join(', ')}) do update set trips = a.trips + excluded.trips${a.large ? `, size_class = ${sizeClass('a.trips + excluded.trips')}` : ''}${w ? `, ${w} = ${withinValue('a.trips + excluded.trips', kept)}` : ''}`,
       );
       out.push(`delete from ${target} a using (select distinct ${keys.join(', ')} from fact_removed) d where ${same('a')} and a.trips = 0`);
       continue;
     }
-    const summed = `(select ${keys.join(', ')}, sum(delta) as delta from fact_delta group by ${keys.join(', ')} having sum(delta) <> 0) d`;
-    out.push(`update ${target} as a set trips = a.trips + d.delta${a.large ? `, size_class = ${sizeClass('a.trips + d.delta')}` : ''} from ${summed} where ${same('a')}`);
+    const summed = `(select ${grouped}, sum(delta) as delta from fact_delta group by ${grouped} having sum(delta) <> 0) d`;
+    const w = within ? within.column : undefined;
     out.push(
-      `insert into ${target} (${keys.join(', ')}, ${values}) select ${keys.map((k) => `d.${k}`).join(', ')}, d.delta${a.large ? `, ${sizeClass('d.delta')}` : ''} from ${summed} where not exists (select 1 from ${target} a where ${same('a')})`,
+      `update ${target} as a set trips = a.trips + d.delta${a.large ? `, size_class = ${sizeClass('a.trips + d.delta')}` : ''}${w ? `, ${w} = ${withinValue('a.trips + d.delta', `d.${w}`)}` : ''} from ${summed} where ${same('a')}`,
+    );
+    out.push(
+      `insert into ${target} (${keys.join(', ')}, ${values}) select ${keys.map((k) => `d.${k}`).join(', ')}, d.delta${a.large ? `, ${sizeClass('d.delta')}` : ''}${w ? `, ${withinValue('d.delta', `d.${w}`)}` : ''} from ${summed} where not exists (select 1 from ${target} a where ${same('a')})`,
     );
     out.push(`delete from ${target} where trips = 0`);
   }
@@ -171,5 +235,7 @@ export function aggregateDeltaStatements(dialect: WarehouseDialect): string[] {
 
 /** The same aggregates computed from scratch (of the facts `where` keeps): what every load must leave (used by tests and checks). */
 export function aggregateFromScratch(a: Aggregate, where?: string): string {
-  return `select ${a.groupBy.map((g) => `${g.expr} as ${g.column}`).join(', ')}, count(*) as trips${a.large ? `, ${sizeClass('count(*)')} as size_class` : ''} from ${WAREHOUSE_SCHEMA}.${factTable().id} f${where ? ` where ${where}` : ''} group by ${a.groupBy.map((_, i) => i + 1).join(', ')}`;
+  const within = withinOf(a);
+  const groups = [...a.groupBy.map((_, i) => String(i + 1)), ...(within ? [within.expr] : [])];
+  return `select ${a.groupBy.map((g) => `${g.expr} as ${g.column}`).join(', ')}, count(*) as trips${a.large ? `, ${sizeClass('count(*)')} as size_class` : ''}${within ? `, ${withinValue('count(*)', within.expr)} as ${within.column}` : ''} from ${WAREHOUSE_SCHEMA}.${factTable().id} f${where ? ` where ${where}` : ''} group by ${groups.join(', ')}`;
 }

@@ -1,9 +1,9 @@
 import type { Client } from 'pg';
 import { CATALOG, warehouseTables, type TableDef } from '@trips/pipeline';
 import { dayPartitionName, DELIVERY_COLUMNS, redeliveryDdl, tableDdl, type LoadStep } from './ddl';
-import { AGGREGATE_FILLFACTOR, AGGREGATES, factTable, LARGE_GROUP_TRIPS, sizeClass } from './aggregates';
+import { AGGREGATE_FILLFACTOR, AGGREGATES, factTable, LARGE_GROUP_TRIPS, sizeClass, withinDimension } from './aggregates';
 import { WAREHOUSE_SCHEMA } from './port';
-import { indexName } from './types';
+import { indexName, sqlType } from './types';
 
 const S = WAREHOUSE_SCHEMA;
 
@@ -102,7 +102,7 @@ async function relkind(c: Client, name: string): Promise<string | undefined> {
  *   row into a partitioned table of the same name;
  * - day-partitioned tables lose the primary key they had (ddl.ts, tableDdl);
  * - the trip groups' aggregate loses its index of every group by size and its large groups' trips,
- *   and gains their size class (largeGroupsColumn);
+ *   and gains their size class (largeGroupsColumn), and then the large groups' region (withinColumns);
  * - a delivery record of every delivery (trip_delivery, partitioned or whole, with or without the
  *   trips' timestamps) becomes the redelivery record: the deliveries but the owners', which the
  *   facts hold.
@@ -118,6 +118,7 @@ export async function upgradePostgresSchema(c: Client, catalog: readonly TableDe
   // it goes from every partition with its index.
   for (const t of partitioned) if ((await relkind(c, t.id)) === 'p') await dropPrimaryKey(c, t.id);
   await dropRetiredIndexes(c, catalog);
+  await withinColumns(c);
   if ((await relkind(c, 'trip_delivery')) !== undefined) {
     const columns = await c.query<{ name: string }>('select column_name as name from information_schema.columns where table_schema = $1 and table_name = $2', [S, 'trip_delivery']);
     // The oldest record kept no timestamps: a delivered trip's fact row has its trip_ts.
@@ -151,6 +152,27 @@ async function largeGroupsColumn(c: Client): Promise<void> {
     if (await column('size_class')) continue;
     await c.query(`alter table ${S}.${a.name} add column size_class integer`);
     await c.query(`update ${S}.${a.name} set size_class = ${sizeClass('trips')} where trips >= ${LARGE_GROUP_TRIPS}`);
+  }
+}
+
+/**
+ * Aggregates whose large groups are also ranked within a column (`within`, aggregates.ts: a trip
+ * group's region) but that predate it: the column is added and filled for the large groups, from
+ * the dimension keyed by the group (every load after keeps it). Its partial index comes with the
+ * schema's DDL. Runs once the tables have their current layout (keys, partitions).
+ */
+async function withinColumns(c: Client): Promise<void> {
+  for (const a of AGGREGATES) {
+    const within = a.large?.within;
+    if (!within?.of || (await relkind(c, a.name)) !== 'r') continue;
+    const found = await c.query('select 1 from information_schema.columns where table_schema = $1 and table_name = $2 and column_name = $3', [S, a.name, within.column]);
+    if (found.rowCount) continue;
+    const dim = withinDimension(a);
+    await c.query(`alter table ${S}.${a.name} add column ${within.column} ${sqlType(within.of, 'postgres')}`);
+    await c.query(`update ${S}.${a.name} a set ${within.column} = g.${within.column} from ${S}.${dim.table} g where g.${dim.key} = a.${a.groupBy[0].column} and a.size_class is not null`);
+    const missing = await c.query(`select count(*) as n from ${S}.${a.name} where size_class is not null and ${within.column} is null`);
+    const n = Number(missing.rows[0].n);
+    if (n > 0) throw new Error(`upgrading ${S}.${a.name}: ${n} of its large groups have no row in ${S}.${dim.table} to take ${within.column} from; rerun the days whose facts hold them (a day's run loads the dimension before the facts)`);
   }
 }
 

@@ -18,6 +18,8 @@ const buckets = { raw: 'raw', lake: 'lake' };
 const fact = WAREHOUSE_TABLES.find((t) => t.id === 'fact_trips') as (typeof WAREHOUSE_TABLES)[number];
 const region = WAREHOUSE_TABLES.find((t) => t.id === 'dim_region') as (typeof WAREHOUSE_TABLES)[number];
 const key = (n: number) => n.toString(16).padStart(32, '0');
+/** key(n) as PostgreSQL writes a uuid. */
+const uuid = (n: number) => key(n).replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-');
 
 describe('PostgresWarehouse', () => {
   let s3: LocalS3;
@@ -39,10 +41,11 @@ describe('PostgresWarehouse', () => {
     await store.upload(file, loc.bucket, `${loc.prefix}part-00000.parquet`);
   }
 
-  // Trip i starts i minutes (or, with spreadDays, i days) after 2018-05-28 09:00, in one of three groups.
+  // Trip i starts i minutes (or, with spreadDays, i days) after 2018-05-28 09:00, in one of three
+  // groups, of two regions (a group is of one region: its key is made of it, models' macros.ts).
   const trips = (ids: number[], spreadDays = false) =>
     `select * from (values ${ids
-      .map((i) => `('${key(i)}', timestamp '2018-05-28 09:00:00' + interval ${i} ${spreadDays ? 'day' : 'minute'}, 14.4::double, 50.0::double, 14.5::double, 50.1::double, '${key(1000 + (i % 2))}', '${key(2000)}', 20180528, 9, '${key(3000 + (i % 3))}', ${1440 + (i % 4)}::integer, 5000::integer, 1450::integer, 5010::integer)`)
+      .map((i) => `('${key(i)}', timestamp '2018-05-28 09:00:00' + interval ${i} ${spreadDays ? 'day' : 'minute'}, 14.4::double, 50.0::double, 14.5::double, 50.1::double, '${key(1000 + ((i % 3) % 2))}', '${key(2000)}', 20180528, 9, '${key(3000 + (i % 3))}', ${1440 + (i % 4)}::integer, 5000::integer, 1450::integer, 5010::integer)`)
       .join(', ')}) t(trip_id, trip_ts, origin_lon, origin_lat, dest_lon, dest_lat, region_key, datasource_key, date_key, time_of_day_key, trip_group_key, origin_cell_x, origin_cell_y, dest_cell_x, dest_cell_y)`;
 
   const load = async (table: typeof fact, ds: string) => {
@@ -338,25 +341,33 @@ describe('PostgresWarehouse', () => {
   });
 
   it('answers the largest groups as sorting every group would, from the large groups alone or, when they are fewer than asked for, from all', async () => {
-    // The aggregate of the layouts before: the large groups' trips in an indexed column (`large_trips`),
-    // and, from the one before that, an index of every group by size.
-    await wh.query('alter table trips.agg_trip_group drop column size_class, add column large_trips bigint, set (fillfactor = 100)');
+    // The aggregate of the layouts before: no region, the large groups' trips in an indexed column
+    // (`large_trips`), and, from the one before that, an index of every group by size.
+    await wh.query('alter table trips.agg_trip_group drop column size_class, drop column region_key, add column large_trips bigint, set (fillfactor = 100)');
     await wh.query('create index agg_trip_group_large_trips_idx on trips.agg_trip_group (large_trips desc, trip_group_key) where large_trips is not null');
     await wh.query('create index agg_trip_group_trips_trip_group_key_idx on trips.agg_trip_group (trips desc, trip_group_key)');
     await wh.query(`insert into trips.dim_region (region_key, name) values ('${key(1)}', 'Prague'), ('${key(2)}', 'Turin')`);
     // Group i (in Prague if i is a multiple of 3) has i trips, or 40 if i is a multiple of 7: ties
     // at 40, and large groups (32 trips or more) among both the small and the large i.
     const group = (i: string) => `cast(lpad(to_hex(5000 + ${i}), 32, '0') as uuid)`;
-    await wh.query(`insert into trips.dim_trip_group select ${group('i')}, case when i % 3 = 0 then cast('${key(1)}' as uuid) else cast('${key(2)}' as uuid) end, i, i, i + 1, i + 1, i % 24, 0.01, 60 from generate_series(1, 60) i`);
+    const regionOf = (i: string) => `case when ${i} % 3 = 0 then cast('${key(1)}' as uuid) else cast('${key(2)}' as uuid) end`;
+    await wh.query(`insert into trips.dim_trip_group select ${group('i')}, ${regionOf('i')}, i, i, i + 1, i + 1, i % 24, 0.01, 60 from generate_series(1, 60) i`);
     await wh.query(`insert into trips.agg_trip_group (trip_group_key, trips, large_trips) select ${group('i')}, t, case when t >= 32 then t end from (select i, case when i % 7 = 0 then 40 else i end as t from generate_series(1, 60) i) x`);
     // The upgrade: the indexes and the trips column go, the size class comes, filled for the large
-    // groups: floor(4 · log2(trips)), several sizes to a class (20 for 32 to 38 trips, 21 for 39 to 45).
+    // groups: floor(4 · log2(trips)), several sizes to a class (20 for 32 to 38 trips, 21 for 39 to
+    // 45), and so does their region, from the trip groups' dimension.
     await wh.ensureSchema();
-    expect((await wh.query<{ name: string }>("select indexname as name from pg_indexes where tablename = 'agg_trip_group' order by 1")).map((r) => r.name)).toEqual(['agg_trip_group_pkey', 'agg_trip_group_size_class_idx']);
+    expect((await wh.query<{ name: string }>("select indexname as name from pg_indexes where tablename = 'agg_trip_group' order by 1")).map((r) => r.name)).toEqual(['agg_trip_group_pkey', 'agg_trip_group_region_key_size_class_idx', 'agg_trip_group_size_class_idx']);
+    expect(await wh.query("select count(*) as n from information_schema.columns where table_name = 'agg_trip_group' and column_name = 'region_key'")).toEqual([{ n: 1 }]);
     expect(await wh.query("select count(*) as n from information_schema.columns where table_name = 'agg_trip_group' and column_name = 'large_trips'")).toEqual([{ n: 0 }]);
-    const classes = await wh.query<{ trips: number; size_class: number | null }>('select trips, size_class from trips.agg_trip_group');
+    const classes = await wh.query<{ trips: number; size_class: number | null; region: string | null; dim_region: string }>(
+      'select a.trips, a.size_class, cast(a.region_key as text) as region, cast(g.region_key as text) as dim_region from trips.agg_trip_group a join trips.dim_trip_group g using (trip_group_key)',
+    );
     expect(classes).toHaveLength(60);
-    for (const r of classes) expect({ trips: r.trips, size_class: r.size_class }).toEqual({ trips: r.trips, size_class: r.trips >= 32 ? Math.floor(4 * Math.log2(r.trips)) : null });
+    for (const r of classes) {
+      const large = r.trips >= 32;
+      expect({ trips: r.trips, size_class: r.size_class, region: r.region }).toEqual({ trips: r.trips, size_class: large ? Math.floor(4 * Math.log2(r.trips)) : null, region: large ? r.dim_region : null });
+    }
     expect(classes.filter((r) => r.size_class !== null)).toHaveLength(33);
     expect(new Set(classes.map((r) => r.size_class)).size).toBeLessThan(new Set(classes.filter((r) => r.trips >= 32).map((r) => r.trips)).size);
     expect((await wh.query<{ options: string[] }>("select reloptions as options from pg_class where relname = 'agg_trip_group'"))[0].options).toEqual(['fillfactor=70']);
@@ -383,6 +394,58 @@ describe('PostgresWarehouse', () => {
         }
       }
     }
+  });
+
+  it('keeps a trip group\'s region while it is large: from the day that makes it large, from the dimension when a day adds fewer trips, gone when it shrinks', async () => {
+    // Trips 3, 6, 9, … are all of group 3000, in region 1000; trip i on 2018-05-28 09:00 + i minutes.
+    const ids = (from: number, n: number) => Array.from({ length: n }, (_, k) => 3 * (from + k));
+    const group = () =>
+      wh.query<{ trips: number; size_class: number | null; region: string | null }>(`select trips, size_class, cast(region_key as text) as region from trips.agg_trip_group where trip_group_key = '${key(3000)}'`);
+    const region = uuid(1000);
+    await wh.query(`insert into trips.dim_trip_group values ('${key(3000)}', '${key(1000)}', 1440, 5000, 1450, 5010, 9, 0.01, 60)`);
+    // 30 trips: small, no region; 5 more on another day: large, the region read from the dimension.
+    await lake('fact_trips', '2018-06-03', trips(ids(1, 30)));
+    await load(fact, '2018-06-03');
+    expect(await group()).toEqual([{ trips: 30, size_class: null, region: null }]);
+    await lake('fact_trips', '2018-06-10', trips(ids(31, 5)));
+    await load(fact, '2018-06-10');
+    expect(await group()).toEqual([{ trips: 35, size_class: 20, region }]);
+    await agree();
+    // A rerun leaves it 31 trips: small again, its region gone; then large by a day of 40 alone.
+    await lake('fact_trips', '2018-06-10', trips(ids(31, 1)));
+    await load(fact, '2018-06-10');
+    expect(await group()).toEqual([{ trips: 31, size_class: null, region: null }]);
+    await agree();
+    // Large by the day's trips alone, it needs no dimension row.
+    await wh.query(`delete from trips.dim_trip_group where trip_group_key = '${key(3000)}'`);
+    await lake('fact_trips', '2018-06-17', trips(ids(100, 40)));
+    await load(fact, '2018-06-17');
+    expect(await group()).toEqual([{ trips: 71, size_class: 24, region }]);
+    await agree();
+    // The region's own large groups answer the question (the answer describes the group from the dimensions).
+    await wh.query(`insert into trips.dim_trip_group values ('${key(3000)}', '${key(1000)}', 1440, 5000, 1450, 5010, 9, 0.01, 60)`);
+    await wh.query(`insert into trips.dim_region (region_key, name) values ('${key(1000)}', 'Prague'), ('${key(1001)}', 'Turin')`);
+    expect((await q<{ trips: number }>(wh, largestGroups(1, region))).map((r) => Number(r.trips))).toEqual([71]);
+    expect(await q(wh, largestGroups(1, uuid(1001)))).toEqual([]);
+  });
+
+  it('gives the large trip groups of a warehouse that predates it their region, from the dimension, or stops naming the fix', async () => {
+    await loadTwoDays();
+    const indexes = async () => (await wh.query<{ name: string }>("select indexname as name from pg_indexes where tablename = 'agg_trip_group' order by 1")).map((r) => r.name);
+    const column = () => wh.query("select count(*) as n from information_schema.columns where table_name = 'agg_trip_group' and column_name = 'region_key'");
+    // The layout before: no region in the trip groups' aggregate (dropping it drops its index); one
+    // of its groups large, and the dimension without it.
+    await wh.query('alter table trips.agg_trip_group drop column region_key');
+    expect(await indexes()).toEqual(['agg_trip_group_pkey', 'agg_trip_group_size_class_idx']);
+    await wh.query(`update trips.agg_trip_group set trips = 40, size_class = 21 where trip_group_key = '${key(3001)}'`);
+    await expect(wh.ensureSchema()).rejects.toThrow(/upgrading trips\.agg_trip_group: 1 of its large groups have no row in trips\.dim_trip_group to take region_key from; rerun the days whose facts hold them/);
+    expect(await column()).toEqual([{ n: 0 }]);
+    await wh.query(`insert into trips.dim_trip_group values ('${key(3001)}', '${key(1001)}', 1440, 5000, 1450, 5010, 9, 0.01, 60)`);
+    await wh.ensureSchema();
+    expect(await indexes()).toEqual(['agg_trip_group_pkey', 'agg_trip_group_region_key_size_class_idx', 'agg_trip_group_size_class_idx']);
+    expect(await wh.query('select cast(trip_group_key as text) as g, cast(region_key as text) as r from trips.agg_trip_group where region_key is not null')).toEqual([
+      { g: uuid(3001), r: uuid(1001) },
+    ]);
   });
 
   it('keeps every aggregate equal to a full recomputation through reruns, out-of-order days and cross-batch duplicates', async () => {

@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { AGGREGATES, aggregateDeltaStatements, aggregateFromScratch, BLOCK_CELLS, blockOf, LARGE_GROUP_TRIPS, sizeClass } from './aggregates';
+import { AGGREGATES, aggregateDdl, aggregateDeltaStatements, aggregateFromScratch, BLOCK_CELLS, blockOf, LARGE_GROUP_TRIPS, sizeClass, withinDimension } from './aggregates';
 import { BOX_SCAN_EDGE_SHARE, boxEdgeTrips, boxMethod, largestGroups, QUESTIONS_DIR, questionSql, weekStart, weekStarts, weeklyByBox, weeklyByBoxScan } from './queries';
 
 describe('weekly question helpers', () => {
@@ -64,27 +64,47 @@ describe('weekly question helpers', () => {
     for (const f of files) expect(questionSql(f.replace(/\.sql$/, ''), { side: 'origin', condition: 'true' })).toMatch(/^-- /);
   });
 
-  it('keeps the large groups\' size class wherever an aggregate\'s trips are written, in both dialects, and reads the large groups by it', () => {
+  it('keeps the large groups\' size class and region wherever an aggregate\'s trips are written, in both dialects, and reads the large groups by them', () => {
     const large = AGGREGATES.filter((a) => a.large);
     expect(large.map((a) => a.name)).toEqual(['agg_trip_group']);
     const cls = (trips: string) => `case when ${trips} >= ${LARGE_GROUP_TRIPS} then cast(floor(4 * ln(cast(${trips} as double precision)) / ln(cast(2 as double precision))) as integer) end`;
     expect(sizeClass('t')).toBe(cls('t'));
     for (const a of large) {
       const [upsert] = aggregateDeltaStatements('postgres').filter((s) => s.startsWith(`insert into trips.${a.name} `));
-      expect(upsert).toContain(`insert into trips.agg_trip_group as a (trip_group_key, trips, size_class) select trip_group_key, sum(delta), ${cls('sum(delta)')} from fact_delta `);
-      expect(upsert).toContain(`do update set trips = a.trips + excluded.trips, size_class = ${cls('a.trips + excluded.trips')}`);
+      // The region, kept while a group is large: a new group's if this load makes it large, an
+      // existing group's kept, or, when it becomes large with fewer trips, read from the dimension.
+      const region = (trips: string, value: string) => `case when ${trips} >= ${LARGE_GROUP_TRIPS} then ${value} end`;
+      expect(upsert).toBe(
+        `insert into trips.agg_trip_group as a (trip_group_key, trips, size_class, region_key) select trip_group_key, sum(delta), ${cls('sum(delta)')}, ${region('sum(delta)', 'region_key')} from fact_delta group by trip_group_key, region_key having sum(delta) <> 0 order by trip_group_key ` +
+          `on conflict (trip_group_key) do update set trips = a.trips + excluded.trips, size_class = ${cls('a.trips + excluded.trips')}, ` +
+          `region_key = ${region('a.trips + excluded.trips', 'coalesce(a.region_key, excluded.region_key, (select g.region_key from trips.dim_trip_group g where g.trip_group_key = excluded.trip_group_key))')}`,
+      );
       const redshift = aggregateDeltaStatements('redshift').filter((s) => s.includes(`trips.${a.name}`));
-      expect(redshift.find((s) => s.startsWith('update'))).toContain(`set trips = a.trips + d.delta, size_class = ${cls('a.trips + d.delta')} from`);
-      expect(redshift.find((s) => s.startsWith('insert'))).toContain(`(trip_group_key, trips, size_class) select d.trip_group_key, d.delta, ${cls('d.delta')} from`);
-      expect(aggregateFromScratch(a)).toContain(`count(*) as trips, ${cls('count(*)')} as size_class from`);
+      expect(redshift.find((s) => s.startsWith('update'))).toContain(
+        `set trips = a.trips + d.delta, size_class = ${cls('a.trips + d.delta')}, region_key = ${region('a.trips + d.delta', 'd.region_key')} from (select trip_group_key, region_key, sum(delta) as delta from fact_delta group by trip_group_key, region_key `,
+      );
+      expect(redshift.find((s) => s.startsWith('insert'))).toContain(`(trip_group_key, trips, size_class, region_key) select d.trip_group_key, d.delta, ${cls('d.delta')}, ${region('d.delta', 'd.region_key')} from`);
+      expect(aggregateFromScratch(a)).toContain(`count(*) as trips, ${cls('count(*)')} as size_class, ${region('count(*)', 'f.region_key')} as region_key from trips.fact_trips f group by 1, f.region_key`);
+      // Both dialects' tables hold the region (null for a small group); PostgreSQL indexes the large groups by it.
+      for (const dialect of ['postgres', 'redshift'] as const) expect(aggregateDdl(dialect).find((s) => s.includes(`table if not exists trips.${a.name} `))).toMatch(/size_class integer,\n {2}region_key (uuid|char\(32\)),\n/);
+      expect(aggregateDdl('postgres')).toContain(`create index if not exists agg_trip_group_region_key_size_class_idx on trips.agg_trip_group (region_key, size_class desc) where size_class is not null`);
+      expect(aggregateDdl('redshift').filter((s) => s.startsWith('create index'))).toEqual([]);
+      // The dimension comes from the catalog: the one the facts' group key refers to.
+      expect(withinDimension(a)).toEqual({ table: 'dim_trip_group', key: 'trip_group_key' });
     }
+    const weekly = AGGREGATES.find((a) => a.name === 'agg_weekly_region') as (typeof AGGREGATES)[number];
+    expect(() => withinDimension({ ...weekly, large: { within: weekly.groupBy[1] } })).toThrow(/agg_weekly_region ranks its large groups within region_key, which takes one group key that the facts refer to a dimension by/);
     // The large groups are read from the top of the class index with a constant limit ($3), never
     // bounded by a class computed in the query, which PostgreSQL cannot estimate (it then scans).
     const { text, params } = largestGroups(10);
     expect(params).toEqual([10, '', 200]);
     expect(largestGroups(3, 'k', 3).params).toEqual([3, 'k', 3]);
     expect(() => largestGroups(10, undefined, 9)).toThrow(/read \(9\) must be at least top \(10\)/);
-    expect(text).toMatch(/where a\.size_class is not null .* order by a\.size_class desc\s+limit \$3/s);
+    expect(text).toMatch(/where a\.size_class is not null and \$2 = ''\s+order by a\.size_class desc\s+limit \$3/s);
+    // A region's from the top of its own: the region key as the warehouse keeps it (uuid on
+    // PostgreSQL), not the text of it, which no index holds.
+    expect(text).toMatch(/where a\.size_class is not null and a\.region_key = \(select region_key from region\)\s+order by a\.size_class desc\s+limit \$3/s);
+    expect(text).not.toMatch(/cast\(\w\.region_key as varchar\(36\)\) = \$2\s+(and|order)/);
     expect(text).toMatch(/where a\.size_class >= \(select lowest from picked_class\) .* and \(select groups from read_classes\) = \$3 and/s);
     expect(text).toMatch(/where a\.size_class is null and .* and \(select groups from read_classes\) < \$1/s);
     expect(text).not.toMatch(/size_class >= \(select min/);

@@ -3,17 +3,33 @@
 --   $1  how many groups
 --   $2  region_key to keep to (as the warehouse gives it back), or '' for every region
 --   $3  how many large groups to read in class order first (at least $1; queries.ts, largestGroups)
--- The key as text: $2 is text (it may be ''), and PostgreSQL keeps keys as uuid.
-with classed as (
+-- $2 is text (it may be ''), and PostgreSQL keeps keys as uuid: `region` is the key as the
+-- warehouse keeps it (no row if $2 is ''), which the index of a region's large groups is read by.
+with region as (
+    select region_key from trips.dim_region where cast(region_key as varchar(36)) = $2
+),
+
+classed as (
     -- The first $3 large groups by size class (size_class is null for the others; on PostgreSQL a
     -- partial index holds just the large ones, largest class first, and a constant limit reads them
-    -- from its top). Every group of a higher class than the last one read is among them.
-    select a.trip_group_key, a.trips, a.size_class
-    from trips.agg_trip_group a
-    join trips.dim_trip_group g on g.trip_group_key = a.trip_group_key
-    where a.size_class is not null and ($2 = '' or cast(g.region_key as varchar(36)) = $2)
-    order by a.size_class desc
-    limit $3
+    -- from its top; a second one holds them by region and class, read from the top of the region's).
+    -- Every group of a higher class than the last one read is among them. One of the two reads
+    -- returns nothing: every region's when $2 names one, the region's when $2 is ''.
+    select * from (
+        select a.trip_group_key, a.trips, a.size_class
+        from trips.agg_trip_group a
+        where a.size_class is not null and $2 = ''
+        order by a.size_class desc
+        limit $3
+    ) every_region
+    union all
+    select * from (
+        select a.trip_group_key, a.trips, a.size_class
+        from trips.agg_trip_group a
+        where a.size_class is not null and a.region_key = (select region_key from region)
+        order by a.size_class desc
+        limit $3
+    ) one_region
 ),
 
 picked as (
@@ -40,16 +56,15 @@ top as (
     -- $3 large groups of that class or higher, most of them tied).
     select a.trip_group_key, a.trips
     from trips.agg_trip_group a
-    join trips.dim_trip_group g on g.trip_group_key = a.trip_group_key
-    where a.size_class >= (select lowest from picked_class) and ($2 = '' or cast(g.region_key as varchar(36)) = $2)
+    where a.size_class >= (select lowest from picked_class) and ($2 = '' or a.region_key in (select region_key from region))
         and (select groups from read_classes) = $3 and (select lowest from picked_class) = (select lowest from read_classes)
     union all
     -- Every other group, read only if the large ones are fewer than asked for (then they are all in
-    -- `classed`, and the rest are smaller).
+    -- `classed`, and the rest are smaller). A small group keeps no region: the dimension has it.
     select a.trip_group_key, a.trips
     from trips.agg_trip_group a
     join trips.dim_trip_group g on g.trip_group_key = a.trip_group_key
-    where a.size_class is null and ($2 = '' or cast(g.region_key as varchar(36)) = $2)
+    where a.size_class is null and ($2 = '' or g.region_key in (select region_key from region))
         and (select groups from read_classes) < $1
 )
 
