@@ -60,10 +60,16 @@ function weekly(question: string, request: WeeklyRequest, where: string): Case {
  * Times each question (`runs` warm runs; brute force `bruteRuns`; those whose name holds `only`, if
  * given) and checks its answer. The region
  * is Prague and the box lies over Prague: the generator's largest city; the district box lies in it.
+ * The groups are asked for everywhere and in the region with the fewest trips.
  */
 export async function measureQuestions(wh: WarehouseQueries, runs: number, bruteRuns: number, only?: string): Promise<QuestionTiming[]> {
   const [datasource] = await wh.query<{ datasource_key: string }>(
     'select datasource_key from trips.agg_datasource_region group by 1 order by sum(trips) desc, 1 limit 1',
+  );
+  // The region with the fewest trips: its largest groups, were they read from every region's large
+  // groups, would cost those of every region divided by its share.
+  const [smallest] = await wh.query<{ region_key: string }>(
+    'select cast(a.region_key as varchar(36)) as region_key from trips.agg_weekly_region a join trips.dim_region r on r.region_key = a.region_key group by 1, r.name order by sum(a.trips), r.name limit 1',
   );
   const cases: Case[] = [
     weekly('weekly-average, region', { area: { region: 'Prague' } }, "f.region_key = (select region_key from trips.dim_region where name = 'Prague')"),
@@ -77,6 +83,12 @@ export async function measureQuestions(wh: WarehouseQueries, runs: number, brute
       question: 'groups (largest 10)',
       fast: (w) => q<{ trips: number }>(w, largestGroups(10)),
       brute: (w) => w.query<{ trips: number }>('select trip_group_key, count(*) as trips from trips.fact_trips group by 1 order by 2 desc, 1 limit 10'),
+      same: (a, b) => sameJson((a as Array<{ trips: number }>).map((r) => Number(r.trips)), (b as Array<{ trips: number }>).map((r) => Number(r.trips))),
+    },
+    {
+      question: 'groups (largest 10), smallest region',
+      fast: (w) => q<{ trips: number }>(w, largestGroups(10, smallest?.region_key ?? '')),
+      brute: (w) => w.query<{ trips: number }>('select trip_group_key, count(*) as trips from trips.fact_trips where cast(region_key as varchar(36)) = $1 group by 1 order by 2 desc, 1 limit 10', [smallest?.region_key ?? '']),
       same: (a, b) => sameJson((a as Array<{ trips: number }>).map((r) => Number(r.trips)), (b as Array<{ trips: number }>).map((r) => Number(r.trips))),
     },
     {

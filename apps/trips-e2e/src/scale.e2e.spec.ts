@@ -68,7 +68,7 @@ describe('tools/bench scale (a small run)', () => {
     expect(Number.isFinite(report.lastDayAgainstFloors.ratio) && Number.isFinite(report.lastDayAgainstFloors.loadRatio)).toBe(true);
     expect(report.loadGrowth.warehouseTripsBeforeLastDay).toBe(first.facts);
     expect(report.peakDiskBytes).toBeGreaterThan(0);
-    expect(report.questions.map((q) => q.question)).toHaveLength(10);
+    expect(report.questions.map((q) => q.question)).toHaveLength(11);
     for (const q of report.questions) expect({ question: q.question, same: q.same }).toEqual({ question: q.question, same: true });
 
     const md = await readFile(join(out, 'scale.md'), 'utf8');
@@ -85,8 +85,9 @@ describe('tools/bench scale (a small run)', () => {
     const r = await bench(['--questions-on', join(kept, 'state'), '--only', 'groups', '--runs', '2', '--brute-runs', '1']);
     expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
     const lines = r.stdout.trim().split('\n');
-    expect(lines).toHaveLength(2);
+    expect(lines).toHaveLength(3);
     expect(lines[1]).toMatch(/^groups \(largest 10\) +[\d.]+ +[\d.]+ +[\d.]+x {2}true$/);
+    expect(lines[2]).toMatch(/^groups \(largest 10\), smallest region +[\d.]+ +[\d.]+ +[\d.]+x {2}true$/);
     expect(r.stderr).toMatch(/the questions on 2,9\d\d trips \(median of 2 warm runs; brute force 1\)/);
     const none = await bench(['--questions-on', join(kept, 'state'), '--only', 'no such question']);
     expect(none.code).not.toBe(0);
