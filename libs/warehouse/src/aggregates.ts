@@ -10,12 +10,6 @@ export function factTable(catalog: readonly TableDef[] = CATALOG): WarehouseTabl
   return facts[0];
 }
 
-/**
- * Aggregates of the facts that make the weekly questions cheap at scale. They live in the warehouse,
- * kept in step with the facts inside the same transaction as each fact load, so they always agree
- * with the facts the warehouse holds. Weeks are ISO weeks, starting Monday, of the trip's UTC
- * timestamp.
- */
 /** A column of an aggregate: warehouse column name, the fact expression it comes from (alias f), and its type: the fact column's, or `date` for the week. */
 export interface AggregateColumn {
   column: string;
@@ -23,6 +17,12 @@ export interface AggregateColumn {
   of?: Column;
 }
 
+/**
+ * Aggregates of the facts that make the weekly questions cheap at scale. They live in the warehouse,
+ * kept in step with the facts inside the same transaction as each fact load, so they always agree
+ * with the facts the warehouse holds. Weeks are ISO weeks, starting Monday, of the trip's UTC
+ * timestamp.
+ */
 export interface Aggregate {
   name: string;
   /** Grouping columns. */
@@ -159,7 +159,7 @@ export function aggregateValueColumns(a: Aggregate): string[] {
  * The partial indexes of an aggregate's large groups (PostgreSQL): by size class, largest first, and,
  * with a `within` column, by that column and size class.
  */
-export function largeGroupsIndexDdl(a: Aggregate): string[] {
+function largeGroupsIndexDdl(a: Aggregate): string[] {
   if (!a.large) return [];
   const within = withinOf(a);
   const on = `on ${WAREHOUSE_SCHEMA}.${a.name}`;
