@@ -45,6 +45,8 @@ interface Case {
 }
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+/** The same trip counts, in order (groups tied in trips may come in another order). */
+const sameTrips = (a: unknown, b: unknown) => sameJson((a as Array<{ trips: number }>).map((r) => Number(r.trips)), (b as Array<{ trips: number }>).map((r) => Number(r.trips)));
 
 /** A weekly question and its brute force: the count per week of the facts `where` keeps. */
 function weekly(question: string, request: WeeklyRequest, where: string): Case {
@@ -83,13 +85,13 @@ export async function measureQuestions(wh: WarehouseQueries, runs: number, brute
       question: 'groups (largest 10)',
       fast: (w) => q<{ trips: number }>(w, largestGroups(10)),
       brute: (w) => w.query<{ trips: number }>('select trip_group_key, count(*) as trips from trips.fact_trips group by 1 order by 2 desc, 1 limit 10'),
-      same: (a, b) => sameJson((a as Array<{ trips: number }>).map((r) => Number(r.trips)), (b as Array<{ trips: number }>).map((r) => Number(r.trips))),
+      same: sameTrips,
     },
     {
       question: 'groups (largest 10), smallest region',
       fast: (w) => q<{ trips: number }>(w, largestGroups(10, smallest?.region_key ?? '')),
       brute: (w) => w.query<{ trips: number }>('select trip_group_key, count(*) as trips from trips.fact_trips where cast(region_key as varchar(36)) = $1 group by 1 order by 2 desc, 1 limit 10', [smallest?.region_key ?? '']),
-      same: (a, b) => sameJson((a as Array<{ trips: number }>).map((r) => Number(r.trips)), (b as Array<{ trips: number }>).map((r) => Number(r.trips))),
+      same: sameTrips,
     },
     {
       question: 'latest-datasource (top 3)',

@@ -147,7 +147,7 @@ export function withinDimension(a: Aggregate): { table: string; key: string } {
 const withinValue = (trips: string, value: string) => `case when ${trips} >= ${LARGE_GROUP_TRIPS} then ${value} end`;
 
 /** Every grouping column of every aggregate and every `within` column, once: the columns of a load's `fact_delta`. */
-export const DELTA_COLUMNS = [...new Map(AGGREGATES.flatMap((a) => [...a.groupBy, ...(withinOf(a) ? [withinOf(a) as AggregateColumn] : [])]).map((g) => [g.column, g])).values()];
+export const DELTA_COLUMNS = [...new Map(AGGREGATES.flatMap((a) => [...a.groupBy, ...(a.large?.within ? [a.large.within] : [])]).map((g) => [g.column, g])).values()];
 
 /** The columns an aggregate holds besides its groups: `trips`, and `size_class` (and the `within` column) if it has large groups. */
 export function aggregateValueColumns(a: Aggregate): string[] {
@@ -200,18 +200,17 @@ export function aggregateDeltaStatements(dialect: WarehouseDialect): string[] {
   for (const a of AGGREGATES) {
     const target = `${WAREHOUSE_SCHEMA}.${a.name}`;
     const keys = a.groupBy.map((g) => g.column);
-    const within = withinOf(a);
+    const w = withinOf(a)?.column;
     // The `within` column goes with its group: grouping by it too changes no group.
-    const grouped = [...keys, ...(within ? [within.column] : [])].join(', ');
+    const grouped = [...keys, ...(w ? [w] : [])].join(', ');
     const same = (left: string, right = 'd') => keys.map((k) => `${left}.${k} = ${right}.${k}`).join(' and ');
     const values = aggregateValueColumns(a).join(', ');
     if (dialect === 'postgres') {
-      const w = within?.column;
       // A group already large keeps its value, one large by this load's trips alone has it in the
       // proposed row, and one that becomes large with fewer takes it from the dimension (a probe by
       // key, for the few groups that cross the line in a load).
       const dim = w ? withinDimension(a) : undefined;
-      const kept = w && dim ? `coalesce(a.${w}, excluded.${w}, (select g.${w} from ${WAREHOUSE_SCHEMA}.${dim.table} g where g.${dim.key} = excluded.${keys[0]}))` : '';
+      const kept = dim ? `coalesce(a.${w}, excluded.${w}, (select g.${w} from ${WAREHOUSE_SCHEMA}.${dim.table} g where g.${dim.key} = excluded.${keys[0]}))` : '';
       out.push(
         // In key order: neighbouring upserts land on the same B-tree pages.
         `insert into ${target} as a (${keys.join(', ')}, ${values}) select ${keys.join(', ')}, sum(delta)${a.large ? `, ${sizeClass('sum(delta)')}` : ''}${w ? `, ${withinValue('sum(delta)', w)}` : ''} from fact_delta group by ${grouped} having sum(delta) <> 0 order by ${keys.join(', ')} ` +
@@ -221,7 +220,6 @@ export function aggregateDeltaStatements(dialect: WarehouseDialect): string[] {
       continue;
     }
     const summed = `(select ${grouped}, sum(delta) as delta from fact_delta group by ${grouped} having sum(delta) <> 0) d`;
-    const w = within ? within.column : undefined;
     out.push(
       `update ${target} as a set trips = a.trips + d.delta${a.large ? `, size_class = ${sizeClass('a.trips + d.delta')}` : ''}${w ? `, ${w} = ${withinValue('a.trips + d.delta', `d.${w}`)}` : ''} from ${summed} where ${same('a')}`,
     );

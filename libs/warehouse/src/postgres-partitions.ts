@@ -85,6 +85,11 @@ async function dropPrimaryKey(c: Client, table: string): Promise<void> {
   for (const { name } of pk.rows) await c.query(`alter table ${S}.${table} drop constraint ${name}`);
 }
 
+/** Whether the warehouse's table `table` has the column `column`. */
+async function hasColumn(c: Client, table: string, column: string): Promise<boolean> {
+  return ((await c.query('select 1 from information_schema.columns where table_schema = $1 and table_name = $2 and column_name = $3', [S, table, column])).rowCount ?? 0) > 0;
+}
+
 async function relkind(c: Client, name: string): Promise<string | undefined> {
   const r = await c.query<{ relkind: string }>(
     'select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2',
@@ -146,10 +151,9 @@ async function largeGroupsColumn(c: Client): Promise<void> {
     const options = await c.query('select 1 from pg_class where oid = cast($1 as regclass) and $2 = any(coalesce(reloptions, array[]::text[]))', [`${S}.${a.name}`, fillfactor]);
     if (!options.rowCount) await c.query(`alter table ${S}.${a.name} set (${fillfactor})`);
     if (!a.large) continue;
-    const column = async (name: string) => (await c.query('select 1 from information_schema.columns where table_schema = $1 and table_name = $2 and column_name = $3', [S, a.name, name])).rowCount;
     // Dropping the column drops its index.
-    if (await column('large_trips')) await c.query(`alter table ${S}.${a.name} drop column large_trips`);
-    if (await column('size_class')) continue;
+    if (await hasColumn(c, a.name, 'large_trips')) await c.query(`alter table ${S}.${a.name} drop column large_trips`);
+    if (await hasColumn(c, a.name, 'size_class')) continue;
     await c.query(`alter table ${S}.${a.name} add column size_class integer`);
     await c.query(`update ${S}.${a.name} set size_class = ${sizeClass('trips')} where trips >= ${LARGE_GROUP_TRIPS}`);
   }
@@ -164,9 +168,7 @@ async function largeGroupsColumn(c: Client): Promise<void> {
 async function withinColumns(c: Client): Promise<void> {
   for (const a of AGGREGATES) {
     const within = a.large?.within;
-    if (!within?.of || (await relkind(c, a.name)) !== 'r') continue;
-    const found = await c.query('select 1 from information_schema.columns where table_schema = $1 and table_name = $2 and column_name = $3', [S, a.name, within.column]);
-    if (found.rowCount) continue;
+    if (!within?.of || (await relkind(c, a.name)) !== 'r' || (await hasColumn(c, a.name, within.column))) continue;
     const dim = withinDimension(a);
     await c.query(`alter table ${S}.${a.name} add column ${within.column} ${sqlType(within.of, 'postgres')}`);
     await c.query(`update ${S}.${a.name} a set ${within.column} = g.${within.column} from ${S}.${dim.table} g where g.${dim.key} = a.${a.groupBy[0].column} and a.size_class is not null`);
