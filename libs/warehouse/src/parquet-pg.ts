@@ -5,6 +5,7 @@ import { DuckDBInstance, type DuckDBVector } from '@duckdb/node-api';
 import { makeScratchDir } from '@trips/core';
 import type { Column } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
+import type { TripKeys } from './trip-filter';
 
 export interface StagedRows {
   /** The rows the files hold (their Parquet footers say so). */
@@ -13,8 +14,15 @@ export interface StagedRows {
    * The rows in PostgreSQL's binary COPY format (`copy … from stdin (format binary)`), the columns
    * in the order asked for, decoded from the files as the stream is read.
    */
-  binary(onRows?: (rows: number) => void): Readable;
+  binary(onRows?: (rows: number) => void, keys?: KeyTap): Readable;
   dispose(): Promise<void>;
+}
+
+/** Where the keys and timestamps of the rows go as they are decoded: the columns named, an md5 key and a timestamp. */
+export interface KeyTap {
+  key: string;
+  timestamp: string;
+  into: TripKeys;
 }
 
 /** Microseconds from 1970-01-01 (DuckDB's epoch) to 2000-01-01 (PostgreSQL's). */
@@ -101,7 +109,8 @@ export async function stageParquet(store: ObjectStore, bucket: string, objects: 
     const forms = columns.map((c) => ({ ...parts(c), name: c.name }));
     const sql = `select ${forms.flatMap((f) => f.exprs).join(', ')} from ${from}`;
     const layout = rowLayout(forms);
-    async function* encode(onRows?: (rows: number) => void): AsyncGenerator<Buffer> {
+    async function* encode(onRows?: (rows: number) => void, keys?: KeyTap): AsyncGenerator<Buffer> {
+      const tap = keys && { ...keys, at: tapAt(forms, layout, keys) };
       const { db, con } = await open();
       try {
         yield HEADER;
@@ -110,6 +119,7 @@ export async function stageParquet(store: ObjectStore, bucket: string, objects: 
           const vectors: DuckDBVector[] = [];
           for (let i = 0; i < chunk.columnCount; i++) vectors.push(chunk.getColumnVector(i));
           yield encodeChunk(layout, vectors, chunk.rowCount);
+          if (tap) tapChunk(tap.at, tap.into, vectors, chunk.rowCount);
           onRows?.(chunk.rowCount);
         }
         yield TRAILER;
@@ -118,7 +128,7 @@ export async function stageParquet(store: ObjectStore, bucket: string, objects: 
         db.closeSync();
       }
     }
-    return { rows, dispose, binary: (onRows) => Readable.from(encode(onRows), { objectMode: false }) };
+    return { rows, dispose, binary: (onRows, keys) => Readable.from(encode(onRows, keys), { objectMode: false }) };
   } catch (e) {
     await dispose();
     throw e;
@@ -210,6 +220,27 @@ function encodeChunk(layout: RowLayout, vectors: DuckDBVector[], n: number): Buf
     }
   }
   return buf.subarray(0, o);
+}
+
+/** The first vector of a tap's key (its four words follow its length check) and of its timestamp (high, then low word). */
+function tapAt(forms: ReadonlyArray<{ kind: string; name: string }>, layout: RowLayout, keys: KeyTap): { key: number; timestamp: number } {
+  const at = (name: string, kind: string) => {
+    const c = forms.findIndex((f) => f.name === name);
+    if (c < 0 || forms[c].kind !== kind) throw new Error(`no ${kind} column ${name} among the staged columns to take the trips' keys from`);
+    return layout.first[c];
+  };
+  return { key: at(keys.key, 'uuid'), timestamp: at(keys.timestamp, 'int64') };
+}
+
+/** Adds a chunk's keys and timestamps to `into` (rows without either are left out: COPY refuses them). */
+function tapChunk(at: { key: number; timestamp: number }, into: TripKeys, vectors: DuckDBVector[], n: number): void {
+  const [ok, w0, w1, w2, w3] = [0, 1, 2, 3, 4].map((i) => vectors[at.key + i]);
+  const [hi, lo] = [vectors[at.timestamp], vectors[at.timestamp + 1]];
+  for (let r = 0; r < n; r++) {
+    const h = hi.getItem(r) as number | null;
+    if (ok.getItem(r) !== true || h === null) continue;
+    into.push(w0.getItem(r) as number, w1.getItem(r) as number, w2.getItem(r) as number, w3.getItem(r) as number, h * 4294967296 + (lo.getItem(r) as number));
+  }
 }
 
 const toBytes = (v: unknown): Buffer | null => (v === null ? null : Buffer.from(String(v), 'utf8'));
