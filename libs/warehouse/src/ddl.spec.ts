@@ -68,8 +68,21 @@ describe('warehouse DDL and load SQL', () => {
       else if (sql.startsWith('create temp table touched_trips')) continue; // the day's own rows: its partition (PostgreSQL) or sort key prefix (Redshift)
       else if (/^insert into trips\.trip_redelivery .* from touched_deliveries d join trip_owner o .* union all select .* from trip_owner o where o\.staged = 1 and o\.ds <> cast\(\$1 as date\) and o\.redelivered = 0( order by 1, 2)?$/.test(sql)) continue; // writes, reading only temporary tables
       else if (/^insert into fact_delta select .* from trips\.fact_trips f where f\.ds = cast\(\$1 as date\)$/.test(sql)) continue; // PostgreSQL: the day's own new partition, pruned to it
+      else if (sql.startsWith('create temp table touched_facts') && !sql.includes('touched_span')) continue; // PostgreSQL: below
       else expect(sql).toMatch(span);
     }
+    // PostgreSQL reads the touched trips' fact rows of the day's own partition, and those of other days
+    // the day filters name (fact_candidates), each by its day, timestamp and key; Redshift matches the span's.
+    const touched = loadSteps(table('fact_trips')).filter((s) => s.sql.startsWith('create temp table touched_facts'));
+    expect(touched.map((s) => [s.only, s.candidates])).toEqual([
+      ['postgres', true],
+      ['redshift', undefined],
+    ]);
+    expect(touched[0].sql).toBe(
+      'create temp table touched_facts on commit drop as select f.* from trips.fact_trips f where f.ds = cast($1 as date) union all ' +
+        'select f.* from fact_candidates c cross join lateral (select * from trips.fact_trips f where f.ds = c.ds and f.trip_ts = c.trip_ts and f.trip_id = c.trip_id offset 0) f',
+    );
+    expect(touched[1].sql).toMatch(span);
     // The aggregates: on PostgreSQL an upsert by key and a delete of the groups the load took trips
     // from; Redshift's UPDATE … FROM, NOT EXISTS and sweep of empty groups are its own.
     const steps = loadSteps(table('fact_trips'));

@@ -11,6 +11,8 @@ import { AGGREGATES, aggregateFromScratch, aggregateValueColumns, BLOCK_CELLS, b
 import { largestGroups } from './queries';
 import { q } from './questions';
 import { warehouseTables } from '@trips/pipeline';
+import type { Logger } from '@trips/core';
+import { keyWords, TripFilter } from './trip-filter';
 
 const WAREHOUSE_TABLES = warehouseTables();
 
@@ -446,6 +448,82 @@ describe('PostgresWarehouse', () => {
     expect(await wh.query('select cast(trip_group_key as text) as g, cast(region_key as text) as r from trips.agg_trip_group where region_key is not null')).toEqual([
       { g: uuid(3001), r: uuid(1001) },
     ]);
+  });
+
+  /** Each day's trip filter: its trips and span, and whether it holds each of trips 1-30 (the tests' keys). */
+  const dayFilters = async () => {
+    const rows = await wh.query<{ ds: string; trips: number; lo: string | null; hi: string | null; bits: Buffer }>(
+      "select to_char(ds, 'YYYY-MM-DD') as ds, trips, cast(lo as text) as lo, cast(hi as text) as hi, bits from trips.trip_day_filter order by ds",
+    );
+    return rows.map((r) => {
+      const f = new TripFilter(r.bits);
+      return { ds: r.ds, trips: r.trips, lo: r.lo, hi: r.hi, holds: Array.from({ length: 30 }, (_, i) => i + 1).filter((i) => f.has(...keyWords(key(i)))) };
+    });
+  };
+  /** A warehouse that logs what the loads ask the day filters. */
+  const asking = async () => {
+    const asked: Array<{ candidates: number; days: number }> = [];
+    const logger = { info: (o: unknown, msg?: string) => (msg?.includes('another day may hold') ? asked.push(o as { candidates: number; days: number }) : undefined) } as unknown as Logger;
+    await wh.close();
+    wh = new PostgresWarehouse(pg.url, store, work, logger);
+    return asked;
+  };
+
+  it("keeps a filter of each day's latest batch, and finds a trip another day holds through it, moved there by a rerun too", async () => {
+    const asked = await asking();
+    await lake('fact_trips', '2018-06-03', trips([3, 4, 5, 11], true));
+    await lake('fact_trips', '2018-06-10', trips([1, 2, 3, 4, 5], true));
+    await lake('fact_trips', '2018-06-20', trips([20], true));
+    await load(fact, '2018-06-03');
+    await load(fact, '2018-06-10');
+    await load(fact, '2018-06-20');
+    // Trip i is at 2018-05-28 09:00 plus i days.
+    expect(await dayFilters()).toEqual([
+      { ds: '2018-06-03', trips: 4, lo: '2018-05-31 09:00:00', hi: '2018-06-08 09:00:00', holds: [3, 4, 5, 11] },
+      { ds: '2018-06-10', trips: 5, lo: '2018-05-29 09:00:00', hi: '2018-06-02 09:00:00', holds: [1, 2, 3, 4, 5] },
+      { ds: '2018-06-20', trips: 1, lo: '2018-06-17 09:00:00', hi: '2018-06-17 09:00:00', holds: [20] },
+    ]);
+    // Asked: nothing on the first load; the first day's filter, which holds 3, 4 and 5, on the second;
+    // no filter on the third, whose trip lies outside both days' spans.
+    expect(asked).toEqual([
+      { candidates: 0, days: 0 },
+      { candidates: 3, days: 1 },
+      { candidates: 0, days: 0 },
+    ]);
+    // A rerun of the first day without 3 to 5: they move to the day after, which delivered them. A
+    // later day delivering 4 finds it there, through that day's filter.
+    await lake('fact_trips', '2018-06-03', trips([11], true));
+    await load(fact, '2018-06-03');
+    await lake('fact_trips', '2018-06-12', trips([4, 21], true));
+    expect(await load(fact, '2018-06-12')).toMatchObject({ staged: 2, inserted: 1, skipped: 1 });
+    expect((await factRows()).filter((r) => ['003', '004', '005'].includes(r.slice(-3)))).toEqual(['2018-06-10:003', '2018-06-10:004', '2018-06-10:005']);
+    expect(asked.slice(3)).toEqual([
+      { candidates: 3, days: 1 }, // the rerun's own earlier trips (3, 4, 5) the other day holds
+      { candidates: 1, days: 3 }, // 4 by the day holding it; the other days' spans meet the load's, not its trips'
+    ]);
+    await agree();
+  });
+
+  it('makes the filters a warehouse older than them lacks at its next load, and loads on exactly when a filter says yes to every trip', async () => {
+    await loadTwoDays();
+    await wh.query('delete from trips.trip_day_filter');
+    const asked = await asking();
+    await lake('fact_trips', '2018-06-12', trips([2, 5, 21], true));
+    expect(await load(fact, '2018-06-12')).toMatchObject({ staged: 3, inserted: 1, skipped: 2 });
+    expect((await dayFilters()).map((f) => [f.ds, f.trips, f.holds])).toEqual([
+      ['2018-06-03', 4, [3, 4, 5, 11]],
+      ['2018-06-10', 5, [1, 2, 3, 4, 5]], // its own trips (1, 2) and those the first day owns (3, 4, 5)
+      ['2018-06-12', 3, [2, 5, 21]],
+    ]);
+    expect(asked).toEqual([{ candidates: 3, days: 2 }]); // 2 by the second day, 5 by both
+    // Filters full of ones: every trip in a day's span is a candidate of that day, and the load as exact.
+    await wh.query("update trips.trip_day_filter set bits = decode(repeat('ff', length(bits)), 'hex')");
+    await lake('fact_trips', '2018-06-03', trips([5, 12], true));
+    await load(fact, '2018-06-03');
+    expect((await factRows()).sort()).toEqual(['2018-06-03:005', '2018-06-03:00c', '2018-06-10:001', '2018-06-10:002', '2018-06-10:003', '2018-06-10:004', '2018-06-12:015'].sort());
+    await agree();
+    // Its trips 5 and 12, and 3, 4 and 11 it delivered before: 3, 4 and 5 in the second day's span, all five in the third's.
+    expect(asked[1]).toEqual({ candidates: 8, days: 2 });
   });
 
   it('keeps every aggregate equal to a full recomputation through reruns, out-of-order days and cross-batch duplicates', async () => {

@@ -5,7 +5,9 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { ExternalError, QueryError, type Logger } from '@trips/core';
 import type { ObjectStore } from '@trips/storage';
 import { dayPartitionName, dialectSteps, schemaDdl, sqlType, withSpan } from './ddl';
+import { DayFilters } from './day-filters';
 import { stageParquet } from './parquet-pg';
+import { TripKeys } from './trip-filter';
 import { createStagedPartition, swapDayPartition, upgradePostgresSchema } from './postgres-partitions';
 import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type WarehouseLoader, type WarehouseQueries } from './port';
 
@@ -112,6 +114,9 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
     const lakeBytes = req.files.reduce((s, f) => s + f.size, 0);
     let stage = progress?.stage(`${table.id}: downloading ${req.files.length} Parquet file(s) of the lake`, { bytes: lakeBytes });
     const staged = await stageParquet(this.store, req.source.bucket, req.files, columns, this.workDir);
+    // A day-partitioned table's trips, as they are staged: its day's filter, and what the other days' are asked (day-filters.ts).
+    const partitioned = table.warehouse.postgresDayPartitions === true;
+    const keys = partitioned ? new TripKeys(staged?.rows ?? 0) : undefined;
     stage?.advance({ rows: staged?.rows ?? 0, bytes: lakeBytes });
     stage?.done();
     const c = await this.connect();
@@ -122,7 +127,6 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
       // instead of finding no owner in the load's joins and being left out. A day-partitioned table
       // stages into its day's partition to be (postgres-partitions.ts), which the steps read as
       // `stage`; the view goes before the commit.
-      const partitioned = table.warehouse.postgresDayPartitions === true;
       const stagedIn = partitioned ? await createStagedPartition(c, table.id, req.ds) : 'stage';
       if (partitioned) await c.query(`create temp view stage as select * from ${stagedIn}`);
       else await c.query(`create temp table stage (${columns.map((col) => `${col.name} ${sqlType(col, 'postgres')}${col.nullable ? '' : ' not null'}`).join(', ')}) on commit drop`);
@@ -130,7 +134,7 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
         // The Parquet files are decoded as COPY reads them, in its binary format (parquet-pg.ts).
         const copying = progress?.stage(`${table.id}: copying ${staged.rows.toLocaleString('en-US')} rows of the lake into the staging table`, { rows: staged.rows });
         const copy = `copy ${stagedIn} (${columns.map((col) => col.name).join(', ')}) from stdin (format binary${partitioned ? ', freeze' : ''})`;
-        await pipeline(staged.binary((rows) => copying?.advance({ rows })), c.query(copyFrom(copy)));
+        await pipeline(staged.binary((rows) => copying?.advance({ rows }), keys && { key: 'trip_id', timestamp: 'trip_ts', into: keys }), c.query(copyFrom(copy)));
         copying?.done();
       }
       await c.query(`analyze ${stagedIn}`);
@@ -143,7 +147,15 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
       await c.query(`create schema ${scratch}`);
       await c.query(`set local search_path = ${scratch}, public`);
       const steps = dialectSteps(table, 'postgres');
+      const filters = partitioned ? new DayFilters(c, table.id) : undefined;
+      if (filters) {
+        const filling = progress?.stage(`${table.id}: the trip filters of the days that have none (a warehouse older than them)`);
+        const filled = await filters.fillMissing((ds, trips) => filling?.advance({ rows: trips }));
+        if (filled.length > 0) this.logger?.info({ days: filled }, `${table.id}: trip filters made for ${filled.length} day(s)`);
+        filling?.done();
+      }
       let span: ((sql: string) => string) | undefined;
+      let bounds: { lo: string | null; hi: string | null } = { lo: null, hi: null };
       for (const [i, step] of steps.entries()) {
         const part = step.dayPartition;
         stage = progress?.stage(`${table.id}: step ${i + 1} of ${steps.length}: ${part ? `building ${WAREHOUSE_SCHEMA}.${dayPartitionName(part.table, req.ds)} (its indexes)` : describeStep(step.sql)}`);
@@ -154,16 +166,26 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
             result.deleted += swapped.deleted;
           }
         } else {
+          if (step.candidates) {
+            if (!filters || !keys) throw new Error(`${table.id}: a step reads fact_candidates, which only a day-partitioned table's load makes`);
+            const asking = progress?.stage(`${table.id}: asking the trip filters of the days whose trips' span meets the load's`, { rows: keys.length });
+            const asked = await filters.candidates(req.ds, keys, bounds.lo, bounds.hi);
+            asking?.advance({ rows: keys.length });
+            asking?.done();
+            this.logger?.info(asked, `${table.id}: ${asked.candidates} trip(s) another day may hold, by ${asked.days} day filter(s)`);
+          }
           const sql = span ? span(step.sql) : step.sql;
           const r = await c.query(sql, sql.includes('$1') ? [req.ds] : []);
           if (step.count) result[step.count] += r.rowCount ?? 0;
           if (step.span) {
             const [{ lo, hi }] = (await c.query<{ lo: string | null; hi: string | null }>('select lo, hi from touched_span')).rows;
+            bounds = { lo, hi };
             span = (text) => withSpan(text, lo, hi);
           }
         }
         stage?.done();
       }
+      if (filters && keys) await filters.write(req.ds, keys);
       result.skipped = result.staged - result.inserted;
       if (partitioned) await c.query('drop view stage');
       await c.query(`drop schema ${scratch} cascade`);

@@ -1,0 +1,114 @@
+import type { Client } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { WAREHOUSE_SCHEMA } from './port';
+import { keyWords, TripFilter, TripKeys } from './trip-filter';
+
+const S = WAREHOUSE_SCHEMA;
+/** A timestamp column as microseconds since 2000-01-01, and back: how trip-filter.ts counts time. */
+const micros = (col: string) => `cast(extract(epoch from ${col} - timestamp '2000-01-01') * 1000000 as bigint)`;
+const fromMicros = (param: string) => `timestamp '2000-01-01' + cast(${param} as bigint) * interval '1 microsecond'`;
+
+const EPOCH_2000_MS = Date.UTC(2000, 0, 1);
+
+/** Microseconds since 2000-01-01 as PostgreSQL reads a timestamp: 'YYYY-MM-DD HH:MM:SS.ffffff'. */
+export function timestampText(us: number): string {
+  const ms = Math.floor(us / 1000);
+  const iso = new Date(EPOCH_2000_MS + ms).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}${String(us - ms * 1000).padStart(3, '0')}`;
+}
+
+/**
+ * The PostgreSQL side of the day filters (TRIP_DAY_FILTER_DDL, ddl.ts) for the day-partitioned
+ * table `table`, used by a load in its transaction, after it locked the table.
+ */
+export class DayFilters {
+  constructor(
+    private readonly c: Client,
+    private readonly table: string,
+  ) {}
+
+  /**
+   * Gives every day that delivered trips its filter, from the day's deliveries (its partition and its
+   * redeliveries): those of a warehouse older than the filters. Every load writes its day's; a day
+   * with a partition and no filter is missing one, and so, when there is no filter at all, is every
+   * day with redeliveries (an earlier layout made no partition for a day owning no trip). Returns the
+   * days filled.
+   */
+  async fillMissing(onDay?: (ds: string, trips: number) => void): Promise<string[]> {
+    const partitions = await this.c.query<{ name: string }>(
+      `select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid join pg_class p on p.oid = i.inhparent join pg_namespace n on n.oid = p.relnamespace where n.nspname = $1 and p.relname = $2`,
+      [S, this.table],
+    );
+    const days = new Set(partitions.rows.map((r) => r.name.match(/_d(\d{4})(\d{2})(\d{2})$/)).filter((m) => m !== null).map((m) => `${m[1]}-${m[2]}-${m[3]}`));
+    const filtered = new Set((await this.c.query<{ ds: string }>(`select to_char(ds, 'YYYY-MM-DD') as ds from ${S}.trip_day_filter`)).rows.map((r) => r.ds));
+    if (filtered.size === 0) {
+      for (const r of (await this.c.query<{ ds: string }>(`select distinct to_char(ds, 'YYYY-MM-DD') as ds from ${S}.trip_redelivery`)).rows) days.add(r.ds);
+    }
+    const missing = [...days].filter((ds) => !filtered.has(ds)).sort();
+    for (const ds of missing) {
+      const rows = await this.c.query<{ id: string; us: string | number }>(
+        `select cast(trip_id as text) as id, ${micros('trip_ts')} as us from (select trip_id, trip_ts from ${S}.${this.table} where ds = cast($1 as date) union all select trip_id, trip_ts from ${S}.trip_redelivery where ds = cast($1 as date)) d`,
+        [ds],
+      );
+      const keys = new TripKeys(rows.rows.length);
+      for (const r of rows.rows) keys.push(...keyWords(r.id), Number(r.us));
+      await this.write(ds, keys);
+      onDay?.(ds, keys.length);
+    }
+    return missing;
+  }
+
+  /**
+   * Creates `fact_candidates` (trip_id, trip_ts, ds) in the load's schema: for each touched trip (`staged`,
+   * and those in touched_trips that are not staged), each day but `ds` whose filter may hold it and
+   * whose span holds its timestamp. `lo` and `hi` bound the touched trips' timestamps. Returns the
+   * rows written and the days whose filters were asked.
+   */
+  async candidates(ds: string, staged: TripKeys, lo: string | null, hi: string | null): Promise<{ candidates: number; days: number }> {
+    await this.c.query('create unlogged table fact_candidates (trip_id uuid not null, trip_ts timestamp not null, ds date not null)');
+    if (lo === null || hi === null) return { candidates: 0, days: 0 };
+    const filters = (
+      await this.c.query<{ ds: string; lo: string | number; hi: string | number; bits: Buffer }>(
+        `select to_char(ds, 'YYYY-MM-DD') as ds, ${micros('lo')} as lo, ${micros('hi')} as hi, bits from ${S}.trip_day_filter where ds <> cast($1 as date) and lo <= cast($3 as timestamp) and hi >= cast($2 as timestamp)`,
+        [ds, lo, hi],
+      )
+    ).rows.map((r) => ({ ds: r.ds, lo: Number(r.lo), hi: Number(r.hi), filter: new TripFilter(r.bits) }));
+    const others = await this.c.query<{ id: string; us: string | number }>(`select cast(trip_id as text) as id, ${micros('trip_ts')} as us from touched_trips where staged = 0`);
+    const keys = new TripKeys(others.rows.length);
+    for (const r of others.rows) keys.push(...keyWords(r.id), Number(r.us));
+    const lines: string[] = [];
+    for (const k of [staged, keys]) {
+      const w = k.words;
+      for (let i = 0; i < k.length; i++) {
+        const t = k.micros[i];
+        for (const f of filters) {
+          if (t >= f.lo && t <= f.hi && f.filter.has(w[4 * i], w[4 * i + 1], w[4 * i + 2], w[4 * i + 3])) lines.push(`${k.key(i)}\t${timestampText(t)}\t${f.ds}\n`);
+        }
+      }
+    }
+    if (lines.length > 0) await pipeline(Readable.from([lines.join('')]), this.c.query(copyFrom('copy fact_candidates (trip_id, trip_ts, ds) from stdin')));
+    await this.c.query('analyze fact_candidates');
+    return { candidates: lines.length, days: filters.length };
+  }
+
+  /** Writes day `ds`'s filter: of the trips `keys` (its latest batch), in place of the one it had. */
+  async write(ds: string, keys: TripKeys): Promise<void> {
+    const filter = TripFilter.sizedFor(keys.length);
+    let lo = Infinity;
+    let hi = -Infinity;
+    const w = keys.words;
+    for (let i = 0; i < keys.length; i++) {
+      filter.add(w[4 * i], w[4 * i + 1], w[4 * i + 2], w[4 * i + 3]);
+      lo = Math.min(lo, keys.micros[i]);
+      hi = Math.max(hi, keys.micros[i]);
+    }
+    const span = keys.length > 0 ? [lo, hi] : [null, null];
+    await this.c.query(
+      `insert into ${S}.trip_day_filter (ds, trips, lo, hi, bits) values (cast($1 as date), $2, ${fromMicros('$3')}, ${fromMicros('$4')}, $5) ` +
+        'on conflict (ds) do update set trips = excluded.trips, lo = excluded.lo, hi = excluded.hi, bits = excluded.bits',
+      [ds, keys.length, ...span, Buffer.from(filter.bytes.buffer, filter.bytes.byteOffset, filter.bytes.byteLength)],
+    );
+  }
+}
