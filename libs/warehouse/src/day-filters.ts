@@ -2,13 +2,13 @@ import type { Client } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { dayOfPartition } from './ddl';
 import { WAREHOUSE_SCHEMA } from './port';
 import { keyWords, TripFilter, TripKeys } from './trip-filter';
 
 const S = WAREHOUSE_SCHEMA;
-/** A timestamp column as microseconds since 2000-01-01, and back: how trip-filter.ts counts time. */
+/** A timestamp column as microseconds since 2000-01-01: how trip-filter.ts counts time (timestampText goes back). */
 const micros = (col: string) => `cast(extract(epoch from ${col} - timestamp '2000-01-01') * 1000000 as bigint)`;
-const fromMicros = (param: string) => `timestamp '2000-01-01' + cast(${param} as bigint) * interval '1 microsecond'`;
 
 const EPOCH_2000_MS = Date.UTC(2000, 0, 1);
 
@@ -41,7 +41,7 @@ export class DayFilters {
       `select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid join pg_class p on p.oid = i.inhparent join pg_namespace n on n.oid = p.relnamespace where n.nspname = $1 and p.relname = $2`,
       [S, this.table],
     );
-    const days = new Set(partitions.rows.map((r) => r.name.match(/_d(\d{4})(\d{2})(\d{2})$/)).filter((m) => m !== null).map((m) => `${m[1]}-${m[2]}-${m[3]}`));
+    const days = new Set(partitions.rows.map((r) => dayOfPartition(this.table, r.name)).filter((ds) => ds !== undefined));
     const filtered = new Set((await this.c.query<{ ds: string }>(`select to_char(ds, 'YYYY-MM-DD') as ds from ${S}.trip_day_filter`)).rows.map((r) => r.ds));
     if (filtered.size === 0) {
       for (const r of (await this.c.query<{ ds: string }>(`select distinct to_char(ds, 'YYYY-MM-DD') as ds from ${S}.trip_redelivery`)).rows) days.add(r.ds);
@@ -70,7 +70,7 @@ export class DayFilters {
       rest = lines.pop() ?? '';
       for (const line of lines) {
         // 32 hex digits, a tab, the microseconds.
-        keys.push(parseInt(line.slice(0, 8), 16), parseInt(line.slice(8, 16), 16), parseInt(line.slice(16, 24), 16), parseInt(line.slice(24, 32), 16), Number(line.slice(33)));
+        keys.push(...keyWords(line.slice(0, 32)), Number(line.slice(33)));
       }
     }
     if (rest !== '') throw new Error(`the deliveries of ${ds} ended in a partial line: ${rest}`);
@@ -121,9 +121,9 @@ export class DayFilters {
       lo = Math.min(lo, keys.micros[i]);
       hi = Math.max(hi, keys.micros[i]);
     }
-    const span = keys.length > 0 ? [lo, hi] : [null, null];
+    const span = keys.length > 0 ? [timestampText(lo), timestampText(hi)] : [null, null];
     await this.c.query(
-      `insert into ${S}.trip_day_filter (ds, trips, lo, hi, bits) values (cast($1 as date), $2, ${fromMicros('$3')}, ${fromMicros('$4')}, $5) ` +
+      `insert into ${S}.trip_day_filter (ds, trips, lo, hi, bits) values (cast($1 as date), $2, cast($3 as timestamp), cast($4 as timestamp), $5) ` +
         'on conflict (ds) do update set trips = excluded.trips, lo = excluded.lo, hi = excluded.hi, bits = excluded.bits',
       [ds, keys.length, ...span, Buffer.from(filter.bytes.buffer, filter.bytes.byteOffset, filter.bytes.byteLength)],
     );

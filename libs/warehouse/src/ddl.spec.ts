@@ -1,4 +1,4 @@
-import { dayPartitionName, loadSteps, schemaDdl } from './ddl';
+import { dayOfPartition, dayPartitionName, loadSteps, schemaDdl } from './ddl';
 import { warehouseTables } from '@trips/pipeline';
 
 const WAREHOUSE_TABLES = warehouseTables();
@@ -26,6 +26,9 @@ describe('warehouse DDL and load SQL', () => {
   it('names a day partition by its ds, and refuses what is not a ds', () => {
     expect(dayPartitionName('fact_trips', '2018-12-31')).toBe('fact_trips_d20181231');
     expect(() => dayPartitionName('fact_trips', "2018-12-31') or ('x")).toThrow('not a ds');
+    // and reads the ds back from the name, for that table's partitions only
+    expect(dayOfPartition('fact_trips', 'fact_trips_d20181231')).toBe('2018-12-31');
+    expect(['fact_trips_d20181231_staged', 'other_d20181231', 'fact_trips_dx'].map((n) => dayOfPartition('fact_trips', n))).toEqual([undefined, undefined, undefined]);
   });
 
   it('gives Redshift distribution and sort keys instead of indexes', () => {

@@ -42,6 +42,12 @@ export function dayPartitionName(table: string, ds: string): string {
   return `${table}_d${ds.replace(/-/g, '')}`;
 }
 
+/** The ds (YYYY-MM-DD) whose partition of `table` is named `name` (dayPartitionName), or undefined for another name. */
+export function dayOfPartition(table: string, name: string): string | undefined {
+  const m = name.startsWith(`${table}_d`) ? /^(\d{4})(\d{2})(\d{2})$/.exec(name.slice(table.length + 2)) : null;
+  return m ? `${m[1]}-${m[2]}-${m[3]}` : undefined;
+}
+
 /** The redelivery record's columns: which day delivered which trip, and the trip's timestamp. */
 export const DELIVERY_COLUMNS = ['ds', 'trip_id', 'trip_ts'];
 

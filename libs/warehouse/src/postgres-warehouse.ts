@@ -154,8 +154,8 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
         if (filled.length > 0) this.logger?.info({ days: filled }, `${table.id}: trip filters made for ${filled.length} day(s)`);
         filling?.done();
       }
-      let span: ((sql: string) => string) | undefined;
-      let bounds: { lo: string | null; hi: string | null } = { lo: null, hi: null };
+      // The touched trips' timestamp span, once a step has made it (withSpan writes it into the steps after).
+      let bounds: { lo: string | null; hi: string | null } | undefined;
       for (const [i, step] of steps.entries()) {
         const part = step.dayPartition;
         stage = progress?.stage(`${table.id}: step ${i + 1} of ${steps.length}: ${part ? `building ${WAREHOUSE_SCHEMA}.${dayPartitionName(part.table, req.ds)} (its indexes)` : describeStep(step.sql)}`);
@@ -169,18 +169,16 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
           if (step.candidates) {
             if (!filters || !keys) throw new Error(`${table.id}: a step reads fact_candidates, which only a day-partitioned table's load makes`);
             const asking = progress?.stage(`${table.id}: asking the trip filters of the days whose trips' span meets the load's`, { rows: keys.length });
-            const asked = await filters.candidates(req.ds, keys, bounds.lo, bounds.hi);
+            const asked = await filters.candidates(req.ds, keys, bounds?.lo ?? null, bounds?.hi ?? null);
             asking?.advance({ rows: keys.length });
             asking?.done();
             this.logger?.info(asked, `${table.id}: ${asked.candidates} trip(s) another day may hold, by ${asked.days} day filter(s)`);
           }
-          const sql = span ? span(step.sql) : step.sql;
+          const sql = bounds ? withSpan(step.sql, bounds.lo, bounds.hi) : step.sql;
           const r = await c.query(sql, sql.includes('$1') ? [req.ds] : []);
           if (step.count) result[step.count] += r.rowCount ?? 0;
           if (step.span) {
-            const [{ lo, hi }] = (await c.query<{ lo: string | null; hi: string | null }>('select lo, hi from touched_span')).rows;
-            bounds = { lo, hi };
-            span = (text) => withSpan(text, lo, hi);
+            [bounds] = (await c.query<{ lo: string | null; hi: string | null }>('select lo, hi from touched_span')).rows;
           }
         }
         stage?.done();
