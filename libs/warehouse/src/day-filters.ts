@@ -20,6 +20,22 @@ export function timestampText(us: number): string {
 }
 
 /**
+ * How a load reads the fact rows other days hold of its trips, its own day's aside: it probes each
+ * trip the day filters name (a candidate) by its day, timestamp and key, or matches the touched trips
+ * against every fact of the days whose span meets theirs in one hash join. A probe costs about as
+ * much as matching `perCandidate` facts of those days (on 10.8M trips, 1M trips a day: 6.2 µs a
+ * probe; the join 2.4 s over 6.9M facts, plus 1.4 µs a candidate; even at about 460k candidates;
+ * docs/warehouse.md, "Day filters"), so a load probes while its candidates cost less than the facts
+ * of the days it asked, and always when they are at most `always` (a few milliseconds of probes).
+ */
+export const probeCost = { perCandidate: 15, always: 1000 };
+
+/** Whether a load probes its `candidates` (true) or matches the `spanTrips` facts of the days it asked (false). */
+export function probes(candidates: number, spanTrips: number): boolean {
+  return candidates <= probeCost.always || candidates * probeCost.perCandidate <= spanTrips;
+}
+
+/**
  * The PostgreSQL side of the day filters (TRIP_DAY_FILTER_DDL, ddl.ts) for the day-partitioned
  * table `table`, used by a load in its transaction, after it locked the table.
  */
@@ -81,33 +97,48 @@ export class DayFilters {
    * Creates `fact_candidates` (trip_id, trip_ts, ds) in the load's schema: for each touched trip (`staged`,
    * and those in touched_trips that are not staged), each day but `ds` whose filter may hold it and
    * whose span holds its timestamp. `lo` and `hi` bound the touched trips' timestamps. Returns the
-   * rows written and the days whose filters were asked.
+   * candidates, the days whose filters were asked, the trips those days hold (`spanTrips`) and whether
+   * the load probes the candidates (`probe`, probes above); when it does not, the table stays empty.
    */
-  async candidates(ds: string, staged: TripKeys, lo: string | null, hi: string | null): Promise<{ candidates: number; days: number }> {
+  async candidates(ds: string, staged: TripKeys, lo: string | null, hi: string | null): Promise<{ candidates: number; days: number; spanTrips: number; probe: boolean }> {
     await this.c.query('create unlogged table fact_candidates (trip_id uuid not null, trip_ts timestamp not null, ds date not null)');
-    if (lo === null || hi === null) return { candidates: 0, days: 0 };
+    if (lo === null || hi === null) return { candidates: 0, days: 0, spanTrips: 0, probe: true };
     const filters = (
-      await this.c.query<{ ds: string; lo: string | number; hi: string | number; bits: Buffer }>(
-        `select to_char(ds, 'YYYY-MM-DD') as ds, ${micros('lo')} as lo, ${micros('hi')} as hi, bits from ${S}.trip_day_filter where ds <> cast($1 as date) and lo <= cast($3 as timestamp) and hi >= cast($2 as timestamp)`,
+      await this.c.query<{ ds: string; trips: number; lo: string | number; hi: string | number; bits: Buffer }>(
+        `select to_char(ds, 'YYYY-MM-DD') as ds, trips, ${micros('lo')} as lo, ${micros('hi')} as hi, bits from ${S}.trip_day_filter where ds <> cast($1 as date) and lo <= cast($3 as timestamp) and hi >= cast($2 as timestamp)`,
         [ds, lo, hi],
       )
-    ).rows.map((r) => ({ ds: r.ds, lo: Number(r.lo), hi: Number(r.hi), filter: new TripFilter(r.bits) }));
+    ).rows.map((r) => ({ ds: r.ds, trips: r.trips, lo: Number(r.lo), hi: Number(r.hi), filter: new TripFilter(r.bits) }));
+    const spanTrips = filters.reduce((n, f) => n + f.trips, 0);
     const others = await this.c.query<{ id: string; us: string | number }>(`select cast(trip_id as text) as id, ${micros('trip_ts')} as us from touched_trips where staged = 0`);
     const keys = new TripKeys(others.rows.length);
     for (const r of others.rows) keys.push(...keyWords(r.id), Number(r.us));
-    const lines: string[] = [];
-    for (const k of [staged, keys]) {
+    // Found first (which keys, which trip, which filter), written out only if the load probes them.
+    const found: number[] = [];
+    const sets = [staged, keys];
+    for (const [set, k] of sets.entries()) {
       const w = k.words;
       for (let i = 0; i < k.length; i++) {
         const t = k.micros[i];
-        for (const f of filters) {
-          if (t >= f.lo && t <= f.hi && f.filter.has(w[4 * i], w[4 * i + 1], w[4 * i + 2], w[4 * i + 3])) lines.push(`${k.key(i)}\t${timestampText(t)}\t${f.ds}\n`);
+        for (let j = 0; j < filters.length; j++) {
+          const f = filters[j];
+          if (t >= f.lo && t <= f.hi && f.filter.has(w[4 * i], w[4 * i + 1], w[4 * i + 2], w[4 * i + 3])) found.push(set, i, j);
         }
       }
     }
-    if (lines.length > 0) await pipeline(Readable.from([lines.join('')]), this.c.query(copyFrom('copy fact_candidates (trip_id, trip_ts, ds) from stdin')));
+    const candidates = found.length / 3;
+    const probe = probes(candidates, spanTrips);
+    if (probe && candidates > 0) {
+      const lines: string[] = [];
+      for (let n = 0; n < found.length; n += 3) {
+        const k = sets[found[n]];
+        const i = found[n + 1];
+        lines.push(`${k.key(i)}\t${timestampText(k.micros[i])}\t${filters[found[n + 2]].ds}\n`);
+      }
+      await pipeline(Readable.from([lines.join('')]), this.c.query(copyFrom('copy fact_candidates (trip_id, trip_ts, ds) from stdin')));
+    }
     await this.c.query('analyze fact_candidates');
-    return { candidates: lines.length, days: filters.length };
+    return { candidates, days: filters.length, spanTrips, probe };
   }
 
   /** Writes day `ds`'s filter: of the trips `keys` (its latest batch), in place of the one it had. */

@@ -1,4 +1,4 @@
-import { dayOfPartition, dayPartitionName, loadSteps, schemaDdl } from './ddl';
+import { dayOfPartition, dayPartitionName, dialectSteps, loadSteps, schemaDdl } from './ddl';
 import { warehouseTables } from '@trips/pipeline';
 
 const WAREHOUSE_TABLES = warehouseTables();
@@ -75,12 +75,16 @@ describe('warehouse DDL and load SQL', () => {
       else expect(sql).toMatch(span);
     }
     // PostgreSQL reads the touched trips' fact rows of the day's own partition, and those of other days
-    // the day filters name (fact_candidates), each by its day, timestamp and key; Redshift matches the span's.
+    // the day filters name (fact_candidates), each by its day, timestamp and key, or, when they name
+    // many, matches the span's as Redshift does.
     const touched = loadSteps(table('fact_trips')).filter((s) => s.sql.startsWith('create temp table touched_facts'));
-    expect(touched.map((s) => [s.only, s.candidates])).toEqual([
-      ['postgres', true],
-      ['redshift', undefined],
-    ]);
+    expect(touched.map((s) => s.only)).toEqual(['postgres', 'redshift']);
+    expect(touched[0].candidates).toEqual({ join: touched[1].sql });
+    expect(touched[1].candidates).toBeUndefined();
+    // In PostgreSQL's form both are work tables of the load's schema.
+    const [pgTouched] = dialectSteps(table('fact_trips'), 'postgres').filter((s) => s.candidates);
+    expect(pgTouched.sql).toMatch(/^create unlogged table touched_facts as select f\.\* from trips\.fact_trips f where f\.ds = /);
+    expect(pgTouched.candidates?.join).toBe(touched[1].sql.replace('create temp table touched_facts on commit drop as ', 'create unlogged table touched_facts as '));
     expect(touched[0].sql).toBe(
       'create temp table touched_facts on commit drop as select f.* from trips.fact_trips f where f.ds = cast($1 as date) union all ' +
         'select f.* from fact_candidates c cross join lateral (select * from trips.fact_trips f where f.ds = c.ds and f.trip_ts = c.trip_ts and f.trip_id = c.trip_id offset 0) f',

@@ -122,9 +122,11 @@ export interface LoadStep {
   /**
    * PostgreSQL with day partitions: the step reads `fact_candidates` (trip_id, trip_ts, ds), which the adapter
    * creates and fills first: the touched trips that another day's filter (trip_day_filter) says the
-   * day may hold, one row a day.
+   * day may hold, one row a day. `join`: the same table made without them, by matching every fact of
+   * the touched span, which the adapter runs instead when the filters name so many trips that
+   * reading each one costs more (day-filters.ts, probeCost).
    */
-  candidates?: true;
+  candidates?: { join: string };
 }
 
 /** The bounds of the touched trips' timestamps as the shared steps read them: subqueries of `touched_span`. */
@@ -138,7 +140,8 @@ const WORK_TABLE = /^create temp table (\w+) on commit drop as /;
  * table, so the joins of a load over the facts run on both cores.
  */
 function postgresForm(step: LoadStep): LoadStep {
-  return { ...step, sql: step.sql.replace(WORK_TABLE, 'create unlogged table $1 as ') };
+  const form = (sql: string) => sql.replace(WORK_TABLE, 'create unlogged table $1 as ');
+  return { ...step, sql: form(step.sql), ...(step.candidates ? { candidates: { join: form(step.candidates.join) } } : {}) };
 }
 
 /**
@@ -231,19 +234,22 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
     // takes out (fact_delta) below. With day partitions (PostgreSQL): the day's own, and those the
     // other days' filters name (fact_candidates), each read by its day, timestamp and key; otherwise
     // every fact of the span is matched.
-    ...dialects(t, (partitioned) => [
-      partitioned
-        ? {
-            sql:
-              `create temp table touched_facts on commit drop as select f.* from ${target} f where f.ds = ${day} ` +
-              // LATERAL, kept from being flattened (offset 0): a probe per candidate, of the one
-              // partition its day names (pruned as it runs), where the planner hashed them against
-              // every partition once they were a few thousand.
-              `union all select f.* from fact_candidates c cross join lateral (select * from ${target} f where f.ds = c.ds and f.trip_ts = c.trip_ts and f.trip_id = c.trip_id offset 0) f`,
-            candidates: true,
-          }
-        : { sql: `create temp table touched_facts on commit drop as select f.* from ${target} f join touched_trips x on x.trip_id = f.trip_id and x.trip_ts = f.trip_ts where ${within('f')}` },
-    ]),
+    ...dialects(t, (partitioned) => {
+      const spanJoin = `create temp table touched_facts on commit drop as select f.* from ${target} f join touched_trips x on x.trip_id = f.trip_id and x.trip_ts = f.trip_ts where ${within('f')}`;
+      return [
+        partitioned
+          ? {
+              sql:
+                `create temp table touched_facts on commit drop as select f.* from ${target} f where f.ds = ${day} ` +
+                // LATERAL, kept from being flattened (offset 0): a probe per candidate, of the one
+                // partition its day names (pruned as it runs), where the planner hashed them against
+                // every partition once they were a few thousand.
+                `union all select f.* from fact_candidates c cross join lateral (select * from ${target} f where f.ds = c.ds and f.trip_ts = c.trip_ts and f.trip_id = c.trip_id offset 0) f`,
+              candidates: { join: spanJoin },
+            }
+          : { sql: spanJoin },
+      ];
+    }),
     // Every delivery of a touched trip before this load: the owner's (its fact row, is_fact = 1) and
     // the other days' (its redeliveries).
     {

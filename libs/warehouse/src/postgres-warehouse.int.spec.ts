@@ -13,6 +13,7 @@ import { q } from './questions';
 import { warehouseTables } from '@trips/pipeline';
 import type { Logger } from '@trips/core';
 import { keyWords, TripFilter } from './trip-filter';
+import { probes } from './day-filters';
 
 const WAREHOUSE_TABLES = warehouseTables();
 
@@ -462,8 +463,17 @@ describe('PostgresWarehouse', () => {
   };
   /** A warehouse that logs what the loads ask the day filters. */
   const asking = async () => {
-    const asked: Array<{ candidates: number; days: number }> = [];
-    const logger = { info: (o: unknown, msg?: string) => (msg?.includes('another day may hold') ? asked.push(o as { candidates: number; days: number }) : undefined) } as unknown as Logger;
+    const asked: Array<{ candidates: number; days: number; spanTrips?: number; probe?: false }> = [];
+    const logger = {
+      info: (o: unknown, msg?: string) => {
+        if (!msg?.includes('another day may hold')) return;
+        const { candidates, days, spanTrips, probe } = o as { candidates: number; days: number; spanTrips: number; probe: boolean };
+        // Each names how it reads them: probed one by one (every load below but the last test's), or matched.
+        expect(msg).toContain(probe ? 'read one by one' : `read by matching the ${spanTrips} fact(s) of those days`);
+        expect(probe).toBe(probes(candidates, spanTrips));
+        asked.push(probe ? { candidates, days } : { candidates, days, spanTrips, probe });
+      },
+    } as unknown as Logger;
     await wh.close();
     wh = new PostgresWarehouse(pg.url, store, work, logger);
     return asked;
@@ -524,6 +534,43 @@ describe('PostgresWarehouse', () => {
     await agree();
     // Its trips 5 and 12, and 3, 4 and 11 it delivered before: 3, 4 and 5 in the second day's span, all five in the third's.
     expect(asked[1]).toEqual({ candidates: 8, days: 2 });
+  });
+
+  it("matches the span's facts instead of reading each one when the filters name more trips than that costs, as exactly", async () => {
+    const asked = await asking();
+    const day1 = Array.from({ length: 1500 }, (_, i) => i + 1); // a minute apart, from 2018-05-28 09:01
+    await lake('fact_trips', '2018-06-03', trips(day1));
+    await load(fact, '2018-06-03');
+    // A day delivering the first day's trips again, and two of its own: 1,500 candidates against the
+    // 1,500 facts of the one day whose span meets theirs, so the load matches those.
+    await lake('fact_trips', '2018-06-04', trips([...day1, 1501, 1502]));
+    expect(await load(fact, '2018-06-04')).toMatchObject({ staged: 1502, inserted: 2, skipped: 1500 });
+    // Its rerun delivering half of them (1502 is written again, into the day's new partition; 1501 goes):
+    // the 1,500 it delivered before are touched too, so the load matches again.
+    await lake('fact_trips', '2018-06-04', trips([...day1.slice(0, 750), 1502]));
+    expect(await load(fact, '2018-06-04')).toMatchObject({ staged: 751, inserted: 1, skipped: 750 });
+    expect(asked.slice(0, 3)).toEqual([
+      { candidates: 0, days: 0 },
+      { candidates: 1500, days: 1, spanTrips: 1500, probe: false },
+      { candidates: 1500, days: 1, spanTrips: 1500, probe: false },
+    ]);
+    const held = await wh.query<{ ds: string; n: number }>("select to_char(ds, 'YYYY-MM-DD') as ds, cast(count(*) as integer) as n from trips.fact_trips group by ds order by ds");
+    expect(held).toEqual([
+      { ds: '2018-06-03', n: 1500 },
+      { ds: '2018-06-04', n: 1 },
+    ]);
+    expect(await wh.query("select count(*)::int as n from trips.trip_redelivery where ds = date '2018-06-04'")).toEqual([{ n: 750 }]);
+    // A rerun of the first day without its trips: the second day owns those it redelivers, and the
+    // load, probing the 750 candidates of the second day's filter, moves them there.
+    await lake('fact_trips', '2018-06-03', trips([1501]));
+    await load(fact, '2018-06-03');
+    expect(asked.slice(3)).toEqual([{ candidates: 750, days: 1 }]);
+    expect((await factRows()).length).toBe(752);
+    expect(await wh.query("select to_char(ds, 'YYYY-MM-DD') as ds, cast(count(*) as integer) as n from trips.fact_trips group by ds order by ds")).toEqual([
+      { ds: '2018-06-03', n: 1 },
+      { ds: '2018-06-04', n: 751 },
+    ]);
+    await agree();
   });
 
   it('keeps every aggregate equal to a full recomputation through reruns, out-of-order days and cross-batch duplicates', async () => {

@@ -166,15 +166,21 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
             result.deleted += swapped.deleted;
           }
         } else {
+          let text = step.sql;
           if (step.candidates) {
             if (!filters || !keys) throw new Error(`${table.id}: a step reads fact_candidates, which only a day-partitioned table's load makes`);
             const asking = progress?.stage(`${table.id}: asking the trip filters of the days whose trips' span meets the load's`, { rows: keys.length });
             const asked = await filters.candidates(req.ds, keys, bounds?.lo ?? null, bounds?.hi ?? null);
             asking?.advance({ rows: keys.length });
             asking?.done();
-            this.logger?.info(asked, `${table.id}: ${asked.candidates} trip(s) another day may hold, by ${asked.days} day filter(s)`);
+            this.logger?.info(
+              asked,
+              `${table.id}: ${asked.candidates} trip(s) another day may hold, by ${asked.days} day filter(s): ` +
+                (asked.probe ? 'read one by one' : `read by matching the ${asked.spanTrips} fact(s) of those days`),
+            );
+            if (!asked.probe) text = step.candidates.join;
           }
-          const sql = bounds ? withSpan(step.sql, bounds.lo, bounds.hi) : step.sql;
+          const sql = bounds ? withSpan(text, bounds.lo, bounds.hi) : text;
           const r = await c.query(sql, sql.includes('$1') ? [req.ds] : []);
           if (step.count) result[step.count] += r.rowCount ?? 0;
           if (step.span) {
