@@ -22,13 +22,14 @@ export function timestampText(us: number): string {
 /**
  * How a load reads the fact rows other days hold of its trips, its own day's aside: it probes each
  * trip the day filters name (a candidate) by its day, timestamp and key, or matches the touched trips
- * against every fact of the days whose span meets theirs in one hash join. A probe costs about as
- * much as matching `perCandidate` facts of those days (on 10.8M trips, 1M trips a day: 6.2 µs a
- * probe; the join 2.4 s over 6.9M facts, plus 1.4 µs a candidate; even at about 460k candidates;
- * docs/warehouse.md, "Day filters"), so a load probes while its candidates cost less than the facts
- * of the days it asked, and always when they are at most `always` (a few milliseconds of probes).
+ * against every fact of the days whose span meets theirs in one (parallel) hash join. A candidate
+ * costs about as much as `perCandidate` facts of those days: on 10.8M trips, 1M a day, whose loads
+ * ask filters holding 6.9M trips, the join took about 1.2 s, and probing 100k candidates (written
+ * out, copied in and probed) about 1.5 s, 2,000 about 0.1 s (docs/warehouse.md, "Day filters"). So a
+ * load probes while its candidates cost less than the facts of the days it asked (below about 86k
+ * candidates there), and always when they are at most `always` (a few milliseconds of probes).
  */
-export const probeCost = { perCandidate: 15, always: 1000 };
+export const probeCost = { perCandidate: 80, always: 1000 };
 
 /** Whether a load probes its `candidates` (true) or matches the `spanTrips` facts of the days it asked (false). */
 export function probes(candidates: number, spanTrips: number): boolean {
