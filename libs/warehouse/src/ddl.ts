@@ -232,8 +232,9 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
     { sql: 'create temp table touched_span on commit drop as select min(trip_ts) as lo, max(trip_ts) as hi from touched_trips', span: true },
     // The touched trips' fact rows, read once: their owners' deliveries here, and the rows a load
     // takes out (fact_delta) below. With day partitions (PostgreSQL): the day's own, and those the
-    // other days' filters name (fact_candidates), each read by its day, timestamp and key; otherwise
-    // every fact of the span is matched.
+    // other days' filters name (fact_candidates), each read by its day, timestamp and key, unless
+    // they name so many that the adapter runs `join`; otherwise (and then) every fact of the span is
+    // matched.
     ...dialects(t, (partitioned) => {
       const spanJoin = `create temp table touched_facts on commit drop as select f.* from ${target} f join touched_trips x on x.trip_id = f.trip_id and x.trip_ts = f.trip_ts where ${within('f')}`;
       return [
