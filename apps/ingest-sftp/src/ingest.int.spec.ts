@@ -146,11 +146,17 @@ describe('ingest-sftp against a real SFTP server and S3 server', () => {
   it('reconnects after the connection drops mid-file and lands it whole, leaving no partial object', async () => {
     const big = put('big.csv', randomBytes(12 * 1024 * 1024));
     const flaky = await server({ dropAfterBytes: 5 * 1024 * 1024 });
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
     const pass = await runIngestPass(deps(), options(flaky), DS);
     expect(pass.details!.counts.landed).toBe(1);
     expect(flaky.connections()).toBe(2);
     expect(await rawKeys()).toEqual([`trips/ingest_date=${DS}/big.csv`]);
     expect(await rawSha(`trips/ingest_date=${DS}/big.csv`)).toBe(sha(big));
+    // No timer of the dropped transfer outlives the pass: its stall timer (a minute by default)
+    // kept a finished one-shot task from exiting. The connections' keep-alives go as they close.
+    for (let i = 0; i < 50 && timers() > before; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(timers()).toBe(before);
   });
 
   it('refuses a server whose host key does not match, before reading anything', async () => {

@@ -149,8 +149,12 @@ export class Remote {
     };
     arm();
     stream.on('data', arm);
-    // ssh2 fails the stream itself when the connection ends; either way it closes.
-    stream.once('close', () => clearTimeout(timer));
+    // Done with the stream's end or its error, not only its close: ssh2 fails the stream when the
+    // connection ends, but then waits for the dead connection to close the file's handle before it
+    // emits 'close', so a timer left for that outlived the pass (a one-shot task waited a minute
+    // to exit after a dropped connection).
+    const done = () => clearTimeout(timer);
+    for (const event of ['end', 'error', 'close']) stream.once(event, done);
     return stream;
   }
 
