@@ -119,6 +119,23 @@ describe('DuckDB query engine against a real S3 server', () => {
     expect(await engine.query({ sql, inputs: [csvInput('in/e/')] })).toEqual([{ c: 3 }]);
   });
 
+  it('parses a CSV input once for the requests that read it, and gives a name used for CSV, then Parquet, then CSV the rows of each', async () => {
+    await store.put(BUCKET, 'in/t/x.csv', 'n\n1\n2\n');
+    await store.put(BUCKET, 'in/u/x.csv', 'n\n5\n6\n7\n');
+    const csv = (prefix: string) => ({ ...csvInput(prefix), name: 't' });
+    const sum = 'select count(*) as c, sum(cast(n as integer)) as s from t';
+    const tables = () => engine.query<{ table_name: string; temporary: boolean }>({ sql: "select table_name, temporary from duckdb_tables() where table_name = 't'", inputs: [] });
+    expect(await engine.query({ sql: sum, inputs: [csv('in/t/')] })).toEqual([{ c: 2, s: 3 }]);
+    expect(await tables()).toEqual([{ table_name: 't', temporary: true }]);
+    expect(await engine.query({ sql: sum, inputs: [csv('in/t/')] })).toEqual([{ c: 2, s: 3 }]);
+    // Another location under the same name: its own rows.
+    expect(await engine.query({ sql: sum, inputs: [csv('in/u/')] })).toEqual([{ c: 3, s: 18 }]);
+    await engine.writeParquet({ sql: 'select 40 as n union all select 2', inputs: [], target: { bucket: BUCKET, prefix: 'out/t/' } });
+    expect(await engine.query({ sql: sum, inputs: [{ name: 't', location: { bucket: BUCKET, prefix: 'out/t/' }, format: 'parquet' }] })).toEqual([{ c: 2, s: 42 }]);
+    expect(await tables()).toEqual([]);
+    expect(await engine.query({ sql: sum, inputs: [csv('in/t/')] })).toEqual([{ c: 2, s: 3 }]);
+  });
+
   it('returns bigints beyond 2^53 as decimal text and other numbers as numbers', async () => {
     await store.put(BUCKET, 'in/f/x.csv', 'n\n1\n');
     const [row] = await engine.query({ sql: 'select 9007199254740993::bigint as big, 42::bigint as small, 1.5::double as d, null as nothing from people', inputs: [csvInput('in/f/')] });
