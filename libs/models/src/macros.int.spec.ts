@@ -47,6 +47,9 @@ describe('macros on a real DuckDB', () => {
     expect(await value(`{{ wkt_lon(${c}) }}`)).toBe(14.4973794438195);
     expect(await value(`{{ wkt_lat(${c}) }}`)).toBe(50.00136875782316);
     expect(await value(`{{ wkt_text(${c}) }}`)).toBe('POINT (14.4973794438195 50.00136875782316)');
+    // Text that is no point: empty parts, as a match per group gives (validate-raw refuses such rows before).
+    expect(await value(`{{ wkt_text('POINT (1)') }}`)).toBe('POINT ( )');
+    expect(await value('{{ wkt_lon(cast(null as varchar)) }}')).toBeNull();
   });
 
   it('computes ISO week fields across a year boundary', async () => {
