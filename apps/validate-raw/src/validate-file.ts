@@ -148,7 +148,9 @@ export async function validateFile(key: string, body: Readable, validatedPath: s
       return;
     }
     gzipped = true;
-    const inflate = createGunzip();
+    // Pieces of 128 KiB rather than gunzip's 16 KiB: a third less time on a million rows, from the
+    // work each piece costs (a push, a flush, an await); 1 MiB pieces were slower again.
+    const inflate = createGunzip({ chunkSize: 1 << 17 });
     const feeding = (async () => {
       for (let next: IteratorResult<Buffer> = first; !next.done && !inflate.destroyed; next = await source.next()) {
         if (!inflate.write(next.value)) await once(inflate, 'drain');
