@@ -156,6 +156,10 @@ describe('weekly averages on 1 million generated trips equal a brute-force count
       );
       expect({ top, rows: await q(wh, latestDatasource(top)) }).toEqual({ top, rows: expected });
     }
+    // Each region's latest time is found once, not again for every day partition the next step reads.
+    const { text, params } = latestDatasource(2);
+    const [{ 'QUERY PLAN': plan }] = await wh.query<{ 'QUERY PLAN': unknown }>(`explain (format json) ${text}`, params);
+    expect(JSON.stringify(plan)).toContain('"Subplan Name":"CTE latest"');
     const datasources = await wh.query<{ datasource_key: string }>('select datasource_key from trips.dim_datasource order by 1');
     expect(datasources.length).toBeGreaterThan(2);
     for (const { datasource_key } of datasources) {

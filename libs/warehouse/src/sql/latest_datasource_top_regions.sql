@@ -10,7 +10,9 @@ with top_regions as (
 ),
 
 -- The latest trip time of each: the end of its (region_key, trip_ts) index range, read backwards
--- (a few index pages per partition, whatever the number of trips).
+-- (a few index pages per partition, whatever the number of trips). Named twice below, so that
+-- PostgreSQL computes it once (it folds a WITH query named once into the query, and this
+-- subquery then ran again for every day partition `picked` reads: 110 ms at 98M trips, not 12).
 latest as (
     select t.region_key, (select max(f.trip_ts) from trips.fact_trips f where f.region_key = t.region_key) as trip_ts
     from top_regions t
@@ -29,8 +31,9 @@ select
     r.name as region,
     t.trips,
     d.name as latest_datasource,
-    to_char(k.trip_ts, 'YYYY-MM-DD HH24:MI:SS') as latest_trip_ts
+    to_char(l.trip_ts, 'YYYY-MM-DD HH24:MI:SS') as latest_trip_ts
 from picked k
+join latest l on l.region_key = k.region_key
 join top_regions t on t.region_key = k.region_key
 join trips.dim_region r on r.region_key = k.region_key
 join trips.dim_datasource d on cast(d.datasource_key as varchar(36)) = k.datasource_key
