@@ -591,6 +591,27 @@ describe('PostgresWarehouse', () => {
     expect(Number(weeks[0].n)).toBeGreaterThan(1);
   });
 
+  it('computes an aggregate new to a warehouse that holds facts from them, and leaves one that holds rows as it is', async () => {
+    await lake('fact_trips', '2018-06-10', trips([1, 2, 3, 4, 5], true));
+    await load(fact, '2018-06-10');
+    // Every aggregate emptied, as a warehouse from before it would have it, but one, changed by hand.
+    for (const a of AGGREGATES) await wh.query(`truncate trips.${a.name}`);
+    const kept = AGGREGATES[0];
+    const bogus = await wh.query<{ n: number }>(`insert into trips.${kept.name} (${[...kept.groupBy.map((g) => g.column), ...aggregateValueColumns(kept)].join(', ')}) select * from (${aggregateFromScratch(kept)}) s limit 1 returning 1 as n`);
+    expect(bogus).toHaveLength(1);
+    await wh.ensureSchema();
+    for (const a of AGGREGATES.slice(1)) {
+      const [{ n }] = await wh.query<{ n: string }>(`select count(*) as n from trips.${a.name}`);
+      expect({ aggregate: a.name, empty: Number(n) === 0 }).toEqual({ aggregate: a.name, empty: false });
+    }
+    const [{ n }] = await wh.query<{ n: string }>(`select count(*) as n from trips.${kept.name}`);
+    expect(Number(n)).toBe(1);
+    // Filled whole: the one left alone filled again too, the warehouse agrees with its facts.
+    await wh.query(`truncate trips.${kept.name}`);
+    await wh.ensureSchema();
+    await agree();
+  });
+
   it('holds exactly the distinct trips of each day\'s latest batch, and aggregates equal to a recomputation, after any sequence of loads (property test)', async () => {
     // A seeded random walk over four days and 24 trips: new batches, reruns with subsets and
     // supersets of the previous batch, empty batches, and trips shared between days.
