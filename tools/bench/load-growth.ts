@@ -90,8 +90,8 @@ async function main(): Promise<void> {
     // The near-empty warehouse: the committed sample, in a week of its own before the days.
     const nearEmpty = join(work, 'near-empty');
     trips(nearEmpty, ['run', '--input', SAMPLE, '--ds', '2018-05-28']);
-    await stopStack(nearEmpty);
     const sampleTrips = facts(nearEmpty).n;
+    // Nothing may run on a state folder while it is copied (trips runs with no PostgreSQL kept; this makes sure).
     await stopStack(nearEmpty);
 
     const full = join(work, 'full');
@@ -114,12 +114,13 @@ async function main(): Promise<void> {
         const holding = which === 'full' ? held : sampleTrips;
         console.error(`trial ${k + 1} of ${repeat}, into ${holding.toLocaleString('en-US')} trips: ${seconds.toFixed(1)} s${slowSteps()}`);
         await stopStack(trial);
-        rmSync(which === 'full' && k === repeat - 1 ? full : trial, { recursive: true, force: true });
-        // The last copy of the full warehouse, the day loaded, takes its place: the rerun's.
-        if (which === 'full' && k === repeat - 1) renameSync(trial, full);
+        if (which === 'full' && k === repeat - 1) {
+          // The last copy of the full warehouse, the day loaded, takes its place: the rerun's.
+          rmSync(full, { recursive: true, force: true });
+          renameSync(trial, full);
+        } else rmSync(trial, { recursive: true, force: true });
       }
     }
-    rmSync(trial, { recursive: true, force: true });
 
     const before = facts(full);
     const rerun = load(full, probe, probeDs);
