@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Client } from 'pg';
@@ -10,6 +11,7 @@ import { startPostgres, type LocalPostgres } from '@trips/local';
 import type { Column } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { stageParquet } from './parquet-pg';
+import { keyWords, TripKeys } from './trip-filter';
 import { sqlType } from './types';
 
 /** The store's one call the staging makes, from a local folder standing for the bucket (the S3 path is tested with the S3 server in the load's tests). */
@@ -111,18 +113,54 @@ describe('stageParquet: the lake rows in PostgreSQL binary COPY form (DuckDB, re
     expect(await readdir(work)).toEqual([]);
   });
 
-  it('refuses an md5 key that is not 32 hex digits, naming the column and the value', async () => {
-    await parquet('short-key.parquet', `select 'abc' as id, null as maybe_key, timestamp '2026-01-01' as ts, null::date as day, 1 as n, null::bigint as big, 1.0 as x, null as label`);
-    const staged = await stage(['short-key.parquet']);
-    await c.query(`create table short_key (${columnsDdl})`);
-    const copy = pipeline(staged?.binary() as NodeJS.ReadableStream, c.query(copyFrom('copy short_key from stdin (format binary)')));
-    await expect(copy).rejects.toThrow('id is not an md5 key of 32 hex digits: abc');
-    await staged?.dispose();
-    await parquet('not-hex.parquet', `select 'zz007b4602e1388d9df8013356fe50ae' as id, null as maybe_key, timestamp '2026-01-01' as ts, null::date as day, 1 as n, null::bigint as big, 1.0 as x, null as label`);
-    const second = await stage(['not-hex.parquet']);
-    const again = pipeline(second?.binary() as NodeJS.ReadableStream, c.query(copyFrom('copy short_key from stdin (format binary)')));
-    await expect(again).rejects.toThrow(/zz007b46/);
-    await second?.dispose();
+  it('hands each row\'s key and timestamp to the trip keys as it streams them, leaving out rows without a key', async () => {
+    const tapped = async (key: string) => {
+      const staged = await stage(['rows.parquet']);
+      if (!staged) throw new Error('nothing staged');
+      const into = new TripKeys(staged.rows);
+      await pipeline(staged.binary(undefined, { key, timestamp: 'ts', into }), new Writable({ write: (_chunk, _encoding, done) => done() }));
+      await staged.dispose();
+      return Array.from({ length: into.length }, (_, i) => [...into.words.subarray(i * 4, i * 4 + 4)].map((w) => w.toString(16).padStart(8, '0')).join('') + ` ${into.micros[i]}`);
+    };
+    // Microseconds since 2000-01-01, before it too, to the microsecond.
+    const us = (iso: string) => (Date.parse(`${iso}Z`) - Date.parse('2000-01-01T00:00:00Z')) * 1000;
+    const word = (key: string) => keyWords(key).map((w) => w.toString(16).padStart(8, '0')).join('');
+    expect((await tapped('id')).sort()).toEqual(
+      [
+        `${word('00007b4602e1388d9df8013356fe50ae')} ${us('2026-01-05T08:38:57.123') + 456}`,
+        `${word('80000000000000000000000000000001')} ${us('1999-12-31T23:59:59.999') + 999}`,
+        `${word('0123456789abcdef0123456789abcdef')} ${us('1969-07-20T20:17:40')}`,
+        `${word('fedcba9876543210fedcba9876543210')} ${us('2000-01-01T00:00:00')}`,
+      ].sort(),
+    );
+    // The nullable key: its two null rows are not trips.
+    expect((await tapped('maybe_key')).sort()).toEqual([`${'f'.repeat(32)} ${us('2026-01-05T08:38:57.123') + 456}`, `${'0'.repeat(32)} ${us('1969-07-20T20:17:40')}`].sort());
+  });
+
+  it('refuses an md5 key that is not 32 hex digits, naming the column and the value, wherever the row is', async () => {
+    await c.query(`create table bad_keys (${columnsDdl})`);
+    const refused = async (column: 'id' | 'maybe_key', bad: string, at = 0) => {
+      // `at` good rows first: the bad one then comes chunks into the stream.
+      const key = (v: string) => `case when i = ${at} then '${bad}' else ${v} end`;
+      const id = `lpad(to_hex(i), 32, '0')`;
+      await parquet('bad-key.parquet', `select ${column === 'id' ? key(id) : id} as id, ${column === 'maybe_key' ? key('null') : 'null'} as maybe_key, timestamp '2026-01-01' as ts, null::date as day, 1 as n, null::bigint as big, 1.0 as x, null as label from range(0, ${at + 1}) t(i)`);
+      const staged = await stage(['bad-key.parquet']);
+      try {
+        await pipeline(staged?.binary() as NodeJS.ReadableStream, c.query(copyFrom('copy bad_keys from stdin (format binary)')));
+      } catch (e) {
+        return (e as Error).message;
+      } finally {
+        await staged?.dispose();
+      }
+      return 'copied';
+    };
+    expect(await refused('id', 'abc')).toBe('id is not an md5 key of 32 hex digits: abc');
+    expect(await refused('id', 'zz007b4602e1388d9df8013356fe50ae')).toBe('id is not an md5 key of 32 hex digits: zz007b4602e1388d9df8013356fe50ae');
+    // Forms a uuid's text may take but an md5 key does not: hyphens, braces, too many or too few digits.
+    for (const bad of ['00007b46-02e1-388d-9df8-013356fe50ae', '{00007b4602e1388d9df8013356fe50ae}', '0123-4567-89ab-cdef-0123-456789ab', '00007b4602e1388d9df8013356fe50ae0', '']) {
+      expect(await refused('maybe_key', bad, 5000)).toBe(`maybe_key is not an md5 key of 32 hex digits: ${bad}`);
+    }
+    expect(Number((await c.query('select count(*) as n from bad_keys')).rows[0].n)).toBe(0);
   });
 
   it('lets PostgreSQL refuse a null where the table wants a value, and a text longer than its column', async () => {

@@ -1,7 +1,9 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { DuckDBInstance, type DuckDBVector } from '@duckdb/node-api';
+import { createRequire } from 'node:module';
+import { DuckDBInstance, type DuckDBDataChunk } from '@duckdb/node-api';
+import type * as DuckDBBindings from '@duckdb/node-bindings';
 import { makeScratchDir } from '@trips/core';
 import type { Column } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
@@ -25,45 +27,60 @@ export interface KeyTap {
   into: TripKeys;
 }
 
+/**
+ * The DuckDB bindings that @duckdb/node-api itself runs on: its chunks' raw vectors are read through
+ * them, so they must be the same native module, whatever version of the API is installed.
+ */
+const bindings = createRequire(require.resolve('@duckdb/node-api'))('@duckdb/node-bindings') as typeof DuckDBBindings;
+
 /** Microseconds from 1970-01-01 (DuckDB's epoch) to 2000-01-01 (PostgreSQL's). */
 const PG_EPOCH_US = 946_684_800_000_000;
 
 /**
- * How a catalog column goes from DuckDB to PostgreSQL's binary form: as 32-bit parts DuckDB computes
- * (JavaScript reads them as plain numbers, no BigInt or value object per row) and their byte width.
- * - md5 keys (uuid): the 32 hex digits as four unsigned 32-bit words, in order; anything but 32
- *   hex digits is an error (a text COPY into uuid would also have taken a hyphenated uuid);
- * - timestamps: microseconds since 2000-01-01 as a signed high and an unsigned low word;
- * - bigint: the same two words; dates: days since 2000-01-01; integers and doubles as they are;
- * - text: UTF-8 bytes.
+ * How a catalog column goes from DuckDB to PostgreSQL's binary form: DuckDB computes each part in a
+ * fixed-width type whose bytes the encoder reads straight from the result's vectors (`widths`: bytes
+ * per value; no JavaScript value per field), and PostgreSQL's bytes are those, big-endian:
+ * - md5 keys (uuid): DuckDB's uuid of the text (16 bytes, stored as a 128-bit integer,
+ *   little-endian, its top bit flipped), and whether the text is 32 characters long (a boolean,
+ *   null where the text is). DuckDB's uuid also reads hyphens and braces, so a key is taken only if
+ *   both hold: 32 hex digits (a text COPY into uuid would also have taken a hyphenated uuid);
+ * - timestamps: microseconds since 2000-01-01, as bigint; bigint as it is;
+ * - dates: days since 2000-01-01, as integer; integers and doubles as they are;
+ * - text: UTF-8 bytes, read value by value.
  */
-function parts(c: Column): { exprs: string[]; kind: 'uuid' | 'int64' | 'int32' | 'float64' | 'text' } {
+function parts(c: Column): { exprs: string[]; widths: number[]; kind: 'uuid' | 'int64' | 'int32' | 'float64' | 'text' } {
   const q = `"${c.name.replace(/"/g, '""')}"`;
-  const split = (v: string) => [`cast(((${v}) - ((${v}) & 4294967295)) // 4294967296 as integer)`, `cast((${v}) & 4294967295 as uinteger)`];
   switch (c.type) {
     case 'varchar': {
       const text = `cast(${q} as varchar)`;
-      if (!c.md5Key) return { exprs: [text], kind: 'text' };
-      // Two 64-bit halves parsed (half the casts of four 32-bit words), each split in two words; the
-      // text itself and whether it is 32 long come along, for the error (encodeChunk checks them).
-      const half = (k: number) => `try_cast('0x' || substr(${text}, ${1 + 16 * k}, 16) as ubigint)`;
-      return {
-        exprs: [`length(${text}) = 32`, `cast(${half(0)} >> 32 as uinteger)`, `cast(${half(0)} & 4294967295 as uinteger)`, `cast(${half(1)} >> 32 as uinteger)`, `cast(${half(1)} & 4294967295 as uinteger)`, text],
-        kind: 'uuid',
-      };
+      if (!c.md5Key) return { exprs: [text], widths: [0], kind: 'text' };
+      return { exprs: [`try_cast(${text} as uuid)`, `length(${text}) = 32`], widths: [16, 1], kind: 'uuid' };
     }
     case 'timestamp':
-      return { exprs: split(`epoch_us(cast(${q} as timestamp)) - ${PG_EPOCH_US}`), kind: 'int64' };
+      return { exprs: [`epoch_us(cast(${q} as timestamp)) - ${PG_EPOCH_US}`], widths: [8], kind: 'int64' };
     case 'bigint':
-      return { exprs: split(`cast(${q} as bigint)`), kind: 'int64' };
+      return { exprs: [`cast(${q} as bigint)`], widths: [8], kind: 'int64' };
     case 'date':
-      return { exprs: [`cast(datediff('day', date '2000-01-01', cast(${q} as date)) as integer)`], kind: 'int32' };
+      return { exprs: [`cast(datediff('day', date '2000-01-01', cast(${q} as date)) as integer)`], widths: [4], kind: 'int32' };
     case 'integer':
-      return { exprs: [`cast(${q} as integer)`], kind: 'int32' };
+      return { exprs: [`cast(${q} as integer)`], widths: [4], kind: 'int32' };
     case 'double':
-      return { exprs: [`cast(${q} as double)`], kind: 'float64' };
+      return { exprs: [`cast(${q} as double)`], widths: [8], kind: 'float64' };
     default:
       throw new Error(`no binary COPY form for column ${(c as Column).name} of type ${(c as Column).type}`);
+  }
+}
+
+/** The first of an md5 key column's values that is not 32 hex digits, in the files `from` reads. */
+const badKeySql = (c: Column, from: string) => {
+  const text = `cast("${c.name.replace(/"/g, '""')}" as varchar)`;
+  return `select ${text} as v from ${from} where ${text} is not null and not coalesce(length(${text}) = 32 and try_cast(${text} as uuid) is not null, false) limit 1`;
+};
+
+/** Thrown by encodeChunk at an md5 key that is not 32 hex digits: the stream then finds the value for its error. */
+class BadKey extends Error {
+  constructor(readonly column: number) {
+    super('not an md5 key of 32 hex digits');
   }
 }
 
@@ -112,18 +129,31 @@ export async function stageParquet(store: ObjectStore, bucket: string, objects: 
     async function* encode(onRows?: (rows: number) => void, keys?: KeyTap): AsyncGenerator<Buffer> {
       const tap = keys && { ...keys, at: tapAt(forms, layout, keys) };
       const { db, con } = await open();
+      let fetching: Promise<DuckDBDataChunk | null> | undefined;
       try {
         yield HEADER;
         const result = await con.stream(sql);
-        for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
-          const vectors: DuckDBVector[] = [];
-          for (let i = 0; i < chunk.columnCount; i++) vectors.push(chunk.getColumnVector(i));
-          yield encodeChunk(layout, vectors, chunk.rowCount);
-          if (tap) tapChunk(tap.at, tap.into, vectors, chunk.rowCount);
+        for (let chunk = await (fetching = result.fetchChunk()); chunk && chunk.rowCount > 0; chunk = await fetching) {
+          // DuckDB makes the next chunk (on a thread of its own) while this one is encoded and sent.
+          fetching = result.fetchChunk();
+          const raw = rawVectors(layout, chunk);
+          let encoded: Buffer;
+          try {
+            encoded = encodeChunk(layout, chunk, raw);
+          } catch (e) {
+            if (!(e instanceof BadKey)) throw e;
+            await fetching.catch(() => undefined);
+            const [bad] = (await con.runAndReadAll(badKeySql(columns[e.column], from))).getRowObjects();
+            throw new Error(`${layout.names[e.column]} is not an md5 key of 32 hex digits: ${String(bad?.v)}`);
+          }
+          yield encoded;
+          if (tap) tapChunk(tap.at, tap.into, raw, chunk.rowCount);
           onRows?.(chunk.rowCount);
         }
         yield TRAILER;
       } finally {
+        // A chunk still being made when the stream stops (an error, or COPY refusing) is waited for before the database closes.
+        await fetching?.catch(() => undefined);
         con.closeSync();
         db.closeSync();
       }
@@ -139,32 +169,72 @@ export async function stageParquet(store: ObjectStore, bucket: string, objects: 
 interface RowLayout {
   names: string[];
   kinds: number[];
-  /** Each column's first vector: a column of several parts (parts().exprs) reads the next ones after it. */
+  /** Each column's first vector: a column of several parts (parts().exprs) has the next ones after it. */
   first: number[];
+  /** Each vector's bytes per value when read as bytes (fixed-width kinds' first vector), else 0. */
+  widths: number[];
   /** Bytes of a row but its texts: field count, and each field's length word and value. */
   width: number;
   hasText: boolean;
 }
 
-function rowLayout(forms: ReadonlyArray<{ kind: keyof typeof KIND_CODE; name: string; exprs: string[] }>): RowLayout {
+function rowLayout(forms: ReadonlyArray<{ kind: keyof typeof KIND_CODE; name: string; widths: number[] }>): RowLayout {
   const kinds: number[] = forms.map((f) => KIND_CODE[f.kind]);
   const first: number[] = [];
-  let at = 0;
+  const widths: number[] = [];
   for (const f of forms) {
-    first.push(at);
-    at += f.exprs.length;
+    first.push(widths.length);
+    widths.push(...f.widths);
   }
-  return { names: forms.map((f) => f.name), kinds, first, width: kinds.reduce((w, k) => w + FIXED_WIDTH[k], 2), hasText: kinds.includes(KIND_CODE.text) };
+  return { names: forms.map((f) => f.name), kinds, first, widths, width: kinds.reduce((w, k) => w + FIXED_WIDTH[k], 2), hasText: kinds.includes(KIND_CODE.text) };
 }
 
-/** One chunk's rows in binary COPY form: per row its field count, then per field its length (-1: null) and bytes, big-endian. */
-function encodeChunk(layout: RowLayout, vectors: DuckDBVector[], n: number): Buffer {
+/**
+ * A chunk's fixed-width vectors as DuckDB holds them: each one's bytes (little-endian) and validity
+ * mask (bit r of the mask's bytes, least significant first, says row r is not null; no mask: no
+ * nulls). Views of the chunk's memory, valid while the chunk is.
+ */
+interface RawVectors {
+  data: Array<DataView | undefined>;
+  valid: Array<Uint8Array | null>;
+}
+
+function rawVectors(layout: RowLayout, chunk: DuckDBDataChunk): RawVectors {
+  const n = chunk.rowCount;
+  const data: Array<DataView | undefined> = [];
+  const valid: Array<Uint8Array | null> = [];
+  for (const [i, width] of layout.widths.entries()) {
+    if (width === 0) {
+      data.push(undefined);
+      valid.push(null);
+      continue;
+    }
+    const vector = bindings.data_chunk_get_vector(chunk.chunk, i);
+    const bytes = bindings.vector_get_data(vector, n * width);
+    data.push(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    valid.push((bindings.vector_get_validity(vector, Math.ceil(n / 64) * 8) as Uint8Array | null | undefined) ?? null);
+  }
+  return { data, valid };
+}
+
+const isNull = (valid: Uint8Array | null, r: number) => valid !== null && (valid[r >>> 3] & (1 << (r & 7))) === 0;
+
+/**
+ * One chunk's rows in binary COPY form: per row its field count, then per field its length (-1:
+ * null) and bytes, big-endian. A uuid's bytes are DuckDB's 128-bit integer's, high half first, its
+ * top bit flipped back.
+ */
+function encodeChunk(layout: RowLayout, chunk: DuckDBDataChunk, raw: RawVectors): Buffer {
   const { kinds, first } = layout;
-  const get = vectors.map((v) => v.getItem.bind(v) as (i: number) => unknown);
+  const n = chunk.rowCount;
   let texts: Array<Buffer | null>[] | undefined;
   let size = layout.width * n;
   if (layout.hasText) {
-    texts = kinds.map((k, c) => (k === KIND_CODE.text ? Array.from({ length: n }, (_, r) => toBytes(get[first[c]](r))) : []));
+    texts = kinds.map((k, c) => {
+      if (k !== KIND_CODE.text) return [];
+      const vector = chunk.getColumnVector(first[c]);
+      return Array.from({ length: n }, (_, r) => toBytes(vector.getItem(r)));
+    });
     for (const column of texts) for (const b of column) size += b?.length ?? 0;
   }
   const buf = Buffer.allocUnsafe(size);
@@ -174,47 +244,51 @@ function encodeChunk(layout: RowLayout, vectors: DuckDBVector[], n: number): Buf
     view.setInt16(o, kinds.length);
     o += 2;
     for (let c = 0; c < kinds.length; c++) {
+      const k = kinds[c];
+      if (k === KIND_CODE.text) {
+        const bytes = (texts as Array<Buffer | null>[])[c][r];
+        if (bytes === null) {
+          view.setInt32(o, -1);
+          o += 4;
+        } else {
+          view.setInt32(o, bytes.length);
+          bytes.copy(buf, o + 4);
+          o += 4 + bytes.length;
+        }
+        continue;
+      }
       const v = first[c];
-      const value = get[v](r);
-      if (value === null) {
+      // A key's text is null where its length check is; where it is not, the key must be 32 hex digits.
+      if (k === KIND_CODE.uuid ? isNull(raw.valid[v + 1], r) : isNull(raw.valid[v], r)) {
         view.setInt32(o, -1);
         o += 4;
         continue;
       }
-      switch (kinds[c]) {
+      const d = raw.data[v] as DataView;
+      switch (k) {
         case 0: {
-          // uuid: 32 long, and four words (a word is null where the digits are not hex).
-          const words = [get[v + 1](r), get[v + 2](r), get[v + 3](r), get[v + 4](r)] as Array<number | null>;
-          if (value !== true || words.includes(null)) throw new Error(`${layout.names[c]} is not an md5 key of 32 hex digits: ${String(get[v + 5](r))}`);
+          if (isNull(raw.valid[v], r) || (raw.data[v + 1] as DataView).getUint8(r) === 0) throw new BadKey(c);
+          const p = r * 16;
           view.setInt32(o, 16);
-          view.setUint32(o + 4, words[0] as number);
-          view.setUint32(o + 8, words[1] as number);
-          view.setUint32(o + 12, words[2] as number);
-          view.setUint32(o + 16, words[3] as number);
+          view.setUint32(o + 4, d.getUint32(p + 12, true) ^ 0x80000000);
+          view.setUint32(o + 8, d.getUint32(p + 8, true));
+          view.setUint32(o + 12, d.getUint32(p + 4, true));
+          view.setUint32(o + 16, d.getUint32(p, true));
           o += 20;
           break;
         }
-        case 1: // int64: high word, low word
-          view.setInt32(o, 8);
-          view.setInt32(o + 4, value as number);
-          view.setUint32(o + 8, get[v + 1](r) as number);
-          o += 12;
-          break;
         case 2:
           view.setInt32(o, 4);
-          view.setInt32(o + 4, value as number);
+          view.setUint32(o + 4, d.getUint32(r * 4, true));
           o += 8;
           break;
-        case 3:
-          view.setInt32(o, 8);
-          view.setFloat64(o + 4, value as number);
-          o += 12;
-          break;
         default: {
-          const bytes = (texts as Array<Buffer | null>[])[c][r] as Buffer;
-          view.setInt32(o, bytes.length);
-          bytes.copy(buf, o + 4);
-          o += 4 + bytes.length;
+          // int64 and float64: the eight bytes, high word first.
+          const p = r * 8;
+          view.setInt32(o, 8);
+          view.setUint32(o + 4, d.getUint32(p + 4, true));
+          view.setUint32(o + 8, d.getUint32(p, true));
+          o += 12;
         }
       }
     }
@@ -222,7 +296,7 @@ function encodeChunk(layout: RowLayout, vectors: DuckDBVector[], n: number): Buf
   return buf.subarray(0, o);
 }
 
-/** The first vector of a tap's key (its four words follow its length check) and of its timestamp (high, then low word). */
+/** The vector of a tap's key (a uuid) and of its timestamp (microseconds since 2000, int64). */
 function tapAt(forms: ReadonlyArray<{ kind: string; name: string }>, layout: RowLayout, keys: KeyTap): { key: number; timestamp: number } {
   const at = (name: string, kind: string) => {
     const c = forms.findIndex((f) => f.name === name);
@@ -232,14 +306,15 @@ function tapAt(forms: ReadonlyArray<{ kind: string; name: string }>, layout: Row
   return { key: at(keys.key, 'uuid'), timestamp: at(keys.timestamp, 'int64') };
 }
 
-/** Adds a chunk's keys and timestamps to `into` (rows without either are left out: COPY refuses them). */
-function tapChunk(at: { key: number; timestamp: number }, into: TripKeys, vectors: DuckDBVector[], n: number): void {
-  const [ok, w0, w1, w2, w3] = [0, 1, 2, 3, 4].map((i) => vectors[at.key + i]);
-  const [hi, lo] = [vectors[at.timestamp], vectors[at.timestamp + 1]];
+/** Adds a chunk's keys (four big-endian words, as encodeChunk writes them) and timestamps to `into` (rows without either are left out: COPY refuses them). */
+function tapChunk(at: { key: number; timestamp: number }, into: TripKeys, raw: RawVectors, n: number): void {
+  const [keys, keyValid] = [raw.data[at.key] as DataView, raw.valid[at.key]];
+  const [times, timeValid] = [raw.data[at.timestamp] as DataView, raw.valid[at.timestamp]];
   for (let r = 0; r < n; r++) {
-    const h = hi.getItem(r) as number | null;
-    if (ok.getItem(r) !== true || h === null) continue;
-    into.push(w0.getItem(r) as number, w1.getItem(r) as number, w2.getItem(r) as number, w3.getItem(r) as number, h * 4294967296 + (lo.getItem(r) as number));
+    if (isNull(keyValid, r) || isNull(timeValid, r)) continue;
+    const p = r * 16;
+    const t = r * 8;
+    into.push((keys.getUint32(p + 12, true) ^ 0x80000000) >>> 0, keys.getUint32(p + 8, true), keys.getUint32(p + 4, true), keys.getUint32(p, true), times.getInt32(t + 4, true) * 4294967296 + times.getUint32(t, true));
   }
 }
 
