@@ -7,7 +7,7 @@
  * the warehouse keeps once, under the earlier day), measured per day and per task; the engines' floors on the first and last day's
  * data in the same run; then every question against brute force on the final warehouse.
  *
- *   node tools/bench/run.mjs scale [--trips 1000000] [--days 10] [--resend SHARE] [--out DIR] [--runs 20] [--brute-runs 5] [--keep]
+ *   node tools/bench/run.mjs scale [--trips 1000000] [--days 10] [--resend SHARE] [--bundled] [--out DIR] [--runs 20] [--brute-runs 5] [--keep]
  *   node tools/bench/run.mjs scale --questions-on DIR/state [--only TEXT] [--runs 20] [--brute-runs 5]
  *
  * Writes DIR/scale.json, DIR/scale.md and DIR/scale.svg (default DIR: bench-results/scale-<trips>,
@@ -23,9 +23,12 @@
  *   Parquet;
  * - warehouse: PostgreSQL COPYs the day's fact rows into a table without indexes, in its binary
  *   format as the load does (and as CSV, the floor of runs before the load copied binary).
+ * With --bundled the tasks run from their esbuild bundles (`trips run --bundled`), the files their
+ * containers run, built first; otherwise from their TypeScript sources through tsx, as `npm start`
+ * runs them (each task then starts about 0.25 s later).
  * Not a test (a small run of it is: apps/trips-e2e scale smoke); it prints figures for people.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -38,6 +41,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { Client } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { folderBytes, startPostgres, stopStack } from '@trips/local';
+import { PIPELINE } from '@trips/pipeline';
 import { PostgresQueries } from '@trips/warehouse';
 import { measureQuestions, questionLines, type QuestionTiming } from './questions';
 import { COLOURS, lineChart, stack } from './svg-chart';
@@ -53,6 +57,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '20' },
     'brute-runs': { type: 'string', default: '5' },
     keep: { type: 'boolean', default: false },
+    // The tasks from their esbuild bundles, as their containers run them (built first).
+    bundled: { type: 'boolean', default: false },
     // Writes scale.md and scale.svg again from a scale.json of an earlier run, running nothing.
     'from-json': { type: 'string' },
     // Times the questions (--only: those whose name holds it) on the warehouse of a state folder, e.g.
@@ -69,6 +75,16 @@ const resend = Number(values.resend);
 if (!(resend >= 0 && resend <= 1)) throw new Error(`--resend must be a share of a day's rows from 0 to 1, got ${values.resend}`);
 const resendRows = Math.round(resend * batch);
 const out = resolve(values.out ?? join(root, 'bench-results', `scale-${total}`));
+const bundled = values.bundled === true;
+const runFrom = bundled ? ['--bundled'] : [];
+
+/** Builds the bundles of the pipeline's apps (`nx run-many -t build`), which `trips run --bundled` runs. */
+function buildBundles(): void {
+  const apps = [...new Set(PIPELINE.tasks.map((t) => t.app))];
+  console.error(`building the bundles of ${apps.join(', ')}…`);
+  const built = spawnSync(process.execPath, [require.resolve('nx/bin/nx.js'), 'run-many', '-t', 'build', '-p', apps.join(','), '--output-style=static'], { cwd: root, env: { ...process.env, NX_DAEMON: 'false' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (built.status !== 0) throw new Error(`building the bundles failed (exit ${built.status}): run \`npx nx run-many -t build -p ${apps.join(',')}\` to see why`);
+}
 const work = mkdtempSync(join(tmpdir(), 'trips-bench-scale-'));
 const state = join(work, 'state');
 const rssFile = join(work, 'rss.jsonl');
@@ -243,9 +259,10 @@ async function main(): Promise<void> {
     // A first run compiles the apps' TypeScript (tsx keeps it cached by content) and fills the OS's
     // caches: run on the committed sample into a state of its own, so that day 1, the baseline of
     // the load's growth, costs what a day costs.
+    if (bundled) buildBundles();
     console.error('warming up: the committed sample into a throwaway state…');
     const warmUp = join(work, 'warm-up');
-    await trips(['run', '--input', join(root, 'libs/testing/fixtures/sample/trips-sample.csv'), '--ds', '2018-05-28'], false, warmUp);
+    await trips(['run', '--input', join(root, 'libs/testing/fixtures/sample/trips-sample.csv'), '--ds', '2018-05-28', ...runFrom], false, warmUp);
     await stopStack(warmUp);
     rmSync(warmUp, { recursive: true, force: true });
     for (let i = 0; i < days; i++) {
@@ -260,7 +277,7 @@ async function main(): Promise<void> {
       if (i > 0) rmSync(join(work, `day-${i - 1}`), { recursive: true, force: true });
       const cpu0 = machineCpuSeconds();
       const w0 = process.hrtime.bigint();
-      const run = JSON.parse(await trips(['run', '--input', delivery, '--ds', day(i), '--json'], true)) as RunJson;
+      const run = JSON.parse(await trips(['run', '--input', delivery, '--ds', day(i), '--json', ...runFrom], true)) as RunJson;
       const seconds = Number(process.hrtime.bigint() - w0) / 1e9;
       const cpuSeconds = machineCpuSeconds() - cpu0;
       if (run.status !== 'succeeded') throw new Error(`the run of ${day(i)} ${run.status}`);
@@ -337,6 +354,7 @@ function summarise(figures: DayFigures[], floors: Array<{ day: number; lakeSecon
   const load = (d: DayFigures) => of(d, 'load_redshift')?.seconds ?? 0;
   return {
     machine: { cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    tasksFrom: bundled ? ('bundles' as const) : ('sources' as const),
     trips: sum(figures.map((d) => d.inputRows)),
     days: figures.length,
     batch: firstDay?.inputRows ?? 0,
@@ -373,7 +391,7 @@ function markdown(r: Report): string {
   const lines = [
     `# Scale run: ${r.trips.toLocaleString('en-US')} trips as ${r.days} daily batches of ${r.batch.toLocaleString('en-US')}${r.resend ? `, each day from the second also sending again ${fmt(r.resend.share * 100, 0)}% of the day before's (${r.resend.rows.toLocaleString('en-US')} rows in all, counted in the trips)` : ''}`,
     '',
-    `Machine: ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}. Bench ${Math.round(r.benchSeconds / 60)} min; pipeline ${fmt(r.pipelineSeconds)} s wall, ${fmt(r.pipelineCpuSeconds)} CPU-s (whole machine); ${r.factsAtEnd.toLocaleString('en-US')} trips in the warehouse at the end; peak disk ${fmt(r.peakDiskBytes / 1e9, 2)} GB (state ${fmt(r.stateBytesAtEnd / 1e9, 2)} GB at the end).`,
+    `Machine: ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}; the tasks ran from their ${r.tasksFrom === 'bundles' ? 'esbuild bundles, as their containers do' : 'TypeScript sources'}. Bench ${Math.round(r.benchSeconds / 60)} min; pipeline ${fmt(r.pipelineSeconds)} s wall, ${fmt(r.pipelineCpuSeconds)} CPU-s (whole machine); ${r.factsAtEnd.toLocaleString('en-US')} trips in the warehouse at the end; peak disk ${fmt(r.peakDiskBytes / 1e9, 2)} GB (state ${fmt(r.stateBytesAtEnd / 1e9, 2)} GB at the end).`,
     '',
     '| | figure |',
     '|---|---|',

@@ -7,6 +7,7 @@ import { runNode } from './trips';
 const bench = (args: string[]) => runNode('tools/bench/run.mjs', ['scale', ...args]);
 
 interface ScaleReport {
+  tasksFrom: 'bundles' | 'sources';
   trips: number;
   days: number;
   factsAtEnd: number;
@@ -38,7 +39,8 @@ describe('tools/bench scale (a small run)', () => {
     kept = /^kept (.+)$/m.exec(r.stderr)?.[1] ?? '';
     expect(kept).toContain('trips-bench-scale-');
     const report = JSON.parse(await readFile(join(out, 'scale.json'), 'utf8')) as ScaleReport;
-    expect(report).toMatchObject({ trips: 3000, days: 2 });
+    // Without --bundled, from the sources (no build first).
+    expect(report).toMatchObject({ trips: 3000, days: 2, tasksFrom: 'sources' });
     expect(report.perDay).toHaveLength(2);
     const [first, second] = report.perDay;
     // Day 2 goes into the warehouse day 1 left; the generator's 1% bad rows and repeats are not facts.
