@@ -77,7 +77,6 @@ export async function checkContract(
     inputs.push({ name: r.to, location: at, format: 'parquet' });
   }
   const rows = async (sql: string) => engine.query<Record<string, unknown>>({ sql, inputs });
-  const count = async (sql: string) => Number((await rows(sql))[0]?.n ?? 0);
   const sample = async (sql: string) => (await rows(`${sql} limit ${SAMPLE}`)).map((r) => Object.values(r).map(String).join('|')).join(', ');
   const failures: string[] = [];
   const checks: string[] = [];
@@ -87,41 +86,53 @@ export async function checkContract(
   const problem = await columnProblem(rows, m, contract.columns);
   if (problem) failures.push(problem);
 
-  const total = await count(`select count(*) as n from ${q(m)}`);
+  // Every count the checks need in one query: on Athena each query is a round trip of a second or
+  // more, and on DuckDB each one lists its inputs in the store again. The checks that find
+  // something then ask for a sample.
+  const notNull = [...new Set([...contract.key, ...contract.notNull])];
+  const uniques = [contract.key, ...(contract.unique ?? [])];
+  const relationships = contract.relationships ?? [];
+  const acceptedValues = contract.acceptedValues ?? [];
+  const dupes = (cols: readonly string[]) => {
+    const list = cols.map(q).join(', ');
+    return `select ${list} from ${q(m)} group by ${list} having count(*) > 1`;
+  };
+  const missing = (r: (typeof relationships)[number]) =>
+    `select distinct f.${q(r.column)} from ${q(m)} f left join ${q(r.to)} d on f.${q(r.column)} = d.${q(r.field)} where f.${q(r.column)} is not null and d.${q(r.field)} is null`;
+  const outside = (a: (typeof acceptedValues)[number]) => {
+    const allowed = a.values.map((v) => (typeof v === 'number' ? String(v) : `'${v.replace(/'/g, "''")}'`)).join(', ');
+    return `select distinct ${q(a.column)} from ${q(m)} where ${q(a.column)} not in (${allowed})`;
+  };
+  const counted = [
+    'count(*) as n',
+    ...notNull.map((c, i) => `sum(case when ${q(c)} is null then 1 else 0 end) as null_${i}`),
+    ...uniques.map((cols, i) => `(select count(*) from (${dupes(cols)}) x) as unique_${i}`),
+    ...relationships.map((r, i) => `(select count(*) from (${missing(r)}) x) as missing_${i}`),
+    ...acceptedValues.map((a, i) => `(select count(*) from (${outside(a)}) x) as outside_${i}`),
+  ];
+  const [found = {}] = await rows(`select ${counted.join(', ')} from ${q(m)}`);
+  const n = (column: string) => Number(found[column] ?? 0);
+
+  const total = n('n');
   if (contract.rowCount !== undefined) {
     checks.push('row_count');
     if (total !== contract.rowCount) failures.push(`row_count: expected ${contract.rowCount} rows, found ${total}`);
   }
-
-  const notNull = [...new Set([...contract.key, ...contract.notNull])];
-  const nullCounts = (await rows(`select ${notNull.map((c, i) => `sum(case when ${q(c)} is null then 1 else 0 end) as c${i}`).join(', ')} from ${q(m)}`))[0] ?? {};
   for (const [i, c] of notNull.entries()) {
     checks.push(`not_null(${c})`);
-    const n = Number(nullCounts[`c${i}`] ?? 0);
-    if (n > 0) failures.push(`not_null(${c}): ${n} rows, e.g. ${contract.key.join('|')} = ${await sample(`select ${keyList} from ${q(m)} where ${q(c)} is null`)}`);
+    if (n(`null_${i}`) > 0) failures.push(`not_null(${c}): ${n(`null_${i}`)} rows, e.g. ${contract.key.join('|')} = ${await sample(`select ${keyList} from ${q(m)} where ${q(c)} is null`)}`);
   }
-
-  for (const cols of [contract.key, ...(contract.unique ?? [])]) {
+  for (const [i, cols] of uniques.entries()) {
     checks.push(`unique(${cols.join(', ')})`);
-    const list = cols.map(q).join(', ');
-    const dupes = `select ${list} from ${q(m)} group by ${list} having count(*) > 1`;
-    const n = await count(`select count(*) as n from (${dupes}) d`);
-    if (n > 0) failures.push(`unique(${cols.join(', ')}): ${n} values repeated, e.g. ${await sample(dupes)}`);
+    if (n(`unique_${i}`) > 0) failures.push(`unique(${cols.join(', ')}): ${n(`unique_${i}`)} values repeated, e.g. ${await sample(dupes(cols))}`);
   }
-
-  for (const r of contract.relationships ?? []) {
+  for (const [i, r] of relationships.entries()) {
     checks.push(`relationship(${r.column} -> ${r.to}.${r.field})`);
-    const missing = `select distinct f.${q(r.column)} from ${q(m)} f left join ${q(r.to)} d on f.${q(r.column)} = d.${q(r.field)} where f.${q(r.column)} is not null and d.${q(r.field)} is null`;
-    const n = await count(`select count(*) as n from (${missing}) x`);
-    if (n > 0) failures.push(`relationship(${r.column} -> ${r.to}.${r.field}): ${n} values missing from ${r.to}, e.g. ${await sample(missing)}`);
+    if (n(`missing_${i}`) > 0) failures.push(`relationship(${r.column} -> ${r.to}.${r.field}): ${n(`missing_${i}`)} values missing from ${r.to}, e.g. ${await sample(missing(r))}`);
   }
-
-  for (const a of contract.acceptedValues ?? []) {
+  for (const [i, a] of acceptedValues.entries()) {
     checks.push(`accepted_values(${a.column})`);
-    const allowed = a.values.map((v) => (typeof v === 'number' ? String(v) : `'${v.replace(/'/g, "''")}'`)).join(', ');
-    const bad = `select distinct ${q(a.column)} from ${q(m)} where ${q(a.column)} not in (${allowed})`;
-    const n = await count(`select count(*) as n from (${bad}) x`);
-    if (n > 0) failures.push(`accepted_values(${a.column}): ${n} values outside the list, e.g. ${await sample(bad)}`);
+    if (n(`outside_${i}`) > 0) failures.push(`accepted_values(${a.column}): ${n(`outside_${i}`)} values outside the list, e.g. ${await sample(outside(a))}`);
   }
 
   if (failures.length > 0) {
