@@ -111,6 +111,21 @@ describe('stageParquet: the lake rows in PostgreSQL binary COPY form (DuckDB, re
     const [check] = (await c.query<{ bad: string }>(`select count(*) as bad from many where n <> cast(('x' || right(cast(id as text), 8)) as bit(32))::int or ts <> timestamp '2026-01-01' + n * interval '1 second' or x <> n / 3.0::float8`)).rows;
     expect(Number(check.bad)).toBe(0);
     expect(await readdir(work)).toEqual([]);
+    // The keys and timestamps tapped on the way, chunk after chunk while the next is being made: row i's.
+    const staged = await stage(['many-a.parquet', 'many-b.parquet']);
+    if (!staged) throw new Error('nothing staged');
+    const into = new TripKeys(staged.rows);
+    await pipeline(staged.binary(undefined, { key: 'id', timestamp: 'ts', into }), new Writable({ write: (_chunk, _encoding, done) => done() }));
+    await staged.dispose();
+    expect(into.length).toBe(5100);
+    const since2000 = (Date.parse('2026-01-01T00:00:00Z') - Date.parse('2000-01-01T00:00:00Z')) * 1000;
+    const wrong = Array.from({ length: into.length }, (_, r) => r).filter((r) => {
+      const i = into.micros[r] / 1e6 - since2000 / 1e6;
+      const words = into.words.subarray(r * 4, r * 4 + 4);
+      return !(Number.isInteger(i) && words[0] === 0 && words[1] === 0 && words[2] === 0 && words[3] === i);
+    });
+    expect(wrong).toEqual([]);
+    expect(new Set(Array.from({ length: 5100 }, (_, r) => into.words[r * 4 + 3])).size).toBe(5100);
   });
 
   it('hands each row\'s key and timestamp to the trip keys as it streams them, leaving out rows without a key', async () => {
