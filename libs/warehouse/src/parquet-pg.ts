@@ -85,8 +85,6 @@ class BadKey extends Error {
 }
 
 const KIND_CODE = { uuid: 0, int64: 1, int32: 2, float64: 3, text: 4 } as const;
-/** Bytes a field takes at most in a row: its length word and its value (text is measured per row). */
-const FIXED_WIDTH = [4 + 16, 4 + 8, 4 + 4, 4 + 8, 4];
 
 /** PostgreSQL's binary COPY header: signature, flags, header extension length. */
 const HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
@@ -173,7 +171,7 @@ interface RowLayout {
   first: number[];
   /** Each vector's bytes per value when read as bytes (fixed-width kinds' first vector), else 0. */
   widths: number[];
-  /** Bytes of a row but its texts: field count, and each field's length word and value. */
+  /** Bytes of a row but its texts: field count, and each field's length word and value (a fixed-width value is its first vector's bytes). */
   width: number;
   hasText: boolean;
 }
@@ -186,7 +184,7 @@ function rowLayout(forms: ReadonlyArray<{ kind: keyof typeof KIND_CODE; name: st
     first.push(widths.length);
     widths.push(...f.widths);
   }
-  return { names: forms.map((f) => f.name), kinds, first, widths, width: kinds.reduce((w, k) => w + FIXED_WIDTH[k], 2), hasText: kinds.includes(KIND_CODE.text) };
+  return { names: forms.map((f) => f.name), kinds, first, widths, width: forms.reduce((w, f) => w + 4 + f.widths[0], 2), hasText: kinds.includes(KIND_CODE.text) };
 }
 
 /**
