@@ -1,5 +1,6 @@
 import { dayOfPartition, dayPartitionName, dialectSteps, loadSteps, schemaDdl } from './ddl';
 import { warehouseTables } from '@trips/pipeline';
+import { AGGREGATES } from './aggregates';
 
 const WAREHOUSE_TABLES = warehouseTables();
 
@@ -70,7 +71,6 @@ describe('warehouse DDL and load SQL', () => {
       if (sql.startsWith('insert into trips.fact_trips')) expect(sql).toMatch(/from stage s join trip_owner/);
       else if (sql.startsWith('create temp table touched_trips')) continue; // the day's own rows: its partition (PostgreSQL) or sort key prefix (Redshift)
       else if (/^insert into trips\.trip_redelivery .* from trip_owner o .* union all select .* from trip_owner o where o\.staged = 1 and o\.ds <> cast\(\$1 as date\) and o\.redelivered = 0( order by 1, 2)?$/.test(sql)) continue; // writes, reading only temporary tables
-      else if (/^insert into fact_delta select .* from trips\.fact_trips f where f\.ds = cast\(\$1 as date\)$/.test(sql)) continue; // PostgreSQL: the day's own new partition, pruned to it
       else if (sql.startsWith('create temp table touched_facts') && !sql.includes('touched_span')) continue; // PostgreSQL: below
       else expect(sql).toMatch(span);
     }
@@ -90,12 +90,32 @@ describe('warehouse DDL and load SQL', () => {
         'select f.* from fact_candidates c cross join lateral (select * from trips.fact_trips f where f.ds = c.ds and f.trip_ts = c.trip_ts and f.trip_id = c.trip_id offset 0) f',
     );
     expect(touched[1].sql).toMatch(span);
-    // The aggregates: on PostgreSQL an upsert by key and a delete of the groups the load took trips
-    // from; Redshift's UPDATE … FROM, NOT EXISTS and sweep of empty groups are its own.
+    // The aggregates: on PostgreSQL an upsert by key of the staged groups (every staged row, grouped
+    // by DuckDB into a work table first), one of the rows taken out (fact_removed: the facts that go
+    // and the staged rows not kept), and a delete of the groups the load took trips from; Redshift's
+    // UPDATE … FROM, NOT EXISTS and sweep of empty groups of fact_delta are its own.
     const steps = loadSteps(table('fact_trips'));
     const pg = steps.filter((s) => s.only === 'postgres' && s.sql.includes('trips.agg_')).map((s) => s.sql);
-    expect(pg).toHaveLength(2 * 6);
-    for (const sql of pg) expect(sql).toMatch(/^insert into trips\.agg_\w+ as a \(.*\) select .* from fact_delta group by .* order by .* on conflict \(.*\) do update set trips = a\.trips \+ excluded\.trips(, size_class = case when .* end)?$|^delete from trips\.agg_\w+ a using \(select distinct .* from fact_removed\) d where .* and a\.trips = 0$/);
+    expect(pg).toHaveLength(3 * 6);
+    const conflict = 'on conflict \\(.*\\) do update set trips = a\\.trips \\+ excluded\\.trips(, size_class = case when .* end)?';
+    for (const sql of pg) {
+      expect(sql).toMatch(
+        new RegExp(
+          `^insert into trips\\.agg_\\w+ as a \\(.*\\) select .* from staged_agg_\\w+ ${conflict}$|^insert into trips\\.agg_\\w+ as a \\(.*\\) select .* from fact_removed group by .* order by .* ${conflict}$|^delete from trips\\.agg_\\w+ a using \\(select distinct .* from fact_removed\\) d where .* and a\\.trips = 0$`,
+        ),
+      );
+    }
+    const groupSteps = steps.filter((s) => s.stagedGroups);
+    expect(groupSteps.map((s) => [s.only, s.stagedGroups?.table, s.sql.split(' (')[0]])).toEqual(AGGREGATES.map((a) => ['postgres', `staged_${a.name}`, `create unlogged table staged_${a.name}`]));
+    // Each staged group table is made before the statements that read it.
+    for (const a of AGGREGATES) expect(steps.findIndex((s) => s.stagedGroups?.table === `staged_${a.name}`)).toBeLessThan(steps.findIndex((s) => s.sql.includes(`from staged_${a.name} `)));
+    // The staged rows the load does not keep (an earlier day owns their trips) are taken out with the
+    // removed facts: the same rows as the stage sheds, before it does.
+    const notKept = steps.findIndex((s) => s.sql.startsWith('insert into fact_removed '));
+    expect(steps[notKept]).toMatchObject({ only: 'postgres' });
+    expect(steps[notKept].sql).toMatch(/ from stage f where exists \(select 1 from trip_owner o where o\.trip_id = f\.trip_id and o\.ds <> cast\(\$1 as date\)\)$/);
+    expect(notKept).toBeLessThan(steps.findIndex((s) => s.dayPartition));
+    expect(steps.filter((s) => /\bfact_delta\b/.test(s.sql)).map((s) => s.only)).toEqual(['redshift', 'redshift', ...Array.from({ length: 6 }, () => ['redshift', 'redshift']).flat()]);
     expect(steps.filter((s) => s.only === 'redshift' && s.sql.includes('trips.agg_')).map((s) => s.sql.split(' ')[0])).toEqual(Array.from({ length: 6 }, () => ['update', 'insert', 'delete']).flat());
     // Day partitions (PostgreSQL): the stage is the day's new partition, and sheds the staged trips
     // an earlier day owns instead of being copied into the table; the delete leaves the day's own

@@ -1,6 +1,6 @@
 import type { WarehouseDialect as Dialect } from '@trips/core';
-import { CATALOG, warehouseTables, type TableDef } from '@trips/pipeline';
-import { aggregateDdl, aggregateDeltaStatements, deltaSelect, factTable } from './aggregates';
+import { CATALOG, warehouseTables, type Column, type TableDef } from '@trips/pipeline';
+import { AGGREGATES, aggregateDdl, aggregateDeltaStatements, deltaSelect, factTable, stagedGroups } from './aggregates';
 import { WAREHOUSE_SCHEMA, type WarehouseTable } from './port';
 import { postgresIndexDdl, sqlType } from './types';
 
@@ -127,6 +127,12 @@ export interface LoadStep {
    * reading each one costs more (day-filters.ts, probeCost).
    */
   candidates?: { join: string };
+  /**
+   * PostgreSQL: `sql` creates the work table `table`, which the adapter then fills with the rows of
+   * `select`, a DuckDB query of the staged lake files (the relation `lake`) yielding `columns` in
+   * order (aggregates.ts, stagedGroups).
+   */
+  stagedGroups?: { table: string; select: string; columns: readonly Column[] };
 }
 
 /** The bounds of the touched trips' timestamps as the shared steps read them: subqueries of `touched_span`. */
@@ -295,7 +301,11 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
     // among theirs, usually none (on PostgreSQL each aggregate's sweep read the whole fact_delta,
     // a million rows, for them: 0.45 s a load).
     { sql: `create temp table fact_removed on commit drop as select ${deltaSelect(-1)} from touched_facts f join trip_owner o on o.trip_id = f.trip_id and o.trip_ts = f.trip_ts where ${goes}` },
-    { sql: 'create temp table fact_delta on commit drop as select * from fact_removed' },
+    // PostgreSQL adds every staged row to the aggregates (grouped by DuckDB: stagedGroups), so it
+    // takes out the staged rows the load does not keep, the trips an earlier day owns (usually a
+    // few): the same rows as the stage loses below. Redshift adds the kept rows (`fact_delta`).
+    { sql: `insert into fact_removed select ${deltaSelect(-1)} from stage f where exists (select 1 from trip_owner o where o.trip_id = f.trip_id and o.ds <> ${day})`, only: 'postgres' },
+    { sql: 'create temp table fact_delta on commit drop as select * from fact_removed', only: 'redshift' },
     // No alias on the target of DELETE and UPDATE: Redshift takes none there. With day partitions
     // (PostgreSQL) the rows of the day's own partition are not deleted one by one: the partition is
     // replaced whole below, once the rows another day now owns have moved out of it.
@@ -315,12 +325,12 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
         ? [{ sql: `delete from stage s using trip_owner o where o.trip_id = s.trip_id and o.ds <> ${day}`, dayPartition: { table: t.id, goes, count: true } }]
         : [{ sql: `insert into ${target} (${cols.join(', ')}, ds) select ${cols.map((c) => `s.${c}`).join(', ')}, ${day} from stage s join trip_owner o on o.trip_id = s.trip_id where o.ds = ${day}`, count: 'inserted' }];
     }),
-    // The rows added: those the day owns. With day partitions they are the day's new partition,
-    // read whole instead of joining the stage to trip_owner again.
-    ...dialects(t, (partitioned) => [
-      { sql: partitioned ? `insert into fact_delta select ${deltaSelect(1)} from ${target} f where f.ds = ${day}` : `insert into fact_delta select ${deltaSelect(1)} from stage f join trip_owner o on o.trip_id = f.trip_id where o.ds = ${day}` },
-    ]),
-    { sql: 'analyze fact_delta', only: 'postgres' },
+    // Redshift: the rows added, those the day owns.
+    { sql: `insert into fact_delta select ${deltaSelect(1)} from stage f join trip_owner o on o.trip_id = f.trip_id where o.ds = ${day}`, only: 'redshift' },
+    ...AGGREGATES.map((a): LoadStep => {
+      const { ddl, ...groups } = stagedGroups(a);
+      return { sql: ddl, stagedGroups: groups, only: 'postgres' };
+    }),
     ...aggregateDeltaStatements('postgres').map((sql) => ({ sql, only: 'postgres' as const })),
     ...aggregateDeltaStatements('redshift').map((sql) => ({ sql, only: 'redshift' as const })),
   ];

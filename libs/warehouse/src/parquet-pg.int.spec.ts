@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Client } from 'pg';
@@ -191,6 +191,41 @@ describe('stageParquet: the lake rows in PostgreSQL binary COPY form (DuckDB, re
     await expect(copy()).rejects.toThrow('value too long for type character varying(4)');
     await c.query(`alter table strict_rows alter column label type varchar(40), alter column day set not null`);
     await expect(copy()).rejects.toThrow('null value in column "day"');
+  });
+
+  it('runs queries of the staged files on DuckDB meanwhile, each result in binary COPY form, and disposes of the files only once they end', async () => {
+    // 5,100 rows in two files: 2,550 groups, several chunks of each result.
+    const staged = await stage(['many-a.parquet', 'many-b.parquet']);
+    if (!staged) throw new Error('nothing staged');
+    const groupColumns: Column[] = [
+      { name: 'id', type: 'varchar', maxBytes: 32, md5Key: true },
+      { name: 'week', type: 'date' },
+      { name: 'trips', type: 'bigint' },
+    ];
+    const [byPair, total] = staged.grouped([
+      { select: `select lpad(to_hex(n // 2), 32, '0') as id, cast(date_trunc('week', ts) as date) as week, count(*) as trips from lake group by all order by id`, columns: groupColumns },
+      { select: 'select sum(n) as n from lake', columns: [{ name: 'n', type: 'bigint' }] },
+    ]);
+    await c.query('create table pairs (id uuid not null, week date not null, trips bigint not null)');
+    await pipeline(Readable.from(await byPair, { objectMode: false }), c.query(copyFrom('copy pairs (id, week, trips) from stdin (format binary)')));
+    await c.query('create table total (n bigint)');
+    await pipeline(Readable.from(await total, { objectMode: false }), c.query(copyFrom('copy total (n) from stdin (format binary)')));
+    await staged.dispose();
+    // What PostgreSQL groups from the rows themselves.
+    const expected = await c.query<{ r: string }>(
+      `select cast(t as text) as r from (select cast(lpad(to_hex(n / 2), 32, '0') as uuid) as id, cast(date_trunc('week', ts) as date) as week, count(*) as trips from many group by 1, 2) t order by 1`,
+    );
+    const got = await c.query<{ r: string }>('select cast(t as text) as r from pairs t order by 1');
+    expect(got.rows).toHaveLength(2550);
+    expect(got.rows).toEqual(expected.rows);
+    expect((await c.query<{ n: string }>('select n from total')).rows).toEqual([{ n: String((5099 * 5100) / 2) }]);
+    expect(await readdir(work)).toEqual([]);
+    // Disposed while its queries still run: they end first, and their results stand.
+    const again = await stage(['many-a.parquet', 'many-b.parquet']);
+    const [late] = again?.grouped([{ select: 'select count(*) as trips from lake', columns: [{ name: 'trips', type: 'bigint' }] }]) ?? [];
+    await again?.dispose();
+    expect(Buffer.concat(await late).length).toBeGreaterThan(0);
+    expect(await readdir(work)).toEqual([]);
   });
 
   it('no files: nothing to stage', async () => {

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
-import { DuckDBInstance, type DuckDBDataChunk } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBDataChunk } from '@duckdb/node-api';
 import type * as DuckDBBindings from '@duckdb/node-bindings';
 import { makeScratchDir } from '@trips/core';
 import type { Column } from '@trips/pipeline';
@@ -17,7 +17,21 @@ export interface StagedRows {
    * in the order asked for, decoded from the files as the stream is read.
    */
   binary(onRows?: (rows: number) => void, keys?: KeyTap): Readable;
+  /**
+   * Queries of the staged rows run by DuckDB (`select` reads them as the relation `lake`), each
+   * result in binary COPY form with `columns` in order, in memory: for results much smaller than
+   * the rows (a load's aggregate groups). They run one after another on a DuckDB instance of their
+   * own, started now, while the caller goes on; each promise is its query's result. Settled before
+   * the files are disposed.
+   */
+  grouped(queries: ReadonlyArray<StagedQuery>): Array<Promise<Buffer[]>>;
   dispose(): Promise<void>;
+}
+
+/** A query of the staged rows (the relation `lake`), and the columns it yields, in order. */
+export interface StagedQuery {
+  select: string;
+  columns: readonly Column[];
 }
 
 /** Where the keys and timestamps of the rows go as they are decoded: the columns named, an md5 key and a timestamp. */
@@ -100,7 +114,12 @@ const TRAILER = Buffer.from([0xff, 0xff]);
 export async function stageParquet(store: ObjectStore, bucket: string, objects: ReadonlyArray<{ key: string }>, columns: readonly Column[], workDir: string, memoryLimit = '512MB'): Promise<StagedRows | undefined> {
   if (objects.length === 0) return undefined;
   const dir = await makeScratchDir(workDir, 'load');
-  const dispose = () => rm(dir, { recursive: true, force: true });
+  // Queries of the files still running (grouped): awaited before the files go.
+  const running: Array<Promise<unknown>> = [];
+  const dispose = async () => {
+    await Promise.allSettled(running);
+    await rm(dir, { recursive: true, force: true });
+  };
   try {
     const files: string[] = [];
     for (const [i, o] of objects.entries()) {
@@ -111,55 +130,92 @@ export async function stageParquet(store: ObjectStore, bucket: string, objects: 
     const from = `read_parquet([${files.map((f) => `'${f.replace(/'/g, "''")}'`).join(', ')}])`;
     const open = async () => {
       const db = await DuckDBInstance.create(':memory:', { memory_limit: memoryLimit, threads: '2', temp_directory: join(dir, 'spill') });
-      return { db, con: await db.connect() };
+      const con = await db.connect();
+      await con.run(`create view lake as select * from ${from}`);
+      return { db, con };
     };
     const counting = await open();
     let rows: number;
     try {
-      rows = Number((await counting.con.runAndReadAll(`select count(*)::bigint as n from ${from}`)).getRowObjects()[0].n);
+      rows = Number((await counting.con.runAndReadAll('select count(*)::bigint as n from lake')).getRowObjects()[0].n);
     } finally {
       counting.con.closeSync();
       counting.db.closeSync();
     }
-    const forms = columns.map((c) => ({ ...parts(c), name: c.name }));
-    const sql = `select ${forms.flatMap((f) => f.exprs).join(', ')} from ${from}`;
-    const layout = rowLayout(forms);
     async function* encode(onRows?: (rows: number) => void, keys?: KeyTap): AsyncGenerator<Buffer> {
-      const tap = keys && { ...keys, at: tapAt(forms, layout, keys) };
       const { db, con } = await open();
-      let fetching: Promise<DuckDBDataChunk | null> | undefined;
       try {
-        yield HEADER;
-        const result = await con.stream(sql);
-        for (let chunk = await (fetching = result.fetchChunk()); chunk && chunk.rowCount > 0; chunk = await fetching) {
-          // DuckDB makes the next chunk (on a thread of its own) while this one is encoded and sent.
-          fetching = result.fetchChunk();
-          const raw = rawVectors(layout, chunk);
-          let encoded: Buffer;
-          try {
-            encoded = encodeChunk(layout, chunk, raw);
-          } catch (e) {
-            if (!(e instanceof BadKey)) throw e;
-            await fetching.catch(() => undefined);
-            const [bad] = (await con.runAndReadAll(badKeySql(columns[e.column], from))).getRowObjects();
-            throw new Error(`${layout.names[e.column]} is not an md5 key of 32 hex digits: ${String(bad?.v)}`);
-          }
-          yield encoded;
-          if (tap) tapChunk(tap.at, tap.into, raw, chunk.rowCount);
-          onRows?.(chunk.rowCount);
-        }
-        yield TRAILER;
+        yield* encoded(con, 'lake', columns, onRows, keys);
       } finally {
-        // A chunk still being made when the stream stops (an error, or COPY refusing) is waited for before the database closes.
-        await fetching?.catch(() => undefined);
         con.closeSync();
         db.closeSync();
       }
     }
-    return { rows, dispose, binary: (onRows, keys) => Readable.from(encode(onRows, keys), { objectMode: false }) };
+    const grouped = (queries: ReadonlyArray<StagedQuery>): Array<Promise<Buffer[]>> => {
+      const instance = open();
+      const results: Array<Promise<Buffer[]>> = [];
+      for (const q of queries) {
+        const before = results[results.length - 1];
+        results.push(
+          (async () => {
+            await before?.catch(() => undefined);
+            const { con } = await instance;
+            const out: Buffer[] = [];
+            for await (const b of encoded(con, `(${q.select})`, q.columns)) out.push(b);
+            return out;
+          })(),
+        );
+      }
+      const done = Promise.allSettled(results).then(async () => {
+        const { db, con } = await instance;
+        con.closeSync();
+        db.closeSync();
+      });
+      running.push(done.catch(() => undefined));
+      // A result nobody awaits (the load failed first) is no unhandled rejection: the caller's error is the load's.
+      for (const r of results) r.catch(() => undefined);
+      return results;
+    };
+    return { rows, dispose, grouped, binary: (onRows, keys) => Readable.from(encode(onRows, keys), { objectMode: false }) };
   } catch (e) {
     await dispose();
     throw e;
+  }
+}
+
+/**
+ * The rows of `relation` (the staged files, or a query of them) in binary COPY form with `columns`
+ * in order: header, a buffer per DuckDB chunk, trailer.
+ */
+async function* encoded(con: DuckDBConnection, relation: string, columns: readonly Column[], onRows?: (rows: number) => void, keys?: KeyTap): AsyncGenerator<Buffer> {
+  const forms = columns.map((c) => ({ ...parts(c), name: c.name }));
+  const layout = rowLayout(forms);
+  const tap = keys && { ...keys, at: tapAt(forms, layout, keys) };
+  let fetching: Promise<DuckDBDataChunk | null> | undefined;
+  try {
+    yield HEADER;
+    const result = await con.stream(`select ${forms.flatMap((f) => f.exprs).join(', ')} from ${relation}`);
+    for (let chunk = await (fetching = result.fetchChunk()); chunk && chunk.rowCount > 0; chunk = await fetching) {
+      // DuckDB makes the next chunk (on a thread of its own) while this one is encoded and sent.
+      fetching = result.fetchChunk();
+      const raw = rawVectors(layout, chunk);
+      let buffer: Buffer;
+      try {
+        buffer = encodeChunk(layout, chunk, raw);
+      } catch (e) {
+        if (!(e instanceof BadKey)) throw e;
+        await fetching.catch(() => undefined);
+        const [bad] = (await con.runAndReadAll(badKeySql(columns[e.column], relation))).getRowObjects();
+        throw new Error(`${layout.names[e.column]} is not an md5 key of 32 hex digits: ${String(bad?.v)}`);
+      }
+      yield buffer;
+      if (tap) tapChunk(tap.at, tap.into, raw, chunk.rowCount);
+      onRows?.(chunk.rowCount);
+    }
+    yield TRAILER;
+  } finally {
+    // A chunk still being made when the stream stops (an error, or COPY refusing) is waited for before the connection closes.
+    await fetching?.catch(() => undefined);
   }
 }
 

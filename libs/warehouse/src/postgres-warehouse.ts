@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Client, types, type CustomTypesConfig, type QueryResult } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -137,6 +138,12 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
         await pipeline(staged.binary((rows) => copying?.advance({ rows }), keys && { key: 'trip_id', timestamp: 'trip_ts', into: keys }), c.query(copyFrom(copy)));
         copying?.done();
       }
+      const steps = dialectSteps(table, 'postgres');
+      // The steps' queries of the staged files (the aggregates' groups) run in DuckDB from now on,
+      // on its own threads, while PostgreSQL runs the steps before them.
+      const groupSteps = steps.flatMap((s) => (s.stagedGroups ? [s.stagedGroups] : []));
+      const results = staged && groupSteps.length > 0 ? staged.grouped(groupSteps) : [];
+      const grouped = new Map(results.map((r, i) => [groupSteps[i].table, r] as const));
       await c.query(`analyze ${stagedIn}`);
       await req.after;
       // Staged first, then the lock: readers of the table wait only for the swap, not the COPY. One
@@ -146,7 +153,6 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
       const scratch = `load_${randomBytes(8).toString('hex')}`;
       await c.query(`create schema ${scratch}`);
       await c.query(`set local search_path = ${scratch}, public`);
-      const steps = dialectSteps(table, 'postgres');
       const filters = partitioned ? new DayFilters(c, table.id) : undefined;
       if (filters) {
         const filling = progress?.stage(`${table.id}: the trip filters of the days that have none (a warehouse older than them)`);
@@ -159,7 +165,12 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
       for (const [i, step] of steps.entries()) {
         const part = step.dayPartition;
         stage = progress?.stage(`${table.id}: step ${i + 1} of ${steps.length}: ${part ? `building ${WAREHOUSE_SCHEMA}.${dayPartitionName(part.table, req.ds)} (its indexes)` : describeStep(step.sql)}`);
-        if (part) {
+        if (step.stagedGroups) {
+          const { table: work, columns: cols } = step.stagedGroups;
+          await c.query(step.sql);
+          const rows = await grouped.get(work);
+          if (rows) await pipeline(Readable.from(rows, { objectMode: false }), c.query(copyFrom(`copy ${work} (${cols.map((col) => col.name).join(', ')}) from stdin (format binary)`)));
+        } else if (part) {
           const swapped = await swapDayPartition(c, part, req.ds, step.sql, result.staged);
           if (part.count) {
             result.inserted += swapped.inserted;

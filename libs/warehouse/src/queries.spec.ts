@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { AGGREGATES, aggregateDdl, aggregateDeltaStatements, aggregateFromScratch, BLOCK_CELLS, blockOf, LARGE_GROUP_TRIPS, sizeClass, withinDimension } from './aggregates';
+import { AGGREGATES, aggregateDdl, aggregateDeltaStatements, aggregateFromScratch, BLOCK_CELLS, blockOf, LARGE_GROUP_TRIPS, sizeClass, stagedGroups, withinDimension } from './aggregates';
 import { BOX_SCAN_EDGE_SHARE, boxEdgeTrips, boxMethod, largestGroups, QUESTIONS_DIR, questionSql, weekStart, weekStarts, weeklyByBox, weeklyByBoxScan } from './queries';
 
 describe('weekly question helpers', () => {
@@ -70,15 +70,24 @@ describe('weekly question helpers', () => {
     const cls = (trips: string) => `case when ${trips} >= ${LARGE_GROUP_TRIPS} then cast(floor(4 * ln(cast(${trips} as double precision)) / ln(cast(2 as double precision))) as integer) end`;
     expect(sizeClass('t')).toBe(cls('t'));
     for (const a of large) {
-      const [upsert] = aggregateDeltaStatements('postgres').filter((s) => s.startsWith(`insert into trips.${a.name} `));
+      const [staged, removed] = aggregateDeltaStatements('postgres').filter((s) => s.startsWith(`insert into trips.${a.name} `));
       // The region, kept while a group is large: a new group's if this load makes it large, an
       // existing group's kept, or, when it becomes large with fewer trips, read from the dimension.
+      // The staged groups (DuckDB's sums) are added first, then the removed rows taken out.
       const region = (trips: string, value: string) => `case when ${trips} >= ${LARGE_GROUP_TRIPS} then ${value} end`;
-      expect(upsert).toBe(
-        `insert into trips.agg_trip_group as a (trip_group_key, trips, size_class, region_key) select trip_group_key, sum(delta), ${cls('sum(delta)')}, ${region('sum(delta)', 'region_key')} from fact_delta group by trip_group_key, region_key having sum(delta) <> 0 order by trip_group_key ` +
-          `on conflict (trip_group_key) do update set trips = a.trips + excluded.trips, size_class = ${cls('a.trips + excluded.trips')}, ` +
-          `region_key = ${region('a.trips + excluded.trips', 'coalesce(a.region_key, excluded.region_key, (select g.region_key from trips.dim_trip_group g where g.trip_group_key = excluded.trip_group_key))')}`,
+      const conflict =
+        `on conflict (trip_group_key) do update set trips = a.trips + excluded.trips, size_class = ${cls('a.trips + excluded.trips')}, ` +
+        `region_key = ${region('a.trips + excluded.trips', 'coalesce(a.region_key, excluded.region_key, (select g.region_key from trips.dim_trip_group g where g.trip_group_key = excluded.trip_group_key))')}`;
+      expect(staged).toBe(`insert into trips.agg_trip_group as a (trip_group_key, trips, size_class, region_key) select trip_group_key, trips, ${cls('trips')}, ${region('trips', 'region_key')} from staged_agg_trip_group ${conflict}`);
+      expect(removed).toBe(
+        `insert into trips.agg_trip_group as a (trip_group_key, trips, size_class, region_key) select trip_group_key, sum(delta), ${cls('sum(delta)')}, ${region('sum(delta)', 'region_key')} from fact_removed group by trip_group_key, region_key having sum(delta) <> 0 order by trip_group_key ${conflict}`,
       );
+      expect(stagedGroups(a)).toEqual({
+        table: 'staged_agg_trip_group',
+        ddl: 'create unlogged table staged_agg_trip_group (trip_group_key uuid not null, region_key uuid, trips bigint not null)',
+        select: 'select f.trip_group_key as trip_group_key, f.region_key as region_key, count(*) as trips from lake f group by all order by trip_group_key',
+        columns: [expect.objectContaining({ name: 'trip_group_key', md5Key: true, nullable: false }), expect.objectContaining({ name: 'region_key', md5Key: true, nullable: true }), { name: 'trips', type: 'bigint' }],
+      });
       const redshift = aggregateDeltaStatements('redshift').filter((s) => s.includes(`trips.${a.name}`));
       expect(redshift.find((s) => s.startsWith('update'))).toContain(
         `set trips = a.trips + d.delta, size_class = ${cls('a.trips + d.delta')}, region_key = ${region('a.trips + d.delta', 'd.region_key')} from (select trip_group_key, region_key, sum(delta) as delta from fact_delta group by trip_group_key, region_key `,
