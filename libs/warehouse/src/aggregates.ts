@@ -260,13 +260,18 @@ export function aggregateDeltaStatements(dialect: WarehouseDialect): string[] {
       // key, for the few groups that cross the line in a load).
       const dim = w ? withinDimension(a) : undefined;
       const kept = dim ? `coalesce(a.${w}, excluded.${w}, (select g.${w} from ${WAREHOUSE_SCHEMA}.${dim.table} g where g.${dim.key} = excluded.${keys[0]}))` : '';
-      const upsert = (source: string, trips: string) =>
-        `insert into ${target} as a (${keys.join(', ')}, ${values}) select ${keys.join(', ')}, ${trips}${a.large ? `, ${sizeClass(trips)}` : ''}${w ? `, ${withinValue(trips, w)}` : ''} from ${source} ` +
-        `on conflict (${keys.join(', ')}) do update set trips = a.trips + excluded.trips${a.large ? `, size_class = ${sizeClass('a.trips + excluded.trips')}` : ''}${w ? `, ${w} = ${withinValue('a.trips + excluded.trips', kept)}` : ''}`;
-      // In key order: neighbouring upserts land on the same B-tree pages (the staged groups come sorted).
-      out.push(upsert(stagedGroups(a).table, 'trips'));
-      out.push(upsert(`fact_removed group by ${grouped} having sum(delta) <> 0 order by ${keys.join(', ')}`, 'sum(delta)'));
-      out.push(`delete from ${target} a using (select distinct ${keys.join(', ')} from fact_removed) d where ${same('a')} and a.trips = 0`);
+      // The removed rows' sums, and the staged groups' with them: a rerun takes out and adds back
+      // the same trips, and its groups, summed to nothing, are not written at all.
+      const staged = stagedGroups(a).table;
+      const removed = `removed_${a.name}`;
+      const pick = (c: string) => `coalesce(s.${c}, r.${c}) as ${c}`;
+      out.push(`create unlogged table ${removed} as select ${grouped}, sum(delta) as trips from fact_removed group by ${grouped}`);
+      out.push(
+        `insert into ${target} as a (${keys.join(', ')}, ${values}) select ${keys.join(', ')}, trips${a.large ? `, ${sizeClass('trips')}` : ''}${w ? `, ${withinValue('trips', w)}` : ''} ` +
+          `from (select ${[...keys, ...(w ? [w] : [])].map(pick).join(', ')}, coalesce(s.trips, 0) + coalesce(r.trips, 0) as trips from ${staged} s full join ${removed} r on ${same('s', 'r')}) d where trips <> 0 ` +
+          `on conflict (${keys.join(', ')}) do update set trips = a.trips + excluded.trips${a.large ? `, size_class = ${sizeClass('a.trips + excluded.trips')}` : ''}${w ? `, ${w} = ${withinValue('a.trips + excluded.trips', kept)}` : ''}`,
+      );
+      out.push(`delete from ${target} a using ${removed} d where ${same('a')} and a.trips = 0`);
       continue;
     }
     const summed = `(select ${grouped}, sum(delta) as delta from fact_delta group by ${grouped} having sum(delta) <> 0) d`;

@@ -90,25 +90,27 @@ describe('warehouse DDL and load SQL', () => {
         'select f.* from fact_candidates c cross join lateral (select * from trips.fact_trips f where f.ds = c.ds and f.trip_ts = c.trip_ts and f.trip_id = c.trip_id offset 0) f',
     );
     expect(touched[1].sql).toMatch(span);
-    // The aggregates: on PostgreSQL an upsert by key of the staged groups (every staged row, grouped
-    // by DuckDB into a work table first), one of the rows taken out (fact_removed: the facts that go
-    // and the staged rows not kept), and a delete of the groups the load took trips from; Redshift's
-    // UPDATE … FROM, NOT EXISTS and sweep of empty groups of fact_delta are its own.
+    // The aggregates: on PostgreSQL the removed rows' sums (fact_removed: the facts that go and the
+    // staged rows not kept), an upsert by key of them with the staged groups (every staged row,
+    // grouped by DuckDB into a work table first), and a delete of the groups the load took trips
+    // from; Redshift's UPDATE … FROM, NOT EXISTS and sweep of empty groups of fact_delta are its own.
     const steps = loadSteps(table('fact_trips'));
-    const pg = steps.filter((s) => s.only === 'postgres' && s.sql.includes('trips.agg_')).map((s) => s.sql);
+    const pg = steps.filter((s) => s.only === 'postgres' && s.sql.includes('agg_') && !s.stagedGroups).map((s) => s.sql);
     expect(pg).toHaveLength(3 * 6);
-    const conflict = 'on conflict \\(.*\\) do update set trips = a\\.trips \\+ excluded\\.trips(, size_class = case when .* end)?';
-    for (const sql of pg) {
-      expect(sql).toMatch(
+    for (const [i, a] of AGGREGATES.entries()) {
+      const [removed, upsert, sweep] = pg.slice(3 * i, 3 * i + 3);
+      expect(removed).toMatch(new RegExp(`^create unlogged table removed_${a.name} as select .*, sum\\(delta\\) as trips from fact_removed group by .*$`));
+      expect(upsert).toMatch(
         new RegExp(
-          `^insert into trips\\.agg_\\w+ as a \\(.*\\) select .* from staged_agg_\\w+ ${conflict}$|^insert into trips\\.agg_\\w+ as a \\(.*\\) select .* from fact_removed group by .* order by .* ${conflict}$|^delete from trips\\.agg_\\w+ a using \\(select distinct .* from fact_removed\\) d where .* and a\\.trips = 0$`,
+          `^insert into trips\\.${a.name} as a \\(.*\\) select .* from \\(select .* from staged_${a.name} s full join removed_${a.name} r on .*\\) d where trips <> 0 on conflict \\(.*\\) do update set trips = a\\.trips \\+ excluded\\.trips(, size_class = case when .* end)?$`,
         ),
       );
+      expect(sweep).toMatch(new RegExp(`^delete from trips\\.${a.name} a using removed_${a.name} d where .* and a\\.trips = 0$`));
     }
     const groupSteps = steps.filter((s) => s.stagedGroups);
     expect(groupSteps.map((s) => [s.only, s.stagedGroups?.table, s.sql.split(' (')[0]])).toEqual(AGGREGATES.map((a) => ['postgres', `staged_${a.name}`, `create unlogged table staged_${a.name}`]));
     // Each staged group table is made before the statements that read it.
-    for (const a of AGGREGATES) expect(steps.findIndex((s) => s.stagedGroups?.table === `staged_${a.name}`)).toBeLessThan(steps.findIndex((s) => s.sql.includes(`from staged_${a.name} `)));
+    for (const a of AGGREGATES) expect(steps.findIndex((s) => s.stagedGroups?.table === `staged_${a.name}`)).toBeLessThan(steps.findIndex((s) => s.sql.includes(`from staged_${a.name} s `)));
     // The staged rows the load does not keep (an earlier day owns their trips) are taken out with the
     // removed facts: the same rows as the stage sheds, before it does.
     const notKept = steps.findIndex((s) => s.sql.startsWith('insert into fact_removed '));
