@@ -224,17 +224,27 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
   const within = (alias: string) => `${alias}.trip_ts between ${SPAN.lo} and ${SPAN.hi}`;
   const redeliveries = `${S}.trip_redelivery`;
   const goes = FACT_ROW_GOES;
+  // The trips this day delivered before and no longer does (those it owns are its fact rows, the
+  // others its redeliveries): a day's first load has none.
+  const unstaged = (columns: string) =>
+    `select ${columns} from (select trip_id, trip_ts from ${target} where ds = ${day} union select trip_id, trip_ts from ${redeliveries} where ds = ${day}) x ` +
+    `where not exists (select 1 from stage s where s.trip_id = x.trip_id and s.trip_ts = x.trip_ts)`;
   return [
     // The trips this day delivers now (the stage's, distinct: the lake's key) and those it delivered
-    // before and no longer does (those it owns are its fact rows, the others its redeliveries). A
-    // day's first load has no earlier ones, and the stage is copied as it is, not grouped.
-    {
-      sql:
-        `create temp table touched_trips on commit drop as select trip_id, trip_ts, 1 as staged from stage union all ` +
-        `select x.trip_id, x.trip_ts, 0 as staged from (select trip_id, trip_ts from ${target} where ds = ${day} union select trip_id, trip_ts from ${redeliveries} where ds = ${day}) x ` +
-        `where not exists (select 1 from stage s where s.trip_id = x.trip_id and s.trip_ts = x.trip_ts)`,
-    },
-    { sql: 'analyze touched_trips', only: 'postgres' },
+    // before and no longer does. The stage is read as it is, not grouped. With day partitions
+    // (PostgreSQL) the stage is a table of its own already: the touched trips are a view of it and
+    // of the trips no longer delivered, where copying a million staged keys took 0.4 s and their
+    // statistics 0.1 s. (The view depends on the `stage` view, and goes with it.)
+    ...dialects(t, (partitioned): LoadStep[] =>
+      partitioned
+        ? [
+            { sql: `create temp table touched_unstaged on commit drop as ${unstaged('x.trip_id, x.trip_ts')}` },
+            { sql: 'analyze touched_unstaged' },
+            { sql: 'create temp view touched_trips as select trip_id, trip_ts, 1 as staged from stage union all select trip_id, trip_ts, 0 as staged from touched_unstaged' },
+          ]
+        : [{ sql: `create temp table touched_trips on commit drop as select trip_id, trip_ts, 1 as staged from stage union all ${unstaged('x.trip_id, x.trip_ts, 0 as staged')}` }],
+    ),
+    ...(t.warehouse.postgresDayPartitions ? [] : [{ sql: 'analyze touched_trips', only: 'postgres' as const }]),
     { sql: 'create temp table touched_span on commit drop as select min(trip_ts) as lo, max(trip_ts) as hi from touched_trips', span: true },
     // The touched trips' fact rows, read once: their owners' deliveries here, and the rows a load
     // takes out (fact_delta) below. With day partitions (PostgreSQL): the day's own, and those the
@@ -266,11 +276,18 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
     // after the load (`ds`): this day if the stage holds it and no earlier day delivers it, else the
     // earliest other day delivering it, else none (it goes). `redelivered`: this day redelivered it
     // before the load (1) or not (0).
-    {
-      sql:
-        `create temp table trip_owner on commit drop as select t.trip_id, t.trip_ts, t.staged, h.held_ds, case when t.staged = 1 and (h.other_ds is null or h.other_ds > ${day}) then ${day} else h.other_ds end as ds, coalesce(h.redelivered, 0) as redelivered ` +
-        `from touched_trips t left join (select trip_id, max(case when is_fact = 1 then ds end) as held_ds, min(case when ds <> ${day} then ds end) as other_ds, max(case when is_fact = 0 and ds = ${day} then 1 else 0 end) as redelivered from touched_deliveries group by trip_id) h on h.trip_id = t.trip_id`,
-    },
+    //
+    // With day partitions (PostgreSQL) only the touched trips some day delivered before have an
+    // owner row (an inner join; every trip no longer delivered was delivered before): a staged trip
+    // without one is owned by this day, held nowhere, and changes nothing below but the day's new
+    // partition, which keeps it. A day's first load then writes a few rows here, not a million.
+    ...dialects(t, (partitioned): LoadStep[] => [
+      {
+        sql:
+          `create temp table trip_owner on commit drop as select t.trip_id, t.trip_ts, t.staged, h.held_ds, case when t.staged = 1 and (h.other_ds is null or h.other_ds > ${day}) then ${day} else h.other_ds end as ds, coalesce(h.redelivered, 0) as redelivered ` +
+          `from touched_trips t ${partitioned ? 'join' : 'left join'} (select trip_id, max(case when is_fact = 1 then ds end) as held_ds, min(case when ds <> ${day} then ds end) as other_ds, max(case when is_fact = 0 and ds = ${day} then 1 else 0 end) as redelivered from touched_deliveries group by trip_id) h on h.trip_id = t.trip_id`,
+      },
+    ]),
     { sql: 'analyze trip_owner', only: 'postgres' },
     // The touched trips' redeliveries after the load are their deliveries by the other days and, if
     // staged, by this one, but the owner's. Only what changes is written, told apart by the owners

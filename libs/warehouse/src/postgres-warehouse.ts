@@ -202,7 +202,8 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
       }
       if (filters && keys) await filters.write(req.ds, keys);
       result.skipped = result.staged - result.inserted;
-      if (partitioned) await c.query('drop view stage');
+      // With the views of it the steps made (touched_trips).
+      if (partitioned) await c.query('drop view stage cascade');
       await c.query(`drop schema ${scratch} cascade`);
       await c.query('commit');
     } catch (e) {
