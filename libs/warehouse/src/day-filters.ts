@@ -121,9 +121,13 @@ export class DayFilters {
       const w = k.words;
       for (let i = 0; i < k.length; i++) {
         const t = k.micros[i];
+        // Hashed once for all the filters whose span holds it (and not at all for none).
+        let h: [number, number] | undefined;
         for (let j = 0; j < filters.length; j++) {
           const f = filters[j];
-          if (t >= f.lo && t <= f.hi && f.filter.has(w[4 * i], w[4 * i + 1], w[4 * i + 2], w[4 * i + 3])) found.push(set, i, j);
+          if (t < f.lo || t > f.hi) continue;
+          h ??= TripFilter.hashes(w[4 * i], w[4 * i + 1], w[4 * i + 2], w[4 * i + 3]);
+          if (f.filter.hasHashed(h[0], h[1])) found.push(set, i, j);
         }
       }
     }

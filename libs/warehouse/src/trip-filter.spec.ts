@@ -27,6 +27,24 @@ describe('TripFilter', () => {
     expect(yes / 100_000).toBeLessThan(0.001);
   });
 
+  it('answers a trip hashed once (for several filters) as it answers the trip itself, whatever the filter\'s size', () => {
+    const filters = [TripFilter.sizedFor(100), TripFilter.sizedFor(5_000), TripFilter.sizedFor(80_000)];
+    filters.forEach((f, j) => {
+      for (let i = 0; i < 2_000; i++) if (i % (j + 2) === 0) f.add(...keyWords(md5(`trip ${i}`)));
+    });
+    let held = 0;
+    for (let i = 0; i < 4_000; i++) {
+      const words = keyWords(md5(`trip ${i}`));
+      const [h1, h2] = TripFilter.hashes(...words);
+      for (const f of filters) {
+        expect(f.hasHashed(h1, h2)).toBe(f.has(...words));
+        if (f.has(...words)) held++;
+      }
+    }
+    // Every trip added is held (1,000 + 667 + 500), and few others (the smallest filter is full).
+    expect(held).toBeGreaterThanOrEqual(2_167);
+  });
+
   it('is empty when made, and refuses a stored filter of a length that is not a power of two', () => {
     expect(TripFilter.sizedFor(0).bytes).toEqual(new Uint8Array(8));
     expect(TripFilter.sizedFor(0).has(1, 2, 3, 4)).toBe(false);

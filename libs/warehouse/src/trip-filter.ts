@@ -28,8 +28,8 @@ export class TripFilter {
   }
 
   add(w0: number, w1: number, w2: number, w3: number): void {
-    const h1 = mix(w0 ^ mix(w1 ^ mix(w2 ^ mix(w3 ^ 0x9e3779b9))));
-    const h2 = mix(w3 ^ mix(w2 ^ mix(w1 ^ mix(w0 ^ 0x85ebca6b)))) | 1;
+    const h1 = hash1(w0, w1, w2, w3);
+    const h2 = hash2(w0, w1, w2, w3);
     for (let i = 0; i < TripFilter.PROBES; i++) {
       const bit = ((h1 + Math.imul(i, h2)) >>> 0) & this.mask;
       this.bytes[bit >>> 3] |= 1 << (bit & 7);
@@ -38,15 +38,30 @@ export class TripFilter {
 
   /** False: the trip was never added. True: it may have been. */
   has(w0: number, w1: number, w2: number, w3: number): boolean {
-    const h1 = mix(w0 ^ mix(w1 ^ mix(w2 ^ mix(w3 ^ 0x9e3779b9))));
-    const h2 = mix(w3 ^ mix(w2 ^ mix(w1 ^ mix(w0 ^ 0x85ebca6b)))) | 1;
+    return this.hasHashed(hash1(w0, w1, w2, w3), hash2(w0, w1, w2, w3));
+  }
+
+  /**
+   * `has` for a trip whose two hashes (TripFilter.hashes) are known: every filter hashes a trip
+   * alike, so a trip asked of several filters is hashed once (the hashes cost most of a `has`; a
+   * trip a filter does not hold is told apart at its first or second probe, usually).
+   */
+  hasHashed(h1: number, h2: number): boolean {
     for (let i = 0; i < TripFilter.PROBES; i++) {
       const bit = ((h1 + Math.imul(i, h2)) >>> 0) & this.mask;
       if ((this.bytes[bit >>> 3] & (1 << (bit & 7))) === 0) return false;
     }
     return true;
   }
+
+  /** A trip's two hashes, as every filter computes them: for hasHashed. */
+  static hashes(w0: number, w1: number, w2: number, w3: number): [number, number] {
+    return [hash1(w0, w1, w2, w3), hash2(w0, w1, w2, w3)];
+  }
 }
+
+const hash1 = (w0: number, w1: number, w2: number, w3: number) => mix(w0 ^ mix(w1 ^ mix(w2 ^ mix(w3 ^ 0x9e3779b9))));
+const hash2 = (w0: number, w1: number, w2: number, w3: number) => mix(w3 ^ mix(w2 ^ mix(w1 ^ mix(w0 ^ 0x85ebca6b)))) | 1;
 
 /** A 32-bit finaliser (every input bit moves every output bit): MurmurHash3's, as published. */
 function mix(h: number): number {
