@@ -1,7 +1,7 @@
 import { CATALOG, warehouseTables, type Column, type TableDef } from '@trips/pipeline';
 import type { WarehouseDialect } from '@trips/core';
 import { WAREHOUSE_SCHEMA, type WarehouseTable } from './port';
-import { postgresIndexDdl, sqlType } from './types';
+import { columnDdl, postgresIndexDdl } from './types';
 
 /** The facts of the warehouse: the one table the catalog loads by replacing a day's partition. */
 export function factTable(catalog: readonly TableDef[] = CATALOG): WarehouseTable {
@@ -176,10 +176,13 @@ function largeGroupsIndexDdl(a: Aggregate): string[] {
   ];
 }
 
+/** An aggregate column as a catalog column: the fact column's type, or `date` for the week. */
+const columnOf = (g: AggregateColumn, nullable = false): Column => ({ ...(g.of ?? { type: 'date' as const }), name: g.column, nullable });
+
 export function aggregateDdl(dialect: WarehouseDialect): string[] {
   const postgres = dialect === 'postgres';
   const indexes = (a: Aggregate) => (postgres ? [...(a.postgresIndexes ?? []).map((cols) => postgresIndexDdl(a.name, cols)), ...largeGroupsIndexDdl(a)] : []);
-  const column = (g: AggregateColumn, nullable = false) => `  ${g.column} ${g.of ? sqlType(g.of, dialect) : 'date'}${nullable ? '' : ' not null'}`;
+  const column = (g: AggregateColumn, nullable = false) => `  ${columnDdl(columnOf(g, nullable), dialect)}`;
   return AGGREGATES.flatMap((a) => [
     `create table if not exists ${WAREHOUSE_SCHEMA}.${a.name} (\n${a.groupBy.map((g) => column(g)).join(',\n')},\n  trips bigint not null,\n${a.large ? '  size_class integer,\n' : ''}${withinOf(a) ? `${column(withinOf(a) as AggregateColumn, true)},\n` : ''}  primary key (${a.groupBy.map((g) => g.column).join(', ')})\n)${postgres ? ` with (fillfactor = ${AGGREGATE_FILLFACTOR})` : ''}`,
     // An aggregate new to a warehouse that already holds facts is computed once from them; from
@@ -212,21 +215,20 @@ export function deltaSelect(delta: 1 | -1): string {
  * PostgreSQL: the trips a load stages, counted into an aggregate's groups by DuckDB from the staged
  * lake files (the relation `lake`, alias f), in key order: the work table `staged_<aggregate>` holds
  * them (`ddl` creates it in the load's schema; the adapter copies `select`'s rows into it, in
- * `columns`' order). The load adds them to the aggregate, and takes out `fact_removed`, which then
- * also holds the staged rows the load does not keep (trips an earlier day owns). Grouping a million
+ * `columns`' order). The load adds them to the aggregate together with `fact_removed`'s sums, which
+ * then also holds the staged rows the load does not keep (trips an earlier day owns). Grouping a million
  * fact rows took PostgreSQL 0.2-0.25 s per small aggregate and 0.75 s for the trip groups (a hash
  * of two uuids per row), after 1.1 s to write them into `fact_delta`; DuckDB groups them all in a
  * fraction of that, on its own threads while the load's first steps run (docs/warehouse.md).
  */
 export function stagedGroups(a: Aggregate): { table: string; ddl: string; select: string; columns: Column[] } {
   const within = withinOf(a);
-  const columnOf = (g: AggregateColumn, nullable = false): Column => ({ ...(g.of ?? { type: 'date' as const }), name: g.column, nullable });
   const columns = [...a.groupBy.map((g) => columnOf(g)), ...(within ? [columnOf(within, true)] : []), { name: 'trips', type: 'bigint' as const }];
   const grouped = [...a.groupBy, ...(within ? [within] : [])];
   const table = `staged_${a.name}`;
   return {
     table,
-    ddl: `create unlogged table ${table} (${columns.map((c) => `${c.name} ${sqlType(c, 'postgres')}${c.nullable ? '' : ' not null'}`).join(', ')})`,
+    ddl: `create unlogged table ${table} (${columns.map((c) => columnDdl(c, 'postgres')).join(', ')})`,
     select: `select ${grouped.map((g) => `${g.duckdb ?? g.expr} as ${g.column}`).join(', ')}, count(*) as trips from lake f group by all order by ${a.groupBy.map((g) => g.column).join(', ')}`,
     columns,
   };
@@ -240,9 +242,9 @@ export function stagedGroups(a: Aggregate): { table: string; ddl: string; select
  * are looked at for emptiness (a join of all the aggregate's groups, as Redshift's UPDATE … FROM and
  * NOT EXISTS would be planned here, grows with the warehouse).
  *
- * PostgreSQL adds the staged groups (stagedGroups, already summed and in key order), then takes out
- * `fact_removed` summed; Redshift applies `fact_delta` (one row per fact row removed, -1, or added,
- * +1) summed.
+ * PostgreSQL sums `fact_removed` into a work table (`removed_<aggregate>`) and upserts it joined
+ * with the staged groups (stagedGroups, already summed), leaving out the groups they sum to nothing;
+ * Redshift applies `fact_delta` (one row per fact row removed, -1, or added, +1) summed.
  */
 export function aggregateDeltaStatements(dialect: WarehouseDialect): string[] {
   const out: string[] = [];
@@ -251,7 +253,8 @@ export function aggregateDeltaStatements(dialect: WarehouseDialect): string[] {
     const keys = a.groupBy.map((g) => g.column);
     const w = withinOf(a)?.column;
     // The `within` column goes with its group: grouping by it too changes no group.
-    const grouped = [...keys, ...(w ? [w] : [])].join(', ');
+    const groupColumns = [...keys, ...(w ? [w] : [])];
+    const grouped = groupColumns.join(', ');
     const same = (left: string, right = 'd') => keys.map((k) => `${left}.${k} = ${right}.${k}`).join(' and ');
     const values = aggregateValueColumns(a).join(', ');
     if (dialect === 'postgres') {
@@ -268,7 +271,7 @@ export function aggregateDeltaStatements(dialect: WarehouseDialect): string[] {
       out.push(`create unlogged table ${removed} as select ${grouped}, sum(delta) as trips from fact_removed group by ${grouped}`);
       out.push(
         `insert into ${target} as a (${keys.join(', ')}, ${values}) select ${keys.join(', ')}, trips${a.large ? `, ${sizeClass('trips')}` : ''}${w ? `, ${withinValue('trips', w)}` : ''} ` +
-          `from (select ${[...keys, ...(w ? [w] : [])].map(pick).join(', ')}, coalesce(s.trips, 0) + coalesce(r.trips, 0) as trips from ${staged} s full join ${removed} r on ${same('s', 'r')}) d where trips <> 0 ` +
+          `from (select ${groupColumns.map(pick).join(', ')}, coalesce(s.trips, 0) + coalesce(r.trips, 0) as trips from ${staged} s full join ${removed} r on ${same('s', 'r')}) d where trips <> 0 ` +
           `on conflict (${keys.join(', ')}) do update set trips = a.trips + excluded.trips${a.large ? `, size_class = ${sizeClass('a.trips + excluded.trips')}` : ''}${w ? `, ${w} = ${withinValue('a.trips + excluded.trips', kept)}` : ''}`,
       );
       out.push(`delete from ${target} a using ${removed} d where ${same('a')} and a.trips = 0`);

@@ -2,7 +2,7 @@ import type { WarehouseDialect as Dialect } from '@trips/core';
 import { CATALOG, warehouseTables, type Column, type TableDef } from '@trips/pipeline';
 import { AGGREGATES, aggregateDdl, aggregateDeltaStatements, deltaSelect, factTable, stagedGroups } from './aggregates';
 import { WAREHOUSE_SCHEMA, type WarehouseTable } from './port';
-import { postgresIndexDdl, sqlType } from './types';
+import { columnDdl, postgresIndexDdl, sqlType } from './types';
 
 export { sqlType };
 
@@ -28,7 +28,7 @@ function redshiftLayout(r: WarehouseTable['warehouse']['redshift']): string {
  * checks the key in the lake.
  */
 export function tableDdl(t: WarehouseTable, dialect: Dialect): string {
-  const cols = t.columns.map((c) => `  ${c.name} ${sqlType(c, dialect)}${c.nullable ? '' : ' not null'}`);
+  const cols = t.columns.map((c) => `  ${columnDdl(c, dialect)}`);
   if (t.warehouse.load === 'replace-partition') cols.push('  ds date not null');
   const partitioned = dialect === 'postgres' && t.warehouse.postgresDayPartitions === true;
   if (!partitioned) cols.push(`  primary key (${t.key.join(', ')})`);
@@ -247,7 +247,7 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
     ...(t.warehouse.postgresDayPartitions ? [] : [{ sql: 'analyze touched_trips', only: 'postgres' as const }]),
     { sql: 'create temp table touched_span on commit drop as select min(trip_ts) as lo, max(trip_ts) as hi from touched_trips', span: true },
     // The touched trips' fact rows, read once: their owners' deliveries here, and the rows a load
-    // takes out (fact_delta) below. With day partitions (PostgreSQL): the day's own, and those the
+    // takes out (fact_removed) below. With day partitions (PostgreSQL): the day's own, and those the
     // other days' filters name (fact_candidates), each read by its day, timestamp and key, unless
     // they name so many that the adapter runs `join`; otherwise (and then) every fact of the span is
     // matched.

@@ -12,7 +12,7 @@ import type { Column } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { stageParquet } from './parquet-pg';
 import { keyWords, TripKeys } from './trip-filter';
-import { sqlType } from './types';
+import { columnDdl } from './types';
 
 /** The store's one call the staging makes, from a local folder standing for the bucket (the S3 path is tested with the S3 server in the load's tests). */
 const folderStore = (dir: string) => ({ download: (_bucket: string, key: string, path: string) => copyFile(join(dir, key), path) }) as unknown as ObjectStore;
@@ -52,7 +52,7 @@ describe('stageParquet: the lake rows in PostgreSQL binary COPY form (DuckDB, re
     db.closeSync();
   }
 
-  const columnsDdl = COLUMNS.map((col) => `${col.name} ${sqlType(col, 'postgres')}${col.nullable ? '' : ' not null'}`).join(', ');
+  const columnsDdl = COLUMNS.map((col) => columnDdl(col, 'postgres')).join(', ');
   const stage = (keys: string[], columns = COLUMNS) => stageParquet(folderStore(dir), 'lake', keys.map((key) => ({ key })), columns, work);
 
   /** Copies the staged rows into a fresh table `name` and returns them as PostgreSQL prints them. */

@@ -5,7 +5,8 @@ import { Client, types, type CustomTypesConfig, type QueryResult } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { ExternalError, QueryError, type Logger } from '@trips/core';
 import type { ObjectStore } from '@trips/storage';
-import { dayPartitionName, dialectSteps, schemaDdl, sqlType, withSpan } from './ddl';
+import { dayPartitionName, dialectSteps, schemaDdl, withSpan } from './ddl';
+import { columnDdl } from './types';
 import { DayFilters } from './day-filters';
 import { stageParquet } from './parquet-pg';
 import { TripKeys } from './trip-filter';
@@ -130,7 +131,7 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
       // `stage`; the view goes before the commit.
       const stagedIn = partitioned ? await createStagedPartition(c, table.id, req.ds) : 'stage';
       if (partitioned) await c.query(`create temp view stage as select * from ${stagedIn}`);
-      else await c.query(`create temp table stage (${columns.map((col) => `${col.name} ${sqlType(col, 'postgres')}${col.nullable ? '' : ' not null'}`).join(', ')}) on commit drop`);
+      else await c.query(`create temp table stage (${columns.map((col) => columnDdl(col, 'postgres')).join(', ')}) on commit drop`);
       if (staged) {
         // The Parquet files are decoded as COPY reads them, in its binary format (parquet-pg.ts).
         const copying = progress?.stage(`${table.id}: copying ${staged.rows.toLocaleString('en-US')} rows of the lake into the staging table`, { rows: staged.rows });

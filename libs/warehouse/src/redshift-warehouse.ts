@@ -10,7 +10,8 @@ import {
 } from '@aws-sdk/client-redshift-data';
 import { callAws, ExternalError, pollStatement, resolvePolling, type Logger, type PollingOptions } from '@trips/core';
 import { PRIVILEGE_FIX, warehouseSchemaTables } from './bootstrap';
-import { dialectSteps, schemaDdl, sqlType } from './ddl';
+import { dialectSteps, schemaDdl } from './ddl';
+import { columnDdl } from './types';
 import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type WarehouseLoader } from './port';
 
 export interface RedshiftTarget {
@@ -86,7 +87,7 @@ export class RedshiftWarehouse implements WarehouseLoader {
     const manifest = `s3://${req.manifest.bucket}/${req.manifest.key}`;
     const head = [
       // NOT NULL as in the table: a lake row without its key fails the COPY instead of being left out by the load's joins.
-      `create temp table stage (${columns.map((c) => `${c.name} ${sqlType(c, 'redshift')}${c.nullable ? '' : ' not null'}`).join(', ')})`,
+      `create temp table stage (${columns.map((c) => columnDdl(c, 'redshift')).join(', ')})`,
       `copy stage from ${str(manifest)} iam_role ${str(this.o.copyRoleArn)} format as parquet manifest`,
       'select count(*) from stage',
       // Staged first, then the lock: readers wait only for the swap, not for the COPY.

@@ -24,6 +24,11 @@ export function sqlType(c: Column, dialect: Dialect): string {
   }
 }
 
+/** A column as a CREATE TABLE lists it: name, warehouse type, and NOT NULL unless the column is nullable. */
+export function columnDdl(c: Column, dialect: Dialect): string {
+  return `${c.name} ${sqlType(c, dialect)}${c.nullable ? '' : ' not null'}`;
+}
+
 /**
  * A PostgreSQL secondary index of a warehouse table (idempotent), named after the table and its
  * columns (`<table>_<col>_…_idx`; a column's `desc` is left out of the name).
