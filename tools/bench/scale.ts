@@ -7,7 +7,7 @@
  * the warehouse keeps once, under the earlier day), measured per day and per task; the engines' floors on the first and last day's
  * data in the same run; then every question against brute force on the final warehouse.
  *
- *   node tools/bench/run.mjs scale [--trips 1000000] [--days 10] [--resend SHARE] [--bundled] [--out DIR] [--runs 20] [--brute-runs 5] [--keep]
+ *   node tools/bench/run.mjs scale [--trips 1000000] [--days 10] [--resend SHARE] [--bundled] [--store s3|files] [--out DIR] [--runs 20] [--brute-runs 5] [--keep]
  *   node tools/bench/run.mjs scale --questions-on DIR/state [--only TEXT] [--runs 20] [--brute-runs 5]
  *
  * Writes DIR/scale.json, DIR/scale.md and DIR/scale.svg (default DIR: bench-results/scale-<trips>,
@@ -25,7 +25,8 @@
  *   format as the load does (and as CSV, the floor of runs before the load copied binary).
  * With --bundled the tasks run from their esbuild bundles (`trips run --bundled`), the files their
  * containers run, built first; otherwise from their TypeScript sources through tsx, as `npm start`
- * runs them (each task then starts about 0.25 s later).
+ * runs them (each task then starts about 0.25 s later). With --store files the tasks read and write
+ * the buckets as files (`trips run --store files`) instead of through the local S3 server.
  * Not a test (a small run of it is: apps/trips-e2e scale smoke); it prints figures for people.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -59,6 +60,8 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     // The tasks from their esbuild bundles, as their containers run them (built first).
     bundled: { type: 'boolean', default: false },
+    // How the tasks reach the buckets: the local S3 server (s3), or its folder as files (`trips run --store files`).
+    store: { type: 'string', default: 's3' },
     // Writes scale.md and scale.svg again from a scale.json of an earlier run, running nothing.
     'from-json': { type: 'string' },
     // Times the questions (--only: those whose name holds it) on the warehouse of a state folder, e.g.
@@ -76,7 +79,9 @@ if (!(resend >= 0 && resend <= 1)) throw new Error(`--resend must be a share of 
 const resendRows = Math.round(resend * batch);
 const out = resolve(values.out ?? join(root, 'bench-results', `scale-${total}`));
 const bundled = values.bundled === true;
-const runFrom = bundled ? ['--bundled'] : [];
+if (values.store !== 's3' && values.store !== 'files') throw new Error(`--store must be s3 or files, got ${values.store}`);
+const storeKind = values.store;
+const runFrom = [...(bundled ? ['--bundled'] : []), '--store', storeKind];
 
 /** Builds the bundles of the pipeline's apps (`nx run-many -t build`), which `trips run --bundled` runs. */
 function buildBundles(): void {
@@ -355,6 +360,7 @@ function summarise(figures: DayFigures[], floors: Array<{ day: number; lakeSecon
   return {
     machine: { cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
     tasksFrom: bundled ? ('bundles' as const) : ('sources' as const),
+    store: storeKind,
     trips: sum(figures.map((d) => d.inputRows)),
     days: figures.length,
     batch: firstDay?.inputRows ?? 0,
@@ -391,7 +397,7 @@ function markdown(r: Report): string {
   const lines = [
     `# Scale run: ${r.trips.toLocaleString('en-US')} trips as ${r.days} daily batches of ${r.batch.toLocaleString('en-US')}${r.resend ? `, each day from the second also sending again ${fmt(r.resend.share * 100, 0)}% of the day before's (${r.resend.rows.toLocaleString('en-US')} rows in all, counted in the trips)` : ''}`,
     '',
-    `Machine: ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}; the tasks ran from their ${r.tasksFrom === 'bundles' ? 'esbuild bundles, as their containers do' : 'TypeScript sources'}. Bench ${Math.round(r.benchSeconds / 60)} min; pipeline ${fmt(r.pipelineSeconds)} s wall, ${fmt(r.pipelineCpuSeconds)} CPU-s (whole machine); ${r.factsAtEnd.toLocaleString('en-US')} trips in the warehouse at the end; peak disk ${fmt(r.peakDiskBytes / 1e9, 2)} GB (state ${fmt(r.stateBytesAtEnd / 1e9, 2)} GB at the end).`,
+    `Machine: ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}; the tasks ran from their ${r.tasksFrom === 'bundles' ? 'esbuild bundles, as their containers do' : 'TypeScript sources'}, and reached the buckets ${r.store === 'files' ? 'as files (`--store files`)' : 'through the local S3 server'}. Bench ${Math.round(r.benchSeconds / 60)} min; pipeline ${fmt(r.pipelineSeconds)} s wall, ${fmt(r.pipelineCpuSeconds)} CPU-s (whole machine); ${r.factsAtEnd.toLocaleString('en-US')} trips in the warehouse at the end; peak disk ${fmt(r.peakDiskBytes / 1e9, 2)} GB (state ${fmt(r.stateBytesAtEnd / 1e9, 2)} GB at the end).`,
     '',
     '| | figure |',
     '|---|---|',

@@ -191,7 +191,7 @@ export const statusCommand = defineCommand(
     });
     const status = {
       stateDir,
-      stack: stack ? { mode: stack.mode, owner: stack.ownerPid ?? null, s3: stack.s3.endpoint, postgresPort: stack.pg.port, sftpPort: stack.sftp?.port ?? null, moto: stack.moto?.endpoint ?? null } : null,
+      stack: stack ? { mode: stack.mode, owner: stack.ownerPid ?? null, s3: stack.s3?.endpoint ?? null, files: stack.files?.directory ?? null, postgresPort: stack.pg.port, sftpPort: stack.sftp?.port ?? null, moto: stack.moto?.endpoint ?? null } : null,
       airflow: airflow ? { url: airflow.url } : null,
       keptPostgres: kept ? { pid: kept.pid, port: Number(new URL(kept.url).port) } : null,
       bytes: sizes,
@@ -208,7 +208,7 @@ export const statusCommand = defineCommand(
     const lines = [
       `state: ${stateDir} (lake ${mb(sizes.s3)}, warehouse ${mb(sizes.pg)}, scratch ${mb(sizes.work)}${sizes.airflow ? `, Airflow ${mb(sizes.airflow)}` : ''})`,
       stack
-        ? `stand-ins: ${stack.mode === 'standing' ? 'the standing stack (trips local up)' : `a running trips command's (pid ${stack.ownerPid})`}: S3 ${stack.s3.endpoint}, PostgreSQL port ${stack.pg.port}${stack.sftp ? `, SFTP port ${stack.sftp.port}` : ''}${stack.moto ? `, moto ${stack.moto.endpoint}` : ''}`
+        ? `stand-ins: ${stack.mode === 'standing' ? 'the standing stack (trips local up)' : `a running trips command's (pid ${stack.ownerPid})`}: ${stack.s3 ? `S3 ${stack.s3.endpoint}` : `the file store in ${stack.files?.directory}`}, PostgreSQL port ${stack.pg.port}${stack.sftp ? `, SFTP port ${stack.sftp.port}` : ''}${stack.moto ? `, moto ${stack.moto.endpoint}` : ''}`
         : kept
           ? `stand-ins: PostgreSQL kept after a query (pid ${kept.pid}, port ${new URL(kept.url).port}; stops when idle ${settings.TRIPS_QUERY_KEEP_SECONDS} s)`
           : 'stand-ins: none running (commands start them as they need them)',

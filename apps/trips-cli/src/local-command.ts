@@ -45,7 +45,8 @@ export const localCommand = defineCommand(COMMAND, async ({ values, positionals 
       say(`trips local: starting the S3 server, PostgreSQL, an SFTP server and moto (state in ${shown}; moto's Python environment is set up on first use)`);
       const { record, started } = await startStandingStack(stateDir, { raw: settings.TRIPS_RAW_BUCKET, lake: settings.TRIPS_LAKE_BUCKET });
       const sftp = record.sftp as NonNullable<typeof record.sftp>;
-      say(`trips local: ${started ? 'up' : 'already up'}: S3 ${record.s3.endpoint} (pid ${record.s3.pid}), PostgreSQL port ${record.pg.port}, SFTP port ${sftp.port}, ${record.moto ? `moto (KMS, Secrets Manager, SNS) ${record.moto.endpoint}` : 'no moto (needs Python 3.10+)'}`);
+      const s3 = record.s3 as NonNullable<typeof record.s3>;
+      say(`trips local: ${started ? 'up' : 'already up'}: S3 ${s3.endpoint} (pid ${s3.pid}), PostgreSQL port ${record.pg.port}, SFTP port ${sftp.port}, ${record.moto ? `moto (KMS, Secrets Manager, SNS) ${record.moto.endpoint}` : 'no moto (needs Python 3.10+)'}`);
       if (record.notices) say(`trips local: the local DAG's notices (connection trips_webhook, in the environment below) go to ${relative(process.cwd(), record.notices.file)}`);
       say(`trips local: files dropped into ${relative(process.cwd(), join(sftp.root, 'inbox')) || '.'} are what the ingest_sftp task lands`);
       say('trips local: eval "$(npx trips local env)" gives a shell (or Airflow) the apps\' environment');

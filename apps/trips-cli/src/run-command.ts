@@ -23,6 +23,7 @@ const FLAGS: Flags = {
   'from-sftp': { type: 'boolean', description: 'serve the --input files (default: the committed sample) from a local SFTP server and start with the ingest_sftp task, as in production' },
   json: { type: 'boolean', description: 'print the run as JSON on stdout' },
   'max-reject-ratio': { type: 'string', value: 'RATIO', description: 'override the validation gate threshold (0..1) for this run' },
+  store: { type: 'string', value: 's3|files', description: 'how the tasks reach the buckets: through the local S3 server (default), or as files in its folder, read and written by the tasks themselves (faster; docs/local-stack.md)' },
   bundled: { type: 'boolean', description: 'run the apps\' esbuild bundles (dist/apps/*/main.js) instead of their sources' },
   verbose: { type: 'boolean', description: 'stream the apps\' logs to stderr' },
 };
@@ -37,6 +38,8 @@ export const runCommand = defineCommand(COMMAND, async ({ values }) => {
   const days = resolveDays(values);
   const ratio = values['max-reject-ratio'] as string | undefined;
   if (ratio !== undefined && !(Number(ratio) >= 0 && Number(ratio) <= 1)) throw new UsageError(`--max-reject-ratio must be a number in [0, 1], got "${ratio}"`);
+  const storeKind = (values.store ?? 's3') as string;
+  if (storeKind !== 's3' && storeKind !== 'files') throw new UsageError(`--store must be s3 or files, got "${storeKind}"`);
   const fromSftp = values['from-sftp'] === true;
   if (fromSftp && days.length !== 1) throw new UsageError('trips run --from-sftp takes one --ds, not a range');
   const files = typeof values.input === 'string' ? await inputFiles(values.input) : fromSftp ? [join(workspaceRoot(), SAMPLE)] : undefined;
@@ -58,7 +61,7 @@ export const runCommand = defineCommand(COMMAND, async ({ values }) => {
   const output = new TaskOutput(process.stderr, { verbose: values.verbose === true, tty: process.stderr.isTTY === true });
   const runId = `trips-run-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`;
   say(`trips: starting the local stack (state in ${relative(process.cwd(), settings.TRIPS_STATE_DIR) || '.'}); run ${runId}`);
-  const stack = await openStack(settings.TRIPS_STATE_DIR, buckets, say);
+  const stack = await openStack(settings.TRIPS_STATE_DIR, buckets, say, storeKind);
   const lost = new AbortController();
   stack.watch((why) => {
     say(`trips: ${why}`);
@@ -104,7 +107,8 @@ export const runCommand = defineCommand(COMMAND, async ({ values }) => {
     }
     if (!values.json && !lost.signal.aborted) {
       say('Outputs:');
-      say(`  raw and lake buckets  ${stack.record.s3.directory} (S3 server data; s3://${buckets.raw}/, s3://${buckets.lake}/)`);
+      const lake = stack.record.s3 ? `${stack.record.s3.directory} (S3 server data` : `${stack.record.files?.directory} (the file store, in the S3 server's layout`;
+      say(`  raw and lake buckets  ${lake}; s3://${buckets.raw}/, s3://${buckets.lake}/)`);
       say(`  task manifests        s3://${buckets.lake}/manifests/<task>/ds=<ds>/manifest.json`);
       say(`  warehouse             PostgreSQL cluster in ${stack.record.pg.dataDir}, schema ${WAREHOUSE_SCHEMA}`);
       const wh = new PostgresQueries(stack.record.pg.url);

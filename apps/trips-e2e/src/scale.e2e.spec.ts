@@ -8,6 +8,7 @@ const bench = (args: string[]) => runNode('tools/bench/run.mjs', ['scale', ...ar
 
 interface ScaleReport {
   tasksFrom: 'bundles' | 'sources';
+  store: 's3' | 'files';
   trips: number;
   days: number;
   factsAtEnd: number;
@@ -39,8 +40,8 @@ describe('tools/bench scale (a small run)', () => {
     kept = /^kept (.+)$/m.exec(r.stderr)?.[1] ?? '';
     expect(kept).toContain('trips-bench-scale-');
     const report = JSON.parse(await readFile(join(out, 'scale.json'), 'utf8')) as ScaleReport;
-    // Without --bundled, from the sources (no build first).
-    expect(report).toMatchObject({ trips: 3000, days: 2, tasksFrom: 'sources' });
+    // Without --bundled, from the sources (no build first); without --store, through the S3 server.
+    expect(report).toMatchObject({ trips: 3000, days: 2, tasksFrom: 'sources', store: 's3' });
     expect(report.perDay).toHaveLength(2);
     const [first, second] = report.perDay;
     // Day 2 goes into the warehouse day 1 left; the generator's 1% bad rows and repeats are not facts.

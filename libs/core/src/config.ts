@@ -14,6 +14,16 @@ export const baseSettings = {
   /** Endpoint of an S3-compatible server; unset on AWS. */
   AWS_ENDPOINT_URL_S3: z.string().url().optional(),
   AWS_ENDPOINT_URL: z.string().url().optional(),
+  /**
+   * A folder holding the buckets as files, in the local S3 server's layout: when set, the tasks
+   * read and write it themselves instead of going through an S3 endpoint (`trips run --store
+   * files`). Local only: Athena and Redshift read S3.
+   */
+  TRIPS_OBJECT_DIR: z
+    .string()
+    .min(1)
+    .transform((p) => resolve(p))
+    .optional(),
   TRIPS_ENGINE: z.enum(['duckdb', 'athena']).default('duckdb'),
   TRIPS_WAREHOUSE: z.enum(['postgres', 'redshift']).default('postgres'),
   /** postgres://user:password@host:port/db of the local warehouse. */

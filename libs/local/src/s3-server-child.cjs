@@ -18,6 +18,7 @@
  *   relies on them.
  * - CopyObject sources decoded as S3 decodes them (s3rver's decodeURI leaves %26, %23, %3F… as
  *   they are, so copying `a&b.csv` looked for a key `a%26b.csv`).
+ * - Keys longer than S3 takes (1,024 bytes) refused with KeyTooLongError.
  * - Object keys in XML listings escaped once, as S3 escapes them: s3rver escapes them twice (its
  *   own he.escape, then its XML builder's), so `a&b.csv` came back to the SDK as `a&amp;b.csv` and
  *   `it's.csv` as `it&#x27;s.csv`.
@@ -60,6 +61,14 @@ function preconditionFailed(ctx, key) {
     `<Condition>${ctx.headers['if-none-match'] ? 'If-None-Match' : 'If-Match'}</Condition><Key>${escapeXml(key)}</Key></Error>`;
 }
 
+/** S3 takes keys of up to 1,024 UTF-8 bytes (s3rver took any its folder could hold). */
+function keyTooLong(ctx, key) {
+  ctx.status = 400;
+  ctx.type = 'application/xml';
+  ctx.body =
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>KeyTooLongError</Code>' +
+    `<Message>Your key is too long (${Buffer.byteLength(key)} bytes; S3 takes up to 1024)</Message></Error>`;
+}
 function escapeXml(text) {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
@@ -72,6 +81,7 @@ async function perObject(ctx, next) {
   const ifNoneMatch = ctx.headers['if-none-match'];
   const ifMatch = ctx.headers['if-match'];
   const isWrite = (ctx.method === 'PUT' && !ctx.headers['x-amz-copy-source']) || (ctx.method === 'POST' && 'uploadId' in ctx.query);
+  if (isWrite && Buffer.byteLength(key) > 1024) return keyTooLong(ctx, key);
   return serially(`${bucket}/${key}`, async () => {
     if (isWrite && (ifNoneMatch || ifMatch)) {
       const current = await server.store.getMetadata(bucket, key).catch(() => undefined);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { S3Client } from '@aws-sdk/client-s3';
-import { ObjectStore } from '@trips/storage';
+import { S3ObjectStore, type ObjectStore } from '@trips/storage';
 import { stopChild } from './process';
 
 /** Static credentials the local S3 server accepts (it does not check them). */
@@ -67,7 +67,7 @@ export async function startS3Server(opts: { directory?: string; port?: number; b
     store() {
       const client = new S3Client({ region: LOCAL_AWS_REGION, endpoint, forcePathStyle: true, credentials: LOCAL_AWS_CREDENTIALS });
       clients.push(client);
-      return new ObjectStore({ region: LOCAL_AWS_REGION, endpoint }, client);
+      return new S3ObjectStore({ region: LOCAL_AWS_REGION, endpoint }, client);
     },
     env(buckets) {
       return { ...localS3Env(endpoint), ...(buckets ? { TRIPS_RAW_BUCKET: buckets.raw, TRIPS_LAKE_BUCKET: buckets.lake } : {}) };

@@ -3,12 +3,12 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import { ObjectStore } from '@trips/storage';
+import { FileObjectStore, S3ObjectStore, type ObjectStore } from '@trips/storage';
 import { startMotoProcess } from './moto';
 import { keptRecordFile, postmasterPid, startPostgres, stopPostgres } from './postgres';
 import { BusyError, isProcessAlive as isAlive, removeStaleScratch } from '@trips/core';
 import { startDetachedProcess, waitForExit } from './process';
-import { LOCAL_AWS_CREDENTIALS, LOCAL_AWS_REGION, localS3Env, startS3Server } from './s3-server';
+import { LOCAL_AWS_CREDENTIALS, LOCAL_AWS_REGION, localS3Env, startS3Server, type LocalS3 } from './s3-server';
 import { sftpSettings, startSftpServerProcess } from './sftp-server';
 
 export interface LocalBuckets {
@@ -28,7 +28,10 @@ export interface StackRecord {
   /** The `trips` process that started an embedded stack (it stops them when done). */
   ownerPid?: number;
   host: string;
-  s3: { pid: number; port: number; endpoint: string; directory: string };
+  /** The S3 server; absent when the tasks use the file store instead (`trips run --store files`). */
+  s3?: { pid: number; port: number; endpoint: string; directory: string };
+  /** The file store's folder (the S3 server's layout, in the same place), when the tasks use it. */
+  files?: { directory: string };
   pg: { pid: number; port: number; url: string; dataDir: string };
   /** The partner's SFTP server stand-in: files dropped into `<root>/inbox` are ingest_sftp's input. */
   sftp?: { pid: number; port: number; username: string; password: string; hostKeyFingerprint: string; root: string };
@@ -55,7 +58,7 @@ function readRecord(stateDir: string): StackRecord | undefined {
 
 /** True when every process of the record runs. */
 function allAlive(r: StackRecord): boolean {
-  return [r.s3.pid, postmasterPid(r.pg.dataDir), r.sftp?.pid ?? -1, r.moto?.pid ?? -1, r.notices?.pid ?? -1].every((pid) => pid === -1 || isAlive(pid));
+  return [r.s3?.pid ?? -1, postmasterPid(r.pg.dataDir), r.sftp?.pid ?? -1, r.moto?.pid ?? -1, r.notices?.pid ?? -1].every((pid) => pid === -1 || isAlive(pid));
 }
 
 /** The standing stack of `trips local up` under `stateDir` when it is up and whole. */
@@ -77,7 +80,7 @@ export function readStack(stateDir: string): StackRecord | undefined {
  */
 export function stackEnv(r: StackRecord, extra: { home?: string } = {}): Record<string, string> {
   return {
-    ...localS3Env(r.s3.endpoint),
+    ...(r.s3 ? localS3Env(r.s3.endpoint) : { AWS_REGION: LOCAL_AWS_REGION, TRIPS_OBJECT_DIR: (r.files as { directory: string }).directory }),
     ...(r.moto ? { AWS_ENDPOINT_URL: r.moto.endpoint } : {}),
     TRIPS_RAW_BUCKET: r.buckets.raw,
     TRIPS_LAKE_BUCKET: r.buckets.lake,
@@ -93,10 +96,11 @@ export function stackEnv(r: StackRecord, extra: { home?: string } = {}): Record<
   };
 }
 
-/** An object store on the stack's S3 server. */
+/** An object store on the stack's S3 server, or on its folder when it runs without one. */
 export function stackStore(r: StackRecord): ObjectStore {
+  if (!r.s3) return new FileObjectStore((r.files as { directory: string }).directory);
   const settings = { region: LOCAL_AWS_REGION, endpoint: r.s3.endpoint };
-  return new ObjectStore(settings, new S3Client({ ...settings, forcePathStyle: true, credentials: LOCAL_AWS_CREDENTIALS }));
+  return new S3ObjectStore(settings, new S3Client({ ...settings, forcePathStyle: true, credentials: LOCAL_AWS_CREDENTIALS }));
 }
 
 export interface RunningStack {
@@ -114,12 +118,23 @@ export interface RunningStack {
 }
 
 /**
- * The stand-ins for one `trips` command: the standing stack when `trips local up` runs, otherwise an
- * embedded one (S3 server and PostgreSQL) started now and stopped by `stop()`. Stand-ins left by a
- * killed command are stopped first; a stack another live command is using is refused, naming it.
+ * How the tasks of an embedded stack reach the buckets: through the local S3 server (`s3`, the
+ * default), or as files in the same folder, read and written by the tasks themselves (`files`).
  */
-export async function openStack(stateDir: string, buckets: LocalBuckets, say: (line: string) => void = () => undefined): Promise<RunningStack> {
+export type LocalStoreKind = 's3' | 'files';
+
+/**
+ * The stand-ins for one `trips` command: the standing stack when `trips local up` runs, otherwise an
+ * embedded one (S3 server, unless `store` is `files`, and PostgreSQL) started now and stopped by
+ * `stop()`. Stand-ins left by a killed command are stopped first; a stack another live command is
+ * using is refused, naming it. The standing stack serves the buckets over S3 only: `files` with it
+ * up is refused.
+ */
+export async function openStack(stateDir: string, buckets: LocalBuckets, say: (line: string) => void = () => undefined, store: LocalStoreKind = 's3'): Promise<RunningStack> {
   const standing = readStandingStack(stateDir);
+  if (standing && store === 'files') {
+    throw new StackBusyError(`--store files: the standing stack (trips local up) serves the buckets under ${stateDir} over S3; stop it (trips local down) or run without --store files`);
+  }
   if (standing) return attach(standing);
   const leftover = readRecord(stateDir);
   if (leftover?.mode === 'embedded' && leftover.ownerPid !== undefined && isAlive(leftover.ownerPid) && leftover.host === hostname()) {
@@ -130,16 +145,23 @@ export async function openStack(stateDir: string, buckets: LocalBuckets, say: (l
   const removed = await removeStaleScratch(join(stateDir, 'work'));
   if (removed > 0) say(`trips: removed ${removed} scratch folder(s) of killed tasks under ${join(stateDir, 'work')}`);
 
-  const s3 = await startS3Server({ directory: join(stateDir, 's3'), buckets: [buckets.raw, buckets.lake] });
+  const directory = join(stateDir, 's3');
+  let s3: LocalS3 | undefined;
+  if (store === 's3') {
+    s3 = await startS3Server({ directory, buckets: [buckets.raw, buckets.lake] });
+  } else {
+    const files = new FileObjectStore(directory);
+    for (const b of [buckets.raw, buckets.lake]) await files.ensureBucket(b);
+  }
   const pg = await startPostgres({ dataDir: join(stateDir, 'pg', 'data') }).catch(async (e) => {
-    await s3.close();
+    await s3?.close();
     throw e;
   });
   const record: StackRecord = {
     mode: 'embedded',
     ownerPid: process.pid,
     host: hostname(),
-    s3: { pid: s3.pid, port: s3.port, endpoint: s3.endpoint, directory: s3.directory },
+    ...(s3 ? { s3: { pid: s3.pid, port: s3.port, endpoint: s3.endpoint, directory } } : { files: { directory } }),
     pg: { pid: pg.pid, port: pg.port, url: pg.url, dataDir: pg.dataDir },
     buckets,
     workDir: join(stateDir, 'work'),
@@ -150,14 +172,14 @@ export async function openStack(stateDir: string, buckets: LocalBuckets, say: (l
   return {
     record,
     env: stackEnv(record),
-    store: () => s3.store(),
+    store: () => (s3 ? s3.store() : stackStore(record)),
     watch(listener) {
-      s3.onExit((code, signal) => stopping || listener(`the local S3 server (pid ${s3.pid}) stopped (${signal ?? `exit code ${code}`})`));
+      s3?.onExit((code, signal) => stopping || listener(`the local S3 server (pid ${s3?.pid}) stopped (${signal ?? `exit code ${code}`})`));
       pg.onExit((code, signal) => stopping || listener(`the local PostgreSQL (pid ${pg.pid}) stopped (${signal ?? `exit code ${code}`})`));
     },
     async stop() {
       stopping = true;
-      await Promise.allSettled([pg.stop(), s3.close()]);
+      await Promise.allSettled([pg.stop(), s3?.close()]);
       await rm(recordFile(stateDir), { force: true });
     },
   };
@@ -174,7 +196,7 @@ function attach(record: StackRecord): RunningStack {
     watch(listener) {
       // Not our children: poll their process ids.
       const timer = setInterval(() => {
-        if (!isAlive(record.s3.pid)) listener(`the local S3 server of \`trips local up\` (pid ${record.s3.pid}) stopped`);
+        if (record.s3 && !isAlive(record.s3.pid)) listener(`the local S3 server of \`trips local up\` (pid ${record.s3.pid}) stopped`);
         else if (!isAlive(postmasterPid(record.pg.dataDir))) listener('the local PostgreSQL of `trips local up` stopped');
         else return;
         clearInterval(timer);
@@ -252,7 +274,7 @@ export async function stopStack(stateDir: string): Promise<string[]> {
     stopped.push(kept ? `the PostgreSQL kept after a query (pid ${pgPid})` : `PostgreSQL (pid ${pgPid})`);
   }
   const others: Array<[string, number | undefined]> = [
-    ['the S3 server', r?.s3.pid],
+    ['the S3 server', r?.s3?.pid],
     ['the SFTP server', r?.sftp?.pid],
     ['moto', r?.moto?.pid],
     ['the notice receiver', r?.notices?.pid],

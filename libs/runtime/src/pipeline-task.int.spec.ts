@@ -2,8 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { startS3Server, type LocalS3 } from '@trips/local';
 import { lockKey } from '@trips/pipeline';
-import { DsLock, type LockState, type ObjectStore } from '@trips/storage';
-import { checkStatementTimeouts } from './pipeline-task';
+import { baseSettings, loadConfig } from '@trips/core';
+import { DsLock, FileObjectStore, S3ObjectStore, type LockState, type ObjectStore } from '@trips/storage';
+import { checkStatementTimeouts, openStore } from './pipeline-task';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const DS = '2018-05-28';
@@ -68,6 +69,17 @@ describe('runPipelineTask: settings, the store and the day\'s lock around a task
       "TRIPS_REDSHIFT_TIMEOUT_SECONDS=3600 is not shorter than task load_redshift's timeout (60 min, pipeline definition): a statement would outlive its task; set it below 3600",
     );
     expect(() => checkStatementTimeouts({ TRIPS_REDSHIFT_TIMEOUT_SECONDS: 2700, TRIPS_ATHENA_TIMEOUT_SECONDS: 1800 }, task)).not.toThrow();
+  });
+
+  it('opens the file store for TRIPS_OBJECT_DIR, S3 otherwise, and refuses a folder with Athena or Redshift', () => {
+    const cfg = (env: Record<string, string>) => loadConfig(baseSettings, env);
+    const files = openStore(cfg({ TRIPS_OBJECT_DIR: 'state/s3' }));
+    expect(files).toBeInstanceOf(FileObjectStore);
+    expect((files as FileObjectStore).root).toBe(join(process.cwd(), 'state/s3'));
+    expect(openStore(cfg({ AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000' }))).toBeInstanceOf(S3ObjectStore);
+    for (const env of [{ TRIPS_ENGINE: 'athena' }, { TRIPS_WAREHOUSE: 'redshift' }]) {
+      expect(() => openStore(cfg({ TRIPS_OBJECT_DIR: 'state/s3', ...env }))).toThrow('TRIPS_OBJECT_DIR: a folder of objects is for local runs; Athena and Redshift read S3');
+    }
   });
 
   it('refuses a bad setting before taking the lock', async () => {

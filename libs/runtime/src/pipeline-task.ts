@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { baseSettings, ConfigError, createProgress, loadConfig, runTaskCli, UsageError, type BaseSettings, type Logger, type Progress, type TaskContext } from '@trips/core';
 import { isFinalTask, lakeDsProblem, lockKey, taskOfApp, type Buckets, type TaskDefinition } from '@trips/pipeline';
 import { resolveSettings } from '@trips/secrets';
-import { DsLock, ObjectStore } from '@trips/storage';
+import { DsLock, FileObjectStore, S3ObjectStore, type ObjectStore } from '@trips/storage';
 
 type OptionSpec = { type: 'string' | 'boolean'; description: string; default?: string | boolean };
 
@@ -67,7 +67,7 @@ export function runPipelineTask<S extends z.ZodRawShape, R, P = undefined>(spec:
       const outOfRange = lakeDsProblem(ds);
       if (outOfRange) throw new UsageError(`--ds: ${outOfRange}`);
       checkStatementTimeouts(cfg, task);
-      const store = new ObjectStore({ region: cfg.AWS_REGION, endpoint: cfg.AWS_ENDPOINT_URL_S3 ?? cfg.AWS_ENDPOINT_URL });
+      const store = openStore(cfg);
       const buckets = { raw: cfg.TRIPS_RAW_BUCKET, lake: cfg.TRIPS_LAKE_BUCKET };
       const lockOf = (day: string) =>
         new DsLock({ store, bucket: buckets.lake, key: lockKey(day), what: `ds=${day}`, owner: runId, task: task.id, leaseMs: cfg.TRIPS_LOCK_LEASE_SECONDS * 1000, logger });
@@ -101,6 +101,19 @@ export function runPipelineTask<S extends z.ZodRawShape, R, P = undefined>(spec:
       return spec.lock === 'self' ? spec.run(ctx, prepared) : withLock(ds, () => spec.run(ctx, prepared));
     },
   });
+}
+
+/**
+ * The task's object store: the folder of TRIPS_OBJECT_DIR when set (a local run's file store),
+ * otherwise S3 at its endpoint. Athena and Redshift read S3 themselves: with either, a folder is
+ * refused (exit 78).
+ */
+export function openStore(cfg: BaseSettings): ObjectStore {
+  if (cfg.TRIPS_OBJECT_DIR === undefined) return new S3ObjectStore({ region: cfg.AWS_REGION, endpoint: cfg.AWS_ENDPOINT_URL_S3 ?? cfg.AWS_ENDPOINT_URL });
+  if (cfg.TRIPS_ENGINE === 'athena' || cfg.TRIPS_WAREHOUSE === 'redshift') {
+    throw new ConfigError('TRIPS_OBJECT_DIR: a folder of objects is for local runs; Athena and Redshift read S3 (unset it, or use TRIPS_ENGINE=duckdb and TRIPS_WAREHOUSE=postgres)');
+  }
+  return new FileObjectStore(cfg.TRIPS_OBJECT_DIR);
 }
 
 /** Settings that bound one Athena query or Redshift statement, in seconds. */

@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ExternalError } from '@trips/core';
-import { ObjectStore } from './object-store';
+import { S3ObjectStore } from './object-store';
 
 /** A stand-in for the client's `send` that answers ListObjectsV2 from a list of keys, 2 per page. */
 function pagingClient(keys: string[], sent: Array<Record<string, unknown>>): S3Client {
@@ -22,18 +22,18 @@ function pagingClient(keys: string[], sent: Array<Record<string, unknown>>): S3C
 describe('ObjectStore paging and errors (unit; the S3-server integration test is in libs/testing)', () => {
   it('follows continuation tokens until the listing ends', async () => {
     const sent: Array<Record<string, unknown>> = [];
-    const store = new ObjectStore({ region: 'r' }, pagingClient(['p/a', 'p/b', 'p/c', 'p/d', 'p/e'], sent));
+    const store = new S3ObjectStore({ region: 'r' }, pagingClient(['p/a', 'p/b', 'p/c', 'p/d', 'p/e'], sent));
     expect((await store.listAll('b', 'p/')).map((o) => o.key)).toEqual(['p/a', 'p/b', 'p/c', 'p/d', 'p/e']);
     expect(sent.map((s) => s.ContinuationToken)).toEqual([undefined, '2', '4']);
   });
 
   it('refuses to delete a prefix that is not a folder', async () => {
-    const store = new ObjectStore({ region: 'r' }, pagingClient([], []));
+    const store = new S3ObjectStore({ region: 'r' }, pagingClient([], []));
     await expect(store.deletePrefix('b', 'model/fact_trips')).rejects.toThrow("does not end in '/'");
   });
 
   it('names the operation and the S3 error when a call fails', async () => {
-    const store = new ObjectStore({ region: 'r' }, pagingClient([], []));
+    const store = new S3ObjectStore({ region: 'r' }, pagingClient([], []));
     const failure = store.getStream('b', 'k.csv');
     await expect(failure).rejects.toThrow(ExternalError);
     await expect(store.getStream('b', 'k.csv')).rejects.toThrow('get s3://b/k.csv failed: AccessDenied: Access Denied');

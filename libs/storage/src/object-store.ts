@@ -40,13 +40,80 @@ const PART_SIZE = 8 * 1024 * 1024;
 const QUEUE_SIZE = 4;
 
 /**
- * The object store: S3 through the AWS SDK v3, or any S3-compatible server at `endpoint`.
+ * The object store the pipeline reads and writes: S3 through the SDK (`S3ObjectStore`), or, for a
+ * local run that asks for it, a folder laid out as the local S3 server keeps its objects
+ * (`FileObjectStore`, file-store.ts). Both keep S3's rules: an object appears whole or not at all,
+ * a write to a key can be made conditional, a listing comes in key order.
+ */
+export abstract class ObjectStore {
+  /** Where the objects live, for messages: `S3`, or `files in <folder>`. */
+  abstract readonly where: string;
+
+  /** Every object under the prefix. */
+  abstract list(bucket: string, prefix: string): AsyncGenerator<ObjectInfo>;
+  abstract head(bucket: string, key: string): Promise<ObjectInfo | undefined>;
+  abstract getStream(bucket: string, key: string): Promise<Readable>;
+  /** Bytes `start` to `end` (inclusive) of an object: a ranged GET, for reading a file's footer without the file. */
+  abstract getRange(bucket: string, key: string, start: number, end: number): Promise<Buffer>;
+  /** Writes an object (multipart for large streams on S3); the object appears only when the write completes. */
+  abstract put(bucket: string, key: string, body: Readable | Buffer | string, contentType?: string, metadata?: Record<string, string>): Promise<void>;
+  /**
+   * Writes a small object only if the condition holds when the store applies the write (a
+   * conditional write: `ifNoneMatch: '*'` creates it only where there is none, `ifMatch` replaces
+   * only the version with that ETag). Returns the new ETag, or undefined when the condition did not hold.
+   */
+  abstract putIf(bucket: string, key: string, body: string, condition: { ifNoneMatch: '*' } | { ifMatch: string }): Promise<string | undefined>;
+  /** A small object's text and ETag, or undefined when there is none. */
+  abstract getVersioned(bucket: string, key: string): Promise<{ text: string; etag: string } | undefined>;
+  /** Copies an object inside its bucket, content type and metadata with it. */
+  abstract copy(bucket: string, fromKey: string, toKey: string): Promise<void>;
+  abstract download(bucket: string, key: string, path: string): Promise<void>;
+  /** Uploads a local file; returns its size. */
+  abstract upload(path: string, bucket: string, key: string, contentType?: string): Promise<number>;
+  /** Deletes one object (no error when it is absent). */
+  abstract delete(bucket: string, key: string): Promise<void>;
+  /** Deletes the given keys; returns how many. */
+  abstract deleteKeys(bucket: string, keys: string[], what?: string): Promise<number>;
+  abstract ensureBucket(bucket: string): Promise<void>;
+
+  async listAll(bucket: string, prefix: string): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    for await (const o of this.list(bucket, prefix)) out.push(o);
+    return out.sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  async getText(bucket: string, key: string): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const c of await this.getStream(bucket, key)) chunks.push(Buffer.from(c));
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  async getJson<T>(bucket: string, key: string): Promise<T | undefined> {
+    if (!(await this.head(bucket, key))) return undefined;
+    return JSON.parse(await this.getText(bucket, key)) as T;
+  }
+
+  async putJson(bucket: string, key: string, value: unknown): Promise<void> {
+    await this.put(bucket, key, `${JSON.stringify(value, null, 2)}\n`, 'application/json');
+  }
+
+  /** Deletes every object under the prefix; returns how many were deleted. */
+  async deletePrefix(bucket: string, prefix: string): Promise<number> {
+    if (!prefix.endsWith('/')) throw new Error(`deletePrefix refuses a prefix that does not end in '/': ${prefix}`);
+    return this.deleteKeys(bucket, (await this.listAll(bucket, prefix)).map((o) => o.key), `under s3://${bucket}/${prefix}`);
+  }
+}
+
+/**
+ * The object store on S3 through the AWS SDK v3, or on any S3-compatible server at `endpoint`.
  * Streams both ways; never reads a whole object into memory unless asked to (`getText`).
  */
-export class ObjectStore {
+export class S3ObjectStore extends ObjectStore {
   readonly client: S3Client;
+  readonly where = 'S3';
 
   constructor(settings: StoreSettings, client?: S3Client) {
+    super();
     this.client =
       client ??
       new S3Client({
@@ -76,12 +143,6 @@ export class ObjectStore {
     } while (token);
   }
 
-  async listAll(bucket: string, prefix: string): Promise<ObjectInfo[]> {
-    const out: ObjectInfo[] = [];
-    for await (const o of this.list(bucket, prefix)) out.push(o);
-    return out.sort((a, b) => a.key.localeCompare(b.key));
-  }
-
   async head(bucket: string, key: string): Promise<ObjectInfo | undefined> {
     try {
       const h = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
@@ -97,7 +158,6 @@ export class ObjectStore {
     return out.Body as Readable;
   }
 
-  /** Bytes `start` to `end` (inclusive) of an object: a ranged GET, for reading a file's footer without the file. */
   async getRange(bucket: string, key: string, start: number, end: number): Promise<Buffer> {
     if (start < 0 || end < start) throw new Error(`getRange: bad range ${start}-${end} of s3://${bucket}/${key}`);
     const out = await this.call(`get bytes ${start}-${end} of s3://${bucket}/${key}`, () => this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end}` })));
@@ -106,18 +166,6 @@ export class ObjectStore {
     return body;
   }
 
-  async getText(bucket: string, key: string): Promise<string> {
-    const chunks: Buffer[] = [];
-    for await (const c of await this.getStream(bucket, key)) chunks.push(Buffer.from(c));
-    return Buffer.concat(chunks).toString('utf8');
-  }
-
-  async getJson<T>(bucket: string, key: string): Promise<T | undefined> {
-    if (!(await this.head(bucket, key))) return undefined;
-    return JSON.parse(await this.getText(bucket, key)) as T;
-  }
-
-  /** Uploads a body (multipart for large streams); the object appears only when the upload completes. */
   async put(bucket: string, key: string, body: Readable | Buffer | string, contentType?: string, metadata?: Record<string, string>): Promise<void> {
     const upload = new Upload({
       client: this.client,
@@ -129,11 +177,6 @@ export class ObjectStore {
     await this.call(`put s3://${bucket}/${key}`, () => upload.done());
   }
 
-  /**
-   * Writes a small object only if the condition holds when S3 applies the write (a conditional
-   * write: `ifNoneMatch: '*'` creates it only where there is none, `ifMatch` replaces only the
-   * version with that ETag). Returns the new ETag, or undefined when the condition did not hold.
-   */
   async putIf(bucket: string, key: string, body: string, condition: { ifNoneMatch: '*' } | { ifMatch: string }): Promise<string | undefined> {
     try {
       const out = await this.client.send(
@@ -155,7 +198,6 @@ export class ObjectStore {
     }
   }
 
-  /** A small object's text and ETag, or undefined when there is none. */
   async getVersioned(bucket: string, key: string): Promise<{ text: string; etag: string } | undefined> {
     try {
       const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -172,10 +214,6 @@ export class ObjectStore {
     await this.call(`copy s3://${bucket}/${fromKey} to ${toKey}`, () => this.client.send(new CopyObjectCommand({ Bucket: bucket, Key: toKey, CopySource: source })));
   }
 
-  async putJson(bucket: string, key: string, value: unknown): Promise<void> {
-    await this.put(bucket, key, `${JSON.stringify(value, null, 2)}\n`, 'application/json');
-  }
-
   async download(bucket: string, key: string, path: string): Promise<void> {
     await mkdir(dirname(path), { recursive: true });
     await pipeline(await this.getStream(bucket, key), createWriteStream(path));
@@ -187,15 +225,8 @@ export class ObjectStore {
     return size;
   }
 
-  /** Deletes one object (no error when it is absent). */
   async delete(bucket: string, key: string): Promise<void> {
     await this.call(`delete s3://${bucket}/${key}`, () => this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
-  }
-
-  /** Deletes every object under the prefix (1000 a request); returns how many were deleted. */
-  async deletePrefix(bucket: string, prefix: string): Promise<number> {
-    if (!prefix.endsWith('/')) throw new Error(`deletePrefix refuses a prefix that does not end in '/': ${prefix}`);
-    return this.deleteKeys(bucket, (await this.listAll(bucket, prefix)).map((o) => o.key), `under s3://${bucket}/${prefix}`);
   }
 
   /** Deletes the given keys (1000 a request); returns how many. */
