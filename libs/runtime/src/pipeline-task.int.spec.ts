@@ -77,7 +77,7 @@ describe('runPipelineTask: settings, the store and the day\'s lock around a task
     expect(files).toBeInstanceOf(FileObjectStore);
     expect((files as FileObjectStore).root).toBe(join(process.cwd(), 'state/s3'));
     expect(openStore(cfg({ AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000' }))).toBeInstanceOf(S3ObjectStore);
-    for (const env of [{ TRIPS_ENGINE: 'athena' }, { TRIPS_WAREHOUSE: 'redshift' }]) {
+    for (const env of [{ TRIPS_ENGINE: 'athena' }, { TRIPS_WAREHOUSE: 'redshift' }] as Array<Record<string, string>>) {
       expect(() => openStore(cfg({ TRIPS_OBJECT_DIR: 'state/s3', ...env }))).toThrow('TRIPS_OBJECT_DIR: a folder of objects is for local runs; Athena and Redshift read S3');
     }
   });
