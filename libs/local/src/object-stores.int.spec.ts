@@ -189,6 +189,18 @@ describe('the file store', () => {
     expect(await store.getText('bucket', 'v/a.txt')).toBe('second version');
   });
 
+  it('keeps the old version, and leaves no temporary file, when a write fails part-way; the error names the write', async () => {
+    await store.put('bucket', 'w/a.csv', 'old');
+    const broken = new Readable({ read: () => undefined });
+    const writing = store.put('bucket', 'w/a.csv', broken);
+    broken.push('new bytes');
+    await new Promise((r) => setTimeout(r, 50));
+    broken.destroy(new Error('connection reset by the partner'));
+    await expect(writing).rejects.toThrow('put s3://bucket/w/a.csv failed: connection reset by the partner');
+    expect(await store.getText('bucket', 'w/a.csv')).toBe('old');
+    expect((await readdir(join(root, 'bucket', 'w'))).sort()).toEqual(['a.csv._S3rver_metadata.json', 'a.csv._S3rver_object', 'a.csv._S3rver_object.md5']);
+  });
+
   it('leaves no folder behind a deleted object', async () => {
     await store.put('bucket', 'deep/er/still/a.txt', 'a');
     await store.put('bucket', 'deep/b.txt', 'b');

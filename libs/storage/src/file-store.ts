@@ -100,17 +100,22 @@ export class FileObjectStore extends ObjectStore {
   }
 
   async put(bucket: string, key: string, body: Readable | Buffer | string, contentType?: string, metadata?: Record<string, string>): Promise<void> {
-    const path = await this.objectPath(bucket, key, `put s3://${bucket}/${key}`, true);
-    await this.locked(path, () => write(path, body, contentType, metadata));
+    const what = `put s3://${bucket}/${key}`;
+    const path = await this.objectPath(bucket, key, what, true);
+    await failed(what, this.locked(path, () => write(path, body, contentType, metadata)));
   }
 
   async putIf(bucket: string, key: string, body: string, condition: { ifNoneMatch: '*' } | { ifMatch: string }): Promise<string | undefined> {
-    const path = await this.objectPath(bucket, key, `conditional put s3://${bucket}/${key}`, true);
-    return this.locked(path, async () => {
-      const current = await etagOf(path);
-      if ('ifNoneMatch' in condition ? current !== undefined : current !== condition.ifMatch) return undefined;
-      return write(path, body, 'application/json', undefined);
-    });
+    const what = `conditional put s3://${bucket}/${key}`;
+    const path = await this.objectPath(bucket, key, what, true);
+    return failed(
+      what,
+      this.locked(path, async () => {
+        const current = await etagOf(path);
+        if ('ifNoneMatch' in condition ? current !== undefined : current !== condition.ifMatch) return undefined;
+        return write(path, body, 'application/json', undefined);
+      }),
+    );
   }
 
   async getVersioned(bucket: string, key: string): Promise<{ text: string; etag: string } | undefined> {
@@ -131,7 +136,7 @@ export class FileObjectStore extends ObjectStore {
       return { file, etag: (await etagOf(from)) as string, metadata: await readMetadata(from) };
     }, true);
     try {
-      await this.locked(to, () => write(to, source.file.createReadStream({ autoClose: false }), undefined, undefined, { etag: source.etag, metadata: source.metadata }));
+      await failed(what, this.locked(to, () => write(to, source.file.createReadStream({ autoClose: false }), undefined, undefined, { etag: source.etag, metadata: source.metadata })));
     } finally {
       await source.file.close();
     }
@@ -142,7 +147,7 @@ export class FileObjectStore extends ObjectStore {
     const from = await this.objectPath(bucket, key, what);
     await mkdir(dirname(path), { recursive: true });
     await copyFile(from + OBJECT, path).catch((e: NodeJS.ErrnoException) => {
-      throw e.code === 'ENOENT' ? failure(what, 'NoSuchKey', 'The specified key does not exist.') : e;
+      throw e.code === 'ENOENT' ? failure(what, 'NoSuchKey', 'The specified key does not exist.') : new ExternalError(`${what} failed: ${e.message}`, { cause: e });
     });
   }
 
@@ -353,6 +358,16 @@ function bucketNameProblem(name: string): string | undefined {
   if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) return `a bucket name is lower-case letters, digits, dots and hyphens, beginning and ending with a letter or digit: "${name}"`;
   if (name.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(name)) return `a bucket name has no two dots in a row and is not an IP address: "${name}"`;
   return undefined;
+}
+
+/** A file error in a store operation as the S3 store reports a failed call: naming the operation. */
+async function failed<T>(what: string, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (e) {
+    if (e instanceof ExternalError) throw e;
+    throw new ExternalError(`${what} failed: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 function failure(what: string, name: string, message: string): ExternalError {
