@@ -1,7 +1,8 @@
 import { mkdtemp, rm, writeFile, readFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SAMPLE, trips, tripsJson, type RunJson } from './trips';
+import { spawnSync } from 'node:child_process';
+import { ROOT, SAMPLE, trips, tripsJson, type RunJson } from './trips';
 
 const TABLES = ['fact_trips', 'dim_region', 'dim_datasource', 'dim_date', 'dim_time_of_day', 'dim_trip_group'];
 
@@ -167,6 +168,15 @@ describe('trips run on the embedded stack', () => {
     const again = await tripsJson<RunJson>(['run', '--input', SAMPLE, '--ds', '2018-05-28'], files);
     expect(repeatable(again)).toEqual(repeatable(run));
     expect(await warehouseSnapshot(files)).toEqual(before);
+    // The day's lock through the file store, between task processes of two runs: run A's first task
+    // hands the lock on to A's next task, so a task of run B is refused (75) and A's goes on.
+    const env = { ...process.env, TRIPS_OBJECT_DIR: join(files, 's3'), TRIPS_WORK_DIR: join(files, 'work'), AWS_ENDPOINT_URL_S3: undefined };
+    const app = (name: string, runId: string) => spawnSync(process.execPath, [join(ROOT, `dist/apps/${name}/main.js`), '--ds', '2018-05-28', '--run-id', runId], { env, encoding: 'utf8' });
+    expect(app('validate-raw', 'run-a').status).toBe(0);
+    const refused = app('clean-stage', 'run-b');
+    expect(refused.status).toBe(75);
+    expect(refused.stderr).toContain('ds=2018-05-28 is locked by run run-a');
+    expect(app('clean-stage', 'run-a').status).toBe(0);
     const bad = await trips(['run', '--ds', '2018-05-28', '--store', 'ftp'], files);
     expect(bad.code).toBe(64);
     expect(bad.stderr).toContain('--store must be s3 or files, got "ftp"');

@@ -158,6 +158,10 @@ describe('nothing lost, nothing mixed (issue 10)', () => {
       // The run's closing step frees the day.
       expect(spawnSync(process.execPath, [join(ROOT, 'dist/apps/load-redshift/main.js'), '--ds', '2018-05-28', '--run-id', 'run-a', '--release-lock'], { env: { ...process.env, ...env }, encoding: 'utf8' }).status).toBe(0);
       expect(app('clean', 'run-b').status).toBe(0);
+      // The standing stack serves the buckets over S3: a run asking for the file store beside it is refused.
+      const files = await trips(['run', '--input', SAMPLE, '--ds', '2018-05-28', '--store', 'files'], state);
+      expect(files.code).toBe(75);
+      expect(files.stderr).toContain('--store files: the standing stack (trips local up) serves the buckets');
     } finally {
       await trips(['local', 'down'], state);
     }
