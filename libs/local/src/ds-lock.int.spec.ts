@@ -1,34 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { BusyError } from '@trips/core';
-import { DsLock, FileObjectStore, type LockState, type ObjectStore } from '@trips/storage';
-import { startS3Server } from './s3-server';
+import { DsLock, type LockState, type ObjectStore } from '@trips/storage';
+import { localStores } from './local-stores';
 
 const KEY = 'locks/ds=2018-05-28.json';
 
 /** The lock on both local object stores: the S3 server's conditional writes, and the file store's. */
-const STORES: Array<[string, () => Promise<{ store: ObjectStore; close(): Promise<void> }>]> = [
-  [
-    'the local S3 server',
-    async () => {
-      const s3 = await startS3Server({ buckets: ['lake'] });
-      return { store: s3.store(), close: () => s3.close() };
-    },
-  ],
-  [
-    'the file store',
-    async () => {
-      const root = await mkdtemp(join(tmpdir(), 'trips-files-'));
-      const store = new FileObjectStore(root);
-      await store.ensureBucket('lake');
-      return { store, close: () => rm(root, { recursive: true, force: true }) };
-    },
-  ],
-];
-
-describe.each(STORES)('DsLock on %s (conditional writes)', (_name, open) => {
+describe.each(localStores('lake'))('DsLock on %s (conditional writes)', (_name, open) => {
   let close: () => Promise<void>;
   let store: ObjectStore;
   beforeAll(async () => {

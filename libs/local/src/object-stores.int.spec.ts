@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { FileObjectStore, type ObjectStore } from '@trips/storage';
+import { localStores, type OpenedStore } from './local-stores';
 import { startS3Server } from './s3-server';
 
 /**
@@ -12,32 +13,8 @@ import { startS3Server } from './s3-server';
  * the SDK, and the file store `trips run --store files` uses. The file store must be no kinder
  * than the server it stands in for.
  */
-interface Subject {
-  store: ObjectStore;
-  close(): Promise<void>;
-}
-
-const SUBJECTS: Array<[string, () => Promise<Subject>]> = [
-  [
-    'the local S3 server',
-    async () => {
-      const s3 = await startS3Server({ buckets: ['bucket'] });
-      return { store: s3.store(), close: () => s3.close() };
-    },
-  ],
-  [
-    'the file store',
-    async () => {
-      const root = await mkdtemp(join(tmpdir(), 'trips-files-'));
-      const store = new FileObjectStore(root);
-      await store.ensureBucket('bucket');
-      return { store, close: () => rm(root, { recursive: true, force: true }) };
-    },
-  ],
-];
-
-describe.each(SUBJECTS)('%s', (_name, open) => {
-  let subject: Subject;
+describe.each(localStores('bucket'))('%s', (_name, open) => {
+  let subject: OpenedStore;
   let store: ObjectStore;
   beforeAll(async () => {
     subject = await open();
