@@ -47,11 +47,8 @@ let writes = 0;
  * takes them; the local S3 server cannot hold them either), or a part too long for a file name.
  */
 export class FileObjectStore extends ObjectStore {
-  readonly where: string;
-
   constructor(readonly root: string) {
     super();
-    this.where = `files in ${root}`;
   }
 
   async *list(bucket: string, prefix: string): AsyncGenerator<ObjectInfo> {
@@ -63,7 +60,7 @@ export class FileObjectStore extends ObjectStore {
     await walk(join(top, from), from, prefix, keys);
     keys.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
     for (const key of keys) {
-      const o = await this.info(top, key);
+      const o = await info(join(top, ...key.split('/')), key);
       if (o) yield o;
     }
   }
@@ -71,7 +68,7 @@ export class FileObjectStore extends ObjectStore {
   async head(bucket: string, key: string): Promise<ObjectInfo | undefined> {
     const path = await this.objectPath(bucket, key, `head s3://${bucket}/${key}`);
     return this.locked(path, async () => {
-      const o = await this.info(join(this.root, bucket), key);
+      const o = await info(path, key);
       return o && { ...o, metadata: userMetadata(await readMetadata(path)) };
     }, true);
   }
@@ -102,7 +99,7 @@ export class FileObjectStore extends ObjectStore {
   async put(bucket: string, key: string, body: Readable | Buffer | string, contentType?: string, metadata?: Record<string, string>): Promise<void> {
     const what = `put s3://${bucket}/${key}`;
     const path = await this.objectPath(bucket, key, what, true);
-    await failed(what, this.locked(path, () => write(path, body, contentType, metadata)));
+    await failed(what, this.locked(path, () => write(path, body, storedMetadata(contentType, metadata))));
   }
 
   async putIf(bucket: string, key: string, body: string, condition: { ifNoneMatch: '*' } | { ifMatch: string }): Promise<string | undefined> {
@@ -113,7 +110,7 @@ export class FileObjectStore extends ObjectStore {
       this.locked(path, async () => {
         const current = await etagOf(path);
         if ('ifNoneMatch' in condition ? current !== undefined : current !== condition.ifMatch) return undefined;
-        return write(path, body, 'application/json', undefined);
+        return write(path, body, storedMetadata('application/json'));
       }),
     );
   }
@@ -130,13 +127,10 @@ export class FileObjectStore extends ObjectStore {
     const what = `copy s3://${bucket}/${fromKey} to ${toKey}`;
     const from = await this.objectPath(bucket, fromKey, what);
     const to = await this.objectPath(bucket, toKey, what, true);
-    // The source's bytes, MD5 and metadata as one version: read under its lock, then written under the target's.
-    const source = await this.locked(from, async () => {
-      const file = await openObject(from, what);
-      return { file, etag: (await etagOf(from)) as string, metadata: await readMetadata(from) };
-    }, true);
+    // The source's bytes and metadata as one version: read under its lock, then written under the target's.
+    const source = await this.locked(from, async () => ({ file: await openObject(from, what), metadata: await readMetadata(from) }), true);
     try {
-      await failed(what, this.locked(to, () => write(to, source.file.createReadStream({ autoClose: false }), undefined, undefined, { etag: source.etag, metadata: source.metadata })));
+      await failed(what, this.locked(to, () => write(to, source.file.createReadStream({ autoClose: false }), source.metadata)));
     } finally {
       await source.file.close();
     }
@@ -151,15 +145,9 @@ export class FileObjectStore extends ObjectStore {
     });
   }
 
-  async upload(path: string, bucket: string, key: string, contentType?: string): Promise<number> {
-    const { size } = await stat(path);
-    await this.put(bucket, key, createReadStream(path), contentType);
-    return size;
-  }
-
   async delete(bucket: string, key: string): Promise<void> {
-    const top = await this.bucketDir(bucket, `delete s3://${bucket}/${key}`);
     const path = await this.objectPath(bucket, key, `delete s3://${bucket}/${key}`);
+    const top = join(this.root, bucket);
     await this.locked(path, () => Promise.all([OBJECT, MD5, METADATA].map((s) => rm(path + s, { force: true }))), true);
     // S3 has no folders: a folder left empty would still be listed by nothing, but is removed as S3 would have none.
     for (let dir = dirname(path); dir.length > top.length; dir = dirname(dir)) {
@@ -198,13 +186,6 @@ export class FileObjectStore extends ObjectStore {
     const long = parts.find((p, i) => Buffer.byteLength(p) + (i === parts.length - 1 ? METADATA.length + 1 : 0) > MAX_NAME_BYTES);
     if (long !== undefined) throw new ExternalError(`${what} failed: the file store cannot hold a key part this long (${Buffer.byteLength(long)} bytes; a file name holds ${MAX_NAME_BYTES}, S3 can): run with --store s3`);
     return join(top, ...parts);
-  }
-
-  private async info(top: string, key: string): Promise<ObjectInfo | undefined> {
-    const path = join(top, ...key.split('/'));
-    const s = await stat(path + OBJECT).catch(() => undefined);
-    if (!s) return undefined;
-    return { key, size: s.size, etag: await etagOf(path), lastModified: s.mtime };
   }
 
   /**
@@ -265,10 +246,17 @@ async function walk(dir: string, rel: string, prefix: string, out: string[]): Pr
   }
 }
 
+/** The object at `path` (a key's files without their suffixes) as a listing gives it, undefined when there is none. */
+async function info(path: string, key: string): Promise<ObjectInfo | undefined> {
+  const s = await stat(path + OBJECT).catch(() => undefined);
+  if (!s) return undefined;
+  return { key, size: s.size, etag: await etagOf(path), lastModified: s.mtime };
+}
+
 /** Opens an object's bytes; NoSuchKey when there is no object. */
 async function openObject(path: string, what: string) {
   return open(path + OBJECT, 'r').catch((e: NodeJS.ErrnoException) => {
-    throw e.code === 'ENOENT' ? failure(what, 'NoSuchKey', 'The specified key does not exist.') : e;
+    throw e.code === 'ENOENT' ? failure(what, 'NoSuchKey', 'The specified key does not exist.') : new ExternalError(`${what} failed: ${e.message}`, { cause: e });
   });
 }
 
@@ -298,17 +286,19 @@ function userMetadata(stored: Record<string, string>): Record<string, string> {
   return out;
 }
 
+/** An object's metadata as the S3 server stores it: its content type (S3's default when none is given) and x-amz-meta-* names. */
+function storedMetadata(contentType: string | undefined, metadata: Record<string, string> = {}): Record<string, string> {
+  return {
+    'content-type': contentType ?? 'binary/octet-stream',
+    ...Object.fromEntries(Object.entries(metadata).map(([k, v]) => [`x-amz-meta-${k.toLowerCase()}`, v])),
+  };
+}
+
 /**
  * Writes a key's files under its lock: the bytes to a temporary file hashed on the way, then the MD5
- * and metadata, then the bytes renamed into place. `copied` gives a copy's ETag and metadata.
+ * and the stored metadata, then the bytes renamed into place. Returns the new ETag.
  */
-async function write(
-  path: string,
-  body: Readable | Buffer | string,
-  contentType: string | undefined,
-  metadata: Record<string, string> | undefined,
-  copied?: { etag: string; metadata: Record<string, string> },
-): Promise<string> {
+async function write(path: string, body: Readable | Buffer | string, stored: Record<string, string>): Promise<string> {
   const temporary = `${path}${OBJECT}.writing-${process.pid}-${++writes}`;
   const hash = createHash('md5');
   await mkdir(dirname(path), { recursive: true });
@@ -324,10 +314,6 @@ async function write(
       createWriteStream(temporary),
     );
     const md5 = hash.digest('hex');
-    const stored = copied?.metadata ?? {
-      'content-type': contentType ?? 'binary/octet-stream',
-      ...Object.fromEntries(Object.entries(metadata ?? {}).map(([k, v]) => [`x-amz-meta-${k.toLowerCase()}`, v])),
-    };
     await replace(path + MD5, md5);
     await replace(path + METADATA, JSON.stringify(stored, null, 2));
     await rename(temporary, path + OBJECT);

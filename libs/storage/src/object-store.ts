@@ -46,9 +46,6 @@ const QUEUE_SIZE = 4;
  * a write to a key can be made conditional, a listing comes in key order.
  */
 export abstract class ObjectStore {
-  /** Where the objects live, for messages: `S3`, or `files in <folder>`. */
-  abstract readonly where: string;
-
   /** Every object under the prefix. */
   abstract list(bucket: string, prefix: string): AsyncGenerator<ObjectInfo>;
   abstract head(bucket: string, key: string): Promise<ObjectInfo | undefined>;
@@ -68,8 +65,6 @@ export abstract class ObjectStore {
   /** Copies an object inside its bucket, content type and metadata with it. */
   abstract copy(bucket: string, fromKey: string, toKey: string): Promise<void>;
   abstract download(bucket: string, key: string, path: string): Promise<void>;
-  /** Uploads a local file; returns its size. */
-  abstract upload(path: string, bucket: string, key: string, contentType?: string): Promise<number>;
   /** Deletes one object (no error when it is absent). */
   abstract delete(bucket: string, key: string): Promise<void>;
   /** Deletes the given keys; returns how many. */
@@ -97,6 +92,13 @@ export abstract class ObjectStore {
     await this.put(bucket, key, `${JSON.stringify(value, null, 2)}\n`, 'application/json');
   }
 
+  /** Uploads a local file; returns its size. */
+  async upload(path: string, bucket: string, key: string, contentType?: string): Promise<number> {
+    const { size } = await stat(path);
+    await this.put(bucket, key, createReadStream(path), contentType);
+    return size;
+  }
+
   /** Deletes every object under the prefix; returns how many were deleted. */
   async deletePrefix(bucket: string, prefix: string): Promise<number> {
     if (!prefix.endsWith('/')) throw new Error(`deletePrefix refuses a prefix that does not end in '/': ${prefix}`);
@@ -110,7 +112,6 @@ export abstract class ObjectStore {
  */
 export class S3ObjectStore extends ObjectStore {
   readonly client: S3Client;
-  readonly where = 'S3';
 
   constructor(settings: StoreSettings, client?: S3Client) {
     super();
@@ -217,12 +218,6 @@ export class S3ObjectStore extends ObjectStore {
   async download(bucket: string, key: string, path: string): Promise<void> {
     await mkdir(dirname(path), { recursive: true });
     await pipeline(await this.getStream(bucket, key), createWriteStream(path));
-  }
-
-  async upload(path: string, bucket: string, key: string, contentType?: string): Promise<number> {
-    const { size } = await stat(path);
-    await this.put(bucket, key, createReadStream(path), contentType);
-    return size;
   }
 
   async delete(bucket: string, key: string): Promise<void> {
