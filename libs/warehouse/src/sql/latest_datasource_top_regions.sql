@@ -9,13 +9,26 @@ with top_regions as (
     limit $1
 ),
 
--- The latest trip time of each: the end of its (region_key, trip_ts) index range, read backwards
--- (a few index pages per partition, whatever the number of trips). Named twice below, so that
--- PostgreSQL computes it once (it folds a WITH query named once into the query, and this
+-- The latest trip time of each, looked for in the region's last week that holds trips (the
+-- aggregate's; a week a load empties leaves it): the trip_ts index read backwards from that week's
+-- end, merged across the day partitions, to the region's first trip there. A few rows for a common
+-- region, at most a week's trips for any, whatever the number of trips in all. Named twice below,
+-- so that PostgreSQL computes it once (it folds a WITH query named once into the query, and this
 -- subquery then ran again for every day partition `picked` reads: 110 ms at 98M trips, not 12).
 latest as (
-    select t.region_key, (select max(f.trip_ts) from trips.fact_trips f where f.region_key = t.region_key) as trip_ts
+    select t.region_key, (
+        select max(f.trip_ts)
+        from trips.fact_trips f
+        where f.region_key = t.region_key
+            and f.trip_ts >= w.week_start_date
+            and f.trip_ts < w.week_start_date + interval '7 days'
+    ) as trip_ts
     from top_regions t
+    join (
+        select region_key, max(week_start_date) as week_start_date
+        from trips.agg_weekly_region
+        group by region_key
+    ) w on w.region_key = t.region_key
 ),
 
 -- The datasource of the trip at that time (of several at the same time, the first by key; as
