@@ -1,8 +1,7 @@
 import { mkdtemp, rm, writeFile, readFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { ROOT, SAMPLE, trips, tripsJson, type RunJson } from './trips';
+import { runBundle, SAMPLE, trips, tripsJson, type RunJson } from './trips';
 
 const TABLES = ['fact_trips', 'dim_region', 'dim_datasource', 'dim_date', 'dim_time_of_day', 'dim_trip_group'];
 
@@ -170,8 +169,8 @@ describe('trips run on the embedded stack', () => {
     expect(await warehouseSnapshot(files)).toEqual(before);
     // The day's lock through the file store, between task processes of two runs: run A's first task
     // hands the lock on to A's next task, so a task of run B is refused (75) and A's goes on.
-    const env = { ...process.env, TRIPS_OBJECT_DIR: join(files, 's3'), TRIPS_WORK_DIR: join(files, 'work'), AWS_ENDPOINT_URL_S3: undefined };
-    const app = (name: string, runId: string) => spawnSync(process.execPath, [join(ROOT, `dist/apps/${name}/main.js`), '--ds', '2018-05-28', '--run-id', runId], { env, encoding: 'utf8' });
+    const env = { TRIPS_OBJECT_DIR: join(files, 's3'), TRIPS_WORK_DIR: join(files, 'work'), AWS_ENDPOINT_URL_S3: undefined };
+    const app = (name: string, runId: string) => runBundle(name, ['--ds', '2018-05-28', '--run-id', runId], env);
     expect(app('validate-raw', 'run-a').status).toBe(0);
     const refused = app('clean-stage', 'run-b');
     expect(refused.status).toBe(75);

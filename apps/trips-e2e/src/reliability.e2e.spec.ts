@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hardRows } from '@trips/testing';
-import { alive, ROOT, SAMPLE, trips, tripsJson, type RunJson } from './trips';
+import { alive, ROOT, runBundle, SAMPLE, trips, tripsJson, type RunJson } from './trips';
 
 /**
  * Issue 10's classes, each through the `trips` command as a user runs it, on real stand-ins (S3
@@ -146,17 +146,16 @@ describe('nothing lost, nothing mixed (issue 10)', () => {
     expect(up.code).toBe(0);
     try {
       const env = await tripsJson<Record<string, string>>(['local', 'env'], state);
-      const app = (id: string, runId: string) =>
-        spawnSync(process.execPath, [join(ROOT, 'dist/apps/clean-stage/main.js'), '--ds', '2018-05-28', '--run-id', runId], { env: { ...process.env, ...env }, encoding: 'utf8' });
+      const app = (id: string, runId: string) => runBundle('clean-stage', ['--ds', '2018-05-28', '--run-id', runId], env);
       // Run A's first task hands the lock on to A's next task...
-      expect(spawnSync(process.execPath, [join(ROOT, 'dist/apps/validate-raw/main.js'), '--ds', '2018-05-28', '--run-id', 'run-a'], { env: { ...process.env, ...env }, encoding: 'utf8' }).status).toBe(0);
+      expect(runBundle('validate-raw', ['--ds', '2018-05-28', '--run-id', 'run-a'], env).status).toBe(0);
       // ...so a task of run B is refused, and one of run A goes on.
       const b = app('clean', 'run-b');
       expect(b.status).toBe(75);
       expect(b.stderr).toContain('ds=2018-05-28 is locked by run run-a');
       expect(app('clean', 'run-a').status).toBe(0);
       // The run's closing step frees the day.
-      expect(spawnSync(process.execPath, [join(ROOT, 'dist/apps/load-redshift/main.js'), '--ds', '2018-05-28', '--run-id', 'run-a', '--release-lock'], { env: { ...process.env, ...env }, encoding: 'utf8' }).status).toBe(0);
+      expect(runBundle('load-redshift', ['--ds', '2018-05-28', '--run-id', 'run-a', '--release-lock'], env).status).toBe(0);
       expect(app('clean', 'run-b').status).toBe(0);
       // The standing stack serves the buckets over S3: a run asking for the file store beside it is refused.
       const files = await trips(['run', '--input', SAMPLE, '--ds', '2018-05-28', '--store', 'files'], state);

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { join } from 'node:path';
 
 export const ROOT = join(__dirname, '..', '..', '..');
@@ -31,6 +31,11 @@ export function runNode(script: string, args: string[], env: Record<string, stri
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
+}
+
+/** Runs a task app's bundle (dist/apps/<app>/main.js, as its container does) to its end, with `env` over this process's environment. */
+export function runBundle(app: string, args: string[], env: Record<string, string | undefined>): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [join(ROOT, 'dist/apps', app, 'main.js'), ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });
 }
 
 /** Runs `npx trips …` (bin/trips.cjs) as a user would, with its own state folder (in another checkout: `root`). */

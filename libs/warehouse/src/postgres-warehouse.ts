@@ -149,9 +149,10 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
       // many are distinct (without any, PostgreSQL guessed a tenth and hashed them all), which a
       // sample of 3,000 rows tells as well as one of 30,000: 0.02 s instead of 0.1-0.25 s for a
       // day's trip groups, on the path the facts' load waits on (docs/scale.md).
-      if (table.warehouse.load === 'merge') await c.query('set local default_statistics_target = 10');
+      const merge = table.warehouse.load === 'merge';
+      if (merge) await c.query('set local default_statistics_target = 10');
       await c.query(`analyze ${stagedIn}`);
-      if (table.warehouse.load === 'merge') await c.query('set local default_statistics_target to default');
+      if (merge) await c.query('set local default_statistics_target to default');
       await req.after;
       // Staged first, then the lock: readers of the table wait only for the swap, not the COPY. One
       // load per table at a time: concurrent loads of two days must not both see a trip as new.
