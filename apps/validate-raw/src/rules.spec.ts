@@ -1,9 +1,35 @@
-import { checkRow, headerMatches, normaliseField, validDatetime, visibleControls } from './rules';
+import { checkRow, headerMatches, normaliseField, validDatetime, visibleControls, withinLimit } from './rules';
 
 const good = ['Prague', 'POINT (14.4973794438195 50.00136875782316)', 'POINT (14.43 50.04)', '2018-05-28 09:03:40', 'funny_car'];
 const withField = (i: number, v: string) => good.map((f, j) => (j === i ? v : f));
 
 describe('row rules', () => {
+  it('tells a coordinate within its range as Number would read it, at the limit and with an exponent too', () => {
+    const cases: Array<[string, number, boolean]> = [
+      ['14.4973794438195', 180, true],
+      ['-180', 180, true],
+      ['180.0000000000000001', 180, true], // read as 180
+      ['180.00000000000003', 180, false],
+      ['-180.5', 180, false],
+      ['179.99999999999999999', 180, true],
+      ['0000180', 180, true],
+      ['181', 180, false],
+      ['1.8e2', 180, true],
+      ['18000e-2', 180, true],
+      ['1.81e2', 180, false],
+      ['1e400', 180, false],
+      ['9'.repeat(400), 180, false],
+      ['.5', 90, true],
+      ['5.', 90, true],
+      ['90.0000000000000001', 90, true],
+      ['+90.5', 90, false],
+    ];
+    for (const [num, limit, inside] of cases) {
+      expect({ num, inside: withinLimit(num, limit) }).toEqual({ num, inside });
+      expect({ num, inside: Math.abs(Number(num)) <= limit }).toEqual({ num, inside });
+    }
+  });
+
   it('passes a good row, with spacing and case of POINT free', () => {
     expect(checkRow(good, false)).toBeUndefined();
     expect(checkRow(withField(1, '  point(  -9.1 38.7 ) ').map(normaliseField), false)).toBeUndefined();
