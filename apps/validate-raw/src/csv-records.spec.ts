@@ -1,5 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { CsvRecordReader, toCsvLine } from './csv-records';
+import { cut, randomText, seeded } from './random-text';
 
 function read(chunks: string[]) {
   const r = new CsvRecordReader();
@@ -35,35 +36,6 @@ function oracle(text: string) {
     lastLine = r.info.lines;
   }
   return { records, unterminated };
-}
-
-/** Random text of the characters that matter to CSV, with some plain ones. */
-function randomText(rand: () => number, length: number): string {
-  const alphabet = ['a', 'b', ',', '"', '"', '\n', '\r', '\r\n', ' ', 'é'];
-  let s = '';
-  for (let i = 0; i < length; i++) s += alphabet[Math.floor(rand() * alphabet.length)];
-  return s;
-}
-
-/** A small seeded generator (mulberry32), so a failure names the case that reproduces it. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function cut(rand: () => number, text: string): string[] {
-  const chunks: string[] = [];
-  for (let i = 0; i < text.length; ) {
-    const n = 1 + Math.floor(rand() * 6);
-    chunks.push(text.slice(i, i + n));
-    i += n;
-  }
-  return chunks;
 }
 
 describe('CsvRecordReader', () => {

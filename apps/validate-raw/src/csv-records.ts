@@ -43,17 +43,32 @@ const enum Mode {
 export class CsvRecordReader {
   private out: CsvRecord[] = [];
   /** The physical line the next record starts on. */
-  private line = 1;
+  private line: number;
   /** A CR ended the last record: a LF right after it belongs to that line end. */
   private skipLf = false;
   /** Whether a record is under way in the character machine (its text began in an earlier push or holds a quote). */
-  private open = false;
+  private isOpen = false;
   private mode = Mode.FieldStart;
   private fields: string[] = [];
   private field = '';
   private raw = '';
   /** Line breaks inside the open record's quoted fields. */
   private inner = 0;
+
+  /** `firstLine`: the physical line the text starts on (a part of a file read by readers of its own). */
+  constructor(firstLine = 1) {
+    this.line = firstLine;
+  }
+
+  /** The physical line the next record starts on, once no record is under way (`open`). */
+  get nextLine(): number {
+    return this.line;
+  }
+
+  /** A record is under way: the text so far ends inside it (or right after a CR whose LF may follow). */
+  get open(): boolean {
+    return this.isOpen || this.skipLf;
+  }
 
   push(text: string): CsvRecord[] {
     this.scan(text);
@@ -63,7 +78,7 @@ export class CsvRecordReader {
   /** Ends the input: returns the records completed by its end (the last line without a line break). */
   end(): CsvRecord[] {
     // Still inside quotes: the record as written, its open quote dropped, flagged (what csv-parse reports).
-    if (this.open) this.emit([...this.fields, this.field], this.mode === Mode.Quoted);
+    if (this.isOpen) this.emit([...this.fields, this.field], this.mode === Mode.Quoted);
     return this.out.splice(0);
   }
 
@@ -78,7 +93,7 @@ export class CsvRecordReader {
     let nextQuote = indexOr(s, '"', p, n);
     let nextCr = indexOr(s, '\r', p, n);
     while (p < n) {
-      if (this.open) {
+      if (this.isOpen) {
         p = this.machine(s, p);
         continue;
       }
@@ -88,7 +103,7 @@ export class CsvRecordReader {
       let end = lf === -1 ? nextCr : Math.min(lf, nextCr);
       if (end === n || nextQuote < end) {
         // A quote before the line's end, or the line goes on in the next push: character by character.
-        this.open = true;
+        this.isOpen = true;
         this.mode = Mode.FieldStart;
         continue;
       }
@@ -169,7 +184,7 @@ export class CsvRecordReader {
   private emit(fields: string[], unterminated: boolean): void {
     this.out.push({ fields, line: this.line, raw: this.raw, unterminated });
     this.line += 1 + this.inner;
-    this.open = false;
+    this.isOpen = false;
     this.mode = Mode.FieldStart;
     this.fields = [];
     this.field = '';

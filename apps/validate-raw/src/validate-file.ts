@@ -6,8 +6,10 @@ import { pipeline } from 'node:stream/promises';
 import { constants, createGunzip, createGzip, type ZlibOptions } from 'node:zlib';
 import type { FileAccount, Logger } from '@trips/core';
 import { columnNames, tableOfLayer } from '@trips/pipeline';
-import { CsvRecordReader, toCsvLine, type CsvRecord } from './csv-records';
-import { checkRow, headerMatches, isPlainRecord, normaliseField, visibleControls, type DateRange, type FileReason } from './rules';
+import type { CheckPool } from './check-pool';
+import { RowCutter, type RowWork } from './row-cutter';
+import { checkBatch, checkRecords, noRows, type CheckedRows } from './row-checks';
+import { headerMatches, type DateRange, type FileReason } from './rules';
 
 export interface FileResult {
   account: FileAccount;
@@ -23,6 +25,11 @@ class Lines {
 
   add(line: string): void {
     this.pending += `${line}\n`;
+  }
+
+  /** Lines already ended by their line breaks. */
+  addLines(text: string): void {
+    this.pending += text;
   }
 
   async flush(force = false): Promise<void> {
@@ -72,18 +79,33 @@ async function close(output: Output): Promise<void> {
   await output.done;
 }
 
+export interface ValidateFileOptions {
+  /** Trip dates accepted (all when absent). */
+  dates?: DateRange;
+  logger?: Logger;
+  /** Worker threads to check the rows on; without, this thread checks them. */
+  pool?: CheckPool;
+  /** Characters of a batch of rows (BATCH_CHARS by default). */
+  batchChars?: number;
+}
+
 /**
  * Reads one raw file as a stream and splits its rows into `validatedPath` (gzip CSV) and
  * `quarantinePath` (plain CSV, for people to read), local files uploaded by the caller only if the
  * file as a whole is accepted. Accepted rows are written in canonical form (normaliseField);
  * rejected ones as delivered, control characters made visible. A file delivered gzip-compressed
  * (its first bytes are gzip's magic number, whatever its name) is read through gunzip; its hash and
- * byte count stay those of the bytes delivered. Memory holds one chunk and one record at a time.
+ * byte count stay those of the bytes delivered.
+ *
+ * The text is cut into batches of whole lines (row-cutter.ts) that `pool`'s worker threads check
+ * while this thread reads, decodes and cuts the next ones; their rows are written in file order, as
+ * one thread would write them (without a pool, this thread checks them). Memory holds a few batches.
  */
-export async function validateFile(key: string, body: Readable, validatedPath: string, quarantinePath: string, dates?: DateRange, logger?: Logger): Promise<FileResult> {
+export async function validateFile(key: string, body: Readable, validatedPath: string, quarantinePath: string, options: ValidateFileOptions = {}): Promise<FileResult> {
+  const { dates, logger, pool } = options;
   const hash = createHash('sha256');
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  const reader = new CsvRecordReader();
+  const cutter = new RowCutter(options.batchChars);
   const validatedFile = gzipFile(validatedPath);
   const quarantineFile = plainFile(quarantinePath);
   const validated = new Lines(validatedFile.stream);
@@ -94,38 +116,47 @@ export async function validateFile(key: string, body: Readable, validatedPath: s
   const account: FileAccount = { file: key, status: 'ok', rows: { read: 0, passed: 0, rejected: 0, duplicates: 0 }, rejectedByReason: {}, bytes: 0 };
   let fileReason: FileReason | undefined;
   let detail = '';
-  const keyField = toCsvLine([key]);
-  let header: boolean | undefined;
   let sawText = false;
 
-  const take = async (records: CsvRecord[]) => {
-    for (const r of records) {
+  // Checked rows, in file order: the batches on the pool's workers, a few ahead of those written.
+  const checking: Array<Promise<CheckedRows> | CheckedRows> = [];
+  const ahead = pool ? 2 * pool.size : 0;
+  const write = async (rows: CheckedRows) => {
+    if (fileReason) return;
+    const before = account.rows.read;
+    account.rows.read += rows.read;
+    account.rows.passed += rows.passed;
+    account.rows.rejected += rows.rejected;
+    for (const [reason, n] of Object.entries(rows.rejectedByReason)) account.rejectedByReason[reason] = (account.rejectedByReason[reason] ?? 0) + n;
+    validated.addLines(rows.validated);
+    quarantine.addLines(rows.quarantine);
+    await validated.flush();
+    await quarantine.flush();
+    if (Math.floor(account.rows.read / 500_000) > Math.floor(before / 500_000)) logger?.info({ file: key, rows: account.rows }, `validate-raw: ${key}: ${account.rows.read} rows`);
+  };
+  const settle = async (all: boolean) => {
+    while (checking.length > (all ? 0 : ahead)) await write(await (checking.shift() as Promise<CheckedRows> | CheckedRows));
+  };
+  const take = async (work: RowWork[]) => {
+    for (const w of work) {
       if (fileReason) return;
-      if (header === undefined) {
-        header = headerMatches(r.fields);
-        if (!header) {
+      if ('header' in w) {
+        const r = w.header;
+        if (!headerMatches(r.fields)) {
           fileReason = 'bad_header';
           detail = `line ${r.line}: expected header "region,origin_coord,destination_coord,datetime,datasource", got ${JSON.stringify(r.raw.slice(0, 200))}`;
         }
         continue;
       }
-      account.rows.read++;
-      const plain = isPlainRecord(r.raw);
-      const fields = plain ? r.fields : r.fields.map(normaliseField);
-      const problem = checkRow(fields, r.unterminated, dates, plain);
-      if (problem) {
-        account.rows.rejected++;
-        account.rejectedByReason[problem.reason] = (account.rejectedByReason[problem.reason] ?? 0) + 1;
-        quarantine.add(toCsvLine([key, r.line, problem.reason, visibleControls(problem.detail), visibleControls(r.raw)]));
-      } else {
-        account.rows.passed++;
-        // A plain record's text is its fields joined by commas, none of which needs quoting.
-        validated.add(plain ? `${keyField},${r.line},${r.raw}` : toCsvLine([key, r.line, ...fields]));
+      if ('records' in w) checking.push(checkRecords(w.records, key, dates, noRows()));
+      else if (!pool) checking.push(checkBatch({ key, dates, ...w.batch }));
+      else {
+        const rows = pool.check({ key, dates, ...w.batch });
+        rows.catch(() => undefined); // awaited in turn below; a failure then fails the file
+        checking.push(rows);
       }
-      if (account.rows.read % 500_000 === 0) logger?.info({ file: key, rows: account.rows }, `validate-raw: ${key}: ${account.rows.read} rows`);
+      await settle(false);
     }
-    await validated.flush();
-    await quarantine.flush();
   };
 
   let gzipped = false;
@@ -185,13 +216,13 @@ export async function validateFile(key: string, body: Readable, validatedPath: s
       continue;
     }
     if (!sawText && text.trim() !== '') sawText = true;
-    await take(reader.push(text));
+    await take(cutter.push(text));
   }
   if (!fileReason) {
     try {
       const rest = decoder.decode();
       if (rest.trim() !== '') sawText = true;
-      await take(reader.push(rest));
+      await take(cutter.push(rest));
     } catch {
       fileReason = 'not_utf8';
       detail = 'the file ends inside a multi-byte UTF-8 sequence';
@@ -201,8 +232,9 @@ export async function validateFile(key: string, body: Readable, validatedPath: s
     if (!sawText) {
       fileReason = 'empty_file';
       detail = account.bytes === 0 ? 'the file has no bytes' : 'the file holds only whitespace';
-    } else await take(reader.end());
+    } else await take(cutter.end());
   }
+  await settle(true);
   await validated.flush(true);
   await quarantine.flush(true);
   await Promise.all([close(validatedFile), close(quarantineFile)]);

@@ -4,6 +4,7 @@ import { join, posix } from 'node:path';
 import { addCounts, addReasons, counted, DataError, emptyCounts, GateError, makeScratchDir, recordTask, s3Url, type FileAccount, type Logger, type Progress, type TaskManifest } from '@trips/core';
 import { manifestKey, partition, rawBatch, tableOfLayer, taskOfApp, type Buckets } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
+import { CheckPool } from './check-pool';
 import type { DateRange } from './rules';
 import { validateFile } from './validate-file';
 
@@ -24,6 +25,8 @@ export interface ValidateDeps {
   maxRejectRatio: number;
   /** Trip dates accepted (all when absent). */
   tripDates?: DateRange;
+  /** Worker threads checking the rows beside the thread reading them (check-pool.ts): one per core by default; 0 for none. */
+  checkWorkers?: number;
   logger?: Logger;
   progress?: Progress;
 }
@@ -65,13 +68,14 @@ export async function runValidateRaw(deps: ValidateDeps, ds: string): Promise<Ta
     const scratch = await makeScratchDir(deps.workDir, 'validate');
     const files: FileAccount[] = [];
     const stage = deps.progress?.stage(`validating ${inputs.length} raw file(s)`, { bytes: inputs.reduce((s, o) => s + o.size, 0) });
+    const pool = deps.checkWorkers === 0 ? undefined : CheckPool.start(deps.checkWorkers);
     try {
       for (const input of inputs) {
         const name = outputName(input.key);
         const okPath = join(scratch, `${name}.valid.csv.gz`);
         const badPath = join(scratch, `${name}.rejects.csv`);
         const body = await store.getStream(raw.bucket, input.key);
-        const result = await validateFile(input.key, stage ? counted(body, stage) : body, okPath, badPath, deps.tripDates, logger);
+        const result = await validateFile(input.key, stage ? counted(body, stage) : body, okPath, badPath, { dates: deps.tripDates, logger, pool });
         stage?.advance({ rows: result.account.rows.read });
         files.push(result.account);
         if (result.fileReason) {
@@ -87,6 +91,7 @@ export async function runValidateRaw(deps: ValidateDeps, ds: string): Promise<Ta
       }
       stage?.done();
     } finally {
+      await pool?.close();
       await rm(scratch, { recursive: true, force: true });
     }
 
