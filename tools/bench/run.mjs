@@ -28,4 +28,13 @@ const stateAt = rest.indexOf('--state');
 process.argv = [process.argv[0], script, ...announce(name, rest, stateAt >= 0 ? rest[stateAt + 1] : undefined)];
 const require = createRequire(import.meta.url);
 require('tsx/cjs/api').register();
-require(script);
+try {
+  require(script);
+} catch (e) {
+  // An option the bench does not take (its parseArgs, at the top of the file): named, not a stack trace.
+  if (typeof e?.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS')) {
+    console.error(`${name}: ${e.message} (node tools/bench/run.mjs ${name} --help lists its options)`);
+    process.exit(64);
+  }
+  throw e;
+}

@@ -18,6 +18,14 @@ interface LoadGrowth {
 // it); this small run of it is: it must load the same day as often as asked into fresh copies of both
 // warehouses, alternating, and rerun it exactly (its checksum query had failed unnoticed once).
 describe('tools/bench load-growth (a small run)', () => {
+  it('refuses an option it does not take, naming it, before any work', async () => {
+    const r = await runNode('tools/bench/run.mjs', ['load-growth', '--batch', '1000', '--out', 'somewhere']);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain("load-growth: Unknown option '--out'");
+    expect(r.stderr).toContain('node tools/bench/run.mjs load-growth --help lists its options');
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
   it('loads one day into copies of a near-empty and of a full warehouse, alternating, compares the medians and reruns it exactly', async () => {
     const r = await runNode('tools/bench/run.mjs', ['load-growth', '--batch', '1000', '--days', '2', '--repeat', '2']);
     expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
