@@ -1,3 +1,4 @@
+import type { RowCounts } from '@trips/core';
 import { CsvRecordReader, toCsvLine, type CsvRecord } from './csv-records';
 import { checkRow, isPlainRecord, normaliseField, visibleControls, type DateRange } from './rules';
 
@@ -17,13 +18,14 @@ export interface RowBatch {
 export interface CheckedRows {
   validated: string;
   quarantine: string;
-  read: number;
-  passed: number;
-  rejected: number;
+  /** Read, passed and rejected (a file's duplicates are clean-stage's to find). */
+  rows: RowCounts;
   rejectedByReason: Record<string, number>;
 }
 
-export const noRows = (): CheckedRows => ({ validated: '', quarantine: '', read: 0, passed: 0, rejected: 0, rejectedByReason: {} });
+// core's emptyCounts, written out: importing @trips/core here put all of it (1 MB) into the worker
+// threads' bundle, check-worker.js (23 KB without it).
+export const noRows = (): CheckedRows => ({ validated: '', quarantine: '', rows: { read: 0, passed: 0, rejected: 0, duplicates: 0 }, rejectedByReason: {} });
 
 /**
  * Checks data records (not the header) into `out`. Accepted rows are written in canonical form
@@ -32,16 +34,16 @@ export const noRows = (): CheckedRows => ({ validated: '', quarantine: '', read:
 export function checkRecords(records: CsvRecord[], key: string, dates: DateRange | undefined, out: CheckedRows): CheckedRows {
   const keyField = toCsvLine([key]);
   for (const r of records) {
-    out.read++;
+    out.rows.read++;
     const plain = isPlainRecord(r.raw);
     const fields = plain ? r.fields : r.fields.map(normaliseField);
     const problem = checkRow(fields, r.unterminated, dates, plain);
     if (problem) {
-      out.rejected++;
+      out.rows.rejected++;
       out.rejectedByReason[problem.reason] = (out.rejectedByReason[problem.reason] ?? 0) + 1;
       out.quarantine += `${toCsvLine([key, r.line, problem.reason, visibleControls(problem.detail), visibleControls(r.raw)])}\n`;
     } else {
-      out.passed++;
+      out.rows.passed++;
       // A plain record's text is its fields joined by commas, none of which needs quoting.
       out.validated += `${plain ? `${keyField},${r.line},${r.raw}` : toCsvLine([key, r.line, ...fields])}\n`;
     }

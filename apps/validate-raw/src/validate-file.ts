@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import type { Readable, TransformOptions, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createGunzip, createGzip, type ZlibOptions } from 'node:zlib';
-import type { FileAccount, Logger } from '@trips/core';
+import { addCounts, addReasons, type FileAccount, type Logger } from '@trips/core';
 import { columnNames, tableOfLayer } from '@trips/pipeline';
 import type { CheckPool } from './check-pool';
 import { RowCutter, type RowWork } from './row-cutter';
@@ -124,10 +124,8 @@ export async function validateFile(key: string, body: Readable, validatedPath: s
   const write = async (rows: CheckedRows) => {
     if (fileReason) return;
     const before = account.rows.read;
-    account.rows.read += rows.read;
-    account.rows.passed += rows.passed;
-    account.rows.rejected += rows.rejected;
-    for (const [reason, n] of Object.entries(rows.rejectedByReason)) account.rejectedByReason[reason] = (account.rejectedByReason[reason] ?? 0) + n;
+    account.rows = addCounts(account.rows, rows.rows);
+    addReasons(account.rejectedByReason, rows.rejectedByReason);
     validated.addLines(rows.validated);
     quarantine.addLines(rows.quarantine);
     await validated.flush();

@@ -116,12 +116,12 @@ export async function stageParquet(store: ObjectStore, bucket: string, objects: 
   const dir = await makeScratchDir(workDir, 'load');
   // One DuckDB instance reads the files for every use (the count, the COPY's rows, the groups), a
   // connection each: opening an instance took 10-25 ms, twice or three times per table loaded.
-  let instance: Promise<DuckDBInstance> | undefined;
+  let db: DuckDBInstance | undefined;
   // Queries of the files still running (grouped): awaited before the instance closes and the files go.
   const running: Array<Promise<unknown>> = [];
   const dispose = async () => {
     await Promise.allSettled(running);
-    if (instance) (await instance.catch(() => undefined))?.closeSync();
+    db?.closeSync();
     await rm(dir, { recursive: true, force: true });
   };
   try {
@@ -132,17 +132,15 @@ export async function stageParquet(store: ObjectStore, bucket: string, objects: 
       files.push(path);
     }
     const from = `read_parquet([${files.map((f) => `'${f.replace(/'/g, "''")}'`).join(', ')}])`;
-    instance = (async () => {
-      const db = await DuckDBInstance.create(':memory:', { memory_limit: memoryLimit, threads: '2', temp_directory: join(dir, 'spill') });
-      const con = await db.connect();
-      try {
-        await con.run(`create view lake as select * from ${from}`);
-      } finally {
-        con.closeSync();
-      }
-      return db;
-    })();
-    const connect = async () => (await (instance as Promise<DuckDBInstance>)).connect();
+    const instance = await DuckDBInstance.create(':memory:', { memory_limit: memoryLimit, threads: '2', temp_directory: join(dir, 'spill') });
+    db = instance;
+    const connect = () => instance.connect();
+    const setup = await connect();
+    try {
+      await setup.run(`create view lake as select * from ${from}`);
+    } finally {
+      setup.closeSync();
+    }
     const counting = await connect();
     let rows: number;
     try {
