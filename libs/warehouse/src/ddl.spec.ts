@@ -46,7 +46,7 @@ describe('warehouse DDL and load SQL', () => {
 
   it('merges dimensions by key; replaces a day of facts through its deliveries, leaving other days\' trips', () => {
     expect(loadSteps(table('dim_region'))).toEqual([
-      { sql: 'insert into trips.dim_region (region_key, name) select distinct s.region_key, s.name from stage s order by s.region_key on conflict (region_key) do nothing', count: 'inserted', only: 'postgres' },
+      { sql: 'insert into trips.dim_region (region_key, name) select s.region_key, s.name from stage s order by s.region_key on conflict (region_key) do nothing', count: 'inserted', only: 'postgres' },
       {
         sql: 'insert into trips.dim_region (region_key, name) select distinct s.region_key, s.name from stage s where not exists (select 1 from trips.dim_region x where x.region_key = s.region_key)',
         count: 'inserted',

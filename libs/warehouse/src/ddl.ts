@@ -205,15 +205,18 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
   const cols = t.columns.map((c) => c.name);
   const key = t.key;
   if (t.warehouse.load === 'merge') {
-    const members = `select distinct ${cols.map((c) => `s.${c}`).join(', ')} from stage s`;
+    const staged = `${cols.map((c) => `s.${c}`).join(', ')} from stage s`;
     const notLoaded = `not exists (select 1 from ${target} x where ${key.map((k) => `x.${k} = s.${k}`).join(' and ')})`;
     return [
       // PostgreSQL probes each staged member's key; NOT EXISTS was planned as a hash anti-join over
       // the whole dimension, which grows with the warehouse (the trip groups about a third as fast as
       // the facts). In key order, neighbouring probes and inserts land on the same B-tree pages
-      // (hashed keys otherwise scatter them). Redshift has no ON CONFLICT.
-      { sql: `insert into ${target} (${cols.join(', ')}) ${members} order by ${key.map((k) => `s.${k}`).join(', ')} on conflict (${key.join(', ')}) do nothing`, count: 'inserted', only: 'postgres' },
-      { sql: `insert into ${target} (${cols.join(', ')}) ${members} where ${notLoaded}`, count: 'inserted', only: 'redshift' },
+      // (hashed keys otherwise scatter them). A member staged twice is inserted once without DISTINCT
+      // (DO NOTHING skips the second as it does one already there), and sorting by the key alone
+      // instead of every column took 0.35 s off the trip groups' merge of a day into 98M trips
+      // (docs/scale.md). Redshift has no ON CONFLICT.
+      { sql: `insert into ${target} (${cols.join(', ')}) select ${staged} order by ${key.map((k) => `s.${k}`).join(', ')} on conflict (${key.join(', ')}) do nothing`, count: 'inserted', only: 'postgres' },
+      { sql: `insert into ${target} (${cols.join(', ')}) select distinct ${staged} where ${notLoaded}`, count: 'inserted', only: 'redshift' },
     ];
   }
   const day = 'cast($1 as date)';

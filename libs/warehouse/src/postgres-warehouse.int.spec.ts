@@ -125,6 +125,10 @@ describe('PostgresWarehouse', () => {
     expect(await load(region, '2018-05-29')).toEqual({ table: 'dim_region', staged: 2, inserted: 1, deleted: 0, skipped: 1 });
     expect(await load(region, '2018-05-29')).toMatchObject({ inserted: 0, skipped: 2 });
     expect((await wh.query<{ name: string }>('select name from trips.dim_region order by name')).map((r) => r.name)).toEqual(['Hamburg', 'Prague', 'Turin']);
+    // A member staged twice is inserted once.
+    await lake('dim_region', '2018-05-30', `select * from (values ('${key(4)}', 'Lyon'), ('${key(4)}', 'Lyon'), ('${key(1)}', 'Prague')) t(region_key, name)`);
+    expect(await load(region, '2018-05-30')).toEqual({ table: 'dim_region', staged: 3, inserted: 1, deleted: 0, skipped: 2 });
+    expect(await wh.query('select name from trips.dim_region where name = $1', ['Lyon'])).toEqual([{ name: 'Lyon' }]);
   });
 
   it('replaces a fact partition on rerun and keeps values exactly', async () => {
