@@ -115,19 +115,26 @@ export class DayFilters {
     const keys = new TripKeys(others.rows.length);
     for (const r of others.rows) keys.push(...keyWords(r.id), Number(r.us));
     // Found first (which keys, which trip, which filter), written out only if the load probes them.
+    // Each trip is hashed once, for all the filters; then one filter at a time asks every trip its
+    // span holds, so that the filter's bits (2 MB for a day of 1M trips) stay in the processor's cache:
+    // asked trip by trip, each trip's first probe of each filter missed it, and a million trips
+    // asked of seven filters took 0.50–0.61 s against 0.18–0.19 s (docs/warehouse.md).
     const found: number[] = [];
     const sets = [staged, keys];
     for (const [set, k] of sets.entries()) {
       const w = k.words;
+      const h1 = new Uint32Array(k.length);
+      const h2 = new Uint32Array(k.length);
       for (let i = 0; i < k.length; i++) {
-        const t = k.micros[i];
-        // Hashed once for all the filters whose span holds it (and not at all for none).
-        let h: [number, number] | undefined;
-        for (let j = 0; j < filters.length; j++) {
-          const f = filters[j];
-          if (t < f.lo || t > f.hi) continue;
-          h ??= TripFilter.hashes(w[4 * i], w[4 * i + 1], w[4 * i + 2], w[4 * i + 3]);
-          if (f.filter.hasHashed(h[0], h[1])) found.push(set, i, j);
+        const h = TripFilter.hashes(w[4 * i], w[4 * i + 1], w[4 * i + 2], w[4 * i + 3]);
+        h1[i] = h[0];
+        h2[i] = h[1];
+      }
+      for (let j = 0; j < filters.length; j++) {
+        const f = filters[j];
+        for (let i = 0; i < k.length; i++) {
+          const t = k.micros[i];
+          if (t >= f.lo && t <= f.hi && f.filter.hasHashed(h1[i], h2[i])) found.push(set, i, j);
         }
       }
     }
