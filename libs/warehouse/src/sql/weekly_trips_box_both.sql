@@ -8,7 +8,9 @@
 --   * origin in an inner block, destination in the ring: checked trip by trip.
 -- The rings are read as four disjoint strips each (left, right, bottom, top), which the facts'
 -- (x, y) cell indexes serve (a strip narrow in y by a skip scan, one probe per x), so the work follows
--- the box's perimeter, not its area.
+-- the box's perimeter, not its area. Each end's strips are ORed in one read of the facts: PostgreSQL
+-- plans every read of the facts for each day partition, and eight reads (one per strip) took longer
+-- to plan than to run (docs/scale.md); it serves the ORed strips as one bitmap of index probes.
 -- Weeks without trips are absent.
 --   $1, $2  first and last week (dates, Mondays);  $3  the day after the last week
 --   $4..$7  min_lon, min_lat, max_lon, max_lat
@@ -73,47 +75,26 @@ inner_blocks as (
     group by a.week_start_date
 ),
 
--- Origin in the ring: four strips of the origin cells.
+-- Origin in the ring: its four strips.
 origin_ring as (
     select f.trip_ts, f.origin_lon, f.origin_lat, f.dest_lon, f.dest_lat
     from trips.fact_trips f, ring r
-    where f.origin_cell_x between r.ox0 and r.rx0 - 1 and f.origin_cell_y between r.oy0 and r.oy1
-    union all
-    select f.trip_ts, f.origin_lon, f.origin_lat, f.dest_lon, f.dest_lat
-    from trips.fact_trips f, ring r
-    where f.origin_cell_x between r.rx1 + 1 and r.ox1 and f.origin_cell_y between r.oy0 and r.oy1
-    union all
-    select f.trip_ts, f.origin_lon, f.origin_lat, f.dest_lon, f.dest_lat
-    from trips.fact_trips f, ring r
-    where f.origin_cell_x between r.rx0 and r.rx1 and f.origin_cell_y between r.oy0 and r.ry0 - 1
-    union all
-    select f.trip_ts, f.origin_lon, f.origin_lat, f.dest_lon, f.dest_lat
-    from trips.fact_trips f, ring r
-    where f.origin_cell_x between r.rx0 and r.rx1 and f.origin_cell_y between r.ry1 + 1 and r.oy1
+    where (f.origin_cell_x between r.ox0 and r.rx0 - 1 and f.origin_cell_y between r.oy0 and r.oy1)
+        or (f.origin_cell_x between r.rx1 + 1 and r.ox1 and f.origin_cell_y between r.oy0 and r.oy1)
+        or (f.origin_cell_x between r.rx0 and r.rx1 and f.origin_cell_y between r.oy0 and r.ry0 - 1)
+        or (f.origin_cell_x between r.rx0 and r.rx1 and f.origin_cell_y between r.ry1 + 1 and r.oy1)
 ),
 
--- Destination in the ring, origin in an inner block: four strips of the destination cells. The
--- origin's cell is compared as `+ 0`, which no index matches: the strip is narrow, the inner blocks
--- wide, and the planner, not knowing either range, must not read the trips by their origin.
+-- Destination in the ring, origin in an inner block: the destination's four strips. The origin's
+-- cell is compared as `+ 0`, which no index matches: the strips are narrow, the inner blocks wide,
+-- and the planner, not knowing either range, must not read the trips by their origin.
 dest_ring as (
     select f.trip_ts, f.origin_lon, f.origin_lat, f.dest_lon, f.dest_lat
     from trips.fact_trips f, ring r
-    where f.dest_cell_x between r.ox0 and r.rx0 - 1 and f.dest_cell_y between r.oy0 and r.oy1
-        and f.origin_cell_x + 0 between r.rx0 and r.rx1 and f.origin_cell_y + 0 between r.ry0 and r.ry1
-    union all
-    select f.trip_ts, f.origin_lon, f.origin_lat, f.dest_lon, f.dest_lat
-    from trips.fact_trips f, ring r
-    where f.dest_cell_x between r.rx1 + 1 and r.ox1 and f.dest_cell_y between r.oy0 and r.oy1
-        and f.origin_cell_x + 0 between r.rx0 and r.rx1 and f.origin_cell_y + 0 between r.ry0 and r.ry1
-    union all
-    select f.trip_ts, f.origin_lon, f.origin_lat, f.dest_lon, f.dest_lat
-    from trips.fact_trips f, ring r
-    where f.dest_cell_x between r.rx0 and r.rx1 and f.dest_cell_y between r.oy0 and r.ry0 - 1
-        and f.origin_cell_x + 0 between r.rx0 and r.rx1 and f.origin_cell_y + 0 between r.ry0 and r.ry1
-    union all
-    select f.trip_ts, f.origin_lon, f.origin_lat, f.dest_lon, f.dest_lat
-    from trips.fact_trips f, ring r
-    where f.dest_cell_x between r.rx0 and r.rx1 and f.dest_cell_y between r.ry1 + 1 and r.oy1
+    where ((f.dest_cell_x between r.ox0 and r.rx0 - 1 and f.dest_cell_y between r.oy0 and r.oy1)
+            or (f.dest_cell_x between r.rx1 + 1 and r.ox1 and f.dest_cell_y between r.oy0 and r.oy1)
+            or (f.dest_cell_x between r.rx0 and r.rx1 and f.dest_cell_y between r.oy0 and r.ry0 - 1)
+            or (f.dest_cell_x between r.rx0 and r.rx1 and f.dest_cell_y between r.ry1 + 1 and r.oy1))
         and f.origin_cell_x + 0 between r.rx0 and r.rx1 and f.origin_cell_y + 0 between r.ry0 and r.ry1
 ),
 

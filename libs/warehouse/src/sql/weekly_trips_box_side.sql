@@ -2,7 +2,8 @@
 -- box: grid cells wholly inside the box are summed from the weekly cell aggregate; trips in the
 -- cells on its edge are checked one by one, as four disjoint strips (left, right, bottom, top) the
 -- (x, y) cell indexes serve (a strip narrow in y by a skip scan, one probe per x), so the work follows
--- the box's perimeter, not its area.
+-- the box's perimeter, not its area. The strips are ORed in one read of the facts, which PostgreSQL
+-- plans once for each day partition, not once per strip (weekly_trips_box_both.sql).
 -- Weeks without trips are absent. `{{side}}` is origin or dest (the caller picks the file's side).
 --   $1, $2  first and last week (dates, Mondays);  $3  the day after the last week
 --   $4..$7  min_lon, min_lat, max_lon, max_lat
@@ -54,19 +55,10 @@ inner_cells as (
 edge_trips as (
     select f.trip_ts, f.{{side}}_lon as lon, f.{{side}}_lat as lat
     from trips.fact_trips f, ring r
-    where f.{{side}}_cell_x between r.ox0 and r.rx0 - 1 and f.{{side}}_cell_y between r.oy0 and r.oy1
-    union all
-    select f.trip_ts, f.{{side}}_lon, f.{{side}}_lat
-    from trips.fact_trips f, ring r
-    where f.{{side}}_cell_x between r.rx1 + 1 and r.ox1 and f.{{side}}_cell_y between r.oy0 and r.oy1
-    union all
-    select f.trip_ts, f.{{side}}_lon, f.{{side}}_lat
-    from trips.fact_trips f, ring r
-    where f.{{side}}_cell_x between r.rx0 and r.rx1 and f.{{side}}_cell_y between r.oy0 and r.iy0 - 1
-    union all
-    select f.trip_ts, f.{{side}}_lon, f.{{side}}_lat
-    from trips.fact_trips f, ring r
-    where f.{{side}}_cell_x between r.rx0 and r.rx1 and f.{{side}}_cell_y between r.iy1 + 1 and r.oy1
+    where (f.{{side}}_cell_x between r.ox0 and r.rx0 - 1 and f.{{side}}_cell_y between r.oy0 and r.oy1)
+        or (f.{{side}}_cell_x between r.rx1 + 1 and r.ox1 and f.{{side}}_cell_y between r.oy0 and r.oy1)
+        or (f.{{side}}_cell_x between r.rx0 and r.rx1 and f.{{side}}_cell_y between r.oy0 and r.iy0 - 1)
+        or (f.{{side}}_cell_x between r.rx0 and r.rx1 and f.{{side}}_cell_y between r.iy1 + 1 and r.oy1)
 ),
 
 edge_cells as (
