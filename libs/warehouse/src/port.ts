@@ -37,10 +37,21 @@ export interface LoadResult {
   skipped: number;
 }
 
+/** How a statement is asked. */
+export interface QueryOptions {
+  /**
+   * The text is one of the few fixed questions (sql/), asked again and again in a session: PostgreSQL
+   * keeps it prepared on the connection and, once its plan no longer depends on the values, reuses
+   * it. Planning a question costs with every day partition it reads (30-80 ms for a box at 110
+   * partitions, more than running it; docs/scale.md).
+   */
+  reuse?: boolean;
+}
+
 /** The warehouse as the questions see it: SQL in, rows out. */
 export interface WarehouseQueries {
   readonly dialect: WarehouseDialect;
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<T[]>;
   close(): Promise<void>;
 }
 

@@ -6,9 +6,9 @@ import { partition } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { startPostgres, startS3Server, type LocalPostgres, type LocalS3 } from '@trips/local';
 import { checkedLoadFiles } from './load-files';
-import { PostgresWarehouse } from './postgres-warehouse';
+import { PostgresWarehouse, preparedName } from './postgres-warehouse';
 import { AGGREGATES, aggregateFromScratch, aggregateValueColumns, BLOCK_CELLS, blockOf } from './aggregates';
-import { largestGroups } from './queries';
+import { largestGroups, weeklyByBox } from './queries';
 import { q } from './questions';
 import { warehouseTables } from '@trips/pipeline';
 import type { Logger } from '@trips/core';
@@ -355,6 +355,29 @@ describe('PostgresWarehouse', () => {
     await load(fact, '2018-06-03');
     expect((await factRows()).sort()).toEqual(['2018-06-03:004', '2018-06-03:00c', '2018-06-10:001', '2018-06-10:002', '2018-06-10:003'].sort());
     await agree();
+  });
+
+  it('keeps a question prepared on its connection under the name its text gives, asked again with other values, and answers each as asked afresh', async () => {
+    await loadTwoDays();
+    // Trips start at (14.4, 50.0) and end at (14.5, 50.1): the first box holds both ends, the
+    // second only the origin, the third neither.
+    const boxes = [
+      { minLon: 14.35, minLat: 49.95, maxLon: 14.55, maxLat: 50.15 },
+      { minLon: 14.35, minLat: 49.95, maxLon: 14.45, maxLat: 50.05 },
+      { minLon: 15, minLat: 51, maxLon: 15.1, maxLat: 51.1 },
+    ];
+    const asked = (box: (typeof boxes)[number]) => weeklyByBox(box, 'both', 0.01, '2018-05-28', '2018-06-18');
+    const total = (rows: Array<{ trips: string | number }>) => rows.reduce((n, r) => n + Number(r.trips), 0);
+    const answers: number[] = [];
+    for (let run = 0; run < 7; run++) for (const box of boxes) answers.push(total(await q(wh, asked(box))));
+    // Each box's answer the same in every run, as the statement unprepared gives it: the six trips
+    // of the two days (trip 3, 4 and 5 delivered on both) in the first box.
+    const fresh = await Promise.all(boxes.map(async (box) => total(await wh.query(asked(box).text, asked(box).params))));
+    expect(fresh).toEqual([6, 0, 0]);
+    expect(answers).toEqual(Array.from({ length: 7 }, () => fresh).flat());
+    // One prepared statement for the three boxes' 21 asks; the unprepared asks left none.
+    const prepared = await wh.query<{ name: string; runs: number }>('select name, generic_plans + custom_plans as runs from pg_prepared_statements');
+    expect(prepared).toEqual([{ name: preparedName(asked(boxes[0]).text), runs: 21 }]);
   });
 
   it('answers the largest groups as sorting every group would, from the large groups alone or, when they are fewer than asked for, from all', async () => {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Client, types, type CustomTypesConfig, type QueryResult } from 'pg';
@@ -11,7 +11,7 @@ import { DayFilters } from './day-filters';
 import { stageParquet } from './parquet-pg';
 import { TripKeys } from './trip-filter';
 import { createStagedPartition, swapDayPartition, upgradePostgresSchema } from './postgres-partitions';
-import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type WarehouseLoader, type WarehouseQueries } from './port';
+import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type QueryOptions, type WarehouseLoader, type WarehouseQueries } from './port';
 
 /**
  * How query results come back, whatever the machine's time zone: dates as 'YYYY-MM-DD' and
@@ -40,6 +40,9 @@ export const RESULT_TYPES = {
 } as unknown as CustomTypesConfig;
 
 /** Questions answered by PostgreSQL (the local warehouse). */
+/** The name a question's text is prepared under on a connection (QueryOptions.reuse). */
+export const preparedName = (sql: string): string => `trips_${createHash('sha1').update(sql).digest('hex').slice(0, 24)}`;
+
 export class PostgresQueries implements WarehouseQueries {
   readonly dialect = 'postgres' as const;
   private client?: Client;
@@ -60,11 +63,15 @@ export class PostgresQueries implements WarehouseQueries {
   }
 
   /** One statement's rows; a statement the database refuses is a QueryError with its message and where. */
-  async query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> {
+  async query<T = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<T[]> {
     const c = await this.connect();
     let result: QueryResult | QueryResult[];
     try {
-      result = (await c.query(sql, params)) as QueryResult | QueryResult[];
+      // A question asked for reuse is a named statement, prepared once per connection under a name
+      // its text gives; PostgreSQL plans its first five runs with their values, then keeps a generic
+      // plan if it costs no more.
+      const asked = options?.reuse ? { name: preparedName(sql), text: sql, values: params } : { text: sql, values: params };
+      result = (await c.query(asked)) as QueryResult | QueryResult[];
     } catch (e) {
       if ((e as { code?: string }).code && (e as { severity?: string }).severity) throw new QueryError(describePgError(e as PgError, sql), { cause: e });
       throw e;

@@ -4,7 +4,8 @@ import { boxEdgeTrips, boxMethod, dataWeeks, gridCellSizes, knownRegion, regionN
 
 /** The questions' rules (argument checks, week lists, zero-filled weeks), kept beside their SQL for every caller. */
 
-export const q = <T>(wh: WarehouseQueries, sql: Sql) => wh.query<T>(sql.text, sql.params);
+/** Asks a question (a file of sql/): for reuse, as the same few texts are asked again in a session. */
+export const q = <T>(wh: WarehouseQueries, sql: Sql) => wh.query<T>(sql.text, sql.params, { reuse: true });
 
 /** What weekly-average is asked: a region or a box, and optionally the period (its whole ISO weeks). */
 export interface WeeklyRequest {
