@@ -16,7 +16,7 @@ interface ScaleReport {
   floors: Array<{ day: number; lakeSeconds: number; warehouseSeconds: number; warehouseCsvSeconds: number }>;
   lastDayAgainstFloors: { ratio: number; loadRatio: number };
   loadGrowth: { warehouseTripsBeforeLastDay: number; ratio: number };
-  questions: Array<{ question: string; ms: number; bruteMs: number; same: boolean }>;
+  questions: Array<{ question: string; ms: number; onceMs: number; bruteMs: number; same: boolean }>;
   perDay: Array<{ warehouseTripsBefore: number; facts: number; seconds: number; cpuSeconds: number; tasks: Array<{ task: string; seconds: number; cpuSeconds: number; peakRssMiB: number; rowsRead: number }> }>;
 }
 
@@ -73,10 +73,11 @@ describe('tools/bench scale (a small run)', () => {
     expect(report.peakDiskBytes).toBeGreaterThan(0);
     expect(report.questions.map((q) => q.question)).toHaveLength(11);
     for (const q of report.questions) expect({ question: q.question, same: q.same }).toEqual({ question: q.question, same: true });
+    for (const q of report.questions) expect([q.ms, q.onceMs, q.bruteMs].every((ms) => ms > 0)).toBe(true);
 
     const md = await readFile(join(out, 'scale.md'), 'utf8');
     expect(md).toContain('# Scale run: 3,000 trips as 2 daily batches of 1,500');
-    expect(md).toMatch(/\| weekly-average, box \(both\) \| [\d.,]+ \| [\d.,]+ \| [\d.]+x \| yes \|/);
+    expect(md).toMatch(/\| weekly-average, box \(both\) \| [\d.,]+ \| [\d.,]+ \| [\d.,]+ \| [\d.]+x \| yes \|/);
     const svg = await readFile(join(out, 'scale.svg'), 'utf8');
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     // Three charts: time per task (and the whole run), memory per task, disk; a line of two days each.
@@ -89,8 +90,9 @@ describe('tools/bench scale (a small run)', () => {
     expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(3);
-    expect(lines[1]).toMatch(/^groups \(largest 10\) +[\d.]+ +[\d.]+ +[\d.]+x {2}true$/);
-    expect(lines[2]).toMatch(/^groups \(largest 10\), smallest region +[\d.]+ +[\d.]+ +[\d.]+x {2}true$/);
+    expect(lines[0]).toMatch(/^question +ms +once ms +brute ms +speed-up {2}same answer$/);
+    expect(lines[1]).toMatch(/^groups \(largest 10\) +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+x {2}true$/);
+    expect(lines[2]).toMatch(/^groups \(largest 10\), smallest region +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+x {2}true$/);
     expect(r.stderr).toMatch(/the questions on 2,9\d\d trips \(median of 2 warm runs; brute force 1\)/);
     const none = await bench(['--questions-on', join(kept, 'state'), '--only', 'no such question']);
     expect(none.code).not.toBe(0);

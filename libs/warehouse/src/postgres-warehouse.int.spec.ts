@@ -372,7 +372,8 @@ describe('PostgresWarehouse', () => {
     for (let run = 0; run < 7; run++) for (const box of boxes) answers.push(total(await q(wh, asked(box))));
     // Each box's answer the same in every run, as the statement unprepared gives it: the six trips
     // of the two days (trip 3, 4 and 5 delivered on both) in the first box.
-    const fresh = await Promise.all(boxes.map(async (box) => total(await wh.query(asked(box).text, asked(box).params))));
+    const fresh: number[] = [];
+    for (const box of boxes) fresh.push(total(await wh.query(asked(box).text, asked(box).params)));
     expect(fresh).toEqual([6, 0, 0]);
     expect(answers).toEqual(Array.from({ length: 7 }, () => fresh).flat());
     // One prepared statement for the three boxes' 21 asks; the unprepared asks left none.
