@@ -39,10 +39,10 @@ export const RESULT_TYPES = {
   },
 } as unknown as CustomTypesConfig;
 
-/** Questions answered by PostgreSQL (the local warehouse). */
 /** The name a question's text is prepared under on a connection (QueryOptions.reuse). */
 export const preparedName = (sql: string): string => `trips_${createHash('sha1').update(sql).digest('hex').slice(0, 24)}`;
 
+/** Questions answered by PostgreSQL (the local warehouse). */
 export class PostgresQueries implements WarehouseQueries {
   readonly dialect = 'postgres' as const;
   private client?: Client;
