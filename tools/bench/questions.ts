@@ -11,7 +11,11 @@ export interface QuestionTiming {
    * the connection, PostgreSQL's plan kept from the sixth ask on (QueryOptions.reuse).
    */
   ms: number;
-  /** Median of up to 5 asks planned afresh each time, as `trips query` asks (once per process), milliseconds. */
+  /**
+   * Median of up to 5 asks planned afresh each time, as `trips query` asks (once per process),
+   * milliseconds; after the warm runs, so without a warm-up of its own. Absent from the JSON of runs
+   * before 5141f04, which `--from-json` renders with the column empty.
+   */
   onceMs: number;
   bruteMs: number;
   speedup: number;
@@ -19,9 +23,9 @@ export interface QuestionTiming {
   same: boolean;
 }
 
-/** Median wall time of `runs` calls after one warm-up call, and the last result. */
-async function timed<T>(fn: () => Promise<T>, runs: number): Promise<{ ms: number; result: T }> {
-  let result = await fn();
+/** Median wall time of `runs` calls, after one warm-up call unless `warm` already (the caches filled by the calls before), and the last result. */
+async function timed<T>(fn: () => Promise<T>, runs: number, warm = false): Promise<{ ms: number; result: T }> {
+  let result = warm ? undefined : await fn();
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = process.hrtime.bigint();
@@ -29,7 +33,8 @@ async function timed<T>(fn: () => Promise<T>, runs: number): Promise<{ ms: numbe
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   times.sort((a, b) => a - b);
-  return { ms: times[Math.floor(times.length / 2)], result };
+  // Warm, at least one call ran above (runs >= 1).
+  return { ms: times[Math.floor(times.length / 2)], result: result as T };
 }
 
 type BenchBox = { minLon: number; minLat: number; maxLon: number; maxLat: number };
@@ -130,7 +135,7 @@ export async function measureQuestions(wh: WarehouseQueries, runs: number, brute
   if (chosen.length === 0) throw new Error(`no question's name holds "${only}": ${cases.map((c) => c.question).join('; ')}`);
   for (const c of chosen) {
     const fast = await timed(() => c.fast(wh), runs);
-    const once = await timed(() => c.fast(unprepared(wh)), Math.min(runs, 5));
+    const once = await timed(() => c.fast(unprepared(wh)), Math.min(runs, 5), true);
     const brute = await timed(() => c.brute(wh), bruteRuns);
     out.push({ question: c.question, ms: +fast.ms.toFixed(2), onceMs: +once.ms.toFixed(2), bruteMs: +brute.ms.toFixed(2), speedup: +(brute.ms / fast.ms).toFixed(1), same: c.same(fast.result, brute.result) });
   }
