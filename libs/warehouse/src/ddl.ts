@@ -229,6 +229,14 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
   const goes = FACT_ROW_GOES;
   // The trips this day delivered before and no longer does (those it owns are its fact rows, the
   // others its redeliveries): a day's first load has none.
+  // The rows the day keeps: with day partitions the stage is the day's new partition, which keeps
+  // the staged trips the day owns (all but the few an earlier day delivers too) instead of copying
+  // them a second time.
+  const added = dialects(t, (partitioned): LoadStep[] =>
+    partitioned
+      ? [{ sql: `delete from stage s using trip_owner o where o.trip_id = s.trip_id and o.ds <> ${day}`, dayPartition: { table: t.id, goes, count: true } }]
+      : [{ sql: `insert into ${target} (${cols.join(', ')}, ds) select ${cols.map((c) => `s.${c}`).join(', ')}, ${day} from stage s join trip_owner o on o.trip_id = s.trip_id where o.ds = ${day}`, count: 'inserted' }],
+  );
   const unstaged = (columns: string) =>
     `select ${columns} from (select trip_id, trip_ts from ${target} where ds = ${day} union select trip_id, trip_ts from ${redeliveries} where ds = ${day}) x ` +
     `where not exists (select 1 from stage s where s.trip_id = x.trip_id and s.trip_ts = x.trip_ts)`;
@@ -338,13 +346,7 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
     {
       sql: `update ${target} set ds = o.ds from trip_owner o where ${within(target)} and ${target}.trip_id = o.trip_id and ${target}.trip_ts = o.trip_ts and o.held_ds is not null and o.ds <> ${day} and o.ds <> o.held_ds`,
     },
-    ...dialects(t, (partitioned): LoadStep[] => {
-      // With day partitions the stage is the day's new partition: it keeps the staged trips the day
-      // owns (all but the few an earlier day delivers too), instead of copying them a second time.
-      return partitioned
-        ? [{ sql: `delete from stage s using trip_owner o where o.trip_id = s.trip_id and o.ds <> ${day}`, dayPartition: { table: t.id, goes, count: true } }]
-        : [{ sql: `insert into ${target} (${cols.join(', ')}, ds) select ${cols.map((c) => `s.${c}`).join(', ')}, ${day} from stage s join trip_owner o on o.trip_id = s.trip_id where o.ds = ${day}`, count: 'inserted' }];
-    }),
+    ...added.filter((s) => !s.dayPartition),
     // Redshift: the rows added, those the day owns.
     { sql: `insert into fact_delta select ${deltaSelect(1)} from stage f join trip_owner o on o.trip_id = f.trip_id where o.ds = ${day}`, only: 'redshift' },
     ...AGGREGATES.map((a): LoadStep => {
@@ -353,6 +355,10 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
     }),
     ...aggregateDeltaStatements('postgres').map((sql) => ({ sql, only: 'postgres' as const })),
     ...aggregateDeltaStatements('redshift').map((sql) => ({ sql, only: 'redshift' as const })),
+    // The day's new partition goes in last: the aggregates read the staged groups and the removed
+    // rows, not the partition, and run meanwhile on one core while its indexes are built on a second
+    // connection (PostgresWarehouse), which the swap then waits for.
+    ...added.filter((s) => s.dayPartition),
   ];
 }
 

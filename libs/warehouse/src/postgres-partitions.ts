@@ -15,31 +15,85 @@ export function stagedPartitionName(table: string, ds: string): string {
 /**
  * Creates the table a load of day `ds` stages its rows in, in the caller's transaction: a table
  * like the day-partitioned parent (`ds` filled in), which the load turns into the day's partition
- * (swapDayPartition). Created in the load's transaction, it can be filled with COPY FREEZE: no WAL
- * (wal_level=minimal), rows frozen and pages marked all-visible as they are written, so no vacuum
- * has to visit them again to freeze them. It has the check its partition bound implies from the
- * start: attaching it then skips reading the rows to prove the bound, and adding the check to the
- * filled table read them instead (0.2 s for a million rows). Returns its qualified name.
+ * (swapDayPartition). Filled in the transaction that creates it, it can be filled with COPY FREEZE:
+ * no WAL (wal_level=minimal), rows frozen and pages marked all-visible as they are written, so no
+ * vacuum has to visit them again to freeze them. It has the check its partition bound implies from
+ * the start: attaching it then skips reading the rows to prove the bound, and adding the check to
+ * the filled table read them instead (0.2 s for a million rows). The load commits it before its own
+ * transaction, so that a second connection can build its indexes meanwhile (stagedIndexes): one a
+ * load of the same day left behind (a killed process) goes first. The caller holds the day's lock
+ * (dayLoadLock). Returns its qualified name.
  */
 export async function createStagedPartition(c: Client, table: string, ds: string): Promise<string> {
   const staged = `${S}.${stagedPartitionName(table, ds)}`;
+  await c.query(`drop table if exists ${staged}`);
   await c.query(`create table ${staged} (like ${S}.${table}, constraint ${dayPartitionName(table, ds)}_ds check (ds = date '${ds}'))`);
   await c.query(`alter table ${staged} alter column ds set default date '${ds}'`);
   return staged;
 }
 
 /**
+ * The session lock a load of day `ds` of `table` holds from staging to the end (pg_advisory_lock's
+ * two-key form; ensureSchema's lock is of the one-key form): a second load of the same day waits
+ * for it rather than dropping the first one's staged table. Loads of other days go on beside it.
+ */
+export function dayLoadLock(table: string, ds: string): { lock: string; unlock: string; params: string[] } {
+  return { lock: 'select pg_advisory_lock(7473, hashtext($1))', unlock: 'select pg_advisory_unlock(7473, hashtext($1))', params: [`${S}.${dayPartitionName(table, ds)}`] };
+}
+
+/** The staged table's copies of the parent's indexes: each one's CREATE INDEX, and the name it then takes in the day's partition. */
+export interface StagedIndex {
+  create: string;
+  staged: string;
+  final: string;
+}
+
+/**
+ * The parent's indexes named as the catalog names them (`<table>_…`), to be built on the staged
+ * table of day `ds` before it is attached, under the names attaching would give them
+ * (`<partition>_…`, after swapDayPartition renames them). Attaching a table that has an index
+ * matching one of the parent's takes it as that index's partition instead of building another, so
+ * these are built on a connection of their own while the load's transaction runs its other steps
+ * (the aggregates' upserts use one core, the builds the other). An index of the parent named
+ * otherwise (made by hand) is left for attaching to build.
+ */
+export async function stagedIndexes(c: Client, table: string, ds: string): Promise<StagedIndex[]> {
+  const parent = await c.query<{ name: string; def: string }>(
+    'select i.relname as name, pg_get_indexdef(x.indexrelid) as def from pg_index x join pg_class i on i.oid = x.indexrelid where x.indrelid = cast($1 as regclass) order by i.relname',
+    [`${S}.${table}`],
+  );
+  const staged = stagedPartitionName(table, ds);
+  const part = dayPartitionName(table, ds);
+  const MAX_NAME = 63; // PostgreSQL's identifiers: longer names are cut short
+  return parent.rows.flatMap(({ name, def }) => {
+    const using = def.indexOf(' USING ');
+    if (!name.startsWith(`${table}_`) || using < 0) return [];
+    const suffix = name.slice(table.length + 1);
+    const [from, to] = [`${staged}_${suffix}`, `${part}_${suffix}`];
+    if (from.length > MAX_NAME) return [];
+    return [{ create: `create ${/^CREATE UNIQUE /.test(def) ? 'unique ' : ''}index ${from} on ${S}.${staged}${def.slice(using)}`, staged: from, final: to }];
+  });
+}
+
+/**
  * Turns the staged table of day `ds` (createStagedPartition) into the day's partition, swapped in
  * for the partition the day had, in the caller's transaction: `remove` (`$1` is the ds) first
- * deletes the staged rows the day does not keep; the table has no indexes until attaching it builds
- * the parent's on it, in one sorted pass each, far cheaper than inserting a batch into live B-trees.
- * Every row of the day's old partition must go by then (for the facts: the load has moved out the
- * trips another day now owns, and `goes` says which rows it takes out): checked, then the old
- * partition is dropped whole. Attaching locks the parent against other loads only; detaching a
- * rerun's old partition locks its readers out until the load commits. Returns the rows the new
- * partition holds and those the old one held.
+ * deletes the staged rows the day does not keep, once `indexes` are built (stagedIndexes; attaching
+ * builds any other of the parent's, in one sorted pass each, far cheaper than inserting a batch
+ * into live B-trees). Every row of the day's old partition must go by then (for the facts: the load
+ * has moved out the trips another day now owns, and `goes` says which rows it takes out): checked,
+ * then the old partition is dropped whole. Attaching locks the parent against other loads only;
+ * detaching a rerun's old partition locks its readers out until the load commits. Returns the rows
+ * the new partition holds and those the old one held.
  */
-export async function swapDayPartition(c: Client, spec: NonNullable<LoadStep['dayPartition']>, ds: string, remove: string, stagedRows: number): Promise<{ inserted: number; deleted: number }> {
+export async function swapDayPartition(
+  c: Client,
+  spec: NonNullable<LoadStep['dayPartition']>,
+  ds: string,
+  remove: string,
+  stagedRows: number,
+  indexes: { built: Promise<unknown>; names: ReadonlyArray<Pick<StagedIndex, 'staged' | 'final'>> } = { built: Promise.resolve(), names: [] },
+): Promise<{ inserted: number; deleted: number }> {
   const name = dayPartitionName(spec.table, ds);
   const part = `${S}.${name}`;
   const parent = `${S}.${spec.table}`;
@@ -54,8 +108,11 @@ export async function swapDayPartition(c: Client, spec: NonNullable<LoadStep['da
     await c.query(`alter table ${parent} detach partition ${part}`);
     await c.query(`drop table ${part}`);
   }
+  // The builds hold a lock on the staged table that its DELETE would wait for anyway.
+  await indexes.built;
   const removed = (await c.query(remove, [ds])).rowCount ?? 0;
   await c.query(`alter table ${staged} rename to ${name}`);
+  for (const i of indexes.names) await c.query(`alter index ${S}.${i.staged} rename to ${i.final}`);
   await c.query(`alter table ${part} alter column ds drop default`);
   // Its statistics are the staged table's (analyzed when staged, before a few rows at most went).
   await c.query(`alter table ${parent} attach partition ${part} for values in ('${ds}')`);

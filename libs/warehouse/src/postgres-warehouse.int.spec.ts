@@ -196,6 +196,41 @@ describe('PostgresWarehouse', () => {
     expect(await factRows()).toEqual(before.facts);
   });
 
+  it("stages a day's facts in a table of its own, replacing one a killed load left, and loads two of the same day one after the other", async () => {
+    const leftovers = async () => (await wh.query<{ name: string }>("select relname as name from pg_class where relname like '%staged%' order by 1")).map((r) => r.name);
+    // A load killed after staging left its table, with a row and an index of its own.
+    await wh.query("create table trips.fact_trips_d20180528_staged (like trips.fact_trips, constraint fact_trips_d20180528_ds check (ds = date '2018-05-28'))");
+    await wh.query(
+      `insert into trips.fact_trips_d20180528_staged values ('${key(7)}', '2018-05-28 09:07:00', 14.4, 50.0, 14.5, 50.1, '${key(1000)}', '${key(2000)}', 20180528, 9, '${key(3001)}', 1441, 5000, 1450, 5010, '2018-05-28')`,
+    );
+    await wh.query('create index fact_trips_d20180528_staged_trip_ts_idx on trips.fact_trips_d20180528_staged (trip_ts)');
+    // An index of the parent made by hand: attaching builds it on the day's partition.
+    await wh.query('create index my_trips_by_group on trips.fact_trips (trip_group_key)');
+    await lake('fact_trips', '2018-05-28', trips([1, 2]));
+    expect(await load(fact, '2018-05-28')).toMatchObject({ inserted: 2, deleted: 0 });
+    expect(await factRows()).toEqual(['2018-05-28:001', '2018-05-28:002']);
+    expect(await leftovers()).toEqual([]);
+    const partitionIndexes = await wh.query<{ name: string }>("select i.relname as name from pg_index x join pg_class i on i.oid = x.indexrelid where x.indrelid = 'trips.fact_trips_d20180528'::regclass order by 1");
+    expect(partitionIndexes.map((r) => r.name)).toEqual(
+      [...(fact.warehouse.postgresIndexes ?? []).map((cols) => indexName('fact_trips_d20180528', cols)), 'fact_trips_d20180528_trip_group_key_idx'].sort(),
+    );
+    // Two loads of the same day at once, on two connections: the second waits for the first's end.
+    const other = new PostgresWarehouse(pg.url, store, work);
+    try {
+      await lake('fact_trips', '2018-05-28', trips([1, 2, 3]));
+      const source = partition(buckets, fact, '2018-05-28');
+      const request = { table: fact, ds: '2018-05-28', source, files: await checkedLoadFiles(store, fact, source), manifest: { bucket: 'lake', key: `copy/${fact.id}.manifest` } };
+      const [a, b] = await Promise.all([wh.loadTable(request), other.loadTable(request)]);
+      expect([a, b].map((r) => r.inserted).sort()).toEqual([3, 3]);
+      expect([a, b].map((r) => r.deleted).sort()).toEqual([2, 3]);
+    } finally {
+      await other.close();
+    }
+    expect(await factRows()).toEqual(['2018-05-28:001', '2018-05-28:002', '2018-05-28:003']);
+    expect(await leftovers()).toEqual([]);
+    await agree();
+  });
+
   it('loads an empty partition as zero rows and deletes the day', async () => {
     await lake('fact_trips', '2018-05-28', trips([1]));
     await load(fact, '2018-05-28');

@@ -10,7 +10,7 @@ import { columnDdl } from './types';
 import { DayFilters } from './day-filters';
 import { stageParquet } from './parquet-pg';
 import { TripKeys } from './trip-filter';
-import { createStagedPartition, swapDayPartition, upgradePostgresSchema } from './postgres-partitions';
+import { createStagedPartition, dayLoadLock, stagedIndexes, swapDayPartition, upgradePostgresSchema, type StagedIndex } from './postgres-partitions';
 import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type QueryOptions, type WarehouseLoader, type WarehouseQueries } from './port';
 
 /**
@@ -47,7 +47,7 @@ export class PostgresQueries implements WarehouseQueries {
   readonly dialect = 'postgres' as const;
   private client?: Client;
 
-  constructor(private readonly url: string) {}
+  constructor(protected readonly url: string) {}
 
   protected async connect(): Promise<Client> {
     if (!this.client) {
@@ -130,21 +130,49 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
     stage?.done();
     const c = await this.connect();
     const result: LoadResult = { table: table.id, staged: staged?.rows ?? 0, inserted: 0, deleted: 0, skipped: 0 };
-    await c.query('begin');
+    const copyStaged = async (into: string, freeze: boolean) => {
+      if (!staged) return;
+      // The Parquet files are decoded as COPY reads them, in its binary format (parquet-pg.ts).
+      const copying = progress?.stage(`${table.id}: copying ${staged.rows.toLocaleString('en-US')} rows of the lake into the staging table`, { rows: staged.rows });
+      const copy = `copy ${into} (${columns.map((col) => col.name).join(', ')}) from stdin (format binary${freeze ? ', freeze' : ''})`;
+      await pipeline(staged.binary((rows) => copying?.advance({ rows }), keys && { key: 'trip_id', timestamp: 'trip_ts', into: keys }), c.query(copyFrom(copy)));
+      copying?.done();
+    };
+    // A merge's one step needs only the members' count and how many are distinct (without any,
+    // PostgreSQL guessed a tenth and hashed them all), which a sample of 3,000 rows tells as well as
+    // one of 30,000: 0.02 s instead of 0.1-0.25 s for a day's trip groups, on the path the facts'
+    // load waits on (docs/scale.md).
+    const merge = table.warehouse.load === 'merge';
+    const analyzeStaged = async (rel: string) => {
+      if (merge) await c.query('set local default_statistics_target = 10');
+      await c.query(`analyze ${rel}`);
+      if (merge) await c.query('set local default_statistics_target to default');
+    };
+    // A day-partitioned table's rows are staged into its day's partition to be (postgres-partitions.ts),
+    // in a transaction of their own, committed as a table of the schema that no question reads; its
+    // indexes are then built on a connection of their own while the load's transaction runs its steps,
+    // which read it as `stage`. Until the load ends it holds the day's lock; if the load fails, the
+    // staged table goes.
+    const dayLock = partitioned ? dayLoadLock(table.id, req.ds) : undefined;
+    let stagedIn: string | undefined;
+    let indexes: { built: Promise<unknown>; names: StagedIndex[] } | undefined;
+    if (dayLock) await c.query(dayLock.lock, dayLock.params);
     try {
+      if (partitioned) {
+        await c.query('begin');
+        stagedIn = await createStagedPartition(c, table.id, req.ds);
+        await copyStaged(stagedIn, true);
+        await analyzeStaged(stagedIn);
+        await c.query('commit');
+      }
+      await c.query('begin');
       // NOT NULL as in the table: a lake row without its key fails the COPY, naming the column,
-      // instead of finding no owner in the load's joins and being left out. A day-partitioned table
-      // stages into its day's partition to be (postgres-partitions.ts), which the steps read as
-      // `stage`; the view goes before the commit.
-      const stagedIn = partitioned ? await createStagedPartition(c, table.id, req.ds) : 'stage';
-      if (partitioned) await c.query(`create temp view stage as select * from ${stagedIn}`);
-      else await c.query(`create temp table stage (${columns.map((col) => columnDdl(col, 'postgres')).join(', ')}) on commit drop`);
-      if (staged) {
-        // The Parquet files are decoded as COPY reads them, in its binary format (parquet-pg.ts).
-        const copying = progress?.stage(`${table.id}: copying ${staged.rows.toLocaleString('en-US')} rows of the lake into the staging table`, { rows: staged.rows });
-        const copy = `copy ${stagedIn} (${columns.map((col) => col.name).join(', ')}) from stdin (format binary${partitioned ? ', freeze' : ''})`;
-        await pipeline(staged.binary((rows) => copying?.advance({ rows }), keys && { key: 'trip_id', timestamp: 'trip_ts', into: keys }), c.query(copyFrom(copy)));
-        copying?.done();
+      // instead of finding no owner in the load's joins and being left out. The view of a staged
+      // partition goes before the commit.
+      if (stagedIn) await c.query(`create temp view stage as select * from ${stagedIn}`);
+      else {
+        await c.query(`create temp table stage (${columns.map((col) => columnDdl(col, 'postgres')).join(', ')}) on commit drop`);
+        await copyStaged('stage', false);
       }
       const steps = dialectSteps(table, 'postgres');
       // The steps' queries of the staged files (the aggregates' groups) run in DuckDB from now on,
@@ -152,15 +180,17 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
       const groupSteps = steps.flatMap((s) => (s.stagedGroups ? [s.stagedGroups] : []));
       const results = staged && groupSteps.length > 0 ? staged.grouped(groupSteps) : [];
       const grouped = new Map(results.map((r, i) => [groupSteps[i].table, r] as const));
-      // Statistics for the steps' plans. A merge's one step needs only the members' count and how
-      // many are distinct (without any, PostgreSQL guessed a tenth and hashed them all), which a
-      // sample of 3,000 rows tells as well as one of 30,000: 0.02 s instead of 0.1-0.25 s for a
-      // day's trip groups, on the path the facts' load waits on (docs/scale.md).
-      const merge = table.warehouse.load === 'merge';
-      if (merge) await c.query('set local default_statistics_target = 10');
-      await c.query(`analyze ${stagedIn}`);
-      if (merge) await c.query('set local default_statistics_target to default');
+      // Statistics for the steps' plans.
+      if (!stagedIn) await analyzeStaged('stage');
       await req.after;
+      if (stagedIn) {
+        // Once the dimensions are in: the trip groups' merge is the load's longest, on both cores
+        // with the facts' COPY; the builds would slow it and the facts' steps wait for it.
+        const names = await stagedIndexes(c, table.id, req.ds);
+        const built = this.buildIndexes(names.map((i) => i.create));
+        built.catch(() => undefined); // awaited by the swap, or below if the load fails first
+        indexes = { built, names };
+      }
       // Staged first, then the lock: readers of the table wait only for the swap, not the COPY. One
       // load per table at a time: concurrent loads of two days must not both see a trip as new.
       await c.query(`lock table ${WAREHOUSE_SCHEMA}.${table.id} in share row exclusive mode`);
@@ -179,14 +209,14 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
       let bounds: { lo: string | null; hi: string | null } | undefined;
       for (const [i, step] of steps.entries()) {
         const part = step.dayPartition;
-        stage = progress?.stage(`${table.id}: step ${i + 1} of ${steps.length}: ${part ? `building ${WAREHOUSE_SCHEMA}.${dayPartitionName(part.table, req.ds)} (its indexes)` : describeStep(step.sql)}`);
+        stage = progress?.stage(`${table.id}: step ${i + 1} of ${steps.length}: ${part ? `swapping in ${WAREHOUSE_SCHEMA}.${dayPartitionName(part.table, req.ds)} (its indexes built)` : describeStep(step.sql)}`);
         if (step.stagedGroups) {
           const { table: work, columns: cols } = step.stagedGroups;
           await c.query(step.sql);
           const rows = await grouped.get(work);
           if (rows) await pipeline(Readable.from(rows, { objectMode: false }), c.query(copyFrom(`copy ${work} (${cols.map((col) => col.name).join(', ')}) from stdin (format binary)`)));
         } else if (part) {
-          const swapped = await swapDayPartition(c, part, req.ds, step.sql, result.staged);
+          const swapped = await swapDayPartition(c, part, req.ds, step.sql, result.staged, indexes);
           if (part.count) {
             result.inserted += swapped.inserted;
             result.deleted += swapped.deleted;
@@ -223,12 +253,30 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
       await c.query('commit');
     } catch (e) {
       await c.query('rollback').catch(() => undefined);
+      if (stagedIn) {
+        // Its indexes' builds end first: the DROP would wait for them anyway.
+        await indexes?.built.catch(() => undefined);
+        await c.query(`drop table if exists ${stagedIn}`).catch(() => undefined);
+      }
       throw new ExternalError(`loading ${WAREHOUSE_SCHEMA}.${table.id} for ds=${req.ds} failed, nothing changed: ${(e as Error).message}`, { cause: e });
     } finally {
       await staged?.dispose();
+      if (dayLock) await c.query(dayLock.unlock, dayLock.params).catch(() => undefined);
     }
     this.logger?.info(result, `loaded ${WAREHOUSE_SCHEMA}.${table.id}`);
     return result;
+  }
+
+  /** Runs `statements` (a staged partition's CREATE INDEX) one after another on a connection of their own, closed at the end. */
+  private async buildIndexes(statements: readonly string[]): Promise<void> {
+    if (statements.length === 0) return;
+    const b = new Client({ connectionString: this.url });
+    await b.connect();
+    try {
+      for (const sql of statements) await b.query(sql);
+    } finally {
+      await b.end();
+    }
   }
 }
 
