@@ -183,14 +183,6 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
       // Statistics for the steps' plans.
       if (!stagedIn) await analyzeStaged('stage');
       await req.after;
-      if (stagedIn) {
-        // Once the dimensions are in: the trip groups' merge is the load's longest, on both cores
-        // with the facts' COPY; the builds would slow it and the facts' steps wait for it.
-        const names = await stagedIndexes(c, table.id, req.ds);
-        const built = this.buildIndexes(names.map((i) => i.create));
-        built.catch(() => undefined); // awaited by the swap, or below if the load fails first
-        indexes = { built, names };
-      }
       // Staged first, then the lock: readers of the table wait only for the swap, not the COPY. One
       // load per table at a time: concurrent loads of two days must not both see a trip as new.
       await c.query(`lock table ${WAREHOUSE_SCHEMA}.${table.id} in share row exclusive mode`);
@@ -207,8 +199,20 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
       }
       // The touched trips' timestamp span, once a step has made it (withSpan writes it into the steps after).
       let bounds: { lo: string | null; hi: string | null } | undefined;
+      // The staged partition's indexes, built on a second connection from the aggregates' first
+      // step on: the aggregates' upserts run on one core, the builds on the other. Started earlier,
+      // they slowed what runs on both cores: the trip groups' merge beside the facts' COPY, and the
+      // steps that find the trips other days hold (docs/scale.md).
+      const buildIndexes = async () => {
+        if (!stagedIn || indexes) return;
+        const names = await stagedIndexes(c, table.id, req.ds);
+        const built = this.buildIndexes(names.map((x) => x.create));
+        built.catch(() => undefined); // awaited by the swap, or below if the load fails first
+        indexes = { built, names };
+      };
       for (const [i, step] of steps.entries()) {
         const part = step.dayPartition;
+        if (step.stagedGroups || part) await buildIndexes();
         stage = progress?.stage(`${table.id}: step ${i + 1} of ${steps.length}: ${part ? `swapping in ${WAREHOUSE_SCHEMA}.${dayPartitionName(part.table, req.ds)} (its indexes built)` : describeStep(step.sql)}`);
         if (step.stagedGroups) {
           const { table: work, columns: cols } = step.stagedGroups;
