@@ -156,8 +156,8 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
     const dayLock = partitioned ? dayLoadLock(table.id, req.ds) : undefined;
     let stagedIn: string | undefined;
     let indexes: { built: Promise<unknown>; names: StagedIndex[] } | undefined;
-    if (dayLock) await c.query(dayLock.lock, dayLock.params);
     try {
+      if (dayLock) await c.query(dayLock.lock, dayLock.params);
       if (partitioned) {
         await c.query('begin');
         stagedIn = await createStagedPartition(c, table.id, req.ds);
@@ -213,7 +213,7 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
       for (const [i, step] of steps.entries()) {
         const part = step.dayPartition;
         if (step.stagedGroups || part) await buildIndexes();
-        stage = progress?.stage(`${table.id}: step ${i + 1} of ${steps.length}: ${part ? `swapping in ${WAREHOUSE_SCHEMA}.${dayPartitionName(part.table, req.ds)} (its indexes built)` : describeStep(step.sql)}`);
+        stage = progress?.stage(`${table.id}: step ${i + 1} of ${steps.length}: ${part ? `swapping in ${WAREHOUSE_SCHEMA}.${dayPartitionName(part.table, req.ds)} once its indexes are built` : describeStep(step.sql)}`);
         if (step.stagedGroups) {
           const { table: work, columns: cols } = step.stagedGroups;
           await c.query(step.sql);
