@@ -227,8 +227,6 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
   const within = (alias: string) => `${alias}.trip_ts between ${SPAN.lo} and ${SPAN.hi}`;
   const redeliveries = `${S}.trip_redelivery`;
   const goes = FACT_ROW_GOES;
-  // The trips this day delivered before and no longer does (those it owns are its fact rows, the
-  // others its redeliveries): a day's first load has none.
   // The rows the day keeps: with day partitions the stage is the day's new partition, which keeps
   // the staged trips the day owns (all but the few an earlier day delivers too) instead of copying
   // them a second time.
@@ -237,6 +235,8 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
       ? [{ sql: `delete from stage s using trip_owner o where o.trip_id = s.trip_id and o.ds <> ${day}`, dayPartition: { table: t.id, goes, count: true } }]
       : [{ sql: `insert into ${target} (${cols.join(', ')}, ds) select ${cols.map((c) => `s.${c}`).join(', ')}, ${day} from stage s join trip_owner o on o.trip_id = s.trip_id where o.ds = ${day}`, count: 'inserted' }],
   );
+  // The trips this day delivered before and no longer does (those it owns are its fact rows, the
+  // others its redeliveries): a day's first load has none.
   const unstaged = (columns: string) =>
     `select ${columns} from (select trip_id, trip_ts from ${target} where ds = ${day} union select trip_id, trip_ts from ${redeliveries} where ds = ${day}) x ` +
     `where not exists (select 1 from stage s where s.trip_id = x.trip_id and s.trip_ts = x.trip_ts)`;

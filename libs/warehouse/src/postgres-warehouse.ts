@@ -203,7 +203,7 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
       // step on: the aggregates' upserts run on one core, the builds on the other. Started earlier,
       // they slowed what runs on both cores: the trip groups' merge beside the facts' COPY, and the
       // steps that find the trips other days hold (docs/scale.md).
-      const buildIndexes = async () => {
+      const startIndexBuilds = async () => {
         if (!stagedIn || indexes) return;
         const names = await stagedIndexes(c, table.id, req.ds);
         const built = this.buildIndexes(names.map((x) => x.create));
@@ -212,7 +212,7 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
       };
       for (const [i, step] of steps.entries()) {
         const part = step.dayPartition;
-        if (step.stagedGroups || part) await buildIndexes();
+        if (step.stagedGroups || part) await startIndexBuilds();
         stage = progress?.stage(`${table.id}: step ${i + 1} of ${steps.length}: ${part ? `swapping in ${WAREHOUSE_SCHEMA}.${dayPartitionName(part.table, req.ds)} once its indexes are built` : describeStep(step.sql)}`);
         if (step.stagedGroups) {
           const { table: work, columns: cols } = step.stagedGroups;
