@@ -37,8 +37,43 @@ export async function createStagedPartition(c: Client, table: string, ds: string
  * two-key form; ensureSchema's lock is of the one-key form): a second load of the same day waits
  * for it rather than dropping the first one's staged table. Loads of other days go on beside it.
  */
-export function dayLoadLock(table: string, ds: string): { lock: string; unlock: string; params: string[] } {
-  return { lock: 'select pg_advisory_lock(7473, hashtext($1))', unlock: 'select pg_advisory_unlock(7473, hashtext($1))', params: [`${S}.${dayPartitionName(table, ds)}`] };
+export function dayLoadLock(table: string, ds: string): { lock: string; tryLock: string; unlock: string; params: string[] } {
+  return {
+    lock: 'select pg_advisory_lock(7473, hashtext($1))',
+    tryLock: 'select pg_try_advisory_lock(7473, hashtext($1)) as locked',
+    unlock: 'select pg_advisory_unlock(7473, hashtext($1))',
+    params: [`${S}.${dayPartitionName(table, ds)}`],
+  };
+}
+
+/**
+ * Drops the staged tables of `table` that loads killed part-way left behind, whatever their day: a
+ * table whose day's lock (dayLoadLock) is free has no load that still runs, and one whose lock is
+ * held stays for its load. Each table is dropped holding its day's lock, so that a load of that day
+ * starting meanwhile waits rather than staging into it. Returns the names dropped.
+ */
+export async function dropStaleStagedTables(c: Client, table: string): Promise<string[]> {
+  const { rows } = await c.query<{ name: string; ds: string }>(
+    `select c.relname as name, to_char(to_date(substring(c.relname from '_d([0-9]{8})_staged$'), 'YYYYMMDD'), 'YYYY-MM-DD') as ds
+     from pg_class c join pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = $1 and c.relkind = 'r' and c.relname ~ $2 order by 1`,
+    [S, `^${table}_d[0-9]{8}_staged$`],
+  );
+  const dropped: string[] = [];
+  for (const { name, ds } of rows) {
+    // A session lock is taken again by the session holding it: the caller's own day's table goes too
+    // (createStagedPartition would drop it anyway), and the caller keeps its lock after the unlock.
+    const lock = dayLoadLock(table, ds);
+    const [{ locked }] = (await c.query<{ locked: boolean }>(lock.tryLock, lock.params)).rows;
+    if (!locked) continue;
+    try {
+      await c.query(`drop table if exists ${S}.${name}`);
+      dropped.push(name);
+    } finally {
+      await c.query(lock.unlock, lock.params);
+    }
+  }
+  return dropped;
 }
 
 /** The staged table's copies of the parent's indexes: each one's CREATE INDEX, and the name it then takes in the day's partition. */

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { Client } from 'pg';
 import { partition } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { startPostgres, startS3Server, type LocalPostgres, type LocalS3 } from '@trips/local';
@@ -15,6 +16,7 @@ import type { Logger } from '@trips/core';
 import { keyWords, TripFilter } from './trip-filter';
 import { indexName } from './types';
 import { probes } from './day-filters';
+import { dayLoadLock } from './postgres-partitions';
 
 const WAREHOUSE_TABLES = warehouseTables();
 
@@ -196,10 +198,21 @@ describe('PostgresWarehouse', () => {
     expect(await factRows()).toEqual(before.facts);
   });
 
-  it("stages a day's facts in a table of its own, replacing one a killed load left, and loads two of the same day one after the other", async () => {
+  it("stages a day's facts in a table of its own, replacing those killed loads left, and loads two of the same day one after the other", async () => {
     const leftovers = async () => (await wh.query<{ name: string }>("select relname as name from pg_class where relname like '%staged%' order by 1")).map((r) => r.name);
-    // A load killed after staging left its table, with a row and an index of its own.
-    await wh.query("create table trips.fact_trips_d20180528_staged (like trips.fact_trips, constraint fact_trips_d20180528_ds check (ds = date '2018-05-28'))");
+    const stagedTable = (ds: string) => {
+      const day = ds.replace(/-/g, '');
+      return `create table trips.fact_trips_d${day}_staged (like trips.fact_trips, constraint fact_trips_d${day}_ds check (ds = date '${ds}'))`;
+    };
+    // Loads killed after staging left their tables: one of the day loaded below, with a row and an
+    // index of its own, and two of other days, one of whose loads still runs (it holds its day's lock).
+    await wh.query(stagedTable('2018-05-28'));
+    await wh.query(stagedTable('2018-05-20'));
+    await wh.query(stagedTable('2018-05-21'));
+    const running = new Client({ connectionString: pg.url });
+    await running.connect();
+    const lock21 = dayLoadLock('fact_trips', '2018-05-21');
+    await running.query(lock21.lock, lock21.params);
     await wh.query(
       `insert into trips.fact_trips_d20180528_staged values ('${key(7)}', '2018-05-28 09:07:00', 14.4, 50.0, 14.5, 50.1, '${key(1000)}', '${key(2000)}', 20180528, 9, '${key(3001)}', 1441, 5000, 1450, 5010, '2018-05-28')`,
     );
@@ -207,9 +220,13 @@ describe('PostgresWarehouse', () => {
     // An index of the parent made by hand: attaching builds it on the day's partition.
     await wh.query('create index my_trips_by_group on trips.fact_trips (trip_group_key)');
     await lake('fact_trips', '2018-05-28', trips([1, 2]));
-    expect(await load(fact, '2018-05-28')).toMatchObject({ inserted: 2, deleted: 0 });
+    try {
+      expect(await load(fact, '2018-05-28')).toMatchObject({ inserted: 2, deleted: 0 });
+      expect(await leftovers()).toEqual(['fact_trips_d20180521_staged']);
+    } finally {
+      await running.end();
+    }
     expect(await factRows()).toEqual(['2018-05-28:001', '2018-05-28:002']);
-    expect(await leftovers()).toEqual([]);
     const partitionIndexes = await wh.query<{ name: string }>("select i.relname as name from pg_index x join pg_class i on i.oid = x.indexrelid where x.indrelid = 'trips.fact_trips_d20180528'::regclass order by 1");
     expect(partitionIndexes.map((r) => r.name)).toEqual(
       [...(fact.warehouse.postgresIndexes ?? []).map((cols) => indexName('fact_trips_d20180528', cols)), 'fact_trips_d20180528_trip_group_key_idx'].sort(),

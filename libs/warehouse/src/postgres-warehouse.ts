@@ -10,7 +10,7 @@ import { columnDdl } from './types';
 import { DayFilters } from './day-filters';
 import { stageParquet } from './parquet-pg';
 import { TripKeys } from './trip-filter';
-import { createStagedPartition, dayLoadLock, stagedIndexes, swapDayPartition, upgradePostgresSchema, type StagedIndex } from './postgres-partitions';
+import { createStagedPartition, dayLoadLock, dropStaleStagedTables, stagedIndexes, swapDayPartition, upgradePostgresSchema, type StagedIndex } from './postgres-partitions';
 import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type QueryOptions, type WarehouseLoader, type WarehouseQueries } from './port';
 
 /**
@@ -157,7 +157,11 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
     let stagedIn: string | undefined;
     let indexes: { built: Promise<unknown>; names: StagedIndex[] } | undefined;
     try {
-      if (dayLock) await c.query(dayLock.lock, dayLock.params);
+      if (dayLock) {
+        await c.query(dayLock.lock, dayLock.params);
+        const swept = await dropStaleStagedTables(c, table.id);
+        if (swept.length > 0) this.logger?.info({ tables: swept }, `${table.id}: dropped ${swept.length} staged table(s) that killed loads left`);
+      }
       if (partitioned) {
         await c.query('begin');
         stagedIn = await createStagedPartition(c, table.id, req.ds);
