@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import { CATALOG, warehouseTables, type TableDef } from '@trips/pipeline';
-import { dayPartitionName, DELIVERY_COLUMNS, redeliveryDdl, tableDdl, type LoadStep } from './ddl';
+import { dayOfPartition, dayPartitionName, DELIVERY_COLUMNS, redeliveryDdl, tableDdl, type LoadStep } from './ddl';
 import { AGGREGATE_FILLFACTOR, AGGREGATES, factTable, LARGE_GROUP_TRIPS, sizeClass, withinDimension } from './aggregates';
 import { WAREHOUSE_SCHEMA } from './port';
 import { indexName, sqlType } from './types';
@@ -53,14 +53,15 @@ export function dayLoadLock(table: string, ds: string): { lock: string; tryLock:
  * starting meanwhile waits rather than staging into it. Returns the names dropped.
  */
 export async function dropStaleStagedTables(c: Client, table: string): Promise<string[]> {
-  const { rows } = await c.query<{ name: string; ds: string }>(
-    `select c.relname as name, to_char(to_date(substring(c.relname from '_d([0-9]{8})_staged$'), 'YYYYMMDD'), 'YYYY-MM-DD') as ds
-     from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  const { rows } = await c.query<{ name: string }>(
+    `select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
      where n.nspname = $1 and c.relkind = 'r' and c.relname ~ $2 order by 1`,
     [S, `^${table}_d[0-9]{8}_staged$`],
   );
   const dropped: string[] = [];
-  for (const { name, ds } of rows) {
+  for (const { name } of rows) {
+    const ds = dayOfPartition(table, name.slice(0, -'_staged'.length));
+    if (ds === undefined) continue;
     // A session lock is taken again by the session holding it: the caller's own day's table goes too
     // (createStagedPartition would drop it anyway), and the caller keeps its lock after the unlock.
     const lock = dayLoadLock(table, ds);

@@ -16,7 +16,7 @@ import type { Logger } from '@trips/core';
 import { keyWords, TripFilter } from './trip-filter';
 import { indexName } from './types';
 import { probes } from './day-filters';
-import { dayLoadLock } from './postgres-partitions';
+import { createStagedPartition, dayLoadLock } from './postgres-partitions';
 
 const WAREHOUSE_TABLES = warehouseTables();
 
@@ -200,17 +200,11 @@ describe('PostgresWarehouse', () => {
 
   it("stages a day's facts in a table of its own, replacing those killed loads left, and loads two of the same day one after the other", async () => {
     const leftovers = async () => (await wh.query<{ name: string }>("select relname as name from pg_class where relname like '%staged%' order by 1")).map((r) => r.name);
-    const stagedTable = (ds: string) => {
-      const day = ds.replace(/-/g, '');
-      return `create table trips.fact_trips_d${day}_staged (like trips.fact_trips, constraint fact_trips_d${day}_ds check (ds = date '${ds}'))`;
-    };
     // Loads killed after staging left their tables: one of the day loaded below, with a row and an
     // index of its own, and two of other days, one of whose loads still runs (it holds its day's lock).
-    await wh.query(stagedTable('2018-05-28'));
-    await wh.query(stagedTable('2018-05-20'));
-    await wh.query(stagedTable('2018-05-21'));
     const running = new Client({ connectionString: pg.url });
     await running.connect();
+    for (const ds of ['2018-05-28', '2018-05-20', '2018-05-21']) await createStagedPartition(running, 'fact_trips', ds);
     const lock21 = dayLoadLock('fact_trips', '2018-05-21');
     await running.query(lock21.lock, lock21.params);
     await wh.query(
