@@ -46,11 +46,11 @@ export interface Aggregate {
    * cost the large groups of every region divided by the region's share (150 ms for one holding
    * 3.3% of them at 49M trips; docs/scale.md). Kept in every group, it made each row 16 bytes
    * longer (56 to 72) and the trip groups' upsert 40% slower at 20M trips; null, it costs a small
-   * group nothing, and the upsert about 12% (docs/warehouse.md). A group that becomes large through
-   * a load adding fewer trips than that is given it from the dimension its key refers to
-   * (withinDimension): PostgreSQL's upsert proposes the same row for a new group, which must not
-   * hold it, and for one already there. The dimensions load before the facts, so the dimension
-   * holds every group the facts name.
+   * group nothing, and the upsert about 12% (docs/warehouse.md). The load's groups carry it
+   * whatever their size (the facts' value), and the upsert keeps it where the group ends up large:
+   * a group that becomes large through a load adding fewer trips than that has it too. A warehouse
+   * whose aggregate predates the column takes it from the dimension the group key refers to
+   * (withinDimension).
    */
   large?: { within?: AggregateColumn };
 }
@@ -136,8 +136,9 @@ export const AGGREGATES: Aggregate[] = [
 const withinOf = (a: Aggregate) => a.large?.within;
 
 /**
- * Where a group's `within` column is read when a load makes it large with fewer trips: the dimension
- * the facts' group key refers to (the catalog's relationships), which must hold the column.
+ * Where a group's `within` column is read when a warehouse's aggregate gains the column (the
+ * upgrade, postgres-partitions.ts): the dimension the facts' group key refers to (the catalog's
+ * relationships), which must hold the column.
  */
 export function withinDimension(a: Aggregate): { table: string; key: string } {
   const within = withinOf(a);
@@ -237,17 +238,23 @@ export function stagedGroups(a: Aggregate): { table: string; ddl: string; select
 /**
  * Statements that apply a load's changes to every aggregate: add the summed deltas to the groups
  * that exist, insert the groups that do not, drop the groups the load left with no trips. The work
- * is proportional to the load, not to the warehouse: on PostgreSQL an upsert probes each changed
- * group by its key, and only the groups the load removed trips from (`fact_removed`, the -1 rows)
+ * is proportional to the load, not to the warehouse: on PostgreSQL a MERGE probes each changed
+ * group by its key (PROBES_ONLY), and only the groups the load removed trips from (`fact_removed`, the -1 rows)
  * are looked at for emptiness (a join of all the aggregate's groups, as Redshift's UPDATE … FROM and
  * NOT EXISTS would be planned here, grows with the warehouse).
  *
- * PostgreSQL sums `fact_removed` into a work table (`removed_<aggregate>`) and upserts it joined
- * with the staged groups (stagedGroups, already summed), leaving out the groups they sum to nothing;
- * Redshift applies `fact_delta` (one row per fact row removed, -1, or added, +1) summed.
+ * PostgreSQL sums `fact_removed` into a work table (`removed_<aggregate>`) and merges it, joined
+ * with the staged groups (stagedGroups, already summed), into the aggregate, leaving out the groups
+ * they sum to nothing. A MERGE rather than INSERT … ON CONFLICT: the same probe of each group, but
+ * a new group is inserted as it is, where ON CONFLICT inserts it speculatively (a second pass over
+ * the key's index, and a token to confirm): the trip groups' upsert of a day of 1M trips into an
+ * empty warehouse took 1.5-1.7 s instead of 2.0 s (docs/scale.md). Only the load writes the
+ * aggregates, one load at a time (it holds the facts' table lock), so no other transaction inserts
+ * a group between the probe and the insert. Redshift applies `fact_delta` (one row per fact row
+ * removed, -1, or added, +1) summed.
  */
 export function aggregateDeltaStatements(dialect: WarehouseDialect): string[] {
-  const out: string[] = [];
+  const out: string[] = dialect === 'postgres' ? [...PROBES_ONLY.on] : [];
   for (const a of AGGREGATES) {
     const target = `${WAREHOUSE_SCHEMA}.${a.name}`;
     const keys = a.groupBy.map((g) => g.column);
@@ -258,21 +265,21 @@ export function aggregateDeltaStatements(dialect: WarehouseDialect): string[] {
     const same = (left: string, right = 'd') => keys.map((k) => `${left}.${k} = ${right}.${k}`).join(' and ');
     const values = aggregateValueColumns(a).join(', ');
     if (dialect === 'postgres') {
-      // A group already large keeps its value, one large by this load's trips alone has it in the
-      // proposed row, and one that becomes large with fewer takes it from the dimension (a probe by
-      // key, for the few groups that cross the line in a load).
-      const dim = w ? withinDimension(a) : undefined;
-      const kept = dim ? `coalesce(a.${w}, excluded.${w}, (select g.${w} from ${WAREHOUSE_SCHEMA}.${dim.table} g where g.${dim.key} = excluded.${keys[0]}))` : '';
+      // A group already large keeps its value; one that is large after this load takes the load's
+      // (the staged groups' or the removed rows', both the facts' value).
+      const kept = `coalesce(a.${w}, d.${w})`;
       // The removed rows' sums, and the staged groups' with them: a rerun takes out and adds back
       // the same trips, and its groups, summed to nothing, are not written at all.
       const staged = stagedGroups(a).table;
       const removed = `removed_${a.name}`;
       const pick = (c: string) => `coalesce(s.${c}, r.${c}) as ${c}`;
       out.push(`create unlogged table ${removed} as select ${grouped}, sum(delta) as trips from fact_removed group by ${grouped}`);
+      const changes = `(select ${groupColumns.map(pick).join(', ')}, coalesce(s.trips, 0) + coalesce(r.trips, 0) as trips from ${staged} s full join ${removed} r on ${same('s', 'r')}) d`;
+      const total = 'a.trips + d.trips';
       out.push(
-        `insert into ${target} as a (${keys.join(', ')}, ${values}) select ${keys.join(', ')}, trips${a.large ? `, ${sizeClass('trips')}` : ''}${w ? `, ${withinValue('trips', w)}` : ''} ` +
-          `from (select ${groupColumns.map(pick).join(', ')}, coalesce(s.trips, 0) + coalesce(r.trips, 0) as trips from ${staged} s full join ${removed} r on ${same('s', 'r')}) d where trips <> 0 ` +
-          `on conflict (${keys.join(', ')}) do update set trips = a.trips + excluded.trips${a.large ? `, size_class = ${sizeClass('a.trips + excluded.trips')}` : ''}${w ? `, ${w} = ${withinValue('a.trips + excluded.trips', kept)}` : ''}`,
+        `merge into ${target} as a using (select * from ${changes} where trips <> 0) d on ${same('a')} ` +
+          `when matched then update set trips = ${total}${a.large ? `, size_class = ${sizeClass(total)}` : ''}${w ? `, ${w} = ${withinValue(total, kept)}` : ''} ` +
+          `when not matched then insert (${keys.join(', ')}, ${values}) values (${keys.map((k) => `d.${k}`).join(', ')}, d.trips${a.large ? `, ${sizeClass('d.trips')}` : ''}${w ? `, ${withinValue('d.trips', `d.${w}`)}` : ''})`,
       );
       out.push(`delete from ${target} a using ${removed} d where ${same('a')} and a.trips = 0`);
       continue;
@@ -286,8 +293,22 @@ export function aggregateDeltaStatements(dialect: WarehouseDialect): string[] {
     );
     out.push(`delete from ${target} where trips = 0`);
   }
+  if (dialect === 'postgres') out.push(...PROBES_ONLY.off);
   return out;
 }
+
+/**
+ * PostgreSQL: the planner settings the aggregates' MERGEs run under, and those that end them. A
+ * MERGE is an outer join of the aggregate with the load's groups, which the planner could hash or
+ * merge by reading the whole aggregate (it grows with the warehouse); without those two methods it
+ * probes the aggregate's key for each of the load's groups, as ON CONFLICT does. The join of the
+ * staged groups with the removed rows' sums, a full join, is hashed all the same (no other method
+ * joins it: the planner then keeps the cheapest of the disabled ones).
+ */
+export const PROBES_ONLY = {
+  on: ['set local enable_hashjoin = off', 'set local enable_mergejoin = off'],
+  off: ['set local enable_hashjoin to default', 'set local enable_mergejoin to default'],
+};
 
 /** The same aggregates computed from scratch (of the facts `where` keeps): what every load must leave (used by tests and checks). */
 export function aggregateFromScratch(a: Aggregate, where?: string): string {

@@ -1,6 +1,6 @@
 import { dayOfPartition, dayPartitionName, dialectSteps, loadSteps, schemaDdl } from './ddl';
 import { warehouseTables } from '@trips/pipeline';
-import { AGGREGATES } from './aggregates';
+import { AGGREGATES, PROBES_ONLY } from './aggregates';
 
 const WAREHOUSE_TABLES = warehouseTables();
 
@@ -114,7 +114,16 @@ describe('warehouse DDL and load SQL', () => {
     // staged rows not kept), an upsert by key of them with the staged groups (every staged row,
     // grouped by DuckDB into a work table first), and a delete of the groups the load took trips
     // from; Redshift's UPDATE … FROM, NOT EXISTS and sweep of empty groups of fact_delta are its own.
+    // The MERGEs probe each group by key: hash and merge joins are off around them, and back on after.
     const steps = loadSteps(table('fact_trips'));
+    const pgSql = steps.filter((s) => s.only === 'postgres').map((s) => s.sql);
+    const probesFrom = pgSql.indexOf(PROBES_ONLY.on[0]);
+    expect(pgSql.slice(probesFrom, probesFrom + 2)).toEqual(PROBES_ONLY.on);
+    expect(pgSql.findIndex((s) => s.startsWith('merge into'))).toBeGreaterThan(probesFrom);
+    const probesTo = pgSql.indexOf(PROBES_ONLY.off[0]);
+    expect(pgSql.slice(probesTo, probesTo + 2)).toEqual(PROBES_ONLY.off);
+    expect(pgSql.findLastIndex((s) => s.startsWith('merge into') || s.startsWith('delete from trips.agg_'))).toBeLessThan(probesTo);
+    expect(pgSql.slice(probesTo).some((s) => s.startsWith('delete from stage'))).toBe(true);
     const pg = steps.filter((s) => s.only === 'postgres' && s.sql.includes('agg_') && !s.stagedGroups).map((s) => s.sql);
     expect(pg).toHaveLength(3 * 6);
     for (const [i, a] of AGGREGATES.entries()) {
@@ -122,7 +131,7 @@ describe('warehouse DDL and load SQL', () => {
       expect(removed).toMatch(new RegExp(`^create unlogged table removed_${a.name} as select .*, sum\\(delta\\) as trips from fact_removed group by .*$`));
       expect(upsert).toMatch(
         new RegExp(
-          `^insert into trips\\.${a.name} as a \\(.*\\) select .* from \\(select .* from staged_${a.name} s full join removed_${a.name} r on .*\\) d where trips <> 0 on conflict \\(.*\\) do update set trips = a\\.trips \\+ excluded\\.trips(, size_class = case when .* end)?$`,
+          `^merge into trips\\.${a.name} as a using \\(select \\* from \\(select .* from staged_${a.name} s full join removed_${a.name} r on .*\\) d where trips <> 0\\) d on .* when matched then update set trips = a\\.trips \\+ d\\.trips(, size_class = case when .* end)?(, region_key = .*)? when not matched then insert \\(.*\\) values \\(.*\\)$`,
         ),
       );
       expect(sweep).toMatch(new RegExp(`^delete from trips\\.${a.name} a using removed_${a.name} d where .* and a\\.trips = 0$`));

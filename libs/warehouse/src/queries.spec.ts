@@ -71,17 +71,17 @@ describe('weekly question helpers', () => {
     expect(sizeClass('t')).toBe(cls('t'));
     for (const a of large) {
       const pg = aggregateDeltaStatements('postgres').filter((s) => s.includes(`${a.name} `));
-      // The region, kept while a group is large: a new group's if this load makes it large, an
-      // existing group's kept, or, when it becomes large with fewer trips, read from the dimension.
-      // The staged groups (DuckDB's sums) and the removed rows' sums are added in one upsert.
+      // The region, kept while a group is large: an existing group's kept, else the load's (the
+      // facts' value, which every one of the load's groups carries). The staged groups (DuckDB's
+      // sums) and the removed rows' sums are added in one MERGE.
       const region = (trips: string, value: string) => `case when ${trips} >= ${LARGE_GROUP_TRIPS} then ${value} end`;
       expect(pg).toEqual([
         'create unlogged table removed_agg_trip_group as select trip_group_key, region_key, sum(delta) as trips from fact_removed group by trip_group_key, region_key',
-        `insert into trips.agg_trip_group as a (trip_group_key, trips, size_class, region_key) select trip_group_key, trips, ${cls('trips')}, ${region('trips', 'region_key')} ` +
-          'from (select coalesce(s.trip_group_key, r.trip_group_key) as trip_group_key, coalesce(s.region_key, r.region_key) as region_key, coalesce(s.trips, 0) + coalesce(r.trips, 0) as trips ' +
-          'from staged_agg_trip_group s full join removed_agg_trip_group r on s.trip_group_key = r.trip_group_key) d where trips <> 0 ' +
-          `on conflict (trip_group_key) do update set trips = a.trips + excluded.trips, size_class = ${cls('a.trips + excluded.trips')}, ` +
-          `region_key = ${region('a.trips + excluded.trips', 'coalesce(a.region_key, excluded.region_key, (select g.region_key from trips.dim_trip_group g where g.trip_group_key = excluded.trip_group_key))')}`,
+        'merge into trips.agg_trip_group as a using (select * from ' +
+          '(select coalesce(s.trip_group_key, r.trip_group_key) as trip_group_key, coalesce(s.region_key, r.region_key) as region_key, coalesce(s.trips, 0) + coalesce(r.trips, 0) as trips ' +
+          'from staged_agg_trip_group s full join removed_agg_trip_group r on s.trip_group_key = r.trip_group_key) d where trips <> 0) d on a.trip_group_key = d.trip_group_key ' +
+          `when matched then update set trips = a.trips + d.trips, size_class = ${cls('a.trips + d.trips')}, region_key = ${region('a.trips + d.trips', 'coalesce(a.region_key, d.region_key)')} ` +
+          `when not matched then insert (trip_group_key, trips, size_class, region_key) values (d.trip_group_key, d.trips, ${cls('d.trips')}, ${region('d.trips', 'd.region_key')})`,
         'delete from trips.agg_trip_group a using removed_agg_trip_group d where a.trip_group_key = d.trip_group_key and a.trips = 0',
       ]);
       expect(stagedGroups(a)).toEqual({
