@@ -60,11 +60,20 @@ top as (
         and (select groups from read_classes) = $3 and (select lowest from picked_class) = (select lowest from read_classes)
     union all
     -- Every other group, read only if the large ones are fewer than asked for (then they are all in
-    -- `classed`, and the rest are smaller). A small group keeps no region: the dimension has it.
+    -- `classed`, and the rest are smaller): of every region, the aggregate alone; of one region,
+    -- the region's groups in the dimension (a small group keeps no region) joined with theirs in
+    -- the aggregate. Every small group joined with the dimension, then filtered by region, took
+    -- 74 ms for Lisbon's 33k groups at 1M trips, against 60 ms (405 ms against 218 ms right after
+    -- the load, before PostgreSQL had analyzed either table).
     select a.trip_group_key, a.trips
     from trips.agg_trip_group a
-    join trips.dim_trip_group g on g.trip_group_key = a.trip_group_key
-    where a.size_class is null and ($2 = '' or g.region_key in (select region_key from region))
+    where a.size_class is null and $2 = ''
+        and (select groups from read_classes) < $1
+    union all
+    select a.trip_group_key, a.trips
+    from trips.dim_trip_group g
+    join trips.agg_trip_group a on a.trip_group_key = g.trip_group_key
+    where g.region_key = (select region_key from region) and a.size_class is null
         and (select groups from read_classes) < $1
 )
 
