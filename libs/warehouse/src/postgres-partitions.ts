@@ -1,4 +1,5 @@
 import type { Client } from 'pg';
+import { ConfigError } from '@trips/core';
 import { CATALOG, warehouseTables, type TableDef } from '@trips/pipeline';
 import { dayOfPartition, dayPartitionName, DELIVERY_COLUMNS, redeliveryDdl, tableDdl, type LoadStep } from './ddl';
 import { AGGREGATE_FILLFACTOR, AGGREGATES, factTable, LARGE_GROUP_TRIPS, sizeClass, withinDimension } from './aggregates';
@@ -189,6 +190,22 @@ async function relkind(c: Client, name: string): Promise<string | undefined> {
     [S, name],
   );
   return r.rows[0]?.relkind;
+}
+
+/** The oldest PostgreSQL the local warehouse runs on: its loads' `MERGE` came with 15 (aggregates.ts). */
+export const MIN_POSTGRES_VERSION = 15;
+
+/**
+ * Refuses a PostgreSQL server older than MIN_POSTGRES_VERSION (the one TRIPS_PG_URL names may not
+ * be the embedded one), naming both versions, before anything is created or loaded: otherwise
+ * the first load would fail on a syntax error near `MERGE`.
+ */
+export async function requirePostgresVersion(c: Pick<Client, 'query'>): Promise<void> {
+  const { rows } = await c.query<{ num: string; version: string }>("select current_setting('server_version_num') as num, current_setting('server_version') as version");
+  const major = Math.floor(Number(rows[0]?.num) / 10000);
+  if (!(major >= MIN_POSTGRES_VERSION)) {
+    throw new ConfigError(`the warehouse needs PostgreSQL ${MIN_POSTGRES_VERSION} or later (its loads use MERGE); the server TRIPS_PG_URL names runs ${rows[0]?.version ?? 'an unknown version'}`);
+  }
 }
 
 /**

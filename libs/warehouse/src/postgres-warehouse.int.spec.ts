@@ -12,11 +12,11 @@ import { AGGREGATES, aggregateFromScratch, aggregateValueColumns, BLOCK_CELLS, b
 import { largestGroups, weeklyByBox } from './queries';
 import { q } from './questions';
 import { warehouseTables } from '@trips/pipeline';
-import type { Logger } from '@trips/core';
+import { ConfigError, type Logger } from '@trips/core';
 import { keyWords, TripFilter } from './trip-filter';
 import { indexName } from './types';
 import { probes } from './day-filters';
-import { createStagedPartition, dayLoadLock } from './postgres-partitions';
+import { createStagedPartition, dayLoadLock, requirePostgresVersion } from './postgres-partitions';
 
 const WAREHOUSE_TABLES = warehouseTables();
 
@@ -118,6 +118,20 @@ describe('PostgresWarehouse', () => {
   afterAll(async () => {
     await Promise.all([s3.close(), pg.stop()]);
     await rm(work, { recursive: true, force: true });
+  });
+
+  it('refuses a PostgreSQL older than 15, which has no MERGE, naming the version it runs', async () => {
+    const older = { query: async () => ({ rows: [{ num: '140011', version: '14.11 (Debian 14.11-1.pgdg120+2)' }] }) } as unknown as Pick<Client, 'query'>;
+    const refused = requirePostgresVersion(older);
+    await expect(refused).rejects.toBeInstanceOf(ConfigError);
+    await expect(refused).rejects.toThrow('the warehouse needs PostgreSQL 15 or later (its loads use MERGE); the server TRIPS_PG_URL names runs 14.11 (Debian 14.11-1.pgdg120+2)');
+    const c = new Client({ connectionString: pg.url });
+    await c.connect();
+    try {
+      await expect(requirePostgresVersion(c)).resolves.toBeUndefined();
+    } finally {
+      await c.end();
+    }
   });
 
   it('merges dimension members: new ones inserted, present ones left alone', async () => {

@@ -10,7 +10,7 @@ import { columnDdl } from './types';
 import { DayFilters } from './day-filters';
 import { stageParquet } from './parquet-pg';
 import { TripKeys } from './trip-filter';
-import { createStagedPartition, dayLoadLock, dropStaleStagedTables, stagedIndexes, swapDayPartition, upgradePostgresSchema, type StagedIndex } from './postgres-partitions';
+import { createStagedPartition, dayLoadLock, dropStaleStagedTables, requirePostgresVersion, stagedIndexes, swapDayPartition, upgradePostgresSchema, type StagedIndex } from './postgres-partitions';
 import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type QueryOptions, type WarehouseLoader, type WarehouseQueries } from './port';
 
 /**
@@ -83,6 +83,7 @@ export class PostgresQueries implements WarehouseQueries {
   /** Creates or brings up to date the warehouse schema (idempotent DDL; serialised across sessions). */
   async ensureSchema(): Promise<void> {
     const c = await this.connect();
+    await requirePostgresVersion(c);
     // Serialised so two tasks creating the schema at once do not race on the catalog.
     await c.query('begin');
     try {
