@@ -47,7 +47,7 @@ export interface Aggregate {
    * 3.3% of them at 49M trips; docs/scale.md). Kept in every group, it made each row 16 bytes
    * longer (56 to 72) and the trip groups' upsert 40% slower at 20M trips; null, it costs a small
    * group nothing, and the upsert about 12% (docs/warehouse.md). The load's groups carry it
-   * whatever their size (the facts' value), and the upsert keeps it where the group ends up large:
+   * whatever their size (the facts' value), and the merge keeps it where the group ends up large:
    * a group that becomes large through a load adding fewer trips than that has it too. A warehouse
    * whose aggregate predates the column takes it from the dimension the group key refers to
    * (withinDimension).
@@ -239,9 +239,9 @@ export function stagedGroups(a: Aggregate): { table: string; ddl: string; select
  * Statements that apply a load's changes to every aggregate: add the summed deltas to the groups
  * that exist, insert the groups that do not, drop the groups the load left with no trips. The work
  * is proportional to the load, not to the warehouse: on PostgreSQL a MERGE probes each changed
- * group by its key (PROBES_ONLY), and only the groups the load removed trips from (`fact_removed`, the -1 rows)
- * are looked at for emptiness (a join of all the aggregate's groups, as Redshift's UPDATE … FROM and
- * NOT EXISTS would be planned here, grows with the warehouse).
+ * group by its key (PROBES_ONLY), and only the groups the load removed trips from (`fact_removed`,
+ * the -1 rows) are looked at for emptiness (a join of all the aggregate's groups, as Redshift's
+ * UPDATE … FROM and NOT EXISTS would be planned here, grows with the warehouse).
  *
  * PostgreSQL sums `fact_removed` into a work table (`removed_<aggregate>`) and merges it, joined
  * with the staged groups (stagedGroups, already summed), into the aggregate, leaving out the groups
@@ -301,9 +301,10 @@ export function aggregateDeltaStatements(dialect: WarehouseDialect): string[] {
  * PostgreSQL: the planner settings the aggregates' MERGEs run under, and those that end them. A
  * MERGE is an outer join of the aggregate with the load's groups, which the planner could hash or
  * merge by reading the whole aggregate (it grows with the warehouse); without those two methods it
- * probes the aggregate's key for each of the load's groups, as ON CONFLICT does. The join of the
- * staged groups with the removed rows' sums, a full join, is hashed all the same (no other method
- * joins it: the planner then keeps the cheapest of the disabled ones).
+ * probes the aggregate's key for each of the load's groups, as ON CONFLICT does. The full join of
+ * the staged groups with the removed rows' sums has no other method, so the planner keeps the
+ * cheaper of the two disabled ones: a merge join of both sorted by key (the staged groups come
+ * sorted), which hands the probes their groups in key order.
  */
 export const PROBES_ONLY = {
   on: ['set local enable_hashjoin = off', 'set local enable_mergejoin = off'],
