@@ -265,20 +265,19 @@ export function aggregateDeltaStatements(dialect: WarehouseDialect): string[] {
     const same = (left: string, right = 'd') => keys.map((k) => `${left}.${k} = ${right}.${k}`).join(' and ');
     const values = aggregateValueColumns(a).join(', ');
     if (dialect === 'postgres') {
-      // A group already large keeps its value; one that is large after this load takes the load's
-      // (the staged groups' or the removed rows', both the facts' value).
-      const kept = `coalesce(a.${w}, d.${w})`;
       // The removed rows' sums, and the staged groups' with them: a rerun takes out and adds back
       // the same trips, and its groups, summed to nothing, are not written at all.
       const staged = stagedGroups(a).table;
       const removed = `removed_${a.name}`;
       const pick = (c: string) => `coalesce(s.${c}, r.${c}) as ${c}`;
       out.push(`create unlogged table ${removed} as select ${grouped}, sum(delta) as trips from fact_removed group by ${grouped}`);
+      // A group already large keeps its `within` value; one large after this load takes the load's
+      // (the staged groups' or the removed rows', both the facts' value).
       const changes = `(select ${groupColumns.map(pick).join(', ')}, coalesce(s.trips, 0) + coalesce(r.trips, 0) as trips from ${staged} s full join ${removed} r on ${same('s', 'r')}) d`;
       const total = 'a.trips + d.trips';
       out.push(
         `merge into ${target} as a using (select * from ${changes} where trips <> 0) d on ${same('a')} ` +
-          `when matched then update set trips = ${total}${a.large ? `, size_class = ${sizeClass(total)}` : ''}${w ? `, ${w} = ${withinValue(total, kept)}` : ''} ` +
+          `when matched then update set trips = ${total}${a.large ? `, size_class = ${sizeClass(total)}` : ''}${w ? `, ${w} = ${withinValue(total, `coalesce(a.${w}, d.${w})`)}` : ''} ` +
           `when not matched then insert (${keys.join(', ')}, ${values}) values (${keys.map((k) => `d.${k}`).join(', ')}, d.trips${a.large ? `, ${sizeClass('d.trips')}` : ''}${w ? `, ${withinValue('d.trips', `d.${w}`)}` : ''})`,
       );
       out.push(`delete from ${target} a using ${removed} d where ${same('a')} and a.trips = 0`);

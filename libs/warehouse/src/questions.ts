@@ -84,10 +84,8 @@ export async function weeklyAverage(wh: WarehouseQueries, req: WeeklyRequest): P
       // The scan is planned afresh each time: its plan costs nothing beside its seconds of reading,
       // and a generic plan, blind to a period that spans every day, read the facts through the
       // trip_ts index instead of in order (1.7 times as long at 98M trips: docs/scale.md).
-      if (method === 'scan') {
-        const scan = weeklyByBoxScan(box, match, fromWeek, toWeek);
-        rows = await wh.query(scan.text, scan.params);
-      } else rows = await q(wh, weeklyByBox(box, match, cellDeg, fromWeek, toWeek));
+      const counted = method === 'scan' ? weeklyByBoxScan(box, match, fromWeek, toWeek) : weeklyByBox(box, match, cellDeg, fromWeek, toWeek);
+      rows = await wh.query(counted.text, counted.params, { reuse: method !== 'scan' });
     }
   } else rows = await q(wh, weeklyByRegion(regionKey as string, fromWeek, toWeek));
   const byWeek = new Map(rows.map((r) => [r.week_start_date, Number(r.trips)]));
