@@ -178,6 +178,21 @@ describe('the file store', () => {
     expect((await readdir(join(root, 'bucket', 'w'))).sort()).toEqual(['a.csv._S3rver_metadata.json', 'a.csv._S3rver_object', 'a.csv._S3rver_object.md5']);
   });
 
+  it('copies an object as a version of its own: the source written again or deleted leaves the copy, and a failed copy leaves nothing', async () => {
+    const bytes = Buffer.alloc(3 * 1024 * 1024 + 7, 'y');
+    await store.put('bucket', 'c/src.csv', bytes, 'text/csv', { 'source-path': '/in/src.csv' });
+    const source = await store.head('bucket', 'c/src.csv');
+    await store.copy('bucket', 'c/src.csv', 'c/sub/copy.csv');
+    expect(await store.head('bucket', 'c/sub/copy.csv')).toMatchObject({ size: bytes.length, etag: source?.etag, metadata: { 'source-path': '/in/src.csv' } });
+    await store.put('bucket', 'c/src.csv', 'written again');
+    expect(await store.getText('bucket', 'c/sub/copy.csv')).toBe(bytes.toString());
+    await store.delete('bucket', 'c/src.csv');
+    expect(await store.getText('bucket', 'c/sub/copy.csv')).toBe(bytes.toString());
+    expect((await readdir(join(root, 'bucket', 'c', 'sub'))).sort()).toEqual(['copy.csv._S3rver_metadata.json', 'copy.csv._S3rver_object', 'copy.csv._S3rver_object.md5']);
+    await expect(store.copy('bucket', 'c/src.csv', 'gone/copy.csv')).rejects.toThrow(/copy s3:\/\/bucket\/c\/src\.csv to gone\/copy\.csv failed: NoSuchKey/);
+    expect(existsSync(join(root, 'bucket', 'gone'))).toBe(false);
+  });
+
   it('leaves no folder behind a deleted object', async () => {
     await store.put('bucket', 'deep/er/still/a.txt', 'a');
     await store.put('bucket', 'deep/b.txt', 'b');
