@@ -3,21 +3,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  CopyObjectCommand,
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  NoSuchKey,
-  NotFound,
-  PutObjectCommand,
-  S3Client,
-  CreateBucketCommand,
-  HeadBucketCommand,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { DeleteObjectsCommandOutput, GetObjectCommandOutput, HeadObjectCommandOutput, ListObjectsV2CommandOutput, PutObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { ExternalError } from '@trips/core';
 
 export interface ObjectInfo {
@@ -38,6 +24,12 @@ export interface StoreSettings {
 /** Parts of 8 MiB, 4 in flight: a streamed upload holds at most ~32 MiB whatever the object's size. */
 const PART_SIZE = 8 * 1024 * 1024;
 const QUEUE_SIZE = 4;
+
+/**
+ * The S3 client's modules, loaded on first use: a local run on the file store (`--store files`)
+ * never needs them, and loading them took about 25 ms of each task's start (docs/scale.md).
+ */
+const s3Sdk = () => import('@aws-sdk/client-s3');
 
 /**
  * The object store the pipeline reads and writes: S3 through the SDK (`S3ObjectStore`), or, for a
@@ -111,18 +103,28 @@ export abstract class ObjectStore {
  * Streams both ways; never reads a whole object into memory unless asked to (`getText`).
  */
 export class S3ObjectStore extends ObjectStore {
-  readonly client: S3Client;
-
-  constructor(settings: StoreSettings, client?: S3Client) {
+  constructor(
+    private readonly settings: StoreSettings,
+    private client?: S3Client,
+  ) {
     super();
-    this.client =
-      client ??
-      new S3Client({
-        region: settings.region,
-        endpoint: settings.endpoint,
-        // Local servers serve buckets by path, not by virtual host.
-        forcePathStyle: settings.endpoint !== undefined,
-      });
+  }
+
+  /** Sends the command `make` builds from the SDK's module. */
+  private async send<T>(make: (sdk: typeof import('@aws-sdk/client-s3')) => object): Promise<T> {
+    const sdk = await s3Sdk();
+    return this.s3(sdk).send(make(sdk) as never) as Promise<T>;
+  }
+
+  /** The client given, or the one made at the first call. */
+  private s3(sdk: typeof import('@aws-sdk/client-s3')): S3Client {
+    this.client ??= new sdk.S3Client({
+      region: this.settings.region,
+      endpoint: this.settings.endpoint,
+      // Local servers serve buckets by path, not by virtual host.
+      forcePathStyle: this.settings.endpoint !== undefined,
+    });
+    return this.client;
   }
 
   /**
@@ -134,7 +136,7 @@ export class S3ObjectStore extends ObjectStore {
     let token: string | undefined;
     do {
       const page = await this.call(`list s3://${bucket}/${prefix}`, () =>
-        this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, EncodingType: 'url' })),
+        this.send<ListObjectsV2CommandOutput>((sdk) => new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, EncodingType: 'url' })),
       );
       const decode = page.EncodingType === 'url' ? urlDecodeKey : (k: string) => k;
       for (const o of page.Contents ?? []) {
@@ -146,30 +148,31 @@ export class S3ObjectStore extends ObjectStore {
 
   async head(bucket: string, key: string): Promise<ObjectInfo | undefined> {
     try {
-      const h = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      const h = await this.send<HeadObjectCommandOutput>((sdk) => new sdk.HeadObjectCommand({ Bucket: bucket, Key: key }));
       return { key, size: h.ContentLength ?? 0, etag: h.ETag, lastModified: h.LastModified, metadata: h.Metadata ?? {} };
     } catch (e) {
-      if (e instanceof NotFound || e instanceof NoSuchKey || (e as { name?: string }).name === 'NotFound') return undefined;
+      if (['NotFound', 'NoSuchKey'].includes((e as { name?: string }).name ?? '')) return undefined;
       throw new ExternalError(`head s3://${bucket}/${key} failed: ${(e as Error).message}`, { cause: e });
     }
   }
 
   async getStream(bucket: string, key: string): Promise<Readable> {
-    const out = await this.call(`get s3://${bucket}/${key}`, () => this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
+    const out = await this.call(`get s3://${bucket}/${key}`, () => this.send<GetObjectCommandOutput>((sdk) => new sdk.GetObjectCommand({ Bucket: bucket, Key: key })));
     return out.Body as Readable;
   }
 
   async getRange(bucket: string, key: string, start: number, end: number): Promise<Buffer> {
     if (start < 0 || end < start) throw new Error(`getRange: bad range ${start}-${end} of s3://${bucket}/${key}`);
-    const out = await this.call(`get bytes ${start}-${end} of s3://${bucket}/${key}`, () => this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end}` })));
+    const out = await this.call(`get bytes ${start}-${end} of s3://${bucket}/${key}`, () => this.send<GetObjectCommandOutput>((sdk) => new sdk.GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end}` })));
     const body = Buffer.from(await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
     if (body.length !== end - start + 1) throw new ExternalError(`get bytes ${start}-${end} of s3://${bucket}/${key}: ${body.length} bytes came back, not ${end - start + 1}`);
     return body;
   }
 
   async put(bucket: string, key: string, body: Readable | Buffer | string, contentType?: string, metadata?: Record<string, string>): Promise<void> {
+    const [sdk, { Upload }] = await Promise.all([s3Sdk(), import('@aws-sdk/lib-storage')]);
     const upload = new Upload({
-      client: this.client,
+      client: this.s3(sdk),
       params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType, Metadata: metadata },
       partSize: PART_SIZE,
       queueSize: QUEUE_SIZE,
@@ -180,15 +183,16 @@ export class S3ObjectStore extends ObjectStore {
 
   async putIf(bucket: string, key: string, body: string, condition: { ifNoneMatch: '*' } | { ifMatch: string }): Promise<string | undefined> {
     try {
-      const out = await this.client.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: body,
-          ContentType: 'application/json',
-          IfNoneMatch: 'ifNoneMatch' in condition ? condition.ifNoneMatch : undefined,
-          IfMatch: 'ifMatch' in condition ? condition.ifMatch : undefined,
-        }),
+      const out = await this.send<PutObjectCommandOutput>(
+        (sdk) =>
+          new sdk.PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: body,
+            ContentType: 'application/json',
+            IfNoneMatch: 'ifNoneMatch' in condition ? condition.ifNoneMatch : undefined,
+            IfMatch: 'ifMatch' in condition ? condition.ifMatch : undefined,
+          }),
       );
       return out.ETag;
     } catch (e) {
@@ -201,10 +205,10 @@ export class S3ObjectStore extends ObjectStore {
 
   async getVersioned(bucket: string, key: string): Promise<{ text: string; etag: string } | undefined> {
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const out = await this.send<GetObjectCommandOutput>((sdk) => new sdk.GetObjectCommand({ Bucket: bucket, Key: key }));
       return { text: await (out.Body as { transformToString(): Promise<string> }).transformToString(), etag: out.ETag as string };
     } catch (e) {
-      if (e instanceof NoSuchKey || (e as { name?: string }).name === 'NoSuchKey') return undefined;
+      if ((e as { name?: string }).name === 'NoSuchKey') return undefined;
       throw new ExternalError(`get s3://${bucket}/${key} failed: ${(e as Error).name}: ${(e as Error).message}`, { cause: e });
     }
   }
@@ -212,7 +216,7 @@ export class S3ObjectStore extends ObjectStore {
   /** Copies an object inside S3 (no bytes through this process); objects up to 5 GiB. */
   async copy(bucket: string, fromKey: string, toKey: string): Promise<void> {
     const source = `${bucket}/${fromKey}`.split('/').map(encodeURIComponent).join('/');
-    await this.call(`copy s3://${bucket}/${fromKey} to ${toKey}`, () => this.client.send(new CopyObjectCommand({ Bucket: bucket, Key: toKey, CopySource: source })));
+    await this.call(`copy s3://${bucket}/${fromKey} to ${toKey}`, () => this.send<unknown>((sdk) => new sdk.CopyObjectCommand({ Bucket: bucket, Key: toKey, CopySource: source })));
   }
 
   async download(bucket: string, key: string, path: string): Promise<void> {
@@ -221,7 +225,7 @@ export class S3ObjectStore extends ObjectStore {
   }
 
   async delete(bucket: string, key: string): Promise<void> {
-    await this.call(`delete s3://${bucket}/${key}`, () => this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
+    await this.call(`delete s3://${bucket}/${key}`, () => this.send<unknown>((sdk) => new sdk.DeleteObjectCommand({ Bucket: bucket, Key: key })));
   }
 
   /** Deletes the given keys (1000 a request); returns how many. */
@@ -233,7 +237,7 @@ export class S3ObjectStore extends ObjectStore {
       const keys = batch;
       batch = [];
       const res = await this.call(`delete ${what}`, () =>
-        this.client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } })),
+        this.send<DeleteObjectsCommandOutput>((sdk) => new sdk.DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } })),
       );
       if (res.Errors?.length) throw new ExternalError(`delete s3://${bucket}/${res.Errors[0].Key} failed: ${res.Errors[0].Message}`);
       deleted += keys.length;
@@ -249,9 +253,9 @@ export class S3ObjectStore extends ObjectStore {
 
   async ensureBucket(bucket: string): Promise<void> {
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
+      await this.send<unknown>((sdk) => new sdk.HeadBucketCommand({ Bucket: bucket }));
     } catch {
-      await this.call(`create bucket ${bucket}`, () => this.client.send(new CreateBucketCommand({ Bucket: bucket })));
+      await this.call(`create bucket ${bucket}`, () => this.send<unknown>((sdk) => new sdk.CreateBucketCommand({ Bucket: bucket })));
     }
   }
 
