@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { startS3Server, type LocalS3 } from '@trips/local';
 import { lockKey } from '@trips/pipeline';
@@ -51,6 +51,35 @@ describe('runPipelineTask: settings, the store and the day\'s lock around a task
     expect(failed.status).toBe(65);
     expect(await lock()).toMatchObject({ owner: 'run-c' });
     expect((await lock())?.released).toBeUndefined();
+  });
+
+  it('started ahead of its turn (TRIPS_START_GATE), does nothing until `go` on stdin, and nothing at all when stdin ends first', async () => {
+    const started = (input: string, env: Record<string, string> = {}) =>
+      new Promise<{ status: number | null; stderr: string; before: unknown }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', require.resolve('tsx'), join(__dirname, 'fixtures', 'probe-task.ts'), '--ds', DS, '--run-id', 'run-g'], {
+          cwd: ROOT,
+          env: { ...process.env, ...s3.env({ raw: 'raw', lake: 'lake' }), TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json'), TRIPS_START_GATE: '1', ...env },
+        });
+        let stderr = '';
+        child.stderr.on('data', (d) => (stderr += d));
+        // Long enough to load its code (from source, through tsx) and do its work, were it not waiting.
+        setTimeout(async () => {
+          const before = await store.getJson('lake', `probe/ds=${DS}.json`);
+          child.on('close', (status) => resolve({ status, stderr, before }));
+          child.stdin.end(input);
+        }, 3000);
+      });
+    await store.deletePrefix('lake', 'probe/');
+    const stopped = await started('');
+    expect(stopped).toMatchObject({ status: 75, before: undefined });
+    expect(stopped.stderr).toContain(`clean-stage: not started for ds=${DS}: the run ended before its turn`);
+    expect(await store.getJson('lake', `probe/ds=${DS}.json`)).toBeUndefined();
+    expect(await lock()).toBeNull();
+    const ran = await started('go\n');
+    expect(ran).toMatchObject({ status: 0, before: undefined });
+    expect(await store.getJson('lake', `probe/ds=${DS}.json`)).toEqual({ runId: 'run-g', prepared: 'prepared' });
+    expect(await lock()).toMatchObject({ owner: 'run-g' });
+    await store.deletePrefix('lake', 'probe/');
   });
 
   it('refuses a ds the lake\'s partition projection does not know, before taking the lock', async () => {
