@@ -76,12 +76,15 @@ export const runCommand = defineCommand(COMMAND, async ({ values }) => {
     for (const ds of days) {
       const run = await runDay({ ds, runId, store, buckets, leaseMs: settings.TRIPS_LOCK_LEASE_SECONDS * 1000, say }, async () => {
         const todays = perDay.get(ds);
-        if (todays) {
+        // The first task's process starts while the batch lands, and begins once it has.
+        const landing = (async () => {
+          if (!todays) return;
           const keys = await landBatch(store, buckets, ds, todays, runId);
           say(`trips: landed ${keys.length} file(s) as ${describeBatch(buckets, ds)}`);
-        }
-        say(`trips: running ds=${ds}`);
+        })();
+        landing.then(() => say(`trips: running ds=${ds}`), () => undefined);
         return runPipeline({
+          after: landing,
           root,
           ds,
           runId,

@@ -50,6 +50,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   onTaskStart?(task: string): void;
   onTaskEnd?(result: TaskResult): void;
+  /** What the first task waits for besides its start-up (the raw batch landing): the run fails with its error, no task run. */
+  after?: Promise<unknown>;
 }
 
 /**
@@ -67,6 +69,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   const results: TaskResult[] = [];
   let next = tasks.length > 0 ? startApp(opts, tasks[0].app, args(tasks[0])) : undefined;
   try {
+    await opts.after;
     for (const [i, task] of tasks.entries()) {
       const app = next as StartedApp;
       next = undefined;
