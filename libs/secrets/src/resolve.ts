@@ -27,17 +27,17 @@ export async function resolveSettings(env: Record<string, string | undefined> = 
   // starts without them, about 25 ms sooner (docs/scale.md).
   const needs = (prefix: string) => entries.some(([, value]) => value?.startsWith(prefix));
   const region = opts.region ?? env.AWS_REGION;
-  const kmsSdk = needs(KMS_PREFIX) ? await import('@aws-sdk/client-kms') : undefined;
-  const smSdk = needs(SECRETS_MANAGER_PREFIX) ? await import('@aws-sdk/client-secrets-manager') : undefined;
-  const kms = kmsSdk && (opts.kms ?? new kmsSdk.KMSClient({ region }));
-  const sm = smSdk && (opts.secretsManager ?? new smSdk.SecretsManagerClient({ region }));
+  const kms = needs(KMS_PREFIX) ? await import('@aws-sdk/client-kms').then((sdk) => ({ sdk, client: opts.kms ?? new sdk.KMSClient({ region }) })) : undefined;
+  const sm = needs(SECRETS_MANAGER_PREFIX)
+    ? await import('@aws-sdk/client-secrets-manager').then((sdk) => ({ sdk, client: opts.secretsManager ?? new sdk.SecretsManagerClient({ region }) }))
+    : undefined;
   await Promise.all(
     entries.map(async ([name, value]) => {
       if (value === undefined) return;
-      if (kmsSdk && kms && value.startsWith(KMS_PREFIX)) {
-        out[name] = await decrypt(kms, kmsSdk.DecryptCommand, name, value.slice(KMS_PREFIX.length));
-      } else if (smSdk && sm && value.startsWith(SECRETS_MANAGER_PREFIX)) {
-        out[name] = await fetchSecret(sm, smSdk.GetSecretValueCommand, name, value.slice(SECRETS_MANAGER_PREFIX.length));
+      if (kms && value.startsWith(KMS_PREFIX)) {
+        out[name] = await decrypt(kms.client, kms.sdk.DecryptCommand, name, value.slice(KMS_PREFIX.length));
+      } else if (sm && value.startsWith(SECRETS_MANAGER_PREFIX)) {
+        out[name] = await fetchSecret(sm.client, sm.sdk.GetSecretValueCommand, name, value.slice(SECRETS_MANAGER_PREFIX.length));
       } else return;
       registerSecret(out[name] as string);
     }),
