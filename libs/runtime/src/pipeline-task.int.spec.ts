@@ -54,11 +54,11 @@ describe('runPipelineTask: settings, the store and the day\'s lock around a task
   });
 
   it('started ahead of its turn (TRIPS_START_GATE), does nothing until `go` on stdin, and nothing at all when stdin ends first', async () => {
-    const started = (input: string, env: Record<string, string> = {}) =>
+    const started = (input: string) =>
       new Promise<{ status: number | null; stderr: string; before: unknown }>((resolve) => {
         const child = spawn(process.execPath, ['--import', require.resolve('tsx'), join(__dirname, 'fixtures', 'probe-task.ts'), '--ds', DS, '--run-id', 'run-g'], {
           cwd: ROOT,
-          env: { ...process.env, ...s3.env({ raw: 'raw', lake: 'lake' }), TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json'), TRIPS_START_GATE: '1', ...env },
+          env: { ...process.env, ...s3.env({ raw: 'raw', lake: 'lake' }), TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json'), TRIPS_START_GATE: '1' },
         });
         let stderr = '';
         child.stderr.on('data', (d) => (stderr += d));

@@ -142,12 +142,13 @@ export class FileObjectStore extends ObjectStore {
           });
           await mkdir(dirname(to), { recursive: true });
           await copyFile(from + OBJECT, temporary);
-          return { etag: await etagOf(from), metadata: await readMetadata(from) };
+          return { md5: await md5Of(from), metadata: await readMetadata(from) };
         },
         true,
       );
-      if (source.etag === undefined) throw missing();
-      await this.locked(to, () => place(to, temporary, JSON.parse(source.etag as string) as string, source.metadata));
+      const { md5, metadata } = source;
+      if (md5 === undefined) throw missing();
+      await this.locked(to, () => place(to, temporary, md5, metadata));
     };
     await failed(what, copying()).catch(async (e: unknown) => {
       await rm(temporary, { force: true });
@@ -281,8 +282,14 @@ async function openObject(path: string, what: string) {
 
 /** The object's ETag (its MD5 in quotes), undefined when there is no object. */
 async function etagOf(path: string): Promise<string | undefined> {
+  const md5 = await md5Of(path);
+  return md5 === undefined ? undefined : JSON.stringify(md5);
+}
+
+/** The object's MD5 in hex, undefined when there is no object. */
+async function md5Of(path: string): Promise<string | undefined> {
   const md5 = await readFile(path + MD5, 'utf8').catch(() => undefined);
-  if (md5 !== undefined) return JSON.stringify(md5);
+  if (md5 !== undefined) return md5;
   // Written by something that kept no MD5: hash the bytes, as the S3 server does.
   const hash = createHash('md5');
   try {
@@ -291,7 +298,7 @@ async function etagOf(path: string): Promise<string | undefined> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
-  return JSON.stringify(hash.digest('hex'));
+  return hash.digest('hex');
 }
 
 async function readMetadata(path: string): Promise<Record<string, string>> {
