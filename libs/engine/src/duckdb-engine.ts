@@ -62,8 +62,11 @@ export class DuckDbEngine implements QueryEngine {
       const outDir = join(this.runDir as string, 'out', String(++this.seq));
       await mkdir(join(outDir, '..'), { recursive: true });
       const started = Date.now();
-      // Newlines around the SQL: a trailing comment must not swallow the closing parenthesis.
-      const copy = `copy (\n${trimSql(req.sql)}\n) to ${str(outDir)} (format parquet, compression zstd, file_size_bytes ${this.options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES}, filename_pattern 'part-{i}')`;
+      // Newlines around the SQL: a trailing comment must not swallow the closing parenthesis. Zstd
+      // at level 1, not DuckDB's 3: the lake's columns are mostly hashed keys and coordinates,
+      // which the higher level does not shrink (a day's facts, 980k rows: 72.2 MB against 72.6 MB),
+      // but it took 1.2-1.3 CPU-s to write them against 0.8-1.0 s (docs/scale.md).
+      const copy = `copy (\n${trimSql(req.sql)}\n) to ${str(outDir)} (format parquet, compression zstd, compression_level 1, file_size_bytes ${this.options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES}, filename_pattern 'part-{i}')`;
       const result = await this.run(con, copy, req.sql);
       const rows = Number(result.getRowsJS()[0]?.[0] ?? 0);
       const local = (await readdir(outDir)).filter((f) => f.endsWith('.parquet')).sort((a, b) => partNumber(a) - partNumber(b));
