@@ -68,6 +68,8 @@ const { values } = parseArgs({
     // DIR/state of a run kept with --keep, running nothing else and writing nothing.
     'questions-on': { type: 'string' },
     only: { type: 'string' },
+    // The floors on every Nth day besides the first and the last (by default about ten days' worth).
+    'floors-every': { type: 'string' },
   },
 });
 const total = Number(values.trips);
@@ -82,6 +84,10 @@ const bundled = values.bundled === true;
 if (values.store !== 's3' && values.store !== 'files') throw new Error(`--store must be s3 or files, got ${values.store}`);
 const storeKind = values.store;
 const runFrom = [...(bundled ? ['--bundled'] : []), '--store', storeKind];
+const floorsEvery = Number(values['floors-every'] ?? Math.max(1, Math.round(days / 10)));
+if (!(Number.isInteger(floorsEvery) && floorsEvery >= 1)) throw new Error(`--floors-every must be a whole number of days, at least 1, got ${values['floors-every']}`);
+/** Whether day i (from 0) measures the floors: the first, the last and every --floors-every-th. */
+const floorsOn = (i: number) => i === 0 || i === days - 1 || (i + 1) % floorsEvery === 0;
 
 /** Builds the bundles of the pipeline's apps (`nx run-many -t build`), which `trips run --bundled` runs. */
 function buildBundles(): void {
@@ -209,10 +215,10 @@ async function lakeFloor(csv: string): Promise<number> {
 
 /**
  * The warehouse floor: the day's fact rows COPYed into a table without indexes, in PostgreSQL's
- * binary format, as the load copies them (parquet-pg.ts); and, for runs before the load did so, the
- * same rows as CSV.
+ * binary format, as the load copies them (parquet-pg.ts); and, `withCsv` (the first and last day),
+ * for runs before the load did so, the same rows as CSV.
  */
-async function warehouseFloor(url: string, ds: string): Promise<{ binary: number; csv: number }> {
+async function warehouseFloor(url: string, ds: string, withCsv: boolean): Promise<{ binary: number; csv?: number }> {
   const c = new Client({ connectionString: url });
   await c.connect();
   const file = (format: string) => join(work, `floor.${format}`);
@@ -225,12 +231,21 @@ async function warehouseFloor(url: string, ds: string): Promise<{ binary: number
       await pipeline(createReadStream(file(format)), c.query(copyFrom(`copy public.bench_floor from stdin (format ${format})`)));
       return Number(process.hrtime.bigint() - t0) / 1e9;
     };
-    return { binary: await seconds('binary'), csv: await seconds('csv') };
+    const binary = await seconds('binary');
+    return withCsv ? { binary, csv: await seconds('csv') } : { binary };
   } finally {
     await c.query('drop table if exists public.bench_floor').catch(() => undefined);
     await c.end();
     for (const format of ['binary', 'csv']) rmSync(file(format), { force: true });
   }
+}
+
+/** The engines' floors measured after a day, on its data; the CSV COPY on the first and last day only. */
+interface Floor {
+  day: number;
+  lakeSeconds: number;
+  warehouseSeconds: number;
+  warehouseCsvSeconds?: number;
 }
 
 interface StorageRow {
@@ -255,7 +270,7 @@ const fmt = (n: number, d = 1) => n.toLocaleString('en-US', { minimumFractionDig
 async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   const figures: DayFigures[] = [];
-  const floors: Array<{ day: number; lakeSeconds: number; warehouseSeconds: number; warehouseCsvSeconds: number }> = [];
+  const floors: Floor[] = [];
   let questions: QuestionTiming[] = [];
   let warehouseStorage: StorageRow[] = [];
   let factsBefore = 0;
@@ -308,20 +323,25 @@ async function main(): Promise<void> {
         `day ${i + 1} of ${days} (${day(i)}, ${batch.toLocaleString('en-US')} rows${resent ? ` and ${resent.toLocaleString('en-US')} sent again` : ''}) into ${d.warehouseTripsBefore.toLocaleString('en-US')} trips: ${fmt(seconds)} s wall, ${fmt(cpuSeconds)} CPU-s; ` +
           tasks.map((t) => `${t.task} ${fmt(t.seconds)} s`).join(', '),
       );
-      if (i === 0 || i === days - 1) {
+      if (floorsOn(i)) {
         await stopStack(state);
         const lakeSeconds = await lakeFloor(join(delivery, '*.csv.gz'));
         const pg = await startPostgres({ dataDir: join(state, 'pg', 'data') });
         try {
-          const warehouse = await warehouseFloor(pg.url, day(i));
+          const warehouse = await warehouseFloor(pg.url, day(i), i === 0 || i === days - 1);
           // To 0.1 ms: a small run's binary COPY takes a few milliseconds, which two decimals made 0 (and
           // every ratio against it infinite).
-          floors.push({ day: i + 1, lakeSeconds: +lakeSeconds.toFixed(4), warehouseSeconds: +warehouse.binary.toFixed(4), warehouseCsvSeconds: +warehouse.csv.toFixed(4) });
+          const csv = warehouse.csv === undefined ? {} : { warehouseCsvSeconds: +warehouse.csv.toFixed(4) };
+          floors.push({ day: i + 1, lakeSeconds: +lakeSeconds.toFixed(4), warehouseSeconds: +warehouse.binary.toFixed(4), ...csv });
         } finally {
           await pg.stop();
         }
         const f = floors[floors.length - 1];
-        console.error(`floors on day ${i + 1}: lake ${fmt(f.lakeSeconds)} s, warehouse ${fmt(f.warehouseSeconds)} s (binary COPY; ${fmt(f.warehouseCsvSeconds)} s as CSV)`);
+        const against = dayAgainstFloors(d, f);
+        console.error(
+          `floors on day ${i + 1}: lake ${fmt(f.lakeSeconds)} s, warehouse ${fmt(f.warehouseSeconds)} s (binary COPY${f.warehouseCsvSeconds === undefined ? '' : `; ${fmt(f.warehouseCsvSeconds)} s as CSV`}); ` +
+            `the day ${against.ratio}x, its lake tasks ${against.lakeTasksRatio}x, its load ${against.loadRatio}x`,
+        );
       }
       // The day's file stays until the next day has taken its rows to send again.
       if (resendRows === 0) rmSync(delivery, { recursive: true, force: true });
@@ -347,7 +367,40 @@ async function main(): Promise<void> {
 
 type Report = ReturnType<typeof summarise> & { warehouseStorage?: StorageRow[] };
 
-function summarise(figures: DayFigures[], floors: Array<{ day: number; lakeSeconds: number; warehouseSeconds: number; warehouseCsvSeconds: number }>, questions: QuestionTiming[], benchSeconds: number) {
+const LAKE_TASKS = ['validate_raw', 'clean_stage', 'build_dimensions', 'build_facts'];
+
+/** A day against the floors measured on its data: the day's wall time against both, its lake tasks' against the lake's, its load's against the COPY's. */
+function dayAgainstFloors(d: DayFigures, f: Floor) {
+  const seconds = (task: string) => d.tasks.find((t) => t.task === task)?.seconds ?? 0;
+  return {
+    pipelineSeconds: d.seconds,
+    floorSeconds: +(f.lakeSeconds + f.warehouseSeconds).toFixed(2),
+    ratio: +(d.seconds / (f.lakeSeconds + f.warehouseSeconds)).toFixed(2),
+    lakeTasksRatio: +(sum(LAKE_TASKS.map(seconds)) / f.lakeSeconds).toFixed(2),
+    loadRatio: +(seconds('load_redshift') / f.warehouseSeconds).toFixed(2),
+  };
+}
+
+/** Every day whose floors were measured, against them. */
+function daysAgainstFloors(figures: DayFigures[], floors: Floor[]) {
+  return floors.flatMap((f) => {
+    const d = figures.find((x) => x.day === f.day);
+    return d ? [{ day: f.day, ...dayAgainstFloors(d, f) }] : [];
+  });
+}
+
+function medianAgainstFloors(days: ReturnType<typeof daysAgainstFloors>) {
+  if (days.length === 0) return null;
+  return { days: days.length, ratio: median(days.map((x) => x.ratio)), lakeTasksRatio: median(days.map((x) => x.lakeTasksRatio)), loadRatio: median(days.map((x) => x.loadRatio)) };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : +((s[m - 1] + s[m]) / 2).toFixed(2);
+};
+
+function summarise(figures: DayFigures[], floors: Floor[], questions: QuestionTiming[], benchSeconds: number) {
   const taskNames = figures[0]?.tasks.map((t) => t.task) ?? [];
   const of = (d: DayFigures, task: string) => d.tasks.find((t) => t.task === task);
   const lastFloor = floors[floors.length - 1];
@@ -357,6 +410,7 @@ function summarise(figures: DayFigures[], floors: Array<{ day: number; lakeSecon
   const tenth = Math.max(1, Math.floor(figures.length / 10));
   const perMillion = (ds: DayFigures[]) => (sum(ds.map((d) => d.seconds)) / sum(ds.map((d) => d.inputRows))) * 1e6;
   const load = (d: DayFigures) => of(d, 'load_redshift')?.seconds ?? 0;
+  const againstFloors = daysAgainstFloors(figures, floors);
   return {
     machine: { cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
     tasksFrom: bundled ? ('bundles' as const) : ('sources' as const),
@@ -373,18 +427,21 @@ function summarise(figures: DayFigures[], floors: Array<{ day: number; lakeSecon
     stateBytesAtEnd: lastDay?.stateBytes ?? 0,
     peakTaskRssMiB: Object.fromEntries(taskNames.map((t) => [t, Math.max(0, ...figures.map((d) => of(d, t)?.peakRssMiB ?? 0))])),
     floors,
-    lastDayAgainstFloors: lastFloor && lastDay
-      ? {
-          pipelineSeconds: lastDay.seconds,
-          floorSeconds: +(lastFloor.lakeSeconds + lastFloor.warehouseSeconds).toFixed(2),
-          ratio: +(lastDay.seconds / (lastFloor.lakeSeconds + lastFloor.warehouseSeconds)).toFixed(2),
-          lakeTasksRatio: +(sum(['validate_raw', 'clean_stage', 'build_dimensions', 'build_facts'].map((t) => of(lastDay, t)?.seconds ?? 0)) / lastFloor.lakeSeconds).toFixed(2),
-          loadRatio: +(load(lastDay) / lastFloor.warehouseSeconds).toFixed(2),
-          // Against the CSV COPY floor, which runs before the binary load measured against.
-          ratioCsvFloor: +(lastDay.seconds / (lastFloor.lakeSeconds + lastFloor.warehouseCsvSeconds)).toFixed(2),
-          loadRatioCsvFloor: +(load(lastDay) / lastFloor.warehouseCsvSeconds).toFixed(2),
-        }
-      : null,
+    lastDayAgainstFloors:
+      lastFloor && lastDay && lastFloor.day === lastDay.day
+        ? {
+            ...dayAgainstFloors(lastDay, lastFloor),
+            // Against the CSV COPY floor, which runs before the binary load measured against.
+            ...(lastFloor.warehouseCsvSeconds === undefined
+              ? {}
+              : { ratioCsvFloor: +(lastDay.seconds / (lastFloor.lakeSeconds + lastFloor.warehouseCsvSeconds)).toFixed(2), loadRatioCsvFloor: +(load(lastDay) / lastFloor.warehouseCsvSeconds).toFixed(2) }),
+          }
+        : null,
+    // Each day whose floors were measured against them, and the median of those days: the machine's
+    // speed drifts within a run (a day's floors have moved by a fifth between day 1 and day 12), so a
+    // day is measured against the floors measured right after it.
+    daysAgainstFloors: againstFloors,
+    medianAgainstFloors: medianAgainstFloors(againstFloors),
     loadGrowth: firstDay && lastDay ? { firstDaySeconds: load(firstDay), lastDaySeconds: load(lastDay), warehouseTripsBeforeLastDay: lastDay.warehouseTripsBefore, ratio: +(load(lastDay) / load(firstDay)).toFixed(2) } : null,
     linearity: figures.length >= 2 ? { secondsPerMillionFirst: +perMillion(figures.slice(0, tenth)).toFixed(1), secondsPerMillionLast: +perMillion(figures.slice(-tenth)).toFixed(1), ratio: +(perMillion(figures.slice(-tenth)) / perMillion(figures.slice(0, tenth))).toFixed(2) } : null,
     questions,
@@ -408,20 +465,28 @@ function markdown(r: Report): string {
       `| last day against the floors (lake + warehouse) | ${fmt(f.pipelineSeconds)} s / ${fmt(f.floorSeconds)} s = **${f.ratio}x** |`,
       `| lake tasks against the lake floor | ${f.lakeTasksRatio}x |`,
       `| load against the warehouse floor | ${f.loadRatio}x |`,
-      `| the same against a CSV COPY floor (as runs before the binary load) | last day ${f.ratioCsvFloor}x, load ${f.loadRatioCsvFloor}x |`,
+      ...(f.ratioCsvFloor === undefined ? [] : [`| the same against a CSV COPY floor (as runs before the binary load) | last day ${f.ratioCsvFloor}x, load ${f.loadRatioCsvFloor}x |`]),
     );
   }
+  // A report of a run before the days were measured against their floors has them from its figures.
+  const against = r.daysAgainstFloors ?? daysAgainstFloors(r.perDay, r.floors);
+  const m = medianAgainstFloors(against);
+  if (m) lines.push(`| each day against the floors measured after it, median of the ${m.days} days measured | **${m.ratio}x** (lake tasks ${m.lakeTasksRatio}x, load ${m.loadRatio}x) |`);
   if (r.loadGrowth) lines.push(`| load, last day (into ${r.loadGrowth.warehouseTripsBeforeLastDay.toLocaleString('en-US')} trips) against the first (into none) | ${fmt(r.loadGrowth.lastDaySeconds)} s / ${fmt(r.loadGrowth.firstDaySeconds)} s = **${r.loadGrowth.ratio}x** |`);
   if (r.linearity) lines.push(`| seconds per million rows, last tenth of the days against the first | ${fmt(r.linearity.secondsPerMillionLast)} / ${fmt(r.linearity.secondsPerMillionFirst)} = **${r.linearity.ratio}x** |`);
   lines.push(`| peak RSS per task (MiB) | ${Object.entries(r.peakTaskRssMiB).map(([t, m]) => `${t} ${m}`).join(', ')} |`, '');
   lines.push(
     '## Floors',
     '',
-    'The warehouse floor is a binary COPY, as the load copies; the CSV COPY of the same rows is beside it.',
+    'Measured after the day, on its data. The warehouse floor is a binary COPY, as the load copies; on the first and last day the CSV COPY of the same rows is beside it.',
     '',
-    '| day | lake floor s | warehouse floor s | warehouse, as CSV s |',
-    '|---|---|---|---|',
-    ...r.floors.map((f) => `| ${f.day} | ${fmt(f.lakeSeconds, 3)} | ${fmt(f.warehouseSeconds, 3)} | ${fmt(f.warehouseCsvSeconds, 3)} |`),
+    '| day | lake floor s | warehouse floor s | warehouse, as CSV s | the day against both | lake tasks against the lake floor | load against the warehouse floor |',
+    '|---|---|---|---|---|---|---|',
+    ...r.floors.map((f) => {
+      const a = against.find((x) => x.day === f.day);
+      const csv = f.warehouseCsvSeconds === undefined ? '' : fmt(f.warehouseCsvSeconds, 3);
+      return `| ${f.day} | ${fmt(f.lakeSeconds, 3)} | ${fmt(f.warehouseSeconds, 3)} | ${csv} | ${a ? `${a.ratio}x` : ''} | ${a ? `${a.lakeTasksRatio}x` : ''} | ${a ? `${a.loadRatio}x` : ''} |`;
+    }),
     '',
   );
   lines.push(
