@@ -337,7 +337,7 @@ async function main(): Promise<void> {
           await pg.stop();
         }
         const f = floors[floors.length - 1];
-        const against = dayAgainstFloors(d, f);
+        const against = dayAgainstFloors(d, f, cpus().length);
         console.error(
           `floors on day ${i + 1}: lake ${fmt(f.lakeSeconds)} s, warehouse ${fmt(f.warehouseSeconds)} s (binary COPY${f.warehouseCsvSeconds === undefined ? '' : `; ${fmt(f.warehouseCsvSeconds)} s as CSV`}); ` +
             `the day ${against.ratio}x, its lake tasks ${against.lakeTasksRatio}x, its load ${against.loadRatio}x`,
@@ -369,8 +369,13 @@ type Report = ReturnType<typeof summarise> & { warehouseStorage?: StorageRow[] }
 
 const LAKE_TASKS = ['validate_raw', 'clean_stage', 'build_dimensions', 'build_facts'];
 
-/** A day against the floors measured on its data: the day's wall time against both, its lake tasks' against the lake's, its load's against the COPY's. */
-function dayAgainstFloors(d: DayFigures, f: Floor) {
+/**
+ * A day against the floors measured on its data: the day's wall time against both, its lake tasks'
+ * against the lake's, its load's against the COPY's; and its CPU-seconds spread over the machine's
+ * `cores` against both: the least its wall time could be, every core busy throughout, with its work
+ * as it is.
+ */
+function dayAgainstFloors(d: DayFigures, f: Floor, cores: number) {
   const seconds = (task: string) => d.tasks.find((t) => t.task === task)?.seconds ?? 0;
   return {
     pipelineSeconds: d.seconds,
@@ -378,20 +383,22 @@ function dayAgainstFloors(d: DayFigures, f: Floor) {
     ratio: +(d.seconds / (f.lakeSeconds + f.warehouseSeconds)).toFixed(2),
     lakeTasksRatio: +(sum(LAKE_TASKS.map(seconds)) / f.lakeSeconds).toFixed(2),
     loadRatio: +(seconds('load_redshift') / f.warehouseSeconds).toFixed(2),
+    cpuBoundRatio: +(d.cpuSeconds / cores / (f.lakeSeconds + f.warehouseSeconds)).toFixed(2),
   };
 }
 
 /** Every day whose floors were measured, against them. */
-function daysAgainstFloors(figures: DayFigures[], floors: Floor[]) {
+function daysAgainstFloors(figures: DayFigures[], floors: Floor[], cores: number) {
   return floors.flatMap((f) => {
     const d = figures.find((x) => x.day === f.day);
-    return d ? [{ day: f.day, ...dayAgainstFloors(d, f) }] : [];
+    return d ? [{ day: f.day, ...dayAgainstFloors(d, f, cores) }] : [];
   });
 }
 
 function medianAgainstFloors(days: ReturnType<typeof daysAgainstFloors>) {
   if (days.length === 0) return null;
-  return { days: days.length, ratio: median(days.map((x) => x.ratio)), lakeTasksRatio: median(days.map((x) => x.lakeTasksRatio)), loadRatio: median(days.map((x) => x.loadRatio)) };
+  const of = (k: 'ratio' | 'lakeTasksRatio' | 'loadRatio' | 'cpuBoundRatio') => median(days.map((x) => x[k]));
+  return { days: days.length, ratio: of('ratio'), lakeTasksRatio: of('lakeTasksRatio'), loadRatio: of('loadRatio'), cpuBoundRatio: of('cpuBoundRatio') };
 }
 
 const median = (xs: number[]) => {
@@ -410,7 +417,7 @@ function summarise(figures: DayFigures[], floors: Floor[], questions: QuestionTi
   const tenth = Math.max(1, Math.floor(figures.length / 10));
   const perMillion = (ds: DayFigures[]) => (sum(ds.map((d) => d.seconds)) / sum(ds.map((d) => d.inputRows))) * 1e6;
   const load = (d: DayFigures) => of(d, 'load_redshift')?.seconds ?? 0;
-  const againstFloors = daysAgainstFloors(figures, floors);
+  const againstFloors = daysAgainstFloors(figures, floors, cpus().length);
   return {
     machine: { cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
     tasksFrom: bundled ? ('bundles' as const) : ('sources' as const),
@@ -430,7 +437,7 @@ function summarise(figures: DayFigures[], floors: Floor[], questions: QuestionTi
     lastDayAgainstFloors:
       lastFloor && lastDay && lastFloor.day === lastDay.day
         ? {
-            ...dayAgainstFloors(lastDay, lastFloor),
+            ...dayAgainstFloors(lastDay, lastFloor, cpus().length),
             // Against the CSV COPY floor, which runs before the binary load measured against.
             ...(lastFloor.warehouseCsvSeconds === undefined
               ? {}
@@ -469,9 +476,14 @@ function markdown(r: Report): string {
     );
   }
   // A report of a run before the days were measured against their floors has them from its figures.
-  const against = r.daysAgainstFloors ?? daysAgainstFloors(r.perDay, r.floors);
+  const against = r.daysAgainstFloors ?? daysAgainstFloors(r.perDay, r.floors, r.machine.cores);
   const m = medianAgainstFloors(against);
-  if (m) lines.push(`| each day against the floors measured after it, median of the ${m.days} days measured | **${m.ratio}x** (lake tasks ${m.lakeTasksRatio}x, load ${m.loadRatio}x) |`);
+  if (m) {
+    lines.push(
+      `| each day against the floors measured after it, median of the ${m.days} days measured | **${m.ratio}x** (lake tasks ${m.lakeTasksRatio}x, load ${m.loadRatio}x) |`,
+      `| the same days' CPU-seconds over the ${r.machine.cores} cores against the floors: the least a day could take, every core busy, with its work as it is | ${m.cpuBoundRatio}x |`,
+    );
+  }
   if (r.loadGrowth) lines.push(`| load, last day (into ${r.loadGrowth.warehouseTripsBeforeLastDay.toLocaleString('en-US')} trips) against the first (into none) | ${fmt(r.loadGrowth.lastDaySeconds)} s / ${fmt(r.loadGrowth.firstDaySeconds)} s = **${r.loadGrowth.ratio}x** |`);
   if (r.linearity) lines.push(`| seconds per million rows, last tenth of the days against the first | ${fmt(r.linearity.secondsPerMillionLast)} / ${fmt(r.linearity.secondsPerMillionFirst)} = **${r.linearity.ratio}x** |`);
   lines.push(`| peak RSS per task (MiB) | ${Object.entries(r.peakTaskRssMiB).map(([t, m]) => `${t} ${m}`).join(', ')} |`, '');

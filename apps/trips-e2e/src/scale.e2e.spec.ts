@@ -15,8 +15,9 @@ interface ScaleReport {
   peakDiskBytes: number;
   floors: Array<{ day: number; lakeSeconds: number; warehouseSeconds: number; warehouseCsvSeconds?: number }>;
   lastDayAgainstFloors: { ratio: number; loadRatio: number; ratioCsvFloor: number };
-  daysAgainstFloors: Array<{ day: number; pipelineSeconds: number; floorSeconds: number; ratio: number; lakeTasksRatio: number; loadRatio: number }>;
-  medianAgainstFloors: { days: number; ratio: number; lakeTasksRatio: number; loadRatio: number };
+  machine: { cores: number };
+  daysAgainstFloors: Array<{ day: number; pipelineSeconds: number; floorSeconds: number; ratio: number; lakeTasksRatio: number; loadRatio: number; cpuBoundRatio: number }>;
+  medianAgainstFloors: { days: number; ratio: number; lakeTasksRatio: number; loadRatio: number; cpuBoundRatio: number };
   loadGrowth: { warehouseTripsBeforeLastDay: number; ratio: number };
   questions: Array<{ question: string; ms: number; onceMs: number; bruteMs: number; same: boolean }>;
   perDay: Array<{ warehouseTripsBefore: number; facts: number; seconds: number; cpuSeconds: number; tasks: Array<{ task: string; seconds: number; cpuSeconds: number; peakRssMiB: number; rowsRead: number }> }>;
@@ -80,6 +81,8 @@ describe('tools/bench scale (a small run)', () => {
       expect(a.pipelineSeconds).toBe(d.seconds);
       expect(a.ratio).toBeCloseTo(d.seconds / (f.lakeSeconds + f.warehouseSeconds), 1);
       expect(a.loadRatio).toBeCloseTo((d.tasks.find((t) => t.task === 'load_redshift')?.seconds ?? 0) / f.warehouseSeconds, 0);
+      // The least the day could take with every core busy, against the same floors.
+      expect(a.cpuBoundRatio).toBeCloseTo(d.cpuSeconds / report.machine.cores / (f.lakeSeconds + f.warehouseSeconds), 1);
     }
     const ratios = report.daysAgainstFloors.map((a) => a.ratio).sort((a, b) => a - b);
     expect(report.medianAgainstFloors).toMatchObject({ days: 3, ratio: ratios[1] });
@@ -96,6 +99,7 @@ describe('tools/bench scale (a small run)', () => {
     const md = await readFile(join(out, 'scale.md'), 'utf8');
     expect(md).toContain('# Scale run: 4,500 trips as 3 daily batches of 1,500');
     expect(md).toContain(`| each day against the floors measured after it, median of the 3 days measured | **${report.medianAgainstFloors.ratio}x**`);
+    expect(md).toContain(`CPU-seconds over the ${report.machine.cores} cores against the floors: the least a day could take, every core busy, with its work as it is | ${report.medianAgainstFloors.cpuBoundRatio}x |`);
     expect(md).toMatch(/\n\| 2 \| [\d.,]+ \| [\d.,]+ \| {2}\| [\d.]+x \| [\d.]+x \| [\d.]+x \|\n/);
     expect(md).toMatch(/\| weekly-average, box \(both\) \| [\d.,]+ \| [\d.,]+ \| [\d.,]+ \| [\d.]+x \| yes \|/);
     const svg = await readFile(join(out, 'scale.svg'), 'utf8');
