@@ -2,10 +2,19 @@ import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, type Stats } from 'node:fs';
 import { join, normalize, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Server, utils, type Connection, type SFTPWrapper } from 'ssh2';
+import type { Connection, SFTPWrapper } from 'ssh2';
 import { startDetachedProcess } from './process';
 
-const { STATUS_CODE, OPEN_MODE } = utils.sftp;
+type Ssh2 = typeof import('ssh2');
+/**
+ * ssh2, loaded when a server starts: every `trips` command imports this module, few serve SFTP
+ * (ssh2 takes 40 ms to load). A CommonJS package whose exports Node's import() gives as `default`
+ * only; a bundle's or a test's import() gives them by name too.
+ */
+async function ssh2(): Promise<Ssh2> {
+  const m = (await import('ssh2')) as Ssh2 & { default?: Ssh2 };
+  return m.default ?? m;
+}
 
 export interface SftpServerOptions {
   /** Local folder served as the remote root ('/'). */
@@ -48,7 +57,7 @@ export function sshFingerprint(publicKeyBlob: Buffer): string {
  * A fresh ed25519 host key. ssh2 now and then cannot parse back a key it just generated
  * ("Malformed OpenSSH public key"): such a key is thrown away and another made.
  */
-function newHostKey() {
+function newHostKey(utils: Ssh2['utils']) {
   for (let attempt = 1; ; attempt++) {
     const hostKey = utils.generateKeyPairSync('ed25519');
     const parsedHostKey = utils.parseKey(hostKey.public);
@@ -64,7 +73,8 @@ function newHostKey() {
  * mid-transfer.
  */
 export async function startSftpServer(opts: SftpServerOptions): Promise<LocalSftp> {
-  const { hostKey, parsedHostKey } = newHostKey();
+  const { Server, utils } = await ssh2();
+  const { hostKey, parsedHostKey } = newHostKey(utils);
   const fingerprint = sshFingerprint(parsedHostKey.getPublicSSH());
   const authorized = opts.authorizedKey ? utils.parseKey(opts.authorizedKey) : undefined;
   if (authorized instanceof Error) throw authorized;
@@ -96,7 +106,7 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<LocalSft
       client.on('session', (accept) => {
         accept().on('sftp', (acceptSftp) => {
           let readOnConnection = 0;
-          serve(acceptSftp(), {
+          serve(acceptSftp(), utils.sftp, {
             root,
             deny: new Set(opts.deny ?? []),
             stall: new Set(opts.stall ?? []),
@@ -145,7 +155,8 @@ interface ServeOptions {
   onRead(bytes: number): Promise<boolean>;
 }
 
-function serve(sftp: SFTPWrapper, o: ServeOptions): void {
+function serve(sftp: SFTPWrapper, codes: Ssh2['utils']['sftp'], o: ServeOptions): void {
+  const { STATUS_CODE, OPEN_MODE } = codes;
   const handles = new Map<number, { fd?: number; dir?: string; listed?: boolean }>();
   let next = 0;
   const newHandle = (h: { fd?: number; dir?: string }) => {

@@ -1,4 +1,3 @@
-import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { z } from 'zod';
 import { ConfigError, type Logger } from '@trips/core';
 import type { ObjectStore } from '@trips/storage';
@@ -40,8 +39,8 @@ export function createWarehouse(cfg: WarehouseConfig, store: ObjectStore, logger
     if (!cfg.TRIPS_REDSHIFT_COPY_ROLE_ARN) missing.push('TRIPS_REDSHIFT_COPY_ROLE_ARN');
     if (missing.length > 0) throw new ConfigError(`TRIPS_WAREHOUSE=redshift needs ${missing.join(', ')} (see docs/aws.md)`);
     return new RedshiftWarehouse({
-      // One retry layer: the adapter's own (capped backoff), so the SDK's is off rather than stacked under it.
-      client: new RedshiftDataClient({ region: cfg.AWS_REGION, maxAttempts: 1 }),
+      // Its Data API client made at its first call, with the SDK's retries off: the adapter retries.
+      region: cfg.AWS_REGION,
       target: {
         workgroupName: cfg.TRIPS_REDSHIFT_WORKGROUP,
         clusterIdentifier: cfg.TRIPS_REDSHIFT_CLUSTER,

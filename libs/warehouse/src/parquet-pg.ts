@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBDataChunk } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBDataChunk, DuckDBInstance } from '@duckdb/node-api';
 import type * as DuckDBBindings from '@duckdb/node-bindings';
 import { makeScratchDir } from '@trips/core';
 import type { Column } from '@trips/pipeline';
@@ -43,9 +43,12 @@ export interface KeyTap {
 
 /**
  * The DuckDB bindings that @duckdb/node-api itself runs on: its chunks' raw vectors are read through
- * them, so they must be the same native module, whatever version of the API is installed.
+ * them, so they must be the same native module, whatever version of the API is installed. Loaded,
+ * with the API, by the first load that stages files: every process using the warehouse imports
+ * this module (`trips` commands, the questions), few load (DuckDB takes 90 ms to load).
  */
-const bindings = createRequire(require.resolve('@duckdb/node-api'))('@duckdb/node-bindings') as typeof DuckDBBindings;
+let loadedBindings: typeof DuckDBBindings | undefined;
+const duckdbBindings = () => (loadedBindings ??= createRequire(require.resolve('@duckdb/node-api'))('@duckdb/node-bindings') as typeof DuckDBBindings);
 
 /** Microseconds from 1970-01-01 (DuckDB's epoch) to 2000-01-01 (PostgreSQL's). */
 const PG_EPOCH_US = 946_684_800_000_000;
@@ -132,6 +135,7 @@ export async function stageParquet(store: ObjectStore, bucket: string, objects: 
       files.push(path);
     }
     const from = `read_parquet([${files.map((f) => `'${f.replace(/'/g, "''")}'`).join(', ')}])`;
+    const { DuckDBInstance } = await import('@duckdb/node-api');
     const instance = await DuckDBInstance.create(':memory:', { memory_limit: memoryLimit, threads: '2', temp_directory: join(dir, 'spill') });
     db = instance;
     const connect = () => instance.connect();
@@ -255,6 +259,7 @@ interface RawVectors {
 }
 
 function rawVectors(layout: RowLayout, chunk: DuckDBDataChunk): RawVectors {
+  const bindings = duckdbBindings();
   const n = chunk.rowCount;
   const data: Array<DataView | undefined> = [];
   const valid: Array<Uint8Array | null> = [];

@@ -1,12 +1,10 @@
-import {
-  BatchExecuteStatementCommand,
-  CancelStatementCommand,
-  DescribeStatementCommand,
-  ExecuteStatementCommand,
-  GetStatementResultCommand,
+import type {
+  BatchExecuteStatementCommandOutput,
+  DescribeStatementCommandOutput,
+  ExecuteStatementCommandOutput,
+  Field,
+  GetStatementResultCommandOutput,
   RedshiftDataClient,
-  type DescribeStatementCommandOutput,
-  type Field,
 } from '@aws-sdk/client-redshift-data';
 import { callAws, ExternalError, pollStatement, resolvePolling, type Logger, type PollingOptions } from '@trips/core';
 import { PRIVILEGE_FIX, warehouseSchemaTables } from './bootstrap';
@@ -26,7 +24,9 @@ export interface RedshiftTarget {
 }
 
 export interface RedshiftWarehouseOptions extends PollingOptions {
-  client: RedshiftDataClient;
+  /** The Data API client; without one, the adapter makes its own, for `region`, at its first call. */
+  client?: RedshiftDataClient;
+  region?: string;
   target: RedshiftTarget;
   /** IAM role Redshift assumes to read the lake for COPY. */
   copyRoleArn: string;
@@ -42,6 +42,14 @@ const isTransient = (e: unknown) => TRANSIENT.has((e as { name?: string }).name 
 const str = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const firstLine = (sql: string) => sql.trim().replace(/\s+/g, ' ').slice(0, 120);
 
+type RedshiftDataSdk = typeof import('@aws-sdk/client-redshift-data');
+/**
+ * The Data API's SDK, loaded at the adapter's first call: every process using the warehouse imports
+ * this module (the tasks through their settings, every `trips` command), and the local ones never
+ * call Redshift (the SDK takes 60 ms to load).
+ */
+const redshiftDataSdk = (): Promise<RedshiftDataSdk> => import('@aws-sdk/client-redshift-data');
+
 /**
  * The AWS adapter of the warehouse port: Redshift through the Data API. Each table load is one
  * BatchExecuteStatement, which Redshift runs as one transaction: a temp staging table whose columns
@@ -52,9 +60,19 @@ export class RedshiftWarehouse implements WarehouseLoader {
   readonly dialect = 'redshift' as const;
 
   private readonly polling: ReturnType<typeof resolvePolling>;
+  private client?: RedshiftDataClient;
 
   constructor(private readonly o: RedshiftWarehouseOptions) {
     this.polling = resolvePolling(o);
+    this.client = o.client;
+  }
+
+  /** One Data API request, the command made by `make` from the SDK. */
+  private async send<T>(make: (sdk: RedshiftDataSdk) => object): Promise<T> {
+    const sdk = await redshiftDataSdk();
+    // One retry layer: the adapter's own (capped backoff, call), so the SDK's is off rather than stacked under it.
+    this.client ??= new sdk.RedshiftDataClient({ region: this.o.region, maxAttempts: 1 });
+    return this.client.send(make(sdk) as never) as Promise<T>;
   }
 
   /**
@@ -117,7 +135,7 @@ export class RedshiftWarehouse implements WarehouseLoader {
       return { name: `p${i + 1}`, value: v instanceof Date ? v.toISOString() : String(v) };
     });
     const started = await this.call('ExecuteStatement', () =>
-      this.o.client.send(new ExecuteStatementCommand({ ...this.where(), Sql: text, Parameters: parameters.length > 0 ? parameters : undefined, StatementName: 'trips-query' })),
+      this.send<ExecuteStatementCommandOutput>((sdk) => new sdk.ExecuteStatementCommand({ ...this.where(), Sql: text, Parameters: parameters.length > 0 ? parameters : undefined, StatementName: 'trips-query' })),
     );
     const done = await this.wait(started.Id as string, [text]);
     if (!done.HasResultSet) return [];
@@ -145,7 +163,7 @@ export class RedshiftWarehouse implements WarehouseLoader {
     if (sqls.length > BATCH_MAX_STATEMENTS) throw new Error(`${name}: ${sqls.length} statements, more than the ${BATCH_MAX_STATEMENTS} one batch takes`);
     const big = sqls.find((s) => Buffer.byteLength(s) > SQL_MAX_BYTES);
     if (big) throw new Error(`${name}: a statement is over ${SQL_MAX_BYTES} bytes: ${firstLine(big)}`);
-    const started = await this.call('BatchExecuteStatement', () => this.o.client.send(new BatchExecuteStatementCommand({ ...this.where(), Sqls: sqls, StatementName: name })));
+    const started = await this.call('BatchExecuteStatement', () => this.send<BatchExecuteStatementCommandOutput>((sdk) => new sdk.BatchExecuteStatementCommand({ ...this.where(), Sqls: sqls, StatementName: name })));
     return this.wait(started.Id as string, sqls);
   }
 
@@ -155,7 +173,7 @@ export class RedshiftWarehouse implements WarehouseLoader {
     return pollStatement(
       this.polling,
       async () => {
-        const d = await this.call('DescribeStatement', () => this.o.client.send(new DescribeStatementCommand({ Id: id })));
+        const d = await this.call('DescribeStatement', () => this.send<DescribeStatementCommandOutput>((sdk) => new sdk.DescribeStatementCommand({ Id: id })));
         status = d.Status;
         if (d.Status === 'FINISHED') return d;
         if (d.Status === 'FAILED' || d.Status === 'ABORTED') {
@@ -182,7 +200,7 @@ export class RedshiftWarehouse implements WarehouseLoader {
     let names: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.call('GetStatementResult', () => this.o.client.send(new GetStatementResultCommand({ Id: id, NextToken: token })));
+      const page = await this.call('GetStatementResult', () => this.send<GetStatementResultCommandOutput>((sdk) => new sdk.GetStatementResultCommand({ Id: id, NextToken: token })));
       if (page.ColumnMetadata) names = page.ColumnMetadata.map((c) => c.name ?? c.label ?? '');
       for (const r of page.Records ?? []) rows.push(r.map(fieldValue));
       token = page.NextToken;
@@ -191,7 +209,7 @@ export class RedshiftWarehouse implements WarehouseLoader {
   }
 
   private async cancel(id: string): Promise<void> {
-    await this.call('CancelStatement', () => this.o.client.send(new CancelStatementCommand({ Id: id }))).catch((e) =>
+    await this.call('CancelStatement', () => this.send<unknown>((sdk) => new sdk.CancelStatementCommand({ Id: id }))).catch((e) =>
       this.o.logger?.warn({ id, err: (e as Error).message }, 'redshift: could not cancel the statement'),
     );
   }
