@@ -1,4 +1,3 @@
-import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { ConfigError, loadConfig, UsageError } from '@trips/core';
 import { bootstrapStatements, LOADER_IDENTITY_HINT, LOADER_ROLE, READER_ROLE, RedshiftWarehouse, warehouseSettings } from '@trips/warehouse';
 import { z } from 'zod';
@@ -35,7 +34,7 @@ export const awsCommand = defineCommand(COMMAND, async ({ values, positionals })
   if (!cfg.TRIPS_REDSHIFT_WORKGROUP && !cfg.TRIPS_REDSHIFT_CLUSTER) throw new ConfigError('trips aws bootstrap needs TRIPS_REDSHIFT_WORKGROUP (or TRIPS_REDSHIFT_CLUSTER)');
   if (!secretArn && !(cfg.TRIPS_REDSHIFT_CLUSTER && dbUser)) throw new UsageError('trips aws bootstrap: give --admin-secret-arn ARN (or, on a cluster, --admin-db-user NAME), or --print the SQL');
   const admin = new RedshiftWarehouse({
-    client: new RedshiftDataClient({ region: cfg.AWS_REGION, maxAttempts: 1 }),
+    region: cfg.AWS_REGION,
     target: { workgroupName: cfg.TRIPS_REDSHIFT_WORKGROUP, clusterIdentifier: cfg.TRIPS_REDSHIFT_CLUSTER, database: cfg.TRIPS_REDSHIFT_DATABASE, secretArn, dbUser: secretArn ? undefined : dbUser },
     // The bootstrap copies nothing.
     copyRoleArn: 'arn:aws:iam::000000000000:role/unused',

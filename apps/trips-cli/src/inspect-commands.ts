@@ -4,7 +4,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { isProcessAlive, parseDs, UsageError } from '@trips/core';
 import { folderBytes, readLocalAirflow, readStack, stopStack, usingKeptPostgres } from '@trips/local';
 import { rowsLocation, tableOfLayer, taskOfApp } from '@trips/pipeline';
@@ -91,6 +90,8 @@ of the local lake), and the files it refused whole. Without --rows: the count pe
       const objects = await listDataObjects(lake.store, location, 'the quarantine');
       if (!validate && objects.length === 0) throw new UsageError(`nothing validated for ds=${ds} in the local lake (trips manifests lists the days)`);
       const scratch = await mkdtemp(join(tmpdir(), 'trips-rejects-'));
+      // Loaded here, not with the CLI: DuckDB takes 90 ms to load, which every command would pay.
+      const { DuckDBInstance } = await import('@duckdb/node-api');
       const db = await DuckDBInstance.create(':memory:', { threads: '1' });
       const con = await db.connect();
       try {

@@ -34,6 +34,19 @@ describe('the command line on a loaded warehouse', () => {
     '{"a": [1, 2]}'::jsonb as doc, null::text as nothing, (select count(*) from trips.fact_trips) as facts, 1.50::numeric as price
     from (select max(ds) as ds from trips.fact_trips) d`;
 
+  it('starts without loading what only some commands use: DuckDB, ssh2 and the Redshift Data SDK', async () => {
+    // Every command imports every command's module: the heavy packages load when a command uses them.
+    const hook = join(work, 'loaded-modules.cjs');
+    const loadedFile = join(work, 'loaded-modules.json');
+    await writeFile(hook, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(loadedFile)}, JSON.stringify(Object.keys(require.cache))));\n`);
+    const r = await trips(['status'], state, { NODE_OPTIONS: `--require ${hook}` });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    const loaded = JSON.parse(await readFile(loadedFile, 'utf8')) as string[];
+    expect(loaded.filter((m) => /apps\/trips-cli\/src\/(run|query|inspect)-commands?\.ts$/.test(m))).toHaveLength(3);
+    expect(loaded.some((m) => m.includes('/node_modules/pg/'))).toBe(true);
+    expect(loaded.filter((m) => /\/node_modules\/(@duckdb\/node-api|ssh2|@aws-sdk\/client-redshift-data)\//.test(m))).toEqual([]);
+  });
+
   it('prints dates as dates, timestamps in UTC, JSON as JSON, NULL visibly and counts as numbers, whatever the time zone', async () => {
     const tokyo = { TZ: 'Asia/Tokyo' };
     const json = await trips(['sql', TYPED, '--json'], state, tokyo);
