@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stopStack } from '@trips/local';
+import { median } from './stats';
 
 const root = join(__dirname, '..', '..');
 // run.mjs passes --batch (its default is in budget.mjs).
@@ -72,12 +73,6 @@ function copyState(from: string, to: string): void {
   const r = spawnSync('cp', ['-a', from, to], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`cp -a ${from} ${to} exited ${r.status}: ${r.stderr}`);
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 async function main(): Promise<void> {
   try {

@@ -45,6 +45,7 @@ import { folderBytes, startPostgres, stopStack } from '@trips/local';
 import { PIPELINE } from '@trips/pipeline';
 import { PostgresQueries } from '@trips/warehouse';
 import { measureQuestions, questionLines, type QuestionTiming } from './questions';
+import { median } from './stats';
 import { COLOURS, lineChart, stack } from './svg-chart';
 
 const root = join(__dirname, '..', '..');
@@ -397,15 +398,9 @@ function daysAgainstFloors(figures: DayFigures[], floors: Floor[], cores: number
 
 function medianAgainstFloors(days: ReturnType<typeof daysAgainstFloors>) {
   if (days.length === 0) return null;
-  const of = (k: 'ratio' | 'lakeTasksRatio' | 'loadRatio' | 'cpuBoundRatio') => median(days.map((x) => x[k]));
+  const of = (k: 'ratio' | 'lakeTasksRatio' | 'loadRatio' | 'cpuBoundRatio') => +median(days.map((x) => x[k])).toFixed(2);
   return { days: days.length, ratio: of('ratio'), lakeTasksRatio: of('lakeTasksRatio'), loadRatio: of('loadRatio'), cpuBoundRatio: of('cpuBoundRatio') };
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : +((s[m - 1] + s[m]) / 2).toFixed(2);
-};
 
 function summarise(figures: DayFigures[], floors: Floor[], questions: QuestionTiming[], benchSeconds: number) {
   const taskNames = figures[0]?.tasks.map((t) => t.task) ?? [];

@@ -70,7 +70,7 @@ export class RedshiftWarehouse implements WarehouseLoader {
   /** One Data API request, the command made by `make` from the SDK. */
   private async send<T>(make: (sdk: RedshiftDataSdk) => object): Promise<T> {
     const sdk = await redshiftDataSdk();
-    // One retry layer: the adapter's own (capped backoff, call), so the SDK's is off rather than stacked under it.
+    // One retry layer: the adapter's own (call, capped backoff), so the SDK's is off rather than stacked under it.
     this.client ??= new sdk.RedshiftDataClient({ region: this.o.region, maxAttempts: 1 });
     return this.client.send(make(sdk) as never) as Promise<T>;
   }
