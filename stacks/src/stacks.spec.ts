@@ -125,9 +125,11 @@ describe.each(ENVS)('the %s stack', (envName) => {
       expect((t.parameters as Record<string, string>)['storage.location.template']).toContain('ds=$${ds}/');
     }
     const validated = tables.find(([, t]) => t.name === 'validated_trips')![1];
-    expect((validated.storage_descriptor as { ser_de_info: { serialization_library: string } }).ser_de_info.serialization_library).toBe('org.apache.hadoop.hive.serde2.OpenCSVSerde');
-    expect((validated.parameters as Record<string, string>)['skip.header.line.count']).toBe('1');
+    expect((validated.storage_descriptor as { ser_de_info: { serialization_library: string } }).ser_de_info.serialization_library).toBe('org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe');
+    expect((validated.parameters as Record<string, string>)['skip.header.line.count']).toBeUndefined();
     const quarantine = tables.find(([, t]) => t.name === 'quarantined_trips')![1];
+    expect((quarantine.storage_descriptor as { ser_de_info: { serialization_library: string } }).ser_de_info.serialization_library).toBe('org.apache.hadoop.hive.serde2.OpenCSVSerde');
+    expect((quarantine.parameters as Record<string, string>)['skip.header.line.count']).toBe('1');
     expect((quarantine.parameters as Record<string, string>)['storage.location.template']).toMatch(/\/quarantine\/trips\/ds=\$\$\{ds\}\/rows\/$/);
   });
 

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import type { Readable, TransformOptions, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { constants, createGunzip, createGzip, type ZlibOptions } from 'node:zlib';
+import type { Readable, Writable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { addCounts, addReasons, type FileAccount, type Logger } from '@trips/core';
 import { columnNames, tableOfLayer } from '@trips/pipeline';
 import type { CheckPool } from './check-pool';
@@ -57,20 +56,6 @@ function settled(stream: Writable, done: Promise<void>): Output {
   return { stream, done };
 }
 
-/**
- * A gzip file at the fastest level: the compression runs on libuv's thread pool, beside the
- * validation on the main thread, and cuts the validated layer to about a third (171 MB to 47 MB
- * per million rows); DuckDB and Athena (by the .gz ending) read it as it is.
- */
-function gzipFile(path: string): Output {
-  // A buffer of several chunks, so that writing one returns at once and the rows go on being
-  // checked while the thread pool compresses (a 16 KiB buffer made each chunk wait for its gzip).
-  // zlib hands its options to the Transform it is, highWaterMark included.
-  const options: ZlibOptions & TransformOptions = { level: constants.Z_BEST_SPEED, chunkSize: 1 << 16, highWaterMark: 8 << 20 };
-  const stream = createGzip(options);
-  return settled(stream, pipeline(stream, createWriteStream(path)));
-}
-
 /** gzip's magic number (RFC 1952): how a compressed delivery is told from text, whatever its name. */
 const isGzip = (bytes: Buffer) => bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 
@@ -90,9 +75,9 @@ export interface ValidateFileOptions {
 }
 
 /**
- * Reads one raw file as a stream and splits its rows into `validatedPath` (gzip CSV) and
- * `quarantinePath` (plain CSV, for people to read), local files uploaded by the caller only if the
- * file as a whole is accepted. Accepted rows are written in canonical form (normaliseField);
+ * Reads one raw file as a stream and splits its rows into `validatedPath` and `quarantinePath`
+ * (CSV, RFC 4180), local files the caller uploads only if the file as a whole is accepted (the
+ * validated rows as Parquet, validated-parquet.ts; the quarantine as it is, for people to read). Accepted rows are written in canonical form (normaliseField);
  * rejected ones as delivered, control characters made visible. A file delivered gzip-compressed
  * (its first bytes are gzip's magic number, whatever its name) is read through gunzip; its hash and
  * byte count stay those of the bytes delivered.
@@ -106,7 +91,7 @@ export async function validateFile(key: string, body: Readable, validatedPath: s
   const hash = createHash('sha256');
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const cutter = new RowCutter(options.batchChars);
-  const validatedFile = gzipFile(validatedPath);
+  const validatedFile = plainFile(validatedPath);
   const quarantineFile = plainFile(quarantinePath);
   const validated = new Lines(validatedFile.stream);
   const quarantine = new Lines(quarantineFile.stream);

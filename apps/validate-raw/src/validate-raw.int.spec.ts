@@ -5,9 +5,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { GateError, type TaskManifest } from '@trips/core';
-import { manifestKey } from '@trips/pipeline';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { columnNames, manifestKey, table } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { startS3Server, type LocalS3 } from '@trips/local';
 import { hardRows } from '@trips/testing';
@@ -25,9 +26,26 @@ function rowsOf(text: string): string[][] {
   return text.trimEnd().split('\n').slice(1).map((l) => l.match(/("([^"]|"")*"|[^,]*)(,|$)/g)?.slice(0, -1).map((f) => f.replace(/,$/, '').replace(/^"|"$/g, '').replace(/""/g, '"')) ?? []);
 }
 
-/** A validated object's text: it is stored gzip-compressed, and must be, whole. */
-async function validatedText(store: ObjectStore, key: string): Promise<string> {
-  return gunzipSync(await buffer(await store.getStream('lake', key))).toString('utf8');
+/**
+ * A validated object's rows as text, in the order stored: it must be Parquet of the layer's columns
+ * and types (the line number a BIGINT, every other column text), as the Glue table declares them.
+ */
+async function validatedRows(store: ObjectStore, key: string): Promise<string[][]> {
+  const dir = await mkdtemp(join(tmpdir(), 'validated-'));
+  const db = await DuckDBInstance.create(':memory:');
+  const con = await db.connect();
+  try {
+    const path = join(dir, 'v.parquet');
+    await store.download('lake', key, path);
+    const reader = await con.runAndReadAll(`select * from read_parquet('${path}')`);
+    expect(reader.columnNames()).toEqual(columnNames(table('validated_trips')));
+    expect(reader.columnTypes().map(String)).toEqual(table('validated_trips').columns.map((c) => (c.type === 'bigint' ? 'BIGINT' : 'VARCHAR')));
+    return reader.getRowsJS().map((r) => r.map(String));
+  } finally {
+    con.closeSync();
+    db.closeSync();
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 describe('validate-raw on a corpus of good and bad files', () => {
@@ -74,13 +92,13 @@ describe('validate-raw on a corpus of good and bad files', () => {
     ]);
     expect(m.rejectedByReason).toEqual({ column_count: 2, missing_region: 1, missing_datasource: 1, bad_origin_wkt: 1, bad_destination_wkt: 1, origin_out_of_range: 1, destination_out_of_range: 1, bad_datetime: 2, blank_line: 1, unterminated_quote: 1 });
 
-    const good = rowsOf(await validatedText(store, `validated/trips/ds=${DS}/${out('good_bom_crlf_quoted.csv')}${VALIDATED_SUFFIX}`));
+    const good = (await validatedRows(store, `validated/trips/ds=${DS}/${out('good_bom_crlf_quoted.csv')}${VALIDATED_SUFFIX}`));
     expect(good.map((r) => [r[1], r[2], r[6]])).toEqual([
       ['2', 'Prague', 'funny_car'],
       ['3', 'Hamburg', 'cheap_mobile'],
       ['4', 'Prague, Old Town', 'pt_"search"_app'],
     ]);
-    expect(rowsOf(await validatedText(store, `validated/trips/ds=${DS}/${out('bad_rows.csv')}${VALIDATED_SUFFIX}`)).map((r) => r[1])).toEqual(['2', '3', '15']);
+    expect((await validatedRows(store, `validated/trips/ds=${DS}/${out('bad_rows.csv')}${VALIDATED_SUFFIX}`)).map((r) => r[1])).toEqual(['2', '3', '15']);
     // Refused files: copied byte for byte, nothing of them in validated.
     const copied = await store.getText('lake', `quarantine/trips/ds=${DS}/files/${out('not_utf8.csv')}.csv`);
     expect(Buffer.from(copied, 'latin1').length).toBeGreaterThan(0);
@@ -89,7 +107,7 @@ describe('validate-raw on a corpus of good and bad files', () => {
   });
 
   it('leaves exactly the same outputs when run twice', async () => {
-    // Byte for byte: the gzip of the validated rows is the same too (no time or name in its header).
+    // Byte for byte: the Parquet of the validated rows is the same too (no time or name in it).
     const snapshot = async () => Promise.all((await store.listAll('lake', 'validated/')).concat(await store.listAll('lake', 'quarantine/')).map(async (o) => [o.key, (await buffer(await store.getStream('lake', o.key))).toString('base64')]));
     await run();
     const first = await snapshot();
@@ -144,7 +162,7 @@ describe('validate-raw on a corpus of good and bad files', () => {
       const written = await store.listAll('lake', `validated/trips/ds=${ds}/`);
       expect(written).toHaveLength(names.length);
       expect(written.map((o) => o.key.split('/').pop()).filter((n) => /^[_.]/.test(n ?? ''))).toEqual([]);
-      const rows = (await Promise.all(written.map(async (o) => rowsOf(await validatedText(store, o.key))))).flat();
+      const rows = (await Promise.all(written.map(async (o) => (await validatedRows(store, o.key))))).flat();
       expect(rows).toHaveLength(2 * names.length);
       expect(new Set(rows.map((r) => r[0]))).toEqual(new Set(names.map((n) => `trips/ingest_date=${ds}/${n}`)));
     });
@@ -171,7 +189,7 @@ describe('validate-raw on a corpus of good and bad files', () => {
       const m = await runValidateRaw({ store, buckets, workDir: work, maxRejectRatio: 1 }, ds);
       const file = (name: string) => m.files.find((f) => f.file.endsWith(`/${name}`));
       const outputs = async (name: string) => ({
-        valid: rowsOf(await validatedText(store, `validated/trips/ds=${ds}/${out(name, ds)}${VALIDATED_SUFFIX}`)).map((r) => r.slice(1)),
+        valid: (await validatedRows(store, `validated/trips/ds=${ds}/${out(name, ds)}${VALIDATED_SUFFIX}`)).map((r) => r.slice(1)),
         rejects: rowsOf(await store.getText('lake', `quarantine/trips/ds=${ds}/rows/${out(name, ds)}.csv`)).map((r) => r.slice(1)),
       });
       const plain = await outputs('plain.csv');
@@ -196,7 +214,7 @@ describe('validate-raw on a corpus of good and bad files', () => {
       const m = await runValidateRaw({ store, buckets, workDir: work, maxRejectRatio: 1, tripDates: { min: '2000-01-01', max: '2019-06-29' } }, ds);
       expect(m.rejectedByReason).toEqual({ control_character: 2, field_too_long: 2, datetime_out_of_range: 1 });
       expect(m.rows).toEqual({ read: 7, passed: 2, rejected: 5, duplicates: 0 });
-      const kept = rowsOf(await validatedText(store, `validated/trips/ds=${ds}/${out('hard.csv', ds)}${VALIDATED_SUFFIX}`));
+      const kept = (await validatedRows(store, `validated/trips/ds=${ds}/${out('hard.csv', ds)}${VALIDATED_SUFFIX}`));
       expect(kept.map((r) => [r[1], r[2], r[3]])).toEqual([
         // Line 5 holds a quoted line break: the row after it starts on line 7.
         ['7', 'Prague', 'POINT (14.4 50.0)'],

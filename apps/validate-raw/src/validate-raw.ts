@@ -7,9 +7,10 @@ import type { ObjectStore } from '@trips/storage';
 import { CheckPool } from './check-pool';
 import type { DateRange } from './rules';
 import { validateFile } from './validate-file';
+import { ValidatedParquet } from './validated-parquet';
 
-/** How a validated object's name ends: gzip CSV, which DuckDB and Athena both read by this ending. */
-export const VALIDATED_SUFFIX = '.csv.gz';
+/** How a validated object's name ends: the validated layer is Parquet (validated-parquet.ts). */
+export const VALIDATED_SUFFIX = '.parquet';
 
 /** This app's task id in the pipeline definition: its manifest folder. */
 export const TASK = taskOfApp('validate-raw').id;
@@ -27,6 +28,8 @@ export interface ValidateDeps {
   tripDates?: DateRange;
   /** Worker threads checking the rows beside the thread reading them (check-pool.ts): one per core by default; 0 for none. */
   checkWorkers?: number;
+  /** DuckDB's memory limit and threads for writing the validated rows as Parquet (512MB and 2 by default). */
+  duckdb?: { memoryLimit?: string; threads?: number };
   logger?: Logger;
   progress?: Progress;
 }
@@ -44,7 +47,7 @@ export function outputName(rawKey: string): string {
 
 /**
  * Validates the raw batch of `ds`: every object under s3://RAW/trips/ingest_date=D/ is one input
- * file, whatever its name. Accepted rows go to validated/trips/ds=D/<name>.csv.gz (gzip), rejected
+ * file, whatever its name. Accepted rows go to validated/trips/ds=D/<name>.parquet, rejected
  * rows with their reason to quarantine/trips/ds=D/rows/<name>.csv, refused files byte for byte to
  * quarantine/trips/ds=D/files/ (<name> from `outputName`). Both partitions are replaced, so a
  * rerun leaves what one run leaves.
@@ -69,10 +72,11 @@ export async function runValidateRaw(deps: ValidateDeps, ds: string): Promise<Ta
     const files: FileAccount[] = [];
     const stage = deps.progress?.stage(`validating ${inputs.length} raw file(s)`, { bytes: inputs.reduce((s, o) => s + o.size, 0) });
     const pool = deps.checkWorkers === 0 ? undefined : CheckPool.start(deps.checkWorkers);
+    const parquet = new ValidatedParquet({ ...deps.duckdb, spillDir: scratch });
     try {
       for (const input of inputs) {
         const name = outputName(input.key);
-        const okPath = join(scratch, `${name}.valid.csv.gz`);
+        const okPath = join(scratch, `${name}.valid.csv`);
         const badPath = join(scratch, `${name}.rejects.csv`);
         const body = await store.getStream(raw.bucket, input.key);
         const result = await validateFile(input.key, stage ? counted(body, stage) : body, okPath, badPath, { dates: deps.tripDates, logger, pool });
@@ -85,13 +89,18 @@ export async function runValidateRaw(deps: ValidateDeps, ds: string): Promise<Ta
           await store.putJson(quarantine.bucket, `${quarantine.prefix}files/${name}.reason.json`, { file: input.key, reason: result.account.reason });
           continue;
         }
-        await store.upload(okPath, validated.bucket, `${validated.prefix}${name}${VALIDATED_SUFFIX}`, 'application/gzip');
+        const okParquet = join(scratch, `${name}${VALIDATED_SUFFIX}`);
+        await parquet.convert(okPath, okParquet, result.account.rows.passed);
+        await rm(okPath);
+        await store.upload(okParquet, validated.bucket, `${validated.prefix}${name}${VALIDATED_SUFFIX}`, 'application/vnd.apache.parquet');
+        await rm(okParquet);
         if (result.account.rows.rejected > 0) await store.upload(badPath, quarantine.bucket, `${quarantine.prefix}${rowsOfQuarantine}${name}.csv`, 'text/csv');
         logger?.info({ file: input.key, rows: result.account.rows }, `validate-raw: ${input.key} done`);
       }
       stage?.done();
     } finally {
       await pool?.close();
+      await parquet.close();
       await rm(scratch, { recursive: true, force: true });
     }
 

@@ -56,7 +56,7 @@ describe('DuckDB query engine against a real S3 server', () => {
     ]);
   });
 
-  it('reads gzip CSV objects (the validated layer\'s form) as it reads plain ones, and writes Zstandard Parquet', async () => {
+  it('reads gzip CSV objects as it reads plain ones, and writes Zstandard Parquet', async () => {
     await store.put(BUCKET, 'in/z/a.csv.gz', gzipSync('name,age\nAnn,41\n'));
     await store.put(BUCKET, 'in/z/b.csv', 'name,age\nBob,7\n');
     const result = await engine.writeParquet({ sql: 'select name, cast(age as bigint) as age from people', inputs: [csvInput('in/z/')], target: { bucket: BUCKET, prefix: 'out/z/' } });

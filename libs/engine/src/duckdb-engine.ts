@@ -142,10 +142,11 @@ export class DuckDbEngine implements QueryEngine {
 
   /**
    * Names an input's files on the connection. Parquet is a view, read again by each request. CSV
-   * is parsed once into a temporary table, kept while its files are the same: a task reads its
-   * CSV input more than once (clean-stage's model, then the rows per source file for its
-   * manifest), and parsing text is most of the cost (0.8 s of a 1M-row validated day, against a
-   * few milliseconds to count the table). Past memory_limit the table spills to the temp folder.
+   * is parsed once into a temporary table, kept while its files are the same: a task may read its
+   * input more than once (clean-stage its model, then the rows per source file for its manifest),
+   * and parsing text is most of the cost (0.8 s of a 1M-row day of validated rows when they were
+   * CSV, against a few milliseconds to count the table). Past memory_limit the table spills to the
+   * temp folder.
    */
   private async define(con: DuckDBConnection, input: DatasetRef, files: string[]): Promise<void> {
     const name = ident(input.name);

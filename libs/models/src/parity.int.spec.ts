@@ -27,11 +27,11 @@ describe('Athena and DuckDB renderings of the models agree', () => {
   beforeAll(async () => {
     db = await DuckDBInstance.create(':memory:');
     con = await db.connect();
-    // validated_trips as validate-raw leaves it: every field text, with the file and line it came
-    // from; the sample's malformed rows (which validate-raw quarantines) are left out.
+    // validated_trips as validate-raw leaves it: every field text, with the file and the line (a
+    // number) it came from; the sample's malformed rows (which validate-raw quarantines) are left out.
     await con.run(`
       create table validated_trips as
-      select 'trips-sample.csv' as source_file, cast(row_number() over () + 1 as varchar) as line_no, *
+      select 'trips-sample.csv' as source_file, cast(row_number() over () + 1 as bigint) as line_no, *
       from read_csv('${SAMPLE}', all_varchar = true, header = true, ignore_errors = true)
       where region is not null and trim(region) <> '' and datasource is not null and trim(datasource) <> ''
         and try_cast(substr(replace(trim(datetime), 'T', ' '), 1, 19) as timestamp) is not null
@@ -41,10 +41,10 @@ describe('Athena and DuckDB renderings of the models agree', () => {
     // between date and time, fractional seconds, and a repeat of a sample trip in another form.
     await con.run(`
       insert into validated_trips values
-        ('extra.csv', '2', '  prague ', 'POINT (14.4973794438195 50.00136875782316)', 'POINT (14.43109483523328 50.04052930943246)', '2018-05-28T09:03:40', ' Funny_Car '),
-        ('extra.csv', '3', 'Prague', 'POINT (14.4973794438195 50.00136875782316)', 'POINT (14.43109483523328 50.04052930943246)', '2018-05-28 09:03:40', 'funny_car'),
-        ('extra.csv', '4', 'Turin', 'POINT (7.6 45.0)', 'POINT (7.7 45.1)', '2018-05-28 23:59:59.250', 'baba_car'),
-        ('extra.csv', '5', 'hamburg', 'point( 10.0  53.6 )', 'POINT (9.9 53.5)', '2018-05-27 00:00:00', 'cheap_mobile')`);
+        ('extra.csv', 2, '  prague ', 'POINT (14.4973794438195 50.00136875782316)', 'POINT (14.43109483523328 50.04052930943246)', '2018-05-28T09:03:40', ' Funny_Car '),
+        ('extra.csv', 3, 'Prague', 'POINT (14.4973794438195 50.00136875782316)', 'POINT (14.43109483523328 50.04052930943246)', '2018-05-28 09:03:40', 'funny_car'),
+        ('extra.csv', 4, 'Turin', 'POINT (7.6 45.0)', 'POINT (7.7 45.1)', '2018-05-28 23:59:59.250', 'baba_car'),
+        ('extra.csv', 5, 'hamburg', 'point( 10.0  53.6 )', 'POINT (9.9 53.5)', '2018-05-27 00:00:00', 'cheap_mobile')`);
   });
   afterAll(() => {
     con?.closeSync();

@@ -115,9 +115,11 @@ export const CATALOG = [
     id: 'validated_trips',
     layer: 'validated',
     path: 'validated/trips',
-    format: 'csv',
+    // Parquet written by validate-raw (validated-parquet.ts): the clean model reads its columns
+    // instead of parsing text, and each row's source file is stored once per row group.
+    format: 'parquet',
     grain: 'one row per delivered row that passed validation, its fields in canonical text form',
-    // Every field as text, as delivered; longer values are rejected by validate-raw.
+    // Every field as text, as delivered (the line number as a number); longer values are rejected by validate-raw.
     columns: [
       ...PROVENANCE,
       text('region', NAME_BYTES),

@@ -117,10 +117,13 @@ describe('the Glue tables', () => {
     expect(byName.dim_date.parameters['storage.location.template']).toBe('s3://l/model/dim_date/ds=${ds}/');
   });
 
-  it('reads the validated CSV as text, skipping its header', () => {
-    expect(byName.validated_trips.columns.every((c) => c.type === 'string')).toBe(true);
-    expect(byName.validated_trips.parameters['skip.header.line.count']).toBe('1');
-    expect(byName.validated_trips.serde).toEqual({ library: 'org.apache.hadoop.hive.serde2.OpenCSVSerde', parameters: { separatorChar: ',', quoteChar: '"', escapeChar: '\\' } });
+  it('reads the validated rows as Parquet, their fields text and the line a number, and the quarantine as CSV text, skipping its header', () => {
+    expect(byName.validated_trips.columns.map((c) => c.type)).toEqual(['string', 'bigint', 'string', 'string', 'string', 'string', 'string']);
+    expect(byName.validated_trips.serde.library).toBe('org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe');
+    expect(byName.validated_trips.parameters['skip.header.line.count']).toBeUndefined();
+    expect(byName.quarantined_trips.columns.every((c) => c.type === 'string')).toBe(true);
+    expect(byName.quarantined_trips.parameters['skip.header.line.count']).toBe('1');
+    expect(byName.quarantined_trips.serde).toEqual({ library: 'org.apache.hadoop.hive.serde2.OpenCSVSerde', parameters: { separatorChar: ',', quoteChar: '"', escapeChar: '\\' } });
     expect(byName.clean_trips.serde.library).toBe('org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe');
     expect(byName.clean_trips.parameters['skip.header.line.count']).toBeUndefined();
   });

@@ -7,7 +7,7 @@ import { gridSettings } from '@trips/models';
 import { awsToolsPython, startS3Server, type LocalS3 } from '@trips/local';
 import { PIPELINE, partition, tablesOf, type Layer } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
-import { fakeAthenaClient, lakeGlueTables, validatedSampleCsv } from '@trips/testing';
+import { fakeAthenaClient, lakeGlueTables, validatedParquet, validatedSampleRows } from '@trips/testing';
 import { buildTask } from './model-task';
 
 // Every model task with TRIPS_ENGINE=athena on the committed sample: the Athena API mocked and
@@ -42,7 +42,7 @@ describe('the model tasks on Athena (API mocked, statements run through sqlglot 
     s3 = await startS3Server({ buckets: ['raw', 'lake'] });
     store = s3.store();
     work = await mkdtemp(join(tmpdir(), 'trips-athena-'));
-    await store.put('lake', `validated/trips/ds=${DS}/part-00000.csv`, validatedSampleCsv());
+    await store.put('lake', `validated/trips/ds=${DS}/part-00000.parquet`, await validatedParquet(validatedSampleRows()));
   });
   afterAll(async () => {
     await athena?.close();

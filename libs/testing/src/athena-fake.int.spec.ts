@@ -46,4 +46,21 @@ describe('the Athena fake', () => {
     const bad = await fake.start('selec 1');
     expect(fake.execution(bad)).toMatchObject({ State: 'FAILED', StateChangeReason: expect.stringMatching(/^SYNTAX_ERROR: /) });
   });
+
+  it('fails, as Athena does, a query of a Parquet file whose column cannot be read as the type the table declares', async () => {
+    if (!python) return console.warn('skipped (no Python 3.10+)');
+    const tables = [{ name: 'v', bucket: 'lake', root: 'tables/v/', format: 'parquet' as const, columns: ['source_file', 'line_no'], types: ['string', 'bigint'] }];
+    fake = new AthenaFake({ store, database: 'trips', tables, python });
+    const write = async (ds: string, lineNo: string) => {
+      const u = await fake.start(`UNLOAD (\nselect 'a.csv' as source_file, ${lineNo} as line_no\n) TO 's3://lake/tables/v/ds=${ds}/' WITH (format = 'PARQUET', compression = 'SNAPPY')`);
+      expect(fake.execution(u).State).toBe('SUCCEEDED');
+    };
+    await write('2018-05-28', "cast(7 as integer)");
+    const ok = await fake.start(`select sum(line_no) as n from "trips"."v" where ds = '2018-05-28'`);
+    expect(fake.results(ok, undefined).ResultSet.Rows[1]).toEqual({ Data: [{ VarCharValue: '7' }] });
+    // The line number as text, where the table says bigint.
+    await write('2018-05-29', "'7'");
+    const bad = await fake.start(`select count(*) as n from "trips"."v"`);
+    expect(fake.execution(bad)).toMatchObject({ State: 'FAILED', StateChangeReason: expect.stringMatching(/^HIVE_BAD_DATA: Field line_no's type VARCHAR in parquet file s3:\/\/lake\/tables\/v\/ds=2018-05-29\/\S+ is incompatible with type bigint defined in table schema$/) });
+  });
 });

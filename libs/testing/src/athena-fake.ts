@@ -17,6 +17,11 @@ export interface FakeGlueTable {
   format: 'parquet' | 'csv';
   /** Data columns in order (what information_schema answers; ds is the partition column). */
   columns: string[];
+  /**
+   * Their Glue types, in the same order, when known: a Parquet file whose column cannot be read as
+   * its declared type fails the query (HIVE_BAD_DATA), as on Athena.
+   */
+  types?: string[];
 }
 
 export interface AthenaFakeOptions {
@@ -168,6 +173,19 @@ export class AthenaFake {
     return this.con;
   }
 
+  /** Fails as Athena does when a column of the Parquet file at `path` cannot be read as the table declares it. */
+  private async checkParquetTypes(con: DuckDBConnection, table: FakeGlueTable, path: string, url: string): Promise<void> {
+    if (!table.types) return;
+    const described = (await con.runAndReadAll(`describe select * from read_parquet('${path.replace(/'/g, "''")}')`)).getRowObjects();
+    const inFile = new Map(described.map((r) => [String(r.column_name), String(r.column_type)]));
+    for (const [i, name] of table.columns.entries()) {
+      const glue = table.types[i];
+      const found = inFile.get(name);
+      if (found === undefined || (READS[glue] ?? [glue.toUpperCase()]).includes(found)) continue;
+      throw new AthenaQueryFailure('HIVE_BAD_DATA', `Field ${name}'s type ${found} in parquet file ${url} is incompatible with type ${glue} defined in table schema`);
+    }
+  }
+
   /** Copies the objects of the tables `sql` reads locally and (re)defines their views, ds from the Hive path. */
   private async sync(con: DuckDBConnection, sql: string): Promise<void> {
     for (const table of this.o.tables.filter((t) => sql.includes(`"${this.o.database}"."${t.name}"`))) {
@@ -180,6 +198,7 @@ export class AthenaFake {
       for (const o of objects) {
         files.push(join(local, o.key.slice(table.root.length)));
         await this.o.store.download(table.bucket, o.key, files[files.length - 1]);
+        if (table.format === 'parquet') await this.checkParquetTypes(con, table, files[files.length - 1], `s3://${table.bucket}/${o.key}`);
       }
       const cols = table.columns.map((c) => `"${c}"`).join(', ');
       const list = `[${files.map((f) => `'${f.replace(/'/g, "''")}'`).join(', ')}]`;
@@ -193,6 +212,19 @@ export class AthenaFake {
     }
   }
 }
+
+/**
+ * Which Parquet columns (as DuckDB types them) a Glue type reads: the same type, or a narrower
+ * integer or float. Anything else fails on Athena: a text column declared bigint, say.
+ */
+const READS: Record<string, string[]> = {
+  string: ['VARCHAR'],
+  bigint: ['BIGINT', 'INTEGER', 'SMALLINT', 'TINYINT'],
+  int: ['INTEGER', 'SMALLINT', 'TINYINT'],
+  double: ['DOUBLE', 'FLOAT'],
+  timestamp: ['TIMESTAMP', 'TIMESTAMP_NS', 'TIMESTAMP_MS'],
+  date: ['DATE'],
+};
 
 function athenaType(duck: string): string {
   const t = duck.toUpperCase();
@@ -221,7 +253,7 @@ function text(v: unknown, type: string): string | null {
 export function lakeGlueTables(buckets: Buckets): FakeGlueTable[] {
   return glueTables(buckets).map((g) => {
     const root = new URL(g.location);
-    return { name: g.name, bucket: root.host, root: root.pathname.slice(1), format: g.format, columns: g.columns.map((c) => c.name) };
+    return { name: g.name, bucket: root.host, root: root.pathname.slice(1), format: g.format, columns: g.columns.map((c) => c.name), types: g.columns.map((c) => c.type) };
   });
 }
 

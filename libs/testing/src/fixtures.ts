@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { columnNames, table } from '@trips/pipeline';
 
 /** The committed 2,000-row sample (fixtures/sample/README.md). */
 export const SAMPLE_CSV = join(__dirname, '..', 'fixtures', 'sample', 'trips-sample.csv');
@@ -9,19 +8,19 @@ const POINT = /^POINT \(-?\d+(\.\d+)? -?\d+(\.\d+)?\)$/;
 const TS = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d$/;
 
 /**
- * The sample as validate-raw leaves it (validated/trips/ds=D/ CSV: source file and line, then the
- * fields as text), its malformed rows left out by simple checks. For tests of the later tasks that
- * must not depend on the validate-raw app.
+ * The sample's rows as validate-raw passes them (source file and line, then the fields as text),
+ * its malformed rows left out by simple checks: for validatedParquet, in tests of the later tasks
+ * that must not depend on the validate-raw app.
  */
-export function validatedSampleCsv(sourceFile = 'trips/ingest_date=2018-05-28/trips-sample.csv'): string {
+export function validatedSampleRows(sourceFile = 'trips/ingest_date=2018-05-28/trips-sample.csv'): string[][] {
   const lines = readFileSync(SAMPLE_CSV, 'utf8').split('\n');
-  const out = [columnNames(table('validated_trips')).join(',')];
+  const out: string[][] = [];
   lines.slice(1).forEach((line, i) => {
     const f = line.split(',');
     if (f.length !== 5 || !f[0].trim() || !f[4].trim() || !POINT.test(f[1]) || !POINT.test(f[2]) || !TS.test(f[3])) return;
-    out.push([sourceFile, String(i + 2), ...f].join(','));
+    out.push([sourceFile, String(i + 2), ...f]);
   });
-  return `${out.join('\n')}\n`;
+  return out;
 }
 
 /**

@@ -1,3 +1,4 @@
 export * from './athena-fake';
 export * from './fixtures';
 export * from './sqlglot';
+export * from './validated';

@@ -1,4 +1,4 @@
--- One row per distinct trip of the day: validated rows (all text, as delivered) typed and normalised.
+-- One row per distinct trip of the day: validated rows (their fields text, as delivered) typed and normalised.
 -- A trip delivered twice is kept once, from the first file and line that brought it.
 with validated as (
     select * from validated_trips
@@ -7,7 +7,7 @@ with validated as (
 tidied as (
     select
         source_file,
-        cast(trim(line_no) as bigint) as line_no,
+        line_no,
         {{ collapse_ws(region) }} as region_text,
         lower({{ collapse_ws(datasource) }}) as datasource,
         {{ parse_ts(datetime) }} as trip_ts,
