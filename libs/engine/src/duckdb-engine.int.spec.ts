@@ -148,6 +148,14 @@ describe('DuckDB query engine against a real S3 server', () => {
     await expect(engine.query({ sql: 'select 1', inputs: [csvInput('in/nothing-here/')] })).rejects.toThrow('input people: no objects under s3://lake/in/nothing-here/');
   });
 
+  it('refuses a Parquet input holding a file that is not Parquet (a layer written before it became Parquet), naming the object', async () => {
+    await engine.writeParquet({ sql: "select 'Ann' as name", inputs: [], target: { bucket: BUCKET, prefix: 'in/mixed/' } });
+    await store.put(BUCKET, 'in/mixed/old.csv.gz', gzipSync('name\nBob\n'));
+    const failure = engine.query({ sql: 'select count(*) as n from people', inputs: [{ name: 'people', location: { bucket: BUCKET, prefix: 'in/mixed/' }, format: 'parquet' }] });
+    await expect(failure).rejects.toThrow(DataError);
+    await expect(failure).rejects.toThrow(/^input people: s3:\/\/lake\/in\/mixed\/old\.csv\.gz is not a Parquet file \(it starts with "\\u001f.*\); the files under s3:\/\/lake\/in\/mixed\/ must be Parquet: rerun the task that writes them for this date$/);
+  });
+
   it('refuses an input holding an object Athena would skip as hidden (_ or . first), instead of reading or dropping it silently', async () => {
     await store.put(BUCKET, 'in/hidden/a.csv', 'n\n1\n');
     await store.put(BUCKET, 'in/hidden/_b.csv', 'n\n2\n');

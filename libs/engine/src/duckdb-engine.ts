@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { DataError, ExternalError, makeScratchDir, type Logger } from '@trips/core';
@@ -175,6 +175,7 @@ export class DuckDbEngine implements QueryEngine {
     for (let i = 0; i < objects.length; i += DOWNLOADS_IN_FLIGHT) {
       await Promise.all(objects.slice(i, i + DOWNLOADS_IN_FLIGHT).map((o, j) => this.store.download(bucket, o.key, files[i + j])));
     }
+    if (input.format === 'parquet') await requireParquet(input, objects, files);
     this.staged.set(locKey(input.location), { signature, files, dir });
     this.options.logger?.debug({ input: input.name, location: locKey(input.location), files: files.length }, 'staged input');
     return files;
@@ -198,6 +199,28 @@ function reader(input: DatasetRef, files: string[]): string {
   if (input.format === 'parquet') return `read_parquet(${list})`;
   const columns = input.columns ? `, auto_detect = false, columns = {${input.columns.map((c) => `${str(c)}: 'VARCHAR'`).join(', ')}}` : ', all_varchar = true';
   return `read_csv(${list}, header = true, delim = ',', quote = '"', escape = '"'${columns})`;
+}
+
+/**
+ * Fails with a DataError naming the object when a file of a Parquet input is not Parquet (its first
+ * bytes are not `PAR1`), such as a layer's files written before it became Parquet (the validated
+ * rows were gzip CSV until e6b49f8): rerunning the task that writes the layer for the day rewrites
+ * them. DuckDB's own error would name a local copy and no cause.
+ */
+async function requireParquet(input: DatasetRef, objects: ReadonlyArray<{ key: string }>, files: readonly string[]): Promise<void> {
+  for (const [i, file] of files.entries()) {
+    const handle = await open(file, 'r');
+    const head = Buffer.alloc(4);
+    try {
+      await handle.read(head, 0, 4, 0);
+    } finally {
+      await handle.close();
+    }
+    if (head.toString('latin1') !== 'PAR1') {
+      const url = `s3://${input.location.bucket}/${objects[i].key}`;
+      throw new DataError(`input ${input.name}: ${url} is not a Parquet file (it starts with ${JSON.stringify(head.toString('latin1'))}); the files under ${locKey(input.location)} must be Parquet: rerun the task that writes them for this date`);
+    }
+  }
 }
 
 function signatureOf(objects: Array<{ key: string; size: number; etag?: string }>): string {
