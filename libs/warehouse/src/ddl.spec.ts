@@ -46,7 +46,15 @@ describe('warehouse DDL and load SQL', () => {
 
   it('merges dimensions by key; replaces a day of facts through its deliveries, leaving other days\' trips', () => {
     expect(loadSteps(table('dim_region'))).toEqual([
-      { sql: 'insert into trips.dim_region (region_key, name) select s.region_key, s.name from stage s order by s.region_key on conflict (region_key) do nothing', count: 'inserted', only: 'postgres' },
+      { sql: 'set local enable_hashjoin = off', only: 'postgres' },
+      { sql: 'set local enable_mergejoin = off', only: 'postgres' },
+      {
+        sql: 'insert into trips.dim_region (region_key, name) select s.region_key, s.name from (select distinct on (region_key) * from stage order by region_key) s where not exists (select 1 from trips.dim_region x where x.region_key = s.region_key)',
+        count: 'inserted',
+        only: 'postgres',
+      },
+      { sql: 'set local enable_hashjoin to default', only: 'postgres' },
+      { sql: 'set local enable_mergejoin to default', only: 'postgres' },
       {
         sql: 'insert into trips.dim_region (region_key, name) select distinct s.region_key, s.name from stage s where not exists (select 1 from trips.dim_region x where x.region_key = s.region_key)',
         count: 'inserted',

@@ -1,6 +1,6 @@
 import type { WarehouseDialect as Dialect } from '@trips/core';
 import { CATALOG, warehouseTables, type Column, type TableDef } from '@trips/pipeline';
-import { AGGREGATES, aggregateDdl, aggregateDeltaStatements, deltaSelect, factTable, stagedGroups } from './aggregates';
+import { AGGREGATES, aggregateDdl, aggregateDeltaStatements, deltaSelect, factTable, PROBES_ONLY, stagedGroups } from './aggregates';
 import { WAREHOUSE_SCHEMA, type WarehouseTable } from './port';
 import { columnDdl, postgresIndexDdl, sqlType } from './types';
 
@@ -208,14 +208,23 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
     const staged = `${cols.map((c) => `s.${c}`).join(', ')} from stage s`;
     const notLoaded = `not exists (select 1 from ${target} x where ${key.map((k) => `x.${k} = s.${k}`).join(' and ')})`;
     return [
-      // PostgreSQL probes each staged member's key; NOT EXISTS was planned as a hash anti-join over
-      // the whole dimension, which grows with the warehouse (the trip groups about a third as fast as
-      // the facts). In key order, neighbouring probes and inserts land on the same B-tree pages
-      // (hashed keys otherwise scatter them). A member staged twice is inserted once without DISTINCT
-      // (DO NOTHING skips the second as it does one already there), and sorting by the key alone
-      // instead of every column took 0.35 s off the trip groups' merge of a day into 98M trips
-      // (docs/scale.md). Redshift has no ON CONFLICT.
-      { sql: `insert into ${target} (${cols.join(', ')}) select ${staged} order by ${key.map((k) => `s.${k}`).join(', ')} on conflict (${key.join(', ')}) do nothing`, count: 'inserted', only: 'postgres' },
+      // PostgreSQL probes each staged member's key in the dimension's primary key, in key order, so
+      // that neighbouring probes and inserts land on the same B-tree pages (hashed keys otherwise
+      // scatter them), and inserts the members not found. Left to itself the planner made NOT EXISTS
+      // a hash anti-join over the whole dimension, which grows with the warehouse (the trip groups
+      // about a third as fast as the facts): hash and merge joins are off for this statement alone
+      // (PROBES_ONLY, as for the aggregates' MERGEs).
+      // ON CONFLICT DO NOTHING, which probed the same way, cost 10-15% more (a speculative insert per
+      // member), and probing in the staged order instead of the key's twice as much (docs/scale.md).
+      // The load holds the table's lock (share row exclusive), so no other load inserts meanwhile;
+      // DISTINCT ON keeps one of a member staged twice. Redshift has no ON CONFLICT either.
+      ...PROBES_ONLY.on.map((sql) => ({ sql, only: 'postgres' as const })),
+      {
+        sql: `insert into ${target} (${cols.join(', ')}) select ${cols.map((c) => `s.${c}`).join(', ')} from (select distinct on (${key.join(', ')}) * from stage order by ${key.join(', ')}) s where ${notLoaded}`,
+        count: 'inserted',
+        only: 'postgres',
+      },
+      ...PROBES_ONLY.off.map((sql) => ({ sql, only: 'postgres' as const })),
       { sql: `insert into ${target} (${cols.join(', ')}) select distinct ${staged} where ${notLoaded}`, count: 'inserted', only: 'redshift' },
     ];
   }

@@ -8,7 +8,7 @@ import type { ObjectStore } from '@trips/storage';
 import { startPostgres, startS3Server, type LocalPostgres, type LocalS3 } from '@trips/local';
 import { checkedLoadFiles } from './load-files';
 import { PostgresWarehouse, preparedName } from './postgres-warehouse';
-import { AGGREGATES, aggregateFromScratch, aggregateValueColumns, BLOCK_CELLS, blockOf } from './aggregates';
+import { AGGREGATES, aggregateFromScratch, aggregateValueColumns, BLOCK_CELLS, blockOf, PROBES_ONLY } from './aggregates';
 import { largestGroups, weeklyByBox } from './queries';
 import { q } from './questions';
 import { warehouseTables } from '@trips/pipeline';
@@ -17,6 +17,7 @@ import { keyWords, TripFilter } from './trip-filter';
 import { indexName } from './types';
 import { probes } from './day-filters';
 import { createStagedPartition, dayLoadLock, requirePostgresVersion } from './postgres-partitions';
+import { dialectSteps } from './ddl';
 
 const WAREHOUSE_TABLES = warehouseTables();
 
@@ -145,6 +146,41 @@ describe('PostgresWarehouse', () => {
     await lake('dim_region', '2018-05-30', `select * from (values ('${key(4)}', 'Lyon'), ('${key(4)}', 'Lyon'), ('${key(1)}', 'Prague')) t(region_key, name)`);
     expect(await load(region, '2018-05-30')).toEqual({ table: 'dim_region', staged: 3, inserted: 1, deleted: 0, skipped: 2 });
     expect(await wh.query('select name from trips.dim_region where name = $1', ['Lyon'])).toEqual([{ name: 'Lyon' }]);
+  });
+
+  it('merges a dimension by probing its key for each staged member in key order, not by hashing the whole dimension', async () => {
+    const steps = dialectSteps(region, 'postgres');
+    const step = steps.find((s) => s.count === 'inserted') as (typeof steps)[number];
+    expect(steps.map((s) => s.sql)).toEqual([...PROBES_ONLY.on, step.sql, ...PROBES_ONLY.off]);
+    const c = new Client({ connectionString: pg.url });
+    await c.connect();
+    try {
+      await c.query('begin');
+      // A dimension of 200k members and a stage of 50k, half of them there already: left to itself the planner hashes the dimension.
+      await c.query(`insert into trips.dim_region (region_key, name) select md5(i::text)::uuid, 'r' || i from generate_series(1, 200000) i`);
+      await c.query(`create temp table stage on commit drop as select md5(i::text)::uuid as region_key, 'r' || i as name from generate_series(150001, 200000) i order by md5(i::text || 'x')`);
+      await c.query('analyze trips.dim_region');
+      await c.query('analyze stage');
+      // The plan's nodes, one a line, without their costs.
+      const plan = async () => (await c.query<{ 'QUERY PLAN': string }>(`explain ${step.sql}`)).rows.map((r) => r['QUERY PLAN'].replace(/\s+\(cost=.*\)$/, '').trim()).join('\n');
+      expect(await plan()).toMatch(/Hash (Right )?Anti Join/);
+      for (const sql of PROBES_ONLY.on) await c.query(sql);
+      const forced = await plan();
+      expect(forced.split('\n')).toEqual([
+        'Insert on dim_region',
+        '->  Nested Loop Anti Join',
+        '->  Unique',
+        '->  Sort',
+        'Sort Key: stage.region_key',
+        '->  Seq Scan on stage',
+        '->  Index Only Scan using dim_region_pkey on dim_region x',
+        'Index Cond: (region_key = stage.region_key)',
+      ]);
+      expect((await c.query(step.sql)).rowCount).toBe(0);
+    } finally {
+      await c.query('rollback');
+      await c.end();
+    }
   });
 
   it('replaces a fact partition on rerun and keeps values exactly', async () => {
