@@ -90,7 +90,7 @@ export async function runValidateRaw(deps: ValidateDeps, ds: string): Promise<Ta
           continue;
         }
         const okParquet = join(scratch, `${name}${VALIDATED_SUFFIX}`);
-        await parquet.convert(okPath, okParquet, result.account.rows.passed);
+        await parquet.convert(input.key, okPath, okParquet, result.account.rows.passed);
         await rm(okPath);
         await store.upload(okParquet, validated.bucket, `${validated.prefix}${name}${VALIDATED_SUFFIX}`, 'application/vnd.apache.parquet');
         await rm(okParquet);

@@ -42,14 +42,22 @@ export class ValidatedParquet {
     })());
   }
 
-  /** Converts `csvPath` to `parquetPath`; `rows` is how many rows the CSV holds (the file's passed rows). */
-  async convert(csvPath: string, parquetPath: string, rows: number): Promise<void> {
+  /**
+   * Converts `csvPath` to `parquetPath`: the validated rows of the raw object `rawKey` (named in
+   * errors), `rows` of them (the file's passed rows).
+   */
+  async convert(rawKey: string, csvPath: string, parquetPath: string, rows: number): Promise<void> {
     const { con } = await this.open();
     const columns = tableOfLayer('validated').columns.map((c) => `${str(c.name)}: '${DUCKDB_TYPES[c.type]}'`).join(', ');
     const source = `read_csv(${str(csvPath)}, header = true, delim = ',', quote = '"', escape = '"', auto_detect = false, strict_mode = true, columns = {${columns}})`;
-    const result = await con.runAndReadAll(`copy (select * from ${source}) to ${str(parquetPath)} (format parquet, compression zstd, compression_level 1)`);
-    const written = Number(result.getRows()[0]?.[0] ?? -1);
-    if (written !== rows) throw new Error(`the validated rows of ${csvPath} came to ${written} Parquet rows, not the ${rows} that passed`);
+    let written: number;
+    try {
+      const result = await con.runAndReadAll(`copy (select * from ${source}) to ${str(parquetPath)} (format parquet, compression zstd, compression_level 1)`);
+      written = Number(result.getRows()[0]?.[0] ?? -1);
+    } catch (e) {
+      throw new Error(`validate-raw: writing the validated rows of ${rawKey} as Parquet failed: ${(e as Error).message}`, { cause: e });
+    }
+    if (written !== rows) throw new Error(`validate-raw: the validated rows of ${rawKey} came to ${written} Parquet rows, not the ${rows} that passed`);
   }
 
   async close(): Promise<void> {
