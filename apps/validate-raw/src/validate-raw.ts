@@ -28,8 +28,6 @@ export interface ValidateDeps {
   tripDates?: DateRange;
   /** Worker threads checking the rows beside the thread reading them (check-pool.ts): one per core by default; 0 for none. */
   checkWorkers?: number;
-  /** DuckDB's memory limit and threads for writing the validated rows as Parquet (512MB and 2 by default). */
-  duckdb?: { memoryLimit?: string; threads?: number };
   logger?: Logger;
   progress?: Progress;
 }
@@ -72,7 +70,7 @@ export async function runValidateRaw(deps: ValidateDeps, ds: string): Promise<Ta
     const files: FileAccount[] = [];
     const stage = deps.progress?.stage(`validating ${inputs.length} raw file(s)`, { bytes: inputs.reduce((s, o) => s + o.size, 0) });
     const pool = deps.checkWorkers === 0 ? undefined : CheckPool.start(deps.checkWorkers);
-    const parquet = new ValidatedParquet({ ...deps.duckdb, spillDir: scratch });
+    const parquet = new ValidatedParquet({ spillDir: scratch });
     try {
       for (const input of inputs) {
         const name = outputName(input.key);

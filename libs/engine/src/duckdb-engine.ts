@@ -3,7 +3,7 @@ import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { DataError, ExternalError, makeScratchDir, type Logger } from '@trips/core';
-import { keepOnly, listDataObjects, type ObjectStore } from '@trips/storage';
+import { keepOnly, listDataObjects, PARQUET_MAGIC, type ObjectStore } from '@trips/storage';
 import type { DatasetRef, Location, QueryEngine, QueryRequest, WriteRequest, WriteResult } from './port';
 import { plainRows } from './values';
 
@@ -216,7 +216,7 @@ async function requireParquet(input: DatasetRef, objects: ReadonlyArray<{ key: s
     } finally {
       await handle.close();
     }
-    if (head.toString('latin1') !== 'PAR1') {
+    if (head.toString('latin1') !== PARQUET_MAGIC) {
       const url = `s3://${input.location.bucket}/${objects[i].key}`;
       throw new DataError(`input ${input.name}: ${url} is not a Parquet file (it starts with ${JSON.stringify(head.toString('latin1'))}); the files under ${locKey(input.location)} must be Parquet: rerun the task that writes them for this date`);
     }

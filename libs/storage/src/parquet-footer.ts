@@ -21,7 +21,8 @@ export interface ParquetSchema {
   columns: ParquetColumn[];
 }
 
-const MAGIC = 'PAR1';
+/** The four bytes a Parquet file begins and ends with. */
+export const PARQUET_MAGIC = 'PAR1';
 const PHYSICAL = ['BOOLEAN', 'INT32', 'INT64', 'INT96', 'FLOAT', 'DOUBLE', 'BYTE_ARRAY', 'FIXED_LEN_BYTE_ARRAY'];
 /** ConvertedType, the older annotation (still written beside LogicalType). */
 const CONVERTED = ['UTF8', 'MAP', 'MAP_KEY_VALUE', 'LIST', 'ENUM', 'DECIMAL', 'DATE', 'TIME_MILLIS', 'TIME_MICROS', 'TIMESTAMP_MILLIS', 'TIMESTAMP_MICROS', 'UINT_8', 'UINT_16', 'UINT_32', 'UINT_64', 'INT_8', 'INT_16', 'INT_32', 'INT_64', 'JSON', 'BSON', 'INTERVAL'];
@@ -31,7 +32,7 @@ export async function readParquetSchema(store: ObjectStore, bucket: string, o: P
   const where = `s3://${bucket}/${o.key}`;
   if (o.size < 12) throw new DataError(`${where} is not a Parquet file: ${o.size} bytes`);
   const tail = await store.getRange(bucket, o.key, o.size - 8, o.size - 1);
-  if (tail.subarray(4).toString('latin1') !== MAGIC) throw new DataError(`${where} is not a Parquet file: it does not end with ${MAGIC}`);
+  if (tail.subarray(4).toString('latin1') !== PARQUET_MAGIC) throw new DataError(`${where} is not a Parquet file: it does not end with ${PARQUET_MAGIC}`);
   const length = tail.readUInt32LE(0);
   if (length <= 0 || length > o.size - 12) throw new DataError(`${where} is not a Parquet file: footer length ${length} in a ${o.size}-byte file`);
   const footer = await store.getRange(bucket, o.key, o.size - 8 - length, o.size - 9);
