@@ -71,6 +71,15 @@ export interface WarehouseSpec {
   /** PostgreSQL: secondary B-tree indexes (the key is the primary key). */
   readonly postgresIndexes?: readonly (readonly string[])[];
   /**
+   * `merge` tables: columns whose distinct values (nulls aside) the warehouse keeps in a table of
+   * their own, `<table>_<column>_values`, which each load of the table adds its new values to: a
+   * question that needs them (the grid cell sizes) reads a few rows. On PostgreSQL an index of the
+   * column did that, at the cost of an entry for every member inserted (0.3-0.45 s of a day's
+   * 354,000 new trip groups; docs/scale.md). A merged table never loses a member, so the values
+   * are those of its members.
+   */
+  readonly distinctValues?: readonly string[];
+  /**
    * PostgreSQL (`replace-partition` tables): one list partition per ds. A load builds its day's
    * partition afresh, rows first and indexes after (a sorted build, several times cheaper than
    * inserting into live B-trees), and swaps it in; the ds joins the primary key.
@@ -239,7 +248,7 @@ export const CATALOG = [
     key: ['trip_group_key'],
     tests: { relationships: [{ column: 'region_key', to: 'dim_region', field: 'region_key' }] },
     model: { inputs: ['clean_trips'], vars: ['cell_size_deg', 'bucket_minutes'], accounting: 'members' },
-    warehouse: { load: 'merge', redshift: { diststyle: 'all', sortKey: ['region_key'] }, postgresIndexes: [['cell_size_deg']] },
+    warehouse: { load: 'merge', redshift: { diststyle: 'all', sortKey: ['region_key'] }, distinctValues: ['cell_size_deg'] },
   },
   {
     id: 'fact_trips',
@@ -356,6 +365,11 @@ export function catalogProblems(catalog: readonly TableDef[] = CATALOG): string[
     }
     for (const input of t.model?.inputs ?? []) if (!catalog.some((o) => o.id === input)) problems.push(`${at}: its model reads ${input}, which is not in the catalog`);
     for (const idx of t.warehouse?.postgresIndexes ?? []) idx.forEach((c) => c === 'ds' || mustHave(c, 'an index'));
+    for (const c of t.warehouse?.distinctValues ?? []) {
+      mustHave(c, 'distinctValues');
+      // A table whose rows a load replaces can lose a value, which its set would keep.
+      if (t.warehouse?.load !== 'merge') problems.push(`${at}: distinctValues names ${c}, but only a merged table (which never loses a member) keeps a set of its values`);
+    }
   }
   return problems;
 }

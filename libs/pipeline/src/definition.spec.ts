@@ -87,7 +87,15 @@ describe('the table catalog', () => {
     const fact = CATALOG.find((t) => t.id === 'fact_trips') as TableDef;
     const broken: TableDef[] = [
       ...CATALOG,
-      { ...fact, id: 'Bad', path: 'model/fact_trips', key: ['nope'], tests: { relationships: [{ column: 'region_key', to: 'dim_nowhere', field: 'x' }] }, model: { inputs: ['ghost'], accounting: 'members' } },
+      {
+        ...fact,
+        id: 'Bad',
+        path: 'model/fact_trips',
+        key: ['nope'],
+        tests: { relationships: [{ column: 'region_key', to: 'dim_nowhere', field: 'x' }] },
+        model: { inputs: ['ghost'], accounting: 'members' },
+        warehouse: { load: 'replace-partition', redshift: { diststyle: 'even' }, distinctValues: ['trip_ts', 'colour'] },
+      },
     ];
     expect(catalogProblems(broken)).toEqual([
       'table fact_trips: path model/fact_trips is another table\'s too',
@@ -96,6 +104,10 @@ describe('the table catalog', () => {
       'table Bad: the key names nope, which is not one of its columns',
       'table Bad: relationship to dim_nowhere, which is not a table defined before it',
       'table Bad: its model reads ghost, which is not in the catalog',
+      // A set of values only a merged table (which never loses a member) can keep.
+      'table Bad: distinctValues names trip_ts, but only a merged table (which never loses a member) keeps a set of its values',
+      'table Bad: distinctValues names colour, which is not one of its columns',
+      'table Bad: distinctValues names colour, but only a merged table (which never loses a member) keeps a set of its values',
     ]);
   });
 });

@@ -1,15 +1,15 @@
 import { CATALOG, warehouseTables, type TableDef } from '@trips/pipeline';
 import { AGGREGATES } from './aggregates';
-import { schemaDdl } from './ddl';
+import { schemaDdl, valueSets } from './ddl';
 import { WAREHOUSE_SCHEMA } from './port';
 
 /** The Redshift roles the bootstrap creates: the loader's (load-redshift's identity is given it) and the analysts'. */
 export const LOADER_ROLE = 'trips_loader';
 export const READER_ROLE = 'trips_reader';
 
-/** Every table of the warehouse schema: the catalog's, the redelivery record, the aggregates. */
+/** Every table of the warehouse schema: the catalog's, their value sets, the redelivery record, the aggregates. */
 export function warehouseSchemaTables(catalog: readonly TableDef[] = CATALOG): string[] {
-  return [...warehouseTables(catalog).map((t) => t.id), 'trip_redelivery', ...AGGREGATES.map((a) => a.name)];
+  return [...warehouseTables(catalog).map((t) => t.id), ...valueSets(catalog).map((v) => v.name), 'trip_redelivery', ...AGGREGATES.map((a) => a.name)];
 }
 
 /** What to do after the bootstrap so that load-redshift's identity holds the loader role. */

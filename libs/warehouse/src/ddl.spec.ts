@@ -1,4 +1,4 @@
-import { dayOfPartition, dayPartitionName, dialectSteps, loadSteps, schemaDdl } from './ddl';
+import { dayOfPartition, dayPartitionName, dialectSteps, loadSteps, schemaDdl, valueSets } from './ddl';
 import { warehouseTables } from '@trips/pipeline';
 import { AGGREGATES, PROBES_ONLY } from './aggregates';
 
@@ -42,6 +42,26 @@ describe('warehouse DDL and load SQL', () => {
     expect(ddl.find((s) => s.includes('trips.fact_trips ('))).toMatch(/\) diststyle key distkey \(trip_id\) compound sortkey \(ds, region_key\)$/);
     expect(ddl.find((s) => s.includes('trips.dim_region ('))).toMatch(/\) diststyle all$/);
     expect(ddl.some((s) => s.startsWith('create index'))).toBe(false);
+  });
+
+  it("keeps the trip groups' cell sizes in a table of their own, filled from the dimension when empty and by each of its loads, not in an index", () => {
+    expect(valueSets().map((v) => v.name)).toEqual(['dim_trip_group_cell_size_deg_values']);
+    const values = 'trips.dim_trip_group_cell_size_deg_values';
+    const fill = `insert into ${values} (cell_size_deg) select distinct cell_size_deg from trips.dim_trip_group where cell_size_deg is not null`;
+    const pg = schemaDdl('postgres');
+    expect(pg.filter((s) => s.includes(values))).toEqual([
+      `create table if not exists ${values} (\n  cell_size_deg double precision not null,\n  primary key (cell_size_deg)\n)`,
+      `do $backfill$ begin if not exists (select 1 from ${values}) then ${fill}; end if; end $backfill$`,
+    ]);
+    expect(pg.some((s) => s.includes(' on trips.dim_trip_group '))).toBe(false);
+    expect(schemaDdl('redshift').filter((s) => s.includes(values))).toEqual([
+      `create table if not exists ${values} (\n  cell_size_deg double precision not null,\n  primary key (cell_size_deg)\n) diststyle all`,
+      `${fill} and not exists (select 1 from ${values})`,
+    ]);
+    // After the members, on both dialects: the staged values the set lacks.
+    const add = `insert into ${values} (cell_size_deg) select distinct s.cell_size_deg from stage s where s.cell_size_deg is not null and not exists (select 1 from ${values} v where v.cell_size_deg = s.cell_size_deg)`;
+    for (const dialect of ['postgres', 'redshift'] as const) expect(dialectSteps(table('dim_trip_group'), dialect).at(-1)).toEqual({ sql: add });
+    expect(loadSteps(table('dim_region')).some((s) => s.sql.includes('_values'))).toBe(false);
   });
 
   it('merges dimensions by key; replaces a day of facts through its deliveries, leaving other days\' trips', () => {

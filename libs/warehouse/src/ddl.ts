@@ -82,11 +82,48 @@ export const TRIP_DAY_FILTER_DDL = `create table if not exists ${S}.trip_day_fil
   bits bytea not null
 )`;
 
+/** A column of a merged table whose distinct values the warehouse keeps (the catalog's `distinctValues`), in the table `name`. */
+export interface ValueSet {
+  table: string;
+  column: Column;
+  name: string;
+}
+
+/** The table of the distinct values of `column` of `table`. */
+export const valueSetName = (table: string, column: string) => `${table}_${column}_values`;
+
+/** The catalog's value sets, table by table. */
+export function valueSets(catalog: readonly TableDef[] = CATALOG): ValueSet[] {
+  return warehouseTables(catalog).flatMap((t) =>
+    (t.warehouse.distinctValues ?? []).map((name) => {
+      const column = t.columns.find((c) => c.name === name);
+      if (!column) throw new Error(`${t.id}: distinctValues names ${name}, which is not one of its columns`);
+      return { table: t.id, column, name: valueSetName(t.id, name) };
+    }),
+  );
+}
+
+/**
+ * A value set's table, one row per value, and its filling from its table when it is empty (a
+ * warehouse older than it, whose table then has the values; from then on each load adds its own:
+ * loadSteps). On PostgreSQL the emptiness is asked first in a DO block, as for the aggregates.
+ */
+function valueSetDdl(v: ValueSet, dialect: Dialect): string[] {
+  const target = `${S}.${v.name}`;
+  const col = v.column.name;
+  const fill = `insert into ${target} (${col}) select distinct ${col} from ${S}.${v.table} where ${col} is not null`;
+  return [
+    `create table if not exists ${target} (\n  ${columnDdl({ ...v.column, nullable: false }, dialect)},\n  primary key (${col})\n)${dialect === 'redshift' ? ' diststyle all' : ''}`,
+    dialect === 'postgres' ? `do $backfill$ begin if not exists (select 1 from ${target}) then ${fill}; end if; end $backfill$` : `${fill} and not exists (select 1 from ${target})`,
+  ];
+}
+
 /** Idempotent DDL for the warehouse schema, one statement per element, for the tables of the catalog. */
 export function schemaDdl(dialect: Dialect, catalog: readonly TableDef[] = CATALOG): string[] {
   const statements = [`create schema if not exists ${S}`];
   const tables = warehouseTables(catalog);
   for (const t of tables) statements.push(tableDdl(t, dialect));
+  for (const v of valueSets(catalog)) statements.push(...valueSetDdl(v, dialect));
   // Which day delivered which trip: the facts hold each delivered trip once, under its earliest day
   // (its owner), and trip_redelivery the deliveries by the other days. The trip's timestamp too: a
   // trip_id is a hash of the trip's fields, its timestamp among them, so every delivery and fact row
@@ -226,6 +263,11 @@ export function loadSteps(t: WarehouseTable): LoadStep[] {
       },
       ...PROBES_ONLY.off.map((sql) => ({ sql, only: 'postgres' as const })),
       { sql: `insert into ${target} (${cols.join(', ')}) select distinct ${staged} where ${notLoaded}`, count: 'inserted', only: 'redshift' },
+      // The staged members' values that the value sets lack (a few distinct values of many members).
+      ...(t.warehouse.distinctValues ?? []).map((c) => {
+        const values = `${S}.${valueSetName(t.id, c)}`;
+        return { sql: `insert into ${values} (${c}) select distinct s.${c} from stage s where s.${c} is not null and not exists (select 1 from ${values} v where v.${c} = s.${c})` };
+      }),
     ];
   }
   const day = 'cast($1 as date)';

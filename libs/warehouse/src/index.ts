@@ -1,5 +1,5 @@
 export * from './port';
-export { schemaDdl, loadSteps, dialectSteps, sqlType, type LoadStep } from './ddl';
+export { schemaDdl, loadSteps, dialectSteps, sqlType, valueSets, type LoadStep, type ValueSet } from './ddl';
 export { describePgError, PostgresQueries, PostgresWarehouse, RESULT_TYPES } from './postgres-warehouse';
 export { createWarehouse, warehouseSettings, type WarehouseConfig } from './factory';
 export { RedshiftWarehouse, BATCH_MAX_STATEMENTS, SQL_MAX_BYTES, type RedshiftTarget, type RedshiftWarehouseOptions } from './redshift-warehouse';

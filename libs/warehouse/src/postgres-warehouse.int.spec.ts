@@ -9,8 +9,8 @@ import { startPostgres, startS3Server, type LocalPostgres, type LocalS3 } from '
 import { checkedLoadFiles } from './load-files';
 import { PostgresWarehouse, preparedName } from './postgres-warehouse';
 import { AGGREGATES, aggregateFromScratch, aggregateValueColumns, BLOCK_CELLS, blockOf, PROBES_ONLY } from './aggregates';
-import { largestGroups, weeklyByBox } from './queries';
-import { q } from './questions';
+import { gridCellSizes, largestGroups, weeklyByBox } from './queries';
+import { q, weeklyAverage } from './questions';
 import { warehouseTables } from '@trips/pipeline';
 import { ConfigError, type Logger } from '@trips/core';
 import { keyWords, TripFilter } from './trip-filter';
@@ -36,7 +36,7 @@ describe('PostgresWarehouse', () => {
   let wh: PostgresWarehouse;
 
   /** Writes Parquet made by a DuckDB SELECT into a lake partition. */
-  async function lake(table: 'fact_trips' | 'dim_region', ds: string, select: string): Promise<void> {
+  async function lake(table: 'fact_trips' | 'dim_region' | 'dim_trip_group', ds: string, select: string): Promise<void> {
     const loc = partition(buckets, table, ds);
     await store.deletePrefix(loc.bucket, loc.prefix);
     const db = await DuckDBInstance.create(':memory:');
@@ -388,8 +388,40 @@ describe('PostgresWarehouse', () => {
     expect(await indexesOf('fact_trips')).toEqual(kept);
     expect((await indexesOf('fact_trips_d20180603')).map((i) => i.replace(/^fact_trips_trip_ts_idx\d$/, 'my_trips_by_time')).sort()).toEqual(kept);
     // The dimensions keep their primary keys.
-    expect(await indexesOf('dim_trip_group')).toEqual(['dim_trip_group_cell_size_deg_idx', 'dim_trip_group_pkey']);
+    expect(await indexesOf('dim_trip_group')).toEqual(['dim_trip_group_pkey']);
     await loadsGoOnExactly();
+  });
+
+  it("keeps the trip groups' cell sizes in a set of their own, which each load adds to, filled from the dimension of a warehouse older than it (its index of them dropped)", async () => {
+    const groups = WAREHOUSE_TABLES.find((t) => t.id === 'dim_trip_group') as (typeof WAREHOUSE_TABLES)[number];
+    const members = (rows: Array<[number, number]>) =>
+      `select * from (values ${rows.map(([g, deg]) => `('${key(g)}', '${key(1000)}', 1440, 5000, 1450, 5010, 9, ${deg}::double, 60)`).join(', ')}) t(trip_group_key, region_key, origin_cell_x, origin_cell_y, dest_cell_x, dest_cell_y, time_bucket, cell_size_deg, bucket_minutes)`;
+    const values = async () => (await wh.query<{ v: number }>('select cell_size_deg as v from trips.dim_trip_group_cell_size_deg_values order by 1')).map((r) => r.v);
+    const sizes = () => q<{ min_deg: number | null; max_deg: number | null }>(wh, gridCellSizes());
+    expect(await sizes()).toEqual([{ min_deg: null, max_deg: null }]);
+    await lake('dim_trip_group', '2018-05-28', members([[1, 0.01], [2, 0.01]]));
+    expect(await load(groups, '2018-05-28')).toMatchObject({ staged: 2, inserted: 2 });
+    expect(await values()).toEqual([0.01]);
+    expect(await sizes()).toEqual([{ min_deg: 0.01, max_deg: 0.01 }]);
+    // The layout before: an index of the dimension's cell sizes, no set of them; a member of another size.
+    await wh.query('drop table trips.dim_trip_group_cell_size_deg_values');
+    await wh.query('create index dim_trip_group_cell_size_deg_idx on trips.dim_trip_group (cell_size_deg)');
+    await wh.query(`insert into trips.dim_trip_group values ('${key(3)}', '${key(1000)}', 1440, 5000, 1450, 5010, 9, 0.1, 60)`);
+    await wh.ensureSchema();
+    expect((await wh.query<{ i: string }>("select indexname as i from pg_indexes where tablename = 'dim_trip_group'")).map((r) => r.i)).toEqual(['dim_trip_group_pkey']);
+    expect(await values()).toEqual([0.01, 0.1]);
+    // A load adds the sizes of its members the set lacks, new members or not, once each.
+    await lake('dim_trip_group', '2018-05-29', members([[1, 0.01], [4, 0.05], [5, 0.05]]));
+    expect(await load(groups, '2018-05-29')).toMatchObject({ staged: 3, inserted: 2 });
+    expect(await values()).toEqual([0.01, 0.05, 0.1]);
+    expect(await sizes()).toEqual([{ min_deg: 0.01, max_deg: 0.1 }]);
+    // A set that holds rows is left as it is by the schema's DDL.
+    await wh.ensureSchema();
+    expect(await values()).toEqual([0.01, 0.05, 0.1]);
+    // A box question needs one cell size.
+    await expect(weeklyAverage(wh, { area: { box: { minLon: 14.4, minLat: 50, maxLon: 14.5, maxLat: 50.1 }, match: 'origin' } })).rejects.toThrow(
+      'the warehouse holds trip groups of grid cell sizes 0.01 to 0.1; reload with one TRIPS_GRID_CELL_DEG',
+    );
   });
 
   it('puts a grid cell in its block by floor division, negative cells too, as the both-ends box question cuts the box', async () => {

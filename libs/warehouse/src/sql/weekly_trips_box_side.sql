@@ -7,7 +7,7 @@
 -- Weeks without trips are absent. `{{side}}` is origin or dest (the caller picks the file's side).
 --   $1, $2  first and last week (dates, Mondays);  $3  the day after the last week
 --   $4..$7  min_lon, min_lat, max_lon, max_lat
---   $8      grid cell size in degrees (select min(cell_size_deg) from trips.dim_trip_group)
+--   $8      grid cell size in degrees (grid_cell_sizes.sql)
 with box as (
     select
         cast($4 as double precision) as min_lon,
