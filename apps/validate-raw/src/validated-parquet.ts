@@ -1,10 +1,6 @@
 import { join } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import type { ColumnType } from '@trips/pipeline';
-import { tableOfLayer } from '@trips/pipeline';
-
-/** DuckDB's type for each catalog column type. */
-const DUCKDB_TYPES: Record<ColumnType, string> = { varchar: 'VARCHAR', bigint: 'BIGINT', integer: 'INTEGER', double: 'DOUBLE', timestamp: 'TIMESTAMP', date: 'DATE' };
+import { duckdbType, tableOfLayer } from '@trips/pipeline';
 
 const str = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
@@ -48,7 +44,7 @@ export class ValidatedParquet {
    */
   async convert(rawKey: string, csvPath: string, parquetPath: string, rows: number): Promise<void> {
     const { con } = await this.open();
-    const columns = tableOfLayer('validated').columns.map((c) => `${str(c.name)}: '${DUCKDB_TYPES[c.type]}'`).join(', ');
+    const columns = tableOfLayer('validated').columns.map((c) => `${str(c.name)}: '${duckdbType(c.type)}'`).join(', ');
     const source = `read_csv(${str(csvPath)}, header = true, delim = ',', quote = '"', escape = '"', auto_detect = false, strict_mode = true, columns = {${columns}})`;
     let written: number;
     try {

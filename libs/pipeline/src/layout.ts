@@ -134,6 +134,11 @@ export interface GlueTableSpec {
 
 const GLUE_TYPES: Record<ColumnType, string> = { varchar: 'string', bigint: 'bigint', integer: 'int', double: 'double', timestamp: 'timestamp', date: 'date' };
 
+const DUCKDB_TYPES: Record<ColumnType, string> = { varchar: 'VARCHAR', bigint: 'BIGINT', integer: 'INTEGER', double: 'DOUBLE', timestamp: 'TIMESTAMP', date: 'DATE' };
+
+/** DuckDB's type for a catalog column type: what a Parquet file of the lake written by DuckDB holds. */
+export const duckdbType = (t: ColumnType): string => DUCKDB_TYPES[t];
+
 const FORMATS = {
   parquet: {
     serde: { library: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe', parameters: {} },
