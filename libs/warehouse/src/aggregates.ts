@@ -1,7 +1,7 @@
 import { CATALOG, warehouseTables, type Column, type TableDef } from '@trips/pipeline';
 import type { WarehouseDialect } from '@trips/core';
 import { WAREHOUSE_SCHEMA, type WarehouseTable } from './port';
-import { columnDdl, postgresIndexDdl } from './types';
+import { columnDdl, fillWhenEmpty, postgresIndexDdl } from './types';
 
 /** The facts of the warehouse: the one table the catalog loads by replacing a day's partition. */
 export function factTable(catalog: readonly TableDef[] = CATALOG): WarehouseTable {
@@ -188,23 +188,15 @@ export function aggregateDdl(dialect: WarehouseDialect): string[] {
     `create table if not exists ${WAREHOUSE_SCHEMA}.${a.name} (\n${a.groupBy.map((g) => column(g)).join(',\n')},\n  trips bigint not null,\n${a.large ? '  size_class integer,\n' : ''}${withinOf(a) ? `${column(withinOf(a) as AggregateColumn, true)},\n` : ''}  primary key (${a.groupBy.map((g) => g.column).join(', ')})\n)${postgres ? ` with (fillfactor = ${AGGREGATE_FILLFACTOR})` : ''}`,
     // An aggregate new to a warehouse that already holds facts is computed once from them; from
     // then on every load keeps it in step.
-    backfill(a, postgres),
+    backfill(a, dialect),
     ...indexes(a),
   ]);
 }
 
-/**
- * Fills an empty aggregate from the facts. On PostgreSQL the emptiness is asked first, in a DO
- * block, so that the INSERT over the facts is planned only when it runs: planning it reads every
- * day partition's catalog entries, 60–100 ms for the aggregates at 106 partitions, which every
- * `trips query` and every load paid (through ensureSchema) to insert nothing. Redshift has no DO
- * blocks; there the condition is the INSERT's own.
- */
-function backfill(a: Aggregate, postgres: boolean): string {
-  const target = `${WAREHOUSE_SCHEMA}.${a.name}`;
+/** Fills an empty aggregate from the facts (fillWhenEmpty). */
+function backfill(a: Aggregate, dialect: WarehouseDialect): string {
   const columns = [...a.groupBy.map((g) => g.column), ...aggregateValueColumns(a)].join(', ');
-  if (!postgres) return `insert into ${target} (${columns}) ${aggregateFromScratch(a, `not exists (select 1 from ${target})`)}`;
-  return `do $backfill$ begin if not exists (select 1 from ${target}) then insert into ${target} (${columns}) ${aggregateFromScratch(a)}; end if; end $backfill$`;
+  return fillWhenEmpty(dialect, `${WAREHOUSE_SCHEMA}.${a.name}`, columns, (where) => aggregateFromScratch(a, where));
 }
 
 /** The SELECT list of fact_delta rows for fact rows aliased `f`, with `delta` (+1 or -1). */

@@ -2,7 +2,7 @@ import type { WarehouseDialect as Dialect } from '@trips/core';
 import { CATALOG, warehouseTables, type Column, type TableDef } from '@trips/pipeline';
 import { AGGREGATES, aggregateDdl, aggregateDeltaStatements, deltaSelect, factTable, PROBES_ONLY, stagedGroups } from './aggregates';
 import { WAREHOUSE_SCHEMA, type WarehouseTable } from './port';
-import { columnDdl, postgresIndexDdl, sqlType } from './types';
+import { columnDdl, fillWhenEmpty, postgresIndexDdl, sqlType } from './types';
 
 export { sqlType };
 
@@ -106,15 +106,14 @@ export function valueSets(catalog: readonly TableDef[] = CATALOG): ValueSet[] {
 /**
  * A value set's table, one row per value, and its filling from its table when it is empty (a
  * warehouse older than it, whose table then has the values; from then on each load adds its own:
- * loadSteps). On PostgreSQL the emptiness is asked first in a DO block, as for the aggregates.
+ * loadSteps).
  */
 function valueSetDdl(v: ValueSet, dialect: Dialect): string[] {
   const target = `${S}.${v.name}`;
   const col = v.column.name;
-  const fill = `insert into ${target} (${col}) select distinct ${col} from ${S}.${v.table} where ${col} is not null`;
   return [
     `create table if not exists ${target} (\n  ${columnDdl({ ...v.column, nullable: false }, dialect)},\n  primary key (${col})\n)${dialect === 'redshift' ? ' diststyle all' : ''}`,
-    dialect === 'postgres' ? `do $backfill$ begin if not exists (select 1 from ${target}) then ${fill}; end if; end $backfill$` : `${fill} and not exists (select 1 from ${target})`,
+    fillWhenEmpty(dialect, target, col, (where) => `select distinct ${col} from ${S}.${v.table} where ${col} is not null${where ? ` and ${where}` : ''}`),
   ];
 }
 

@@ -41,3 +41,17 @@ export function postgresIndexDdl(table: string, cols: readonly string[]): string
 export function indexName(table: string, cols: readonly string[]): string {
   return `${table}_${cols.map((c) => c.replace(/ desc$/, '')).join('_')}_idx`;
 }
+
+/**
+ * Fills `target` (its `columns`) with the rows of `select` when it is empty: a table new to a
+ * warehouse that already holds what it is derived from. On PostgreSQL the emptiness is asked first,
+ * in a DO block, so that the INSERT is planned only when it runs (planning one over the facts reads
+ * every day partition's catalog entries: 60–100 ms for the aggregates at 106 partitions, which
+ * every `trips query` and every load paid, through ensureSchema, to insert nothing). Redshift has
+ * no DO blocks: there the condition is the SELECT's own, which `select(where)` adds to its WHERE.
+ */
+export function fillWhenEmpty(dialect: Dialect, target: string, columns: string, select: (where?: string) => string): string {
+  const empty = `not exists (select 1 from ${target})`;
+  if (dialect !== 'postgres') return `insert into ${target} (${columns}) ${select(empty)}`;
+  return `do $backfill$ begin if ${empty} then insert into ${target} (${columns}) ${select()}; end if; end $backfill$`;
+}
