@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile, readFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runBundle, runNode, SAMPLE, trips, tripsJson, type RunJson } from './trips';
+import { CLI_BUNDLE, ROOT, runBundle, SAMPLE, trips, tripsJson, type RunJson } from './trips';
 
 const TABLES = ['fact_trips', 'dim_region', 'dim_datasource', 'dim_date', 'dim_time_of_day', 'dim_trip_group'];
 
@@ -117,9 +117,7 @@ describe('trips run on the embedded stack', () => {
 
     const before = await warehouseSnapshot(state);
     // `trips run` itself from the CLI's bundle too, as the scale benchmark runs it with --bundled.
-    const fromBundle = await runNode('dist/apps/trips-cli/main.js', ['run', '--input', input, '--ds', '2018-06-04', '--bundled', '--json'], { ...process.env, TRIPS_STATE_DIR: state, TRIPS_QUERY_KEEP_SECONDS: '3' });
-    if (fromBundle.code !== 0) throw new Error(`trips run from the CLI's bundle exited ${fromBundle.code}:\n${fromBundle.stderr}`);
-    const bundled = JSON.parse(fromBundle.stdout) as RunJson;
+    const bundled = await tripsJson<RunJson>(['run', '--input', input, '--ds', '2018-06-04', '--bundled'], state, ROOT, CLI_BUNDLE);
     expect(repeatable(bundled)).toEqual(repeatable(run));
     expect(await warehouseSnapshot(state)).toEqual(before);
   });

@@ -38,14 +38,18 @@ export function runBundle(app: string, args: string[], env: Record<string, strin
   return spawnSync(process.execPath, [join(ROOT, 'dist/apps', app, 'main.js'), ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });
 }
 
-/** Runs `npx trips …` (bin/trips.cjs) as a user would, with its own state folder (in another checkout: `root`). */
-export function trips(args: string[], stateDir: string, env: Record<string, string> = {}, root = ROOT): Promise<CliResult> {
+/** The CLI as a user runs it (`npx trips`: its sources through tsx), and its esbuild bundle, as the scale benchmark's --bundled runs `trips run`. */
+export const CLI = 'bin/trips.cjs';
+export const CLI_BUNDLE = 'dist/apps/trips-cli/main.js';
+
+/** Runs `npx trips …` (bin/trips.cjs, or `cli`) as a user would, with its own state folder (in another checkout: `root`). */
+export function trips(args: string[], stateDir: string, env: Record<string, string> = {}, root = ROOT, cli = CLI): Promise<CliResult> {
   // A query's PostgreSQL is kept for the next query a few seconds only: a test's state folder goes soon.
-  return runNode('bin/trips.cjs', args, { ...process.env, TRIPS_STATE_DIR: stateDir, TRIPS_QUERY_KEEP_SECONDS: '3', ...env }, root);
+  return runNode(cli, args, { ...process.env, TRIPS_STATE_DIR: stateDir, TRIPS_QUERY_KEEP_SECONDS: '3', ...env }, root);
 }
 
-export async function tripsJson<T>(args: string[], stateDir: string, root = ROOT): Promise<T> {
-  const r = await trips([...args, '--json'], stateDir, {}, root);
+export async function tripsJson<T>(args: string[], stateDir: string, root = ROOT, cli = CLI): Promise<T> {
+  const r = await trips([...args, '--json'], stateDir, {}, root, cli);
   if (r.code !== 0) throw new Error(`trips ${args.join(' ')} exited ${r.code}:\n${r.stderr}\n${r.stdout}`);
   return JSON.parse(r.stdout) as T;
 }
