@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DataError, type TaskManifest } from '@trips/core';
+import { Writable } from 'node:stream';
+import { createLogger, DataError, type TaskManifest } from '@trips/core';
 import { copyManifestKey, manifestKey, partition, warehouseTables, type TableDef } from '@trips/pipeline';
 import type { ObjectStore } from '@trips/storage';
 import { startPostgres, startS3Server, type LocalPostgres, type LocalS3 } from '@trips/local';
@@ -66,6 +67,50 @@ describe('load-redshift', () => {
     await run('2018-05-28');
     await run('2018-05-29');
     expect(await snapshot()).toEqual(inOrder);
+  });
+
+  it('vacuums the merged dimensions once the day has committed: every page of theirs is marked all-visible, so the next merge reads their keys alone', async () => {
+    await writeLake('2018-05-31', 100, 400);
+    await run('2018-05-31');
+    const wh = new PostgresWarehouse(pg.url, store, work);
+    const pages = await wh.query<{ relname: string; relpages: number; relallvisible: number }>(
+      `select relname, relpages, relallvisible from pg_class where relnamespace = 'trips'::regnamespace and relname = any($1) order by relname`,
+      [WAREHOUSE_TABLES.filter((t) => t.warehouse.load === 'merge').map((t) => t.id)],
+    );
+    expect(pages.length).toBe(WAREHOUSE_TABLES.filter((t) => t.warehouse.load === 'merge').length);
+    for (const p of pages) expect(p).toEqual({ relname: p.relname, relpages: expect.any(Number), relallvisible: p.relpages });
+    expect(Math.min(...pages.map((p) => p.relpages))).toBeGreaterThan(0);
+    // The trip groups' probe, as the merge's step asks it: the key alone, no row read to check it is visible.
+    await wh.query('begin');
+    await wh.query('set local enable_hashjoin = off');
+    await wh.query('set local enable_mergejoin = off');
+    const plan = await wh.query<{ 'QUERY PLAN': string }>(
+      `explain (analyze, costs off) select count(*) from trips.dim_trip_group s where not exists (select 1 from trips.dim_trip_group x where x.trip_group_key = s.trip_group_key)`,
+    );
+    await wh.query('rollback');
+    await wh.close();
+    const text = plan.map((r) => r['QUERY PLAN']).join('\n');
+    expect(text).toContain('Index Only Scan using dim_trip_group_pkey');
+    expect(text).toMatch(/Heap Fetches: 0\b/);
+  });
+
+  it('reports the day loaded when the upkeep after it fails, with the day in the warehouse', async () => {
+    class FailingUpkeep extends PostgresWarehouse {
+      override async afterLoads(): Promise<void> {
+        throw new Error('vacuum refused');
+      }
+    }
+    await writeLake('2018-06-01', 600, 10);
+    const lines: string[] = [];
+    const logger = createLogger('load-redshift', 'info', new Writable({ write: (chunk, _, done) => (lines.push(String(chunk)), done()) }));
+    const m = await runLoadRedshift({ store, buckets, logger, openWarehouse: () => new FailingUpkeep(pg.url, store, work) }, '2018-06-01');
+    expect(m.files.find((f) => f.file === 'trips.fact_trips')?.rows).toEqual({ read: 10, passed: 10, rejected: 0, duplicates: 0 });
+    const warnings = lines.map((l) => JSON.parse(l) as { level: string; msg: string }).filter((l) => l.level === 'warn');
+    expect(warnings.map((w) => w.msg)).toEqual(['load-redshift: the warehouse upkeep after the load failed (the day is loaded): vacuum refused']);
+    const wh = new PostgresWarehouse(pg.url, store, work);
+    const [n] = await wh.query<{ n: number }>(`select count(*) as n from trips.fact_trips where ds = '2018-06-01'`);
+    await wh.close();
+    expect(n.n).toBe(10);
   });
 
   it('stages the facts beside the dimensions but changes nothing of them when a dimension fails, reporting that dimension', async () => {

@@ -70,6 +70,16 @@ export async function runLoadRedshift(deps: LoadDeps, ds: string): Promise<TaskM
       const [dims, fact] = await Promise.allSettled([dimensionsLoaded, factsLoaded]);
       if (dims.status === 'rejected') throw dims.reason;
       if (fact.status === 'rejected') throw fact.reason;
+      // Upkeep once everything has committed (a transaction open meanwhile would keep PostgreSQL's
+      // vacuum from marking the day's pages all-visible). The day is loaded whatever it does: a
+      // failure is a warning, and the next load's upkeep does its work.
+      if (warehouse.afterLoads) {
+        const started = Date.now();
+        await warehouse.afterLoads(tables, deps.progress).then(
+          () => logger?.info({ ms: Date.now() - started }, 'load-redshift: warehouse upkeep done'),
+          (e: Error) => logger?.warn({ err: e.message }, `load-redshift: the warehouse upkeep after the load failed (the day is loaded): ${e.message}`),
+        );
+      }
     } finally {
       await Promise.all([warehouse.close(), factWarehouse?.close()]);
     }

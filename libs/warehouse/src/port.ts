@@ -61,4 +61,10 @@ export interface WarehouseLoader extends WarehouseQueries {
   ensureSchema(): Promise<void>;
   /** Loads one table for one ds in one transaction. */
   loadTable(req: LoadRequest): Promise<LoadResult>;
+  /**
+   * Upkeep once a day's loads of `tables` have committed, outside any transaction: what the warehouse
+   * needs so that the next load costs what this one did (PostgreSQL: VACUUM of the merged
+   * dimensions). The loads' data is already in; upkeep changes none of it.
+   */
+  afterLoads?(tables: readonly WarehouseTable[], progress?: Progress): Promise<void>;
 }

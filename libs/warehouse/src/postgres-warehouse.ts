@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Client, types, type CustomTypesConfig, type QueryResult } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { ExternalError, QueryError, type Logger } from '@trips/core';
+import { ExternalError, QueryError, type Logger, type Progress } from '@trips/core';
 import type { ObjectStore } from '@trips/storage';
 import { dayPartitionName, dialectSteps, schemaDdl, withSpan } from './ddl';
 import { columnDdl } from './types';
@@ -11,7 +11,7 @@ import { DayFilters } from './day-filters';
 import { stageParquet } from './parquet-pg';
 import { TripKeys } from './trip-filter';
 import { createStagedPartition, dayLoadLock, dropStaleStagedTables, requirePostgresVersion, stagedIndexes, swapDayPartition, upgradePostgresSchema, type StagedIndex } from './postgres-partitions';
-import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type QueryOptions, type WarehouseLoader, type WarehouseQueries } from './port';
+import { WAREHOUSE_SCHEMA, type LoadRequest, type LoadResult, type QueryOptions, type WarehouseLoader, type WarehouseQueries, type WarehouseTable } from './port';
 
 /**
  * How query results come back, whatever the machine's time zone: dates as 'YYYY-MM-DD' and
@@ -278,6 +278,25 @@ export class PostgresWarehouse extends PostgresQueries implements WarehouseLoade
     }
     this.logger?.info(result, `loaded ${WAREHOUSE_SCHEMA}.${table.id}`);
     return result;
+  }
+
+  /**
+   * VACUUM of the merged dimensions, once the day's loads have committed. The local PostgreSQL runs
+   * only while a command does, so autovacuum never gets a turn: without it no page of a dimension
+   * is ever marked all-visible, and the next load's merge, probing the primary key for each staged
+   * member, also reads each member it finds from the table to check it is visible. With the
+   * visibility map set it reads the key alone. Once the map is set, a vacuum reads only the pages
+   * the load added (the first one reads the whole table); the merges never delete or update, so
+   * there is nothing to clean from the keys. It also keeps the tables' row counts current for the
+   * planner. The facts' day partitions need none: COPY FREEZE writes them all-visible.
+   */
+  async afterLoads(tables: readonly WarehouseTable[], progress?: Progress): Promise<void> {
+    const merged = tables.filter((t) => t.warehouse.load === 'merge');
+    if (merged.length === 0) return;
+    const c = await this.connect();
+    const stage = progress?.stage(`vacuuming ${merged.length} dimension(s): ${merged.map((t) => t.id).join(', ')}`);
+    for (const t of merged) await c.query(`vacuum ${WAREHOUSE_SCHEMA}.${t.id}`);
+    stage?.done();
   }
 
   /** Runs `statements` (a staged partition's CREATE INDEX) one after another on a connection of their own, closed at the end. */
